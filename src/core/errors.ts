@@ -1,0 +1,71 @@
+/**
+ * The catalogue of Engineroom's error codes. Every error the engine raises on purpose carries one of
+ * these codes, a message that says what happened, and a hint that says what to do. Codes are stable:
+ * never rename or reuse one. `status` is the HTTP status the API answers with.
+ *
+ * A test checks that every code here is documented in the README's error table.
+ */
+export const errorCatalogue = {
+  CONFIG_NOT_FOUND: { status: 400, hint: "Run `engineroom init` to write a starter engineroom.yaml, or pass --config <file>." },
+  CONFIG_PARSE: { status: 400, hint: "Fix the YAML syntax at the line shown." },
+  CONFIG_INVALID: { status: 400, hint: "Fix the key named in the message; `engineroom schema` prints the JSON Schema for editors." },
+  ARTIFACT_NOT_FOUND: { status: 400, hint: "Pass a folder or a .tgz file that exists." },
+  ARTIFACT_INVALID: { status: 400, hint: "An artifact is a folder or a gzip-compressed tar (.tgz) of one." },
+  SERVICE_UNKNOWN: { status: 404, hint: "Use a service declared in engineroom.yaml; `engineroom status` lists them." },
+  RELEASE_NOT_FOUND: { status: 404, hint: "`engineroom releases <service>` lists the releases that exist." },
+  DEPLOY_IN_PROGRESS: { status: 409, hint: "Wait for the running deploy or rollback of this service to finish, then try again." },
+  DEPLOY_START_FAILED: { status: 422, hint: "Check the service's run command and the instance output shown." },
+  DEPLOY_HEALTH_TIMEOUT: { status: 422, hint: "The new release never passed its health check; the old release keeps serving. See the instance output shown." },
+  DEPLOY_INSTANCE_CRASHED: { status: 422, hint: "An instance of the new release kept exiting; the old release keeps serving. See the instance output shown." },
+  DEPLOY_SMOKE_FAILED: { status: 422, hint: "A smoke test failed against the new release, so it got no traffic. Fix the release or the test." },
+  DEPLOY_SWITCH_FAILED: { status: 500, hint: "The proxy workers did not acknowledge the new route table; traffic stays on the old release." },
+  DEPLOY_CANCELLED: { status: 409, hint: "The deploy was cancelled before the switch; the old release keeps serving." },
+  ROLLBACK_NO_TARGET: { status: 409, hint: "There is no earlier release to go back to; deploy a known-good artifact instead." },
+  ROLLBACK_FAILED: { status: 422, hint: "The rollback target did not become healthy; the current release keeps serving." },
+  LOCK_HELD: { status: 409, hint: "Another command holds the lock; wait for it, or let the lease expire." },
+  ENGINE_NOT_RUNNING: { status: 503, hint: "Start the engine with `engineroom up` in this project's folder." },
+  ENGINE_ALREADY_RUNNING: { status: 409, hint: "An engine already runs for this project; stop it first or use its API." },
+  API_UNAUTHORIZED: { status: 401, hint: "Send the token from .engineroom/api-token as `Authorization: Bearer <token>`." },
+  API_BAD_REQUEST: { status: 400, hint: "Check the request against the API description at /v1/openapi.json." },
+  API_NOT_FOUND: { status: 404, hint: "Check the path; the API lives under /v1." },
+  STORE_UNAVAILABLE: { status: 503, hint: "Check the store URL and that the database is reachable." },
+  STORE_MIGRATION_FAILED: { status: 500, hint: "The store schema could not be brought up to date; nothing was changed. Check the database's permissions." },
+  PROXY_LISTEN_FAILED: { status: 500, hint: "Another program uses the proxy's address; change `proxy.listen` or stop that program." },
+  INTERNAL: { status: 500, hint: "This is a bug in Engineroom; please report it with the command and its output." },
+} as const satisfies Record<string, { status: number; hint: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** An error with a stable code, a hint for the user, and optional structured details. */
+export class EngineError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "EngineError";
+    this.code = code;
+    this.hint = options.hint ?? errorCatalogue[code].hint;
+    this.details = options.details;
+  }
+
+  get status(): number {
+    return errorCatalogue[this.code].status;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint: string; details?: Record<string, unknown> } {
+    return { code: this.code, message: this.message, hint: this.hint, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export function isEngineError(error: unknown): error is EngineError {
+  return error instanceof EngineError;
+}
+
+/** Wraps anything thrown into an EngineError, keeping codes that are already there. */
+export function toEngineError(error: unknown): EngineError {
+  if (error instanceof EngineError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new EngineError("INTERNAL", message, { cause: error });
+}

@@ -1,0 +1,67 @@
+/**
+ * A Runtime starts and stops instances. `local` runs child processes on this machine; `ssh` and
+ * `kubernetes` come later behind the same interface, and every implementation passes
+ * `runRuntimeContract` (runtime.contract.ts).
+ */
+
+export interface InstanceSpec {
+  /** Unique id chosen by the caller, e.g. `web-v3-1-ab12`. */
+  id: string;
+  service: string;
+  releaseId: string;
+  /** Shell command line, run with /bin/sh -c in `cwd`. */
+  command: string;
+  cwd: string;
+  /** The environment the instance gets, besides PATH/HOME/LANG and PORT which the runtime adds. */
+  env: Record<string, string>;
+  /** The port the instance must listen on (given to it as PORT). */
+  port: number;
+}
+
+export type InstanceStatus = "running" | "stopping" | "exited";
+
+export interface InstanceInfo {
+  id: string;
+  service: string;
+  releaseId: string;
+  host: string;
+  port: number;
+  pid: number | undefined;
+  status: InstanceStatus;
+  startedAt: number;
+  exitCode: number | null;
+  signal: string | null;
+}
+
+export interface ExitInfo {
+  id: string;
+  code: number | null;
+  signal: string | null;
+  /** True when the runtime was asked to stop it; false when it exited on its own (a crash). */
+  expected: boolean;
+}
+
+export interface StopOptions {
+  /** How long after SIGTERM to wait before SIGKILL. Default 10 s. */
+  graceMs?: number;
+}
+
+export interface Runtime {
+  readonly kind: string;
+  /** A port free on the instance's host right now. */
+  allocatePort(): Promise<number>;
+  /** Starts the instance; resolves once it is spawned (not once it is healthy). Rejects with
+   * DEPLOY_START_FAILED when it cannot be spawned at all. */
+  start(spec: InstanceSpec): Promise<InstanceInfo>;
+  /** SIGTERM to the instance's whole process group, then SIGKILL after the grace period.
+   * Resolves when it has exited. Stopping an instance that already exited resolves at once. */
+  stop(id: string, options?: StopOptions): Promise<ExitInfo>;
+  /** The last `lines` lines the instance printed (stdout and stderr, in order). */
+  logs(id: string, options?: { lines?: number }): Promise<string[]>;
+  /** Called whenever an instance exits, asked or not. Returns an unsubscribe function. */
+  onExit(listener: (exit: ExitInfo) => void): () => void;
+  /** Instances this runtime started that have not been forgotten (exited ones stay until `forget`). */
+  list(): InstanceInfo[];
+  /** Drops an exited instance from `list()`; its log file stays. */
+  forget(id: string): void;
+}

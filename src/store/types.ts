@@ -1,0 +1,173 @@
+/**
+ * The Store: everything the engine must remember across restarts. One interface, two backends
+ * (SQLite embedded by default, PostgreSQL by URL) that pass the same contract suite
+ * (`runStoreContract` in store.contract.ts). All methods are async so both backends fit.
+ */
+
+/** The release state machine of DESIGN.md. `failed` and `rolled-back` are terminal; so is `stable`
+ * except that an operator's rollback may still move a stable release to `rolled-back`. */
+export const releaseStates = [
+  "pending",
+  "starting",
+  "healthy",
+  "verified",
+  "live",
+  "watching",
+  "stable",
+  "failed",
+  "rolled-back",
+] as const;
+export type ReleaseState = (typeof releaseStates)[number];
+
+export interface Release {
+  /** Globally unique, sortable by creation time, e.g. `rel_lx2k9a1b_8f3c2d1e`. */
+  id: string;
+  service: string;
+  environment: string;
+  /** 1, 2, 3… per service and environment; shown to people as `v3`. */
+  number: number;
+  /** sha256 of the artifact's content, `sha256:<hex>`. */
+  artifactDigest: string;
+  /** sha256 of the service's resolved config at deploy time. */
+  configHash: string;
+  state: ReleaseState;
+  /** Why the release is in its current state (the reason of its last transition). */
+  reason: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewRelease {
+  service: string;
+  environment: string;
+  artifactDigest: string;
+  configHash: string;
+  reason: string;
+}
+
+/** One append-only record of something that happened: the audit log and the source of every report. */
+export interface EngineEvent {
+  /** Increases with every event appended (1, 2, 3… per store). */
+  id: number;
+  time: number;
+  /** Dotted type, e.g. `release.live`, `instance.crashed`, `deploy.started`. */
+  type: string;
+  service: string | null;
+  environment: string | null;
+  releaseId: string | null;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+export type NewEvent = Omit<EngineEvent, "id" | "time" | "service" | "environment" | "releaseId" | "data"> & {
+  service?: string | null;
+  environment?: string | null;
+  releaseId?: string | null;
+  data?: Record<string, unknown>;
+};
+
+export interface EventQuery {
+  service?: string;
+  environment?: string;
+  releaseId?: string;
+  /** Only events with an id greater than this (for following). */
+  afterId?: number;
+  /** Only these types (exact match), or type prefixes ending in `.`, e.g. `release.`. */
+  types?: string[];
+  /** At most this many, newest last. Default 100. */
+  limit?: number;
+}
+
+export interface ReleaseRepo {
+  /** Creates a release in state `pending` with the next number for its service and environment,
+   * and appends a `release.pending` event in the same transaction. */
+  create(input: NewRelease): Promise<Release>;
+  get(id: string): Promise<Release | undefined>;
+  /** Newest first. */
+  list(query: { service: string; environment: string; limit?: number }): Promise<Release[]>;
+  /** Releases of any service in one of these states (e.g. to find deploys an engine crash interrupted). */
+  listInStates(states: readonly ReleaseState[]): Promise<Release[]>;
+  /** Sets the state and reason and appends a `release.<state>` event carrying `data`, atomically.
+   * The state machine's rules are the deploy domain's; the store records what it is told. */
+  transition(id: string, to: ReleaseState, reason: string, data?: Record<string, unknown>): Promise<Release>;
+}
+
+export interface EventLog {
+  append(event: NewEvent): Promise<EngineEvent>;
+  /** Oldest first, after `afterId`; without `afterId`, the newest `limit` events (still oldest first). */
+  list(query?: EventQuery): Promise<EngineEvent[]>;
+}
+
+/** Which release each service's routes point at, per environment: the proxy's desired state. */
+export interface LiveRecord {
+  service: string;
+  environment: string;
+  releaseId: string;
+  /** The release that was live before (the warm rollback target), if any. */
+  previousReleaseId: string | null;
+  switchedAt: number;
+}
+
+export interface LiveTable {
+  get(service: string, environment: string): Promise<LiveRecord | undefined>;
+  /** Points the service at `releaseId`, remembering `previousReleaseId`. */
+  set(service: string, environment: string, releaseId: string, previousReleaseId: string | null): Promise<LiveRecord>;
+  list(environment?: string): Promise<LiveRecord[]>;
+  remove(service: string, environment: string): Promise<void>;
+}
+
+export interface LockHolder {
+  /** What holds it, e.g. `deploy web`. */
+  command: string;
+  pid: number;
+  host: string;
+}
+
+export interface Lock extends LockHolder {
+  key: string;
+  /** Secret to the holder: needed to renew or release. */
+  token: string;
+  acquiredAt: number;
+  expiresAt: number;
+}
+
+export type LockResult = { acquired: true; lock: Lock } | { acquired: false; heldBy: Omit<Lock, "token"> };
+
+/** Leases: one holder per key at a time; a lease that is not renewed expires and may be taken over. */
+export interface LockTable {
+  acquire(key: string, holder: LockHolder, ttlMs: number): Promise<LockResult>;
+  /** Extends the lease; false if the token no longer holds the key (it expired and was taken). */
+  renew(key: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Releases the lease; false if the token no longer holds it. */
+  release(key: string, token: string): Promise<boolean>;
+  get(key: string): Promise<Omit<Lock, "token"> | undefined>;
+  /** Removes the lease whoever holds it, returning whom it was taken from. */
+  forceRelease(key: string): Promise<Omit<Lock, "token"> | undefined>;
+}
+
+export interface ArtifactRecord {
+  digest: string;
+  /** Where it came from (a path as given by the user), for people. */
+  source: string;
+  sizeBytes: number;
+  fileCount: number;
+  createdAt: number;
+}
+
+export interface ArtifactIndex {
+  /** Records an artifact; recording the same digest again keeps the first record. */
+  put(record: Omit<ArtifactRecord, "createdAt">): Promise<ArtifactRecord>;
+  get(digest: string): Promise<ArtifactRecord | undefined>;
+}
+
+export interface Store {
+  readonly kind: "sqlite" | "postgres";
+  readonly releases: ReleaseRepo;
+  readonly events: EventLog;
+  readonly live: LiveTable;
+  readonly locks: LockTable;
+  readonly artifacts: ArtifactIndex;
+  /** Brings the schema up to date with the numbered migrations; idempotent. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
