@@ -59,6 +59,10 @@ export interface ProxyOptions {
   listen: string;
   /** Worker processes. Default 1. */
   workers?: number;
+  /** How long an upstream may take to send response headers, or go quiet while sending the body, before the proxy answers 504 (or cuts the response). Default 60 000. */
+  upstreamTimeoutMs?: number;
+  /** How long apply() waits for every worker to acknowledge a route table before it rejects with DEPLOY_SWITCH_FAILED. Default 5 000. */
+  switchTimeoutMs?: number;
 }
 
 export interface Proxy {

@@ -4,8 +4,9 @@
  * (`runStoreContract` in store.contract.ts). All methods are async so both backends fit.
  */
 
-/** The release state machine of DESIGN.md. `failed` and `rolled-back` are terminal; so is `stable`
- * except that an operator's rollback may still move a stable release to `rolled-back`. */
+/** The release state machine of DESIGN.md (rules in src/deploy/state.ts). `failed` and `rolled-back`
+ * are terminal; `stable` and `superseded` (replaced while still watching) are too, except that an
+ * operator's rollback may still move them to `rolled-back`. */
 export const releaseStates = [
   "pending",
   "starting",
@@ -16,6 +17,7 @@ export const releaseStates = [
   "stable",
   "failed",
   "rolled-back",
+  "superseded",
 ] as const;
 export type ReleaseState = (typeof releaseStates)[number];
 
@@ -140,6 +142,7 @@ export interface LockTable {
   renew(key: string, token: string, ttlMs: number): Promise<boolean>;
   /** Releases the lease; false if the token no longer holds it. */
   release(key: string, token: string): Promise<boolean>;
+  /** The lease on `key` while it holds; an expired lease is free, so it gives undefined. */
   get(key: string): Promise<Omit<Lock, "token"> | undefined>;
   /** Removes the lease whoever holds it, returning whom it was taken from. */
   forceRelease(key: string): Promise<Omit<Lock, "token"> | undefined>;

@@ -1,0 +1,211 @@
+import { chmod, cp, lstat, mkdir, mkdtemp, open as openFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import * as tar from "tar";
+import { EngineError } from "../core/index.js";
+import { digestFolder, escapingLinks, linkEscapes, pathEscapes, scanTree, skippedTopLevel } from "./digest.js";
+
+export interface ArtifactStoreOptions {
+  /** Where artifacts are kept, e.g. `.engineroom/artifacts`. */
+  dir: string;
+}
+
+/** What `add` stored, or found already stored. */
+export interface AddedArtifact {
+  /** `sha256:<hex>` of the artifact's tree. */
+  digest: string;
+  /** The folder the artifact lives in, read-only. */
+  path: string;
+  /** Total bytes of its regular files. */
+  sizeBytes: number;
+  /** Its regular files and symlinks. */
+  fileCount: number;
+  /** True when an artifact with this digest was stored before. */
+  existed: boolean;
+}
+
+const digestPattern = /^sha256:([0-9a-f]{64})$/;
+
+/**
+ * A content-addressed store of artifacts on disk: each is an immutable folder at
+ * `<dir>/sha256/<hex>/`, named by the digest of its tree (see `digestFolder`). A folder and a .tgz of
+ * the same folder are the same artifact.
+ *
+ * @example
+ * const store = new ArtifactStore({ dir: ".engineroom/artifacts" });
+ * const { digest, path } = await store.add("build/");        // or "build.tgz"
+ * await runtime.start({ ..., cwd: path });
+ */
+export class ArtifactStore {
+  readonly #dir: string;
+
+  constructor(options: ArtifactStoreOptions) {
+    this.#dir = options.dir;
+  }
+
+  /** The digest a folder would be stored under; see `digestFolder` in digest.ts for what it covers. */
+  digestFolder(path: string): Promise<string> {
+    return digestFolder(path);
+  }
+
+  /**
+   * Stores a folder or a gzip-compressed tar (.tgz) of one. The tree is copied (or extracted) into a
+   * temporary folder inside the store, digested, made read-only and renamed into place, so a
+   * half-written artifact is never seen. Top-level `.engineroom` and `.git` are left out.
+   *
+   * Rejects with ARTIFACT_NOT_FOUND when `source` does not exist, and ARTIFACT_INVALID when it is not
+   * a folder or a valid .tgz, when an archive entry would land outside the tree, or when a symlink
+   * points outside it.
+   */
+  async add(source: string): Promise<AddedArtifact> {
+    const found = await stat(source).catch(() => undefined);
+    if (!found) throw new EngineError("ARTIFACT_NOT_FOUND", `There is no artifact at ${source}.`);
+    if (!found.isDirectory() && !found.isFile()) throw new EngineError("ARTIFACT_INVALID", `${source} is neither a folder nor a file.`);
+
+    const temp = join(this.#dir, "tmp");
+    await mkdir(temp, { recursive: true });
+    const work = await mkdtemp(join(temp, "add-"));
+    const tree = join(work, "tree");
+    try {
+      if (found.isDirectory()) await copyFolder(source, tree);
+      else await extractArchive(source, tree);
+
+      const scan = await scanTree(tree);
+      const escaping = escapingLinks(scan.entries);
+      if (escaping.length > 0) {
+        const list = escaping.map((e) => `${e.path} -> ${e.content}`).join(", ");
+        throw new EngineError("ARTIFACT_INVALID", `${source} has symlinks that point outside it: ${list}.`);
+      }
+      const target = this.path(scan.digest);
+      const result = { digest: scan.digest, path: target, sizeBytes: scan.sizeBytes, fileCount: scan.fileCount };
+      if (await exists(target)) return { ...result, existed: true };
+
+      await mkdir(join(this.#dir, "sha256"), { recursive: true });
+      // Files first: a folder must stay writable until the rename, which rewrites its `..` entry.
+      await setWritable(tree, false, "files");
+      try {
+        await rename(tree, target);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ENOTEMPTY" || code === "EEXIST") return { ...result, existed: true }; // a concurrent add won
+        throw error;
+      }
+      await setWritable(target, false, "dirs");
+      return { ...result, existed: false };
+    } finally {
+      // Only files may be read-only in here, and removing a file needs only its folder writable.
+      await rm(work, { recursive: true, force: true, maxRetries: 3 });
+    }
+  }
+
+  /** The folder of an artifact (whether or not it is stored). Throws ARTIFACT_INVALID for a malformed digest. */
+  path(digest: string): string {
+    const hex = digestPattern.exec(digest)?.[1];
+    if (!hex) throw new EngineError("ARTIFACT_INVALID", `"${digest}" is not an artifact digest; one looks like sha256:<64 hex digits>.`);
+    return join(this.#dir, "sha256", hex);
+  }
+
+  /** Whether an artifact with this digest is stored. */
+  async has(digest: string): Promise<boolean> {
+    return digestPattern.test(digest) && (await exists(this.path(digest)));
+  }
+
+  /** Deletes a stored artifact; resolves false when there was none. */
+  async remove(digest: string): Promise<boolean> {
+    const path = this.path(digest);
+    if (!(await exists(path))) return false;
+    await setWritable(path, true, "all");
+    await rm(path, { recursive: true, force: true });
+    return true;
+  }
+
+  /** The digests of every stored artifact, sorted. */
+  async list(): Promise<string[]> {
+    const names = await readdir(join(this.#dir, "sha256")).catch(() => [] as string[]);
+    return names
+      .filter((name) => /^[0-9a-f]{64}$/.test(name))
+      .sort()
+      .map((hex) => `sha256:${hex}`);
+  }
+}
+
+async function copyFolder(source: string, tree: string): Promise<void> {
+  await mkdir(tree);
+  // Entry by entry rather than the whole folder: the store often lives in the source's own
+  // `.engineroom`, and cp refuses to copy a folder into itself even when a filter would skip the way in.
+  for (const name of await readdir(source)) {
+    if (skippedTopLevel.includes(name)) continue;
+    await cp(join(source, name), join(tree, name), {
+      recursive: true,
+      dereference: false,
+      verbatimSymlinks: true, // keep relative link targets as they are; cp otherwise makes them absolute
+    });
+  }
+}
+
+async function extractArchive(source: string, tree: string): Promise<void> {
+  const head = Buffer.alloc(2);
+  const handle = await openFile(source, "r");
+  try {
+    await handle.read(head, 0, 2, 0);
+  } finally {
+    await handle.close();
+  }
+  if (head[0] !== 0x1f || head[1] !== 0x8b) {
+    throw new EngineError("ARTIFACT_INVALID", `${source} is not a gzip file, so not a .tgz artifact.`);
+  }
+  // Read the whole archive once before writing anything: tar.x rejects at the first bad entry while
+  // earlier entries may still be being written, which would race with cleaning up.
+  const outside: string[] = [];
+  await runTar(source, () =>
+    tar.t({
+      file: source,
+      strict: true,
+      onReadEntry: (entry) => {
+        const { path, type, linkpath } = entry;
+        const escapes =
+          pathEscapes(path) ||
+          (type === "SymbolicLink" && linkEscapes(path, linkpath ?? "")) ||
+          (type === "Link" && pathEscapes(linkpath ?? ""));
+        if (escapes) outside.push(linkpath ? `${path} -> ${linkpath}` : path);
+      },
+    }),
+  );
+  if (outside.length > 0) throw new EngineError("ARTIFACT_INVALID", `${source} has entries outside its tree: ${outside.join(", ")}.`);
+  await mkdir(tree);
+  // strict: fail on anything tar would otherwise skip with a warning, which would store something
+  // other than what was sent.
+  await runTar(source, () => tar.x({ file: source, cwd: tree, strict: true, preserveOwner: false }));
+  for (const name of skippedTopLevel) await rm(join(tree, name), { recursive: true, force: true });
+}
+
+async function runTar(source: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    throw new EngineError("ARTIFACT_INVALID", `${source} is not a valid .tgz artifact: ${(error as Error).message}.`, { cause: error });
+  }
+}
+
+/**
+ * Adds or takes away the write bits of a tree's files, folders or both. Symlinks are left alone:
+ * chmod would follow them.
+ */
+async function setWritable(root: string, writable: boolean, which: "files" | "dirs" | "all"): Promise<void> {
+  const stats = await lstat(root);
+  if (stats.isSymbolicLink()) return;
+  const isDir = stats.isDirectory();
+  if (isDir) {
+    // Make a folder writable before working inside it; take its write bits away after.
+    if (writable && which !== "files") await chmod(root, stats.mode | 0o200);
+    for (const name of await readdir(root)) await setWritable(join(root, name), writable, which);
+  }
+  if (isDir ? which === "files" || writable : which === "dirs") return;
+  await chmod(root, writable ? stats.mode | 0o200 : stats.mode & ~0o222);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}

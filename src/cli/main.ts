@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { Command, CommanderError } from "commander";
+import { projectJsonSchema, starterConfig } from "../config/index.js";
+import { EngineError, toEngineError } from "../core/errors.js";
+import type { DeployResult, RollbackResult } from "../deploy/index.js";
+import type { InstanceLogs, ProjectStatus } from "../engine/index.js";
+import type { Release } from "../store/index.js";
+import { client, type GlobalOptions } from "./context.js";
+import { exitCodeFor, exitCodes } from "./exit-codes.js";
+import { green, progressPrinter, renderError, renderReleases, renderStatus } from "./render.js";
+import { starterApp } from "./starter-app.js";
+import { up } from "./up.js";
+
+const program = new Command("engineroom")
+  .description("Zero-downtime deploys, instant rollback and watched releases from one engineroom.yaml.")
+  .option("-c, --config <file>", "the project's engineroom.yaml (default: ./engineroom.yaml or $ENGINEROOM_CONFIG)")
+  .showHelpAfterError()
+  .exitOverride();
+
+const out = (text: string): void => {
+  process.stdout.write(text + "\n");
+};
+const globals = (command: Command): GlobalOptions => command.optsWithGlobals() as GlobalOptions;
+const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
+
+program
+  .command("init [dir]")
+  .description("write a commented starter engineroom.yaml (and a tiny app to deploy) into a folder")
+  .option("--force", "overwrite an existing engineroom.yaml")
+  .action((dir: string | undefined, options: { force?: boolean }) => {
+    const target = resolve(dir ?? ".");
+    const file = join(target, "engineroom.yaml");
+    if (existsSync(file) && !options.force) {
+      throw new EngineError("CONFIG_INVALID", `${file} exists already; nothing was changed.`, { hint: "Pass --force to overwrite it." });
+    }
+    mkdirSync(target, { recursive: true });
+    writeFileSync(file, starterConfig(projectName(basename(target))));
+    const written = [file];
+    if (!existsSync(join(target, "app"))) {
+      mkdirSync(join(target, "app"));
+      writeFileSync(join(target, "app", "server.js"), starterApp);
+      written.push(join(target, "app", "server.js"));
+    }
+    out(`${green("wrote")} ${written.join(", ")}\nnext: cd ${dir ?? "."} && engineroom up --deploy`);
+  });
+
+program
+  .command("up")
+  .description("run the engine in the foreground: control loop, reverse proxy, local API (Ctrl-C stops it)")
+  .option("--deploy", "deploy each service's declared artifact if it has no live release yet")
+  .option("--json", "log as JSON lines")
+  .action(async (options: { deploy?: boolean; json?: boolean }, command: Command) => {
+    await up({ ...globals(command), ...options });
+  });
+
+program
+  .command("deploy <service> [artifact]")
+  .description("deploy a folder or .tgz (default: the service's declared artifact) with zero downtime")
+  .option("--json", "print the result as JSON")
+  .action(async (service: string, artifact: string | undefined, options: { json?: boolean }, command: Command) => {
+    const api = client(globals(command));
+    const body = artifact === undefined ? {} : { artifact: resolve(artifact) };
+    const result = await interruptible((signal) =>
+      api.stream<DeployResult>(`/v1/services/${encodeURIComponent(service)}/deploys`, body, options.json ? () => {} : progressPrinter(), signal),
+    );
+    if (options.json) return json(result);
+    out(`${green("live")} ${service} v${result.release.number} (${result.release.artifactDigest.slice(0, 19)}) in ${(result.totalMs / 1000).toFixed(1)}s; switch ${result.switchMs.toFixed(1)}ms; watching — rollback: engineroom rollback ${service}`);
+  });
+
+program
+  .command("rollback <service>")
+  .description("switch back to the previous release (instantly when it is still warm)")
+  .option("--json", "print the result as JSON")
+  .action(async (service: string, options: { json?: boolean }, command: Command) => {
+    const api = client(globals(command));
+    const result = await interruptible((signal) =>
+      api.stream<RollbackResult>(`/v1/services/${encodeURIComponent(service)}/rollback`, {}, options.json ? () => {} : progressPrinter(), signal),
+    );
+    if (options.json) return json(result);
+    out(`${green("rolled back")} ${service}: v${result.from.number} → v${result.to.number} (${result.warm ? "warm" : "cold start"}), switch ${result.switchMs.toFixed(1)}ms`);
+  });
+
+program
+  .command("status")
+  .description("live release, rollback target, instances, traffic and recent events of every service")
+  .option("--json", "print JSON")
+  .action(async (options: { json?: boolean }, command: Command) => {
+    const status = await client(globals(command)).get<ProjectStatus>("/v1/status");
+    out(options.json ? JSON.stringify(status, null, 2) : renderStatus(status));
+  });
+
+program
+  .command("releases <service>")
+  .description("the service's releases, newest first, with their state and why")
+  .option("--limit <n>", "how many", "20")
+  .option("--json", "print JSON")
+  .action(async (service: string, options: { limit: string; json?: boolean }, command: Command) => {
+    const { releases } = await client(globals(command)).get<{ releases: Release[] }>(
+      `/v1/services/${encodeURIComponent(service)}/releases?limit=${encodeURIComponent(options.limit)}`,
+    );
+    out(options.json ? JSON.stringify(releases, null, 2) : renderReleases(releases));
+  });
+
+program
+  .command("logs <service>")
+  .description("the last lines each running instance of the service printed")
+  .option("-n, --lines <n>", "lines per instance", "50")
+  .option("--json", "print JSON")
+  .action(async (service: string, options: { lines: string; json?: boolean }, command: Command) => {
+    const { instances } = await client(globals(command)).get<{ instances: InstanceLogs[] }>(
+      `/v1/services/${encodeURIComponent(service)}/logs?lines=${encodeURIComponent(options.lines)}`,
+    );
+    if (options.json) return json(instances);
+    if (instances.length === 0) out(`${service} has no running instance`);
+    for (const i of instances) {
+      out(`==> ${i.instanceId} (${i.releaseId})`);
+      for (const line of i.lines) out(line);
+    }
+  });
+
+program
+  .command("schema")
+  .description("print the JSON Schema of engineroom.yaml, for editors")
+  .action(() => json(projectJsonSchema()));
+
+/** Runs a streaming call that Ctrl-C cancels (the engine then stops the new release before it gets traffic). */
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = () => {
+    process.stderr.write("\ninterrupted: the engine cancels the deploy if it has not switched yet; the live release keeps serving\n");
+    controller.abort(new Error("interrupted"));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await work(controller.signal);
+  } catch (error) {
+    if (controller.signal.aborted) process.exit(exitCodes.interrupted);
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function projectName(folder: string): string {
+  const name = folder.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+/, "").slice(0, 63);
+  return name || "my-project";
+}
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : exitCodes.badInput;
+      return;
+    }
+    const engineError = toEngineError(error);
+    process.stderr.write(renderError(engineError) + "\n");
+    process.exitCode = exitCodeFor(engineError.code);
+  }
+}
+
+await main();

@@ -1,0 +1,82 @@
+import { formatDuration } from "../core/duration.js";
+import type { EngineError } from "../core/errors.js";
+import type { Progress } from "../deploy/index.js";
+import type { ProjectStatus } from "../engine/index.js";
+import type { EngineEvent, Release } from "../store/index.js";
+
+const tty = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: number) => (text: string) => (tty ? `\x1b[${code}m${text}\x1b[0m` : text);
+export const green = paint(32);
+export const red = paint(31);
+export const yellow = paint(33);
+export const dim = paint(2);
+export const bold = paint(1);
+
+/** Prints a progress line of a deploy or rollback: elapsed time, step, message. */
+export function progressPrinter(write: (line: string) => void = (l) => process.stderr.write(l + "\n")): (p: Progress) => void {
+  const started = Date.now();
+  return (p) => write(`${dim(`[${formatDuration(Date.now() - started).padStart(6)}]`)} ${bold(p.step.padEnd(9))} ${p.message}`);
+}
+
+export function renderError(error: EngineError): string {
+  const lines = [`${red("error")} ${error.code}: ${error.message}`, `${dim("hint:")} ${error.hint}`];
+  const last = error.details?.lastLines;
+  if (Array.isArray(last) && last.length > 0) {
+    lines.push(dim(`last lines of ${String(error.details?.instanceId ?? "the instance")}:`));
+    for (const line of last) lines.push(`  ${String(line)}`);
+  }
+  return lines.join("\n");
+}
+
+const stateColour: Record<string, (s: string) => string> = {
+  live: green,
+  watching: yellow,
+  stable: green,
+  failed: red,
+  "rolled-back": red,
+  superseded: dim,
+};
+
+export function colourState(state: string): string {
+  return (stateColour[state] ?? ((s: string) => s))(state);
+}
+
+function ago(time: number): string {
+  return `${formatDuration(Math.max(0, Date.now() - time))} ago`;
+}
+
+export function renderStatus(status: ProjectStatus): string {
+  const out = [`${bold(status.project)} (${status.environment}) — proxy http://${status.proxy}, store ${status.store}`];
+  for (const s of status.services) {
+    out.push("");
+    out.push(`${bold(s.name)}  routes ${s.routes.join(", ")}${s.busy ? yellow(`  busy: ${s.busy}`) : ""}`);
+    if (s.live) {
+      out.push(`  live      v${s.live.number} ${colourState(s.live.state)}  ${s.live.artifactDigest.slice(0, 19)}  switched ${ago(s.live.switchedAt)}  ${dim(s.live.reason)}`);
+    } else {
+      out.push(`  live      ${dim("none — deploy with: engineroom deploy " + s.name)}`);
+    }
+    if (s.previous) out.push(`  previous  v${s.previous.number} ${colourState(s.previous.state)}  ${s.previous.warm ? green("warm") : dim("cold")} (rollback target)`);
+    if (s.traffic && s.traffic.requests > 0) {
+      const t = s.traffic;
+      out.push(`  traffic   ${t.rps.toFixed(1)} req/s  errors ${(t.errorRate * 100).toFixed(2)}%  p50 ≤${t.p50}ms p95 ≤${t.p95}ms p99 ≤${t.p99}ms  (last minute)`);
+    }
+    for (const i of s.instances) {
+      out.push(`  instance  ${i.id.padEnd(18)} :${i.port}  pid ${i.pid ?? "-"}  ${i.status}${i.healthy ? green(" healthy") : red(" unhealthy")}${i.restarts ? `  restarts ${i.restarts}` : ""}`);
+    }
+  }
+  if (status.events.length) {
+    out.push("", bold("recent events"));
+    for (const e of status.events) out.push(renderEvent(e));
+  }
+  return out.join("\n");
+}
+
+export function renderEvent(e: EngineEvent): string {
+  return `  ${dim(new Date(e.time).toISOString().replace("T", " ").slice(0, 19))} ${e.type.padEnd(20)} ${e.message}`;
+}
+
+export function renderReleases(releases: Release[]): string {
+  if (releases.length === 0) return "no releases yet";
+  const rows = releases.map((r) => `v${String(r.number).padEnd(4)} ${colourState(r.state.padEnd(11))} ${r.artifactDigest.slice(0, 19)}  ${ago(r.createdAt).padEnd(12)} ${r.reason}`);
+  return [dim(`${"rel".padEnd(5)} ${"state".padEnd(11)} ${"artifact".padEnd(19)}  ${"created".padEnd(12)} reason`), ...rows].join("\n");
+}

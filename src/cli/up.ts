@@ -1,0 +1,70 @@
+import { createApi } from "../api/index.js";
+import { Engine, formatAddress } from "../engine/index.js";
+import { createLogger } from "../core/logger.js";
+import { toEngineError } from "../core/errors.js";
+import { project, type GlobalOptions } from "./context.js";
+import { bold, green, progressPrinter, renderError } from "./render.js";
+
+export interface UpOptions extends GlobalOptions {
+  /** Deploy each service's declared artifact when it has no live release. */
+  deploy?: boolean;
+}
+
+/** `engineroom up`: runs the engine in the foreground until Ctrl-C or SIGTERM. */
+export async function up(options: UpOptions): Promise<number> {
+  const loaded = project(options);
+  const logger = createLogger({ format: options.json ? "json" : "pretty" });
+  const say = (line: string) => process.stderr.write(line + "\n");
+  const engine = await Engine.start({ project: loaded, logger, onProgress: progressPrinter() });
+  const api = createApi({ engine, token: engine.files.token() });
+  const [host, port] = splitAddress(loaded.config.api.listen);
+  try {
+    await api.listen({ host, port });
+  } catch (error) {
+    await engine.stop();
+    throw error;
+  }
+  const bound = api.server.address();
+  const apiAddress = typeof bound === "object" && bound ? formatAddress(bound.address, bound.port) : loaded.config.api.listen;
+  engine.files.writeEngineInfo({ pid: process.pid, api: apiAddress, proxy: engine.proxyAddress, startedAt: new Date().toISOString(), project: loaded.config.project });
+  say(`${green("engine up")}  ${bold(loaded.config.project)}: proxy http://${engine.proxyAddress}  api http://${apiAddress}  state ${loaded.stateDir}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      say("stopping already; a second signal forces exit");
+      process.exit(130);
+    }
+    stopping = true;
+    say(`${signal}: stopping — draining the proxy and stopping instances…`);
+    await api.close().catch(() => {});
+    await engine.stop();
+    engine.files.removeEngineInfo();
+    say("engine stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+
+  if (options.deploy) {
+    for (const [name, service] of Object.entries(loaded.config.services)) {
+      if (!service.artifact || (await engine.store.live.get(name, engine.environment))) continue;
+      say(`deploying ${name} from ${service.artifact}`);
+      try {
+        const result = await engine.deployer.deploy(name, undefined, { onProgress: progressPrinter(), actor: "up --deploy" });
+        say(`${green("live")} ${name} v${result.release.number} — try: curl http://${engine.proxyAddress}${service.routes[0]?.path ?? "/"}`);
+      } catch (error) {
+        say(renderError(toEngineError(error)));
+      }
+    }
+  }
+  say("Ctrl-C stops the engine.");
+  await new Promise(() => {}); // runs until a signal
+  return 0;
+}
+
+export function splitAddress(address: string): [string, number] {
+  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
+  if (!match) throw new Error(`not a host:port address: ${address}`);
+  return [match[1]!, Number(match[2])];
+}

@@ -1,0 +1,149 @@
+import { z } from "zod";
+import { parseDuration } from "../core/duration.js";
+
+/** A duration written as "500ms", "5s", "5m", "1h" (or a number of milliseconds); parsed to milliseconds. */
+const duration = z
+  .union([z.string(), z.number().int().nonnegative()])
+  .transform((value, ctx) => {
+    if (typeof value === "number") return value;
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: `"${value}" is not a duration; write it like 500ms, 5s, 5m or 1h` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta({ description: 'A duration such as "500ms", "5s", "5m", "1h", or a number of milliseconds.' });
+
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'write it as host:port, e.g. "127.0.0.1:8080" or "[::1]:8080"')
+  .meta({ description: "host:port to listen on; port 0 picks a free port." });
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, "use lowercase letters, digits and dashes, starting with a letter");
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name");
+
+export const routeSchema = z.strictObject({
+  host: z.string().min(1).default("*").meta({ description: 'Host to match, without port; "*" matches any host.' }),
+  path: z
+    .string()
+    .startsWith("/", 'a path prefix starts with "/"')
+    .default("/")
+    .meta({ description: "Path prefix to match; the longest matching prefix wins." }),
+});
+
+export const healthSchema = z
+  .strictObject({
+    path: z.string().startsWith("/").default("/").meta({ description: "HTTP path probed on each instance; any 2xx or 3xx passes." }),
+    interval: duration.default(1000).meta({ description: "Time between probes." }),
+    timeout: duration.default(2000).meta({ description: "A probe slower than this fails." }),
+    healthy_threshold: z.number().int().min(1).max(100).default(2).meta({ description: "Passes in a row before an instance counts as healthy." }),
+    start_timeout: duration.default(30_000).meta({ description: "A new instance that is not healthy by then fails its release." }),
+  })
+  .meta({ description: "The health check every instance must pass before it gets traffic." });
+
+export const smokeTestSchema = z.strictObject({
+  name: z.string().min(1).optional().meta({ description: "Shown when the test fails; defaults to METHOD path." }),
+  method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]).default("GET"),
+  path: z.string().startsWith("/"),
+  headers: z.record(z.string(), z.string()).default({}).meta({ description: "Request headers." }),
+  body: z.string().optional().meta({ description: "Request body." }),
+  timeout: duration.default(5000),
+  expect: z
+    .strictObject({
+      status: z.number().int().min(100).max(599).default(200),
+      body_contains: z.string().optional().meta({ description: "A substring the response body must contain." }),
+      headers: z
+        .record(z.string(), z.string())
+        .default({})
+        .meta({ description: "Response headers that must be present; the value must be contained in the header's value." }),
+    })
+    .default({ status: 200, headers: {} }),
+});
+
+export const releasePolicySchema = z.strictObject({
+  watch: duration.default(300_000).meta({ description: "Watch window after a switch; the previous release stays warm through it." }),
+  drain_timeout: duration.default(30_000).meta({ description: "Longest wait for in-flight requests to an old release before it is stopped." }),
+  stop_grace: duration.default(10_000).meta({ description: "Time between SIGTERM and SIGKILL when an instance is stopped." }),
+  keep: z.number().int().min(1).max(1000).default(10).meta({ description: "Releases whose artifacts are kept for rollback." }),
+});
+
+export const restartPolicySchema = z.strictObject({
+  max_restarts: z.number().int().min(0).max(1000).default(5).meta({ description: "Restarts within `window` before an instance is given up." }),
+  window: duration.default(60_000),
+  backoff: duration.default(1000).meta({ description: "First wait before a restart; doubles each time up to `max_backoff`." }),
+  max_backoff: duration.default(30_000),
+});
+
+export const serviceSchema = z.strictObject({
+  run: z.string().min(1).meta({ description: "Command that starts one instance, run with /bin/sh in the artifact's folder. It must listen on $PORT." }),
+  artifact: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "Default artifact (folder or .tgz, relative to this file) for `engineroom deploy <service>` and `engineroom up --deploy`." }),
+  instances: z.number().int().min(1).max(64).default(1),
+  env: z.record(envName, z.string()).default({}).meta({ description: "Environment variables every instance gets." }),
+  routes: z.array(routeSchema).min(1).default([{ host: "*", path: "/" }]),
+  health: healthSchema.default(healthSchema.parse({})),
+  smoke: z.array(smokeTestSchema).default([]).meta({ description: "Requests sent to each new instance before the switch; all must pass." }),
+  release: releasePolicySchema.default(releasePolicySchema.parse({})),
+  restart: restartPolicySchema.default(restartPolicySchema.parse({})),
+});
+
+export const projectSchema = z
+  .strictObject({
+    project: name.meta({ description: "The project's name." }),
+    state_dir: z.string().default(".engineroom").meta({ description: "Folder (relative to this file) for the store, artifacts, logs and the API token." }),
+    store: z
+      .strictObject({
+        url: z.string().optional().meta({ description: "postgres://… to keep state in PostgreSQL; empty for the embedded SQLite file. ${VAR} is read from the environment." }),
+      })
+      .default({}),
+    proxy: z
+      .strictObject({
+        listen: listenAddress.default("127.0.0.1:8080"),
+        workers: z.number().int().min(1).max(64).default(1),
+      })
+      .default({ listen: "127.0.0.1:8080", workers: 1 }),
+    api: z
+      .strictObject({
+        listen: listenAddress.default("127.0.0.1:7070"),
+      })
+      .default({ listen: "127.0.0.1:7070" }),
+    services: z.record(name, serviceSchema).refine((s) => Object.keys(s).length > 0, "declare at least one service"),
+  })
+  .superRefine((project, ctx) => {
+    const seen = new Map<string, string>();
+    for (const [serviceName, service] of Object.entries(project.services)) {
+      for (const [index, route] of service.routes.entries()) {
+        const key = `${route.host}${route.path}`;
+        const other = seen.get(key);
+        if (other !== undefined && other !== serviceName) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", serviceName, "routes", index],
+            message: `route ${route.host}${route.path} is already served by service "${other}"; give one of them another host or path`,
+          });
+        }
+        seen.set(key, serviceName);
+      }
+    }
+  });
+
+export type ProjectConfig = z.output<typeof projectSchema>;
+export type ServiceConfig = z.output<typeof serviceSchema>;
+export type SmokeTest = z.output<typeof smokeTestSchema>;
+export type HealthConfig = z.output<typeof healthSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;
+
+/** The JSON Schema of engineroom.yaml, for editors (`engineroom schema`). */
+export function projectJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(projectSchema, { io: "input", unrepresentable: "any" }),
+    title: "engineroom.yaml",
+  };
+}

@@ -1,0 +1,422 @@
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+import { serviceConfigHash, type ServiceConfig } from "../config/index.js";
+import type { Clock } from "../core/clock.js";
+import { EngineError, toEngineError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import type { Runtime } from "../runtime/index.js";
+import type { Release, ReleaseState, Store } from "../store/index.js";
+import { healthGate, smokeGate } from "./gate.js";
+import type { Supervisor } from "./instances.js";
+import { canTransition, rollbackTargetStates } from "./state.js";
+import type { Artifacts, Progress, ProgressListener, TrafficControl } from "./types.js";
+
+/** Keeps the resolved config of each release, so a cold rollback runs a release with its own config. */
+export interface ConfigSnapshots {
+  save(hash: string, service: ServiceConfig): Promise<void>;
+  load(hash: string): Promise<ServiceConfig | undefined>;
+}
+
+export interface DeployerOptions {
+  environment: string;
+  store: Store;
+  runtime: Runtime;
+  supervisor: Supervisor;
+  traffic: TrafficControl;
+  artifacts: Artifacts;
+  configs: ConfigSnapshots;
+  clock: Clock;
+  logger: Logger;
+  /** The services as the project declares them now. */
+  services: () => Readonly<Record<string, ServiceConfig>>;
+  /** Folder that relative artifact paths are resolved against. */
+  projectDir: string;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Who asked, for the event log, e.g. "cli". */
+  actor?: string;
+}
+
+export interface DeployResult {
+  release: Release;
+  previousReleaseId: string | null;
+  switchMs: number;
+  totalMs: number;
+}
+
+export interface RollbackResult {
+  from: Release;
+  to: Release;
+  /** True when the target was still running, so the switch needed no start. */
+  warm: boolean;
+  switchMs: number;
+  totalMs: number;
+}
+
+const lockTtlMs = 30_000;
+
+/**
+ * Runs deploys and rollbacks of one environment: artifact → release → instances → health gate →
+ * smoke tests → atomic switch → watch window → stable, keeping the previous release warm through
+ * the watch so a rollback is a switch and nothing more.
+ */
+export class Deployer {
+  #o: DeployerOptions;
+  #busy = new Map<string, string>(); // service -> what runs
+  #watches = new Map<string, AbortController>(); // releaseId -> its watch
+  #background = new Set<Promise<unknown>>();
+
+  constructor(options: DeployerOptions) {
+    this.#o = options;
+  }
+
+  /** Deploys `source` (a folder or .tgz; default: the service's declared artifact) and returns once the release is live. */
+  async deploy(serviceName: string, source: string | undefined, options: RunOptions = {}): Promise<DeployResult> {
+    const service = this.#service(serviceName);
+    const artifactSource = source ?? service.artifact;
+    if (!artifactSource) {
+      throw new EngineError("ARTIFACT_NOT_FOUND", `No artifact given for ${serviceName}, and the service declares none.`, {
+        hint: `Pass one: engineroom deploy ${serviceName} <folder-or-tgz>, or set services.${serviceName}.artifact.`,
+      });
+    }
+    return this.#exclusive(serviceName, `deploy ${serviceName}`, async () => {
+      const started = this.#o.clock.now();
+      const signal = options.signal ?? new AbortController().signal;
+      const progress = progressOf(options.onProgress);
+      const { store, environment } = this.#o;
+      progress({ step: "artifact", message: `storing artifact ${artifactSource}` });
+      const artifact = await this.#o.artifacts.add(resolve(this.#o.projectDir, artifactSource));
+      await store.artifacts.put({ digest: artifact.digest, source: artifactSource, sizeBytes: artifact.sizeBytes, fileCount: artifact.fileCount });
+      const configHash = serviceConfigHash(service);
+      await this.#o.configs.save(configHash, service);
+      const release = await store.releases.create({
+        service: serviceName,
+        environment,
+        artifactDigest: artifact.digest,
+        configHash,
+        reason: `deploy of ${artifactSource}${options.actor ? ` by ${options.actor}` : ""}`,
+      });
+      progress({ step: "release", releaseId: release.id, message: `release v${release.number} of ${artifact.digest.slice(0, 19)} (${artifact.fileCount} files)` });
+      let current = release;
+      try {
+        current = await this.#bringUp(release, service, artifact.path, signal, progress);
+        if (signal.aborted) throw cancelled(signal);
+        // From here on the deploy finishes even if the caller goes away: the switch is atomic.
+        const switched = await this.#switch(current, service, progress);
+        return { release: switched.release, previousReleaseId: switched.previousReleaseId, switchMs: switched.switchMs, totalMs: this.#o.clock.now() - started };
+      } catch (error) {
+        const failure = signal.aborted && !(error instanceof EngineError) ? cancelled(signal) : toEngineError(error);
+        await this.#o.supervisor.stop(release.id, service.release.stop_grace);
+        const latest = (await store.releases.get(release.id)) ?? current;
+        if (canTransition(latest.state, "failed")) {
+          await this.#transition(latest, "failed", `${failure.code}: ${failure.message}`, { error: failure.toJSON() });
+        }
+        progress({ step: "failed", releaseId: release.id, message: failure.message });
+        throw failure;
+      }
+    });
+  }
+
+  /** Switches the service back to its previous release: at once if that one is warm, else after starting it and passing health. */
+  async rollback(serviceName: string, options: RunOptions & { reason?: string } = {}): Promise<RollbackResult> {
+    const service = this.#service(serviceName);
+    return this.#exclusive(serviceName, `rollback ${serviceName}`, async () => {
+      const started = this.#o.clock.now();
+      const signal = options.signal ?? new AbortController().signal;
+      const progress = progressOf(options.onProgress);
+      const { store, environment, supervisor } = this.#o;
+      const live = await store.live.get(serviceName, environment);
+      const from = live && (await store.releases.get(live.releaseId));
+      if (!live || !from) throw new EngineError("ROLLBACK_NO_TARGET", `${serviceName} has no live release to roll back from.`);
+      const to = await this.#rollbackTarget(from, live.previousReleaseId);
+      if (!to) throw new EngineError("ROLLBACK_NO_TARGET", `${serviceName} has no earlier release that went live and can be run again.`);
+      const warm = supervisor.isWarm(to.id);
+      progress({ step: "target", releaseId: to.id, message: `rolling back v${from.number} → v${to.number} (${warm ? "warm" : "cold: starting it"})` });
+      if (!warm) {
+        const config = (await this.#o.configs.load(to.configHash)) ?? service;
+        if (!(await this.#o.artifacts.has(to.artifactDigest))) {
+          throw new EngineError("ROLLBACK_NO_TARGET", `The artifact of v${to.number} (${to.artifactDigest}) is no longer stored.`);
+        }
+        try {
+          await supervisor.stop(to.id, config.release.stop_grace);
+          await supervisor.start(to, config, this.#o.artifacts.path(to.artifactDigest), this.#instanceEnv(to, config));
+          const gate = await healthGate(to.id, config, this.#o, signal);
+          progress({ step: "healthy", releaseId: to.id, message: `v${to.number} healthy in ${gate.ms}ms` });
+          supervisor.supervise(to.id);
+        } catch (error) {
+          await supervisor.stop(to.id, config.release.stop_grace);
+          const failure = toEngineError(error);
+          throw new EngineError("ROLLBACK_FAILED", `v${to.number} did not come back: ${failure.message}; v${from.number} keeps serving.`, {
+            details: failure.details,
+          });
+        }
+      }
+      this.#cancelWatch(from.id);
+      const switchStarted = performance.now();
+      const result = await this.#o.traffic.route(serviceName, to.id, supervisor.upstreams(to.id));
+      await store.live.set(serviceName, environment, to.id, null);
+      const switchMs = performance.now() - switchStarted;
+      const reason = options.reason ?? `rolled back to v${to.number}${options.actor ? ` by ${options.actor}` : ""}`;
+      const rolledBack = await this.#transition(from, "rolled-back", reason, { to: to.id, warm, switchMs, routeVersion: result.version });
+      progress({ step: "switched", releaseId: to.id, message: `traffic on v${to.number} (switch ${switchMs.toFixed(1)}ms)`, data: { switchMs } });
+      this.#track(this.#retire(from, service));
+      return { from: rolledBack, to, warm, switchMs, totalMs: this.#o.clock.now() - started };
+    });
+  }
+
+  /** Restores the engine's state after a restart: interrupted deploys fail, live releases run again. */
+  async recover(options: RunOptions = {}): Promise<void> {
+    const { store, environment, supervisor, logger } = this.#o;
+    const progress = progressOf(options.onProgress);
+    for (const release of await store.releases.listInStates(["pending", "starting", "healthy", "verified"])) {
+      if (release.environment !== environment) continue;
+      await this.#transition(release, "failed", "the engine stopped during this deploy; the switch never happened");
+    }
+    const services = this.#o.services();
+    for (const live of await store.live.list(environment)) {
+      const release = await store.releases.get(live.releaseId);
+      const declared = services[live.service];
+      if (!release || !declared) continue;
+      const config = (await this.#o.configs.load(release.configHash)) ?? declared;
+      try {
+        await this.#exclusive(live.service, `restore ${live.service}`, async () => {
+          await supervisor.start(release, config, this.#o.artifacts.path(release.artifactDigest), this.#instanceEnv(release, config));
+          await healthGate(release.id, config, this.#o, options.signal ?? new AbortController().signal);
+          supervisor.supervise(release.id);
+          await this.#o.traffic.route(live.service, release.id, supervisor.upstreams(release.id));
+        });
+        progress({ step: "restored", releaseId: release.id, message: `${live.service}: v${release.number} serving again` });
+        if (release.state === "watching" || release.state === "live") {
+          const remaining = Math.max(0, config.release.watch - (this.#o.clock.now() - live.switchedAt));
+          this.#startWatch(release, config, remaining);
+        }
+      } catch (error) {
+        await supervisor.stop(release.id, config.release.stop_grace);
+        logger.error(`could not restore ${live.service} v${release.number}`, { error: toEngineError(error).message });
+        await store.events.append({
+          type: "release.down",
+          service: live.service,
+          environment,
+          releaseId: release.id,
+          message: `v${release.number} could not be started again after an engine restart: ${toEngineError(error).message}`,
+        });
+      }
+    }
+  }
+
+  /** Waits for background work (watch windows are cancelled, drains finish) — for shutdown. */
+  async close(): Promise<void> {
+    for (const watch of this.#watches.values()) watch.abort(new Error("engine stopping"));
+    await Promise.allSettled([...this.#background]);
+  }
+
+  /** What runs for the service now ("deploy web"), if anything. */
+  busy(serviceName: string): string | undefined {
+    return this.#busy.get(serviceName);
+  }
+
+  async #bringUp(release: Release, service: ServiceConfig, cwd: string, signal: AbortSignal, progress: (p: Progress) => void): Promise<Release> {
+    const { supervisor } = this.#o;
+    let current = await this.#transition(release, "starting", `starting ${service.instances} instance(s)`);
+    const instances = await supervisor.start(current, service, cwd, this.#instanceEnv(current, service));
+    progress({
+      step: "starting",
+      releaseId: release.id,
+      message: `started ${instances.map((i) => `${i.id} on :${i.port}`).join(", ")}`,
+      data: { instances: instances.map((i) => ({ id: i.id, port: i.port, pid: i.pid })) },
+    });
+    const gate = await healthGate(release.id, service, this.#o, signal);
+    current = await this.#transition(current, "healthy", `all ${service.instances} instance(s) passed GET ${service.health.path} ${service.health.healthy_threshold}× in ${gate.ms}ms`);
+    progress({ step: "healthy", releaseId: release.id, message: current.reason });
+    await smokeGate(release.id, service, this.#o, signal);
+    current = await this.#transition(current, "verified", service.smoke.length ? `${service.smoke.length} smoke test(s) passed on every instance` : "no smoke tests declared");
+    progress({ step: "verified", releaseId: release.id, message: current.reason });
+    return current;
+  }
+
+  async #switch(release: Release, service: ServiceConfig, progress: (p: Progress) => void): Promise<{ release: Release; previousReleaseId: string | null; switchMs: number }> {
+    const { store, environment, supervisor, traffic } = this.#o;
+    supervisor.supervise(release.id);
+    const before = await store.live.get(release.service, environment);
+    const switchStarted = performance.now();
+    const result = await traffic.route(release.service, release.id, supervisor.upstreams(release.id));
+    await store.live.set(release.service, environment, release.id, before?.releaseId ?? null);
+    const switchMs = performance.now() - switchStarted;
+    let current = await this.#transition(release, "live", `switched in ${switchMs.toFixed(1)}ms (route table v${result.version})`, {
+      previousReleaseId: before?.releaseId ?? null,
+      switchMs,
+      ackMs: result.ackMs,
+    });
+    progress({ step: "live", releaseId: release.id, message: `live: traffic switched in ${switchMs.toFixed(1)}ms`, data: { switchMs } });
+    current = await this.#transition(current, "watching", `watching for ${service.release.watch}ms; the previous release stays warm`);
+    if (before) {
+      const previous = await store.releases.get(before.releaseId);
+      if (previous?.state === "watching") {
+        this.#cancelWatch(previous.id);
+        await this.#transition(previous, "superseded", `replaced by v${release.number} before its watch window ended`);
+      }
+      // The release before the previous one is no longer anyone's rollback target: drain and stop it.
+      const older = before.previousReleaseId && (await store.releases.get(before.previousReleaseId));
+      if (older && supervisor.has(older.id)) this.#track(this.#retire(older, service));
+    }
+    this.#startWatch(current, service, service.release.watch);
+    return { release: current, previousReleaseId: before?.releaseId ?? null, switchMs };
+  }
+
+  #startWatch(release: Release, service: ServiceConfig, windowMs: number): void {
+    const controller = new AbortController();
+    this.#watches.set(release.id, controller);
+    const watch = (async () => {
+      try {
+        await this.#o.clock.sleep(windowMs, controller.signal);
+      } catch {
+        return; // cancelled: rolled back, superseded, or the engine stops
+      } finally {
+        if (this.#watches.get(release.id) === controller) this.#watches.delete(release.id);
+      }
+      await this.#exclusive(release.service, `finish watch of ${release.service}`, async () => {
+        const latest = await this.#o.store.releases.get(release.id);
+        if (!latest || !canTransition(latest.state, "stable")) return;
+        await this.#transition(latest, "stable", `watch window of ${windowMs}ms passed without rollback`);
+        const live = await this.#o.store.live.get(release.service, this.#o.environment);
+        const previous = live?.previousReleaseId && (await this.#o.store.releases.get(live.previousReleaseId));
+        if (previous) await this.#retire(previous, service);
+        await this.#prune(release.service, service.release.keep);
+      }).catch((error) => this.#o.logger.warn("watch could not finish", { release: release.id, error: String(error) }));
+    })();
+    this.#track(watch);
+  }
+
+  #cancelWatch(releaseId: string): void {
+    this.#watches.get(releaseId)?.abort(new Error("watch cancelled"));
+    this.#watches.delete(releaseId);
+  }
+
+  /** Drains a release that no longer gets traffic (waits for its in-flight requests, up to drain_timeout), then stops it. */
+  async #retire(release: Release, service: ServiceConfig): Promise<void> {
+    const { supervisor, traffic, clock, store, environment } = this.#o;
+    if (!supervisor.has(release.id)) return;
+    const live = await store.live.get(release.service, environment);
+    if (live?.releaseId === release.id) return;
+    const started = clock.now();
+    let inFlight = await traffic.inFlight(release.id);
+    while (inFlight > 0 && clock.now() - started < service.release.drain_timeout) {
+      await clock.sleep(50);
+      inFlight = await traffic.inFlight(release.id);
+    }
+    const drainedMs = clock.now() - started;
+    await supervisor.stop(release.id, service.release.stop_grace);
+    await store.events.append({
+      type: "release.stopped",
+      service: release.service,
+      environment,
+      releaseId: release.id,
+      message: inFlight > 0 ? `v${release.number} stopped with ${inFlight} request(s) still in flight after ${drainedMs}ms` : `v${release.number} drained in ${drainedMs}ms and stopped`,
+      data: { drainedMs, inFlightLeft: inFlight },
+    });
+  }
+
+  /** Removes the artifacts of releases beyond the newest `keep` that are neither live nor the rollback target. */
+  async #prune(serviceName: string, keep: number): Promise<void> {
+    const { store, environment, artifacts } = this.#o;
+    const releases = await store.releases.list({ service: serviceName, environment, limit: 1000 });
+    const live = await store.live.get(serviceName, environment);
+    const keepDigests = new Set(releases.slice(0, keep).map((r) => r.artifactDigest));
+    for (const id of [live?.releaseId, live?.previousReleaseId]) {
+      const release = releases.find((r) => r.id === id);
+      if (release) keepDigests.add(release.artifactDigest);
+    }
+    for (const release of releases.slice(keep)) {
+      if (!keepDigests.has(release.artifactDigest) && (await artifacts.has(release.artifactDigest))) {
+        await artifacts.remove(release.artifactDigest);
+        keepDigests.add(release.artifactDigest);
+      }
+    }
+  }
+
+  async #rollbackTarget(from: Release, previousReleaseId: string | null): Promise<Release | undefined> {
+    const { store, artifacts } = this.#o;
+    const usable = async (r: Release | undefined) =>
+      !!r && r.id !== from.id && rollbackTargetStates.includes(r.state) && (this.#o.supervisor.isWarm(r.id) || (await artifacts.has(r.artifactDigest)));
+    const previous = previousReleaseId ? await store.releases.get(previousReleaseId) : undefined;
+    if (await usable(previous)) return previous;
+    for (const r of await store.releases.list({ service: from.service, environment: from.environment, limit: 1000 })) {
+      if (r.number < from.number && (await usable(r))) return r;
+    }
+    return undefined;
+  }
+
+  #instanceEnv(release: Release, service: ServiceConfig): Record<string, string> {
+    return {
+      ...service.env,
+      ENGINEROOM_SERVICE: release.service,
+      ENGINEROOM_ENVIRONMENT: release.environment,
+      ENGINEROOM_RELEASE: `v${release.number}`,
+      ENGINEROOM_RELEASE_ID: release.id,
+      ENGINEROOM_ARTIFACT: release.artifactDigest,
+    };
+  }
+
+  #service(name: string): ServiceConfig {
+    const service = this.#o.services()[name];
+    if (!service) {
+      throw new EngineError("SERVICE_UNKNOWN", `No service named "${name}" in this project (declared: ${Object.keys(this.#o.services()).join(", ") || "none"}).`);
+    }
+    return service;
+  }
+
+  async #transition(release: Release, to: ReleaseState, reason: string, data?: Record<string, unknown>): Promise<Release> {
+    if (!canTransition(release.state, to)) {
+      throw new EngineError("INTERNAL", `release ${release.id} cannot go from ${release.state} to ${to}`);
+    }
+    return this.#o.store.releases.transition(release.id, to, reason, data);
+  }
+
+  /** Runs `work` as the only deploy/rollback of the service, in this engine (a map) and across engines sharing the store (a lease). */
+  async #exclusive<T>(serviceName: string, what: string, work: () => Promise<T>): Promise<T> {
+    const running = this.#busy.get(serviceName);
+    if (running) throw new EngineError("DEPLOY_IN_PROGRESS", `${serviceName} is busy: ${running} is running. Refused: ${what}.`);
+    this.#busy.set(serviceName, what);
+    try {
+      const key = `deploy/${this.#o.environment}/${serviceName}`;
+      const lease = await this.#o.store.locks.acquire(key, { command: what, pid: process.pid, host: hostname() }, lockTtlMs);
+      if (!lease.acquired) {
+        const by = lease.heldBy;
+        throw new EngineError("DEPLOY_IN_PROGRESS", `${serviceName} is locked by "${by.command}" (pid ${by.pid} on ${by.host}) until ${new Date(by.expiresAt).toISOString()}. Refused: ${what}.`);
+      }
+      const renew = setInterval(() => void this.#o.store.locks.renew(key, lease.lock.token, lockTtlMs).catch(() => {}), lockTtlMs / 3);
+      try {
+        return await work();
+      } finally {
+        clearInterval(renew);
+        await this.#o.store.locks.release(key, lease.lock.token).catch(() => {});
+      }
+    } finally {
+      this.#busy.delete(serviceName);
+    }
+  }
+
+  #track(work: Promise<unknown>): void {
+    const tracked = work.catch((error) => this.#o.logger.warn("background work failed", { error: String(error) }));
+    this.#background.add(tracked);
+    void tracked.finally(() => this.#background.delete(tracked));
+  }
+}
+
+function cancelled(signal: AbortSignal): EngineError {
+  const why = signal.reason instanceof Error ? signal.reason.message : "cancelled";
+  return new EngineError("DEPLOY_CANCELLED", `deploy cancelled before the switch (${why}); the previous release keeps serving`);
+}
+
+function progressOf(listener: ProgressListener | undefined): (p: Progress) => void {
+  return (p) => {
+    try {
+      listener?.(p);
+    } catch {
+      // A listener that throws (e.g. a closed HTTP stream) must not break the deploy.
+    }
+  };
+}

@@ -1,0 +1,56 @@
+import type { HealthConfig } from "../config/index.js";
+import type { Clock } from "../core/clock.js";
+import { probe, type ProbeResult } from "./probe.js";
+
+export interface HealthTarget {
+  id: string;
+  host: string;
+  port: number;
+}
+
+export type HealthOutcome =
+  | { healthy: true; probes: number; ms: number }
+  | { healthy: false; reason: string; lastProbe: string | undefined; probes: number };
+
+/** Describes a probe result the way an operator reads it: "200 in 3ms" or "ECONNREFUSED …". */
+export function describeProbe(result: ProbeResult): string {
+  return result.ok ? `${result.status} in ${result.ms}ms` : result.error;
+}
+
+export function probePassed(result: ProbeResult): boolean {
+  return result.ok && result.status >= 200 && result.status < 400;
+}
+
+/**
+ * Probes one instance until it passes `healthy_threshold` times in a row, or `start_timeout`
+ * runs out, or `signal` aborts (then it rejects with the signal's reason).
+ */
+export async function waitHealthy(
+  target: HealthTarget,
+  health: HealthConfig,
+  clock: Clock,
+  signal: AbortSignal,
+): Promise<HealthOutcome> {
+  const started = clock.now();
+  let streak = 0;
+  let probes = 0;
+  let last: string | undefined;
+  for (;;) {
+    signal.throwIfAborted();
+    const result = await probe({ host: target.host, port: target.port, path: health.path, timeoutMs: health.timeout, signal });
+    signal.throwIfAborted();
+    probes++;
+    last = describeProbe(result);
+    streak = probePassed(result) ? streak + 1 : 0;
+    if (streak >= health.healthy_threshold) return { healthy: true, probes, ms: clock.now() - started };
+    if (clock.now() - started + health.interval > health.start_timeout) {
+      return {
+        healthy: false,
+        reason: `instance ${target.id} did not pass GET ${health.path} ${health.healthy_threshold} times in a row within ${health.start_timeout}ms`,
+        lastProbe: last,
+        probes,
+      };
+    }
+    await clock.sleep(health.interval, signal);
+  }
+}

@@ -1,0 +1,5 @@
+export { Deployer, type DeployerOptions, type DeployResult, type RollbackResult, type RunOptions, type ConfigSnapshots } from "./deployer.js";
+export { Supervisor, type SupervisorOptions, type InstanceView } from "./instances.js";
+export { canTransition, activeStates } from "./state.js";
+export type { TrafficControl, Artifacts, Progress, ProgressListener } from "./types.js";
+export { probe, type ProbeResult } from "./probe.js";

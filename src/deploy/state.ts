@@ -1,0 +1,31 @@
+import type { ReleaseState } from "../store/index.js";
+
+/**
+ * The release state machine of DESIGN.md:
+ * pending → starting → healthy → verified → live → watching → stable,
+ * `failed` from any step before live, `rolled-back` from live or later (traffic went back).
+ * `superseded` is this codebase's addition: a release that was live and watching when a newer
+ * release replaced it, so it never earned `stable` (and must not be promoted).
+ */
+const allowed: Record<ReleaseState, readonly ReleaseState[]> = {
+  pending: ["starting", "failed"],
+  starting: ["healthy", "failed"],
+  healthy: ["verified", "failed"],
+  verified: ["live", "failed"],
+  live: ["watching", "rolled-back", "stable"],
+  watching: ["stable", "rolled-back", "superseded"],
+  stable: ["rolled-back"],
+  superseded: ["rolled-back"],
+  failed: [],
+  "rolled-back": [],
+};
+
+export function canTransition(from: ReleaseState, to: ReleaseState): boolean {
+  return allowed[from].includes(to);
+}
+
+/** States in which a release may be running instances that serve or may serve traffic. */
+export const activeStates: readonly ReleaseState[] = ["pending", "starting", "healthy", "verified", "live", "watching"];
+
+/** States of a release that went live and was never rolled back: candidates for rollback targets. */
+export const rollbackTargetStates: readonly ReleaseState[] = ["stable", "superseded", "watching", "live"];

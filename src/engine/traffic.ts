@@ -1,0 +1,61 @@
+import type { ProjectConfig } from "../config/index.js";
+import type { TrafficControl } from "../deploy/index.js";
+import type { Proxy, Route, SwitchResult, Upstream } from "../proxy/index.js";
+
+/**
+ * The engine's side of the data plane: remembers which release (and which of its instances) each
+ * service's routes point at, and sends the proxy the whole route table on every change.
+ */
+export class ProxyTraffic implements TrafficControl {
+  #proxy: Proxy;
+  #config: ProjectConfig;
+  #environment: string;
+  #targets = new Map<string, { releaseId: string; upstreams: Upstream[] }>();
+
+  constructor(proxy: Proxy, config: ProjectConfig, environment: string) {
+    this.#proxy = proxy;
+    this.#config = config;
+    this.#environment = environment;
+  }
+
+  route(service: string, releaseId: string, upstreams: Upstream[]): Promise<SwitchResult> {
+    this.#targets.set(service, { releaseId, upstreams });
+    return this.#proxy.apply(this.table());
+  }
+
+  inFlight(releaseId: string): Promise<number> {
+    return this.#proxy.inFlight(releaseId);
+  }
+
+  /** Re-sends the table with new upstreams for a release, if some service routes to it (after an instance crashed or came back). */
+  async refresh(releaseId: string, upstreams: Upstream[]): Promise<void> {
+    for (const [service, target] of this.#targets) {
+      if (target.releaseId === releaseId) {
+        this.#targets.set(service, { releaseId, upstreams });
+        await this.#proxy.apply(this.table());
+      }
+    }
+  }
+
+  /** The release each service's routes point at now. */
+  liveRelease(service: string): string | undefined {
+    return this.#targets.get(service)?.releaseId;
+  }
+
+  table(): Route[] {
+    const routes: Route[] = [];
+    for (const [service, target] of this.#targets) {
+      for (const route of this.#config.services[service]?.routes ?? []) {
+        routes.push({
+          host: route.host.toLowerCase(),
+          pathPrefix: route.path,
+          service,
+          environment: this.#environment,
+          releaseId: target.releaseId,
+          upstreams: target.upstreams,
+        });
+      }
+    }
+    return routes;
+  }
+}

@@ -1,0 +1,1 @@
+export { MetricsWindow, histogramQuantile, mergeBuckets, type TrafficSummary } from "./window.js";

@@ -1,0 +1,140 @@
+/**
+ * Header rewriting on the hot path. Headers stay flat `[name, value, name, value, ...]` arrays, the
+ * form both Node (`req.rawHeaders`, `res.writeHead`) and undici (`headers`, raw response headers)
+ * use, so nothing is rebuilt into objects. Names are only lower-cased when their length says they
+ * might be one of the few headers the proxy cares about.
+ */
+import type { IncomingMessage } from "node:http";
+
+const enum Kind {
+  Plain,
+  /** Hop-by-hop: never forwarded (RFC 9110 §7.6.1). */
+  Hop,
+  Connection,
+  Upgrade,
+  Host,
+  ContentLength,
+  TransferEncoding,
+  /** undici rejects `expect`; Node's server already answered any 100-continue itself. */
+  Expect,
+  ForwardedFor,
+  ForwardedHost,
+  ForwardedProto,
+}
+
+function kindOf(name: string): Kind {
+  switch (name.length) {
+    case 2:
+      return name.toLowerCase() === "te" ? Kind.Hop : Kind.Plain;
+    case 4:
+      return name.toLowerCase() === "host" ? Kind.Host : Kind.Plain;
+    case 6:
+      return name.toLowerCase() === "expect" ? Kind.Expect : Kind.Plain;
+    case 7: {
+      const lower = name.toLowerCase();
+      return lower === "upgrade" ? Kind.Upgrade : lower === "trailer" ? Kind.Hop : Kind.Plain;
+    }
+    case 10: {
+      const lower = name.toLowerCase();
+      return lower === "connection" ? Kind.Connection : lower === "keep-alive" ? Kind.Hop : Kind.Plain;
+    }
+    case 14:
+      return name.toLowerCase() === "content-length" ? Kind.ContentLength : Kind.Plain;
+    case 15:
+      return name.toLowerCase() === "x-forwarded-for" ? Kind.ForwardedFor : Kind.Plain;
+    case 16: {
+      const lower = name.toLowerCase();
+      return lower === "x-forwarded-host" ? Kind.ForwardedHost : lower === "proxy-connection" ? Kind.Hop : Kind.Plain;
+    }
+    case 17: {
+      const lower = name.toLowerCase();
+      return lower === "transfer-encoding" ? Kind.TransferEncoding : lower === "x-forwarded-proto" ? Kind.ForwardedProto : Kind.Plain;
+    }
+    default:
+      return Kind.Plain;
+  }
+}
+
+/** What requestHeaders() learnt besides the headers; reused, because the worker is single-threaded. */
+export const requestFacts = { host: undefined as string | undefined, hasBody: false };
+
+/**
+ * The headers to send upstream for a client request: hop-by-hop headers dropped (and any header the
+ * Connection header names), X-Forwarded-For appended to, X-Forwarded-Proto and -Host set. The Host
+ * header is kept, so the release sees the name the client asked for. With `upgrade`, Connection and
+ * Upgrade are kept, for a WebSocket handshake. Sets `requestFacts`.
+ */
+export function requestHeaders(req: IncomingMessage, upgrade: boolean): string[] {
+  const raw = req.rawHeaders;
+  const out: string[] = [];
+  let host: string | undefined;
+  let forwardedFor: string | undefined;
+  let connection: string | undefined;
+  let hasBody = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    switch (kindOf(name)) {
+      case Kind.Plain:
+        out.push(name, value);
+        break;
+      case Kind.Host:
+        host = value;
+        out.push(name, value);
+        break;
+      case Kind.ContentLength:
+        if (value !== "0") hasBody = true;
+        out.push(name, value);
+        break;
+      case Kind.TransferEncoding:
+        // undici frames a streamed body itself.
+        hasBody = true;
+        break;
+      case Kind.ForwardedFor:
+        forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+        break;
+      case Kind.Connection:
+        connection = connection === undefined ? value : `${connection}, ${value}`;
+        if (upgrade) out.push(name, value);
+        break;
+      case Kind.Upgrade:
+        if (upgrade) out.push(name, value);
+        break;
+      default:
+        break; // hop-by-hop, Expect, and the X-Forwarded-Host/-Proto we set below
+    }
+  }
+  if (connection !== undefined) dropNamedBy(connection, out);
+  const client = req.socket.remoteAddress ?? "";
+  out.push("x-forwarded-for", forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
+  out.push("x-forwarded-proto", "http");
+  if (host !== undefined) out.push("x-forwarded-host", host);
+  requestFacts.host = host;
+  requestFacts.hasBody = hasBody;
+  return out;
+}
+
+/** The headers to send the client for an upstream response (undici's raw Buffers), hop-by-hop ones dropped. */
+export function responseHeaders(raw: Buffer[]): string[] {
+  const out: string[] = [];
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    // latin1 maps bytes 1:1, and Node writes header strings back as latin1: the bytes pass unchanged.
+    const name = raw[i]!.toString("latin1");
+    const value = raw[i + 1]!.toString("latin1");
+    const kind = kindOf(name);
+    if (kind === Kind.Connection) connection = value;
+    else if (kind !== Kind.Hop && kind !== Kind.TransferEncoding && kind !== Kind.Upgrade) out.push(name, value);
+  }
+  if (connection !== undefined) dropNamedBy(connection, out);
+  return out;
+}
+
+/** Removes from `out` the headers a Connection header lists (other than its own keywords). */
+function dropNamedBy(connection: string, out: string[]): void {
+  const lower = connection.toLowerCase();
+  if (lower === "keep-alive" || lower === "close" || lower === "upgrade") return; // the usual case
+  const names = new Set(lower.split(",").map((t) => t.trim()));
+  names.delete("upgrade"); // kept for a handshake; dropped already otherwise
+  for (let i = out.length - 2; i >= 0; i -= 2) if (names.has(out[i]!.toLowerCase())) out.splice(i, 2);
+}

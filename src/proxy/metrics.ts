@@ -1,0 +1,124 @@
+/**
+ * Per-release, per-second request counters. Workers count into a ReleaseStats on every request
+ * (a few integer increments, no allocation), roll it over once a second into a MetricsBucket, and
+ * send completed seconds to the controller, which adds up the workers' buckets.
+ *
+ * Latency is the time from the request received by the worker to the response end handed to the
+ * client's socket (total time, which includes the upstream's time to first byte and the body).
+ */
+import { latencyBoundsMs, type MetricsBucket } from "./types.js";
+
+const slots = latencyBoundsMs.length + 1;
+const statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
+
+/** The histogram slot of a latency in milliseconds. */
+export function latencySlot(ms: number): number {
+  for (let i = 0; i < latencyBoundsMs.length; i++) if (ms <= latencyBoundsMs[i]!) return i;
+  return latencyBoundsMs.length;
+}
+
+/** What one worker counts for one release. Long-lived: created when a route table first names the release. */
+export class ReleaseStats {
+  readonly releaseId: string;
+  readonly service: string;
+  readonly environment: string;
+  /** Requests (and WebSocket tunnels) of this release that have not ended. */
+  inFlight = 0;
+  #second = 0;
+  #touched = false;
+  #status = [0, 0, 0, 0, 0];
+  #upstreamErrors = 0;
+  #clientAborts = 0;
+  #latency: number[] = new Array<number>(slots).fill(0);
+  #completed: MetricsBucket[] = [];
+
+  constructor(releaseId: string, service: string, environment: string) {
+    this.releaseId = releaseId;
+    this.service = service;
+    this.environment = environment;
+  }
+
+  /** Counts an answered request: `status` is the HTTP status sent to the client. */
+  response(status: number, ms: number, now: number): void {
+    this.#at(now);
+    const cls = ((status / 100) | 0) - 1;
+    this.#status[cls < 0 ? 0 : cls > 4 ? 4 : cls]!++;
+    this.#latency[latencySlot(ms)]!++;
+  }
+
+  /** Counts a request the upstream failed (refused, reset, timed out). */
+  upstreamError(ms: number, now: number): void {
+    this.#at(now);
+    this.#upstreamErrors++;
+    this.#latency[latencySlot(ms)]!++;
+  }
+
+  /** Counts a request the client gave up on before the response ended. Not in the latency histogram. */
+  clientAbort(now: number): void {
+    this.#at(now);
+    this.#clientAborts++;
+  }
+
+  /** Takes the buckets of seconds before `now` (all of them, with `all`), leaving the current second counting. */
+  take(now: number, all = false): MetricsBucket[] {
+    if (this.#touched && (all || secondOf(now) !== this.#second)) this.#roll(0);
+    if (this.#completed.length === 0) return this.#completed;
+    const done = this.#completed;
+    this.#completed = [];
+    return done;
+  }
+
+  /** True when nothing is counting or waiting to be sent, so the worker may forget this release. */
+  get idle(): boolean {
+    return this.inFlight === 0 && !this.#touched && this.#completed.length === 0;
+  }
+
+  #at(now: number): void {
+    const second = secondOf(now);
+    if (second !== this.#second) {
+      if (this.#touched) this.#roll(second);
+      else this.#second = second;
+    }
+    this.#touched = true;
+  }
+
+  #roll(next: number): void {
+    const s = this.#status;
+    this.#completed.push({
+      service: this.service,
+      environment: this.environment,
+      releaseId: this.releaseId,
+      time: this.#second,
+      status: { "1xx": s[0]!, "2xx": s[1]!, "3xx": s[2]!, "4xx": s[3]!, "5xx": s[4]! },
+      upstreamErrors: this.#upstreamErrors,
+      clientAborts: this.#clientAborts,
+      latency: this.#latency,
+    });
+    this.#status = [0, 0, 0, 0, 0];
+    this.#upstreamErrors = 0;
+    this.#clientAborts = 0;
+    this.#latency = new Array<number>(slots).fill(0);
+    this.#touched = false;
+    this.#second = next;
+  }
+}
+
+function secondOf(ms: number): number {
+  return ms - (ms % 1000);
+}
+
+/** Adds buckets of the same release and second together (in place into the first seen). */
+export function mergeBuckets(into: Map<string, MetricsBucket>, buckets: readonly MetricsBucket[]): void {
+  for (const bucket of buckets) {
+    const key = `${bucket.releaseId}\u0000${bucket.time}`;
+    const sum = into.get(key);
+    if (!sum) {
+      into.set(key, { ...bucket, status: { ...bucket.status }, latency: [...bucket.latency] });
+      continue;
+    }
+    for (const cls of statusClasses) sum.status[cls] += bucket.status[cls];
+    sum.upstreamErrors += bucket.upstreamErrors;
+    sum.clientAborts += bucket.clientAborts;
+    for (let i = 0; i < sum.latency.length; i++) sum.latency[i]! += bucket.latency[i] ?? 0;
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The store's schema, as numbered migrations. A migration is never edited once released: a change to
+ * the schema is a new migration with the next number. Each runs in its own transaction and is
+ * recorded in `schema_migrations`, so `applyMigrations` is idempotent and safe to run from several
+ * engines at once (they take turns on one lock).
+ */
+import { EngineError } from "../core/index.js";
+import type { Dialect, SqlDatabase } from "./sql/database.js";
+
+export interface Migration {
+  /** 1, 2, 3…; applied in this order. */
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+/** Column types where the dialects differ; SQLite reads `BIGINT` as an integer, so most SQL is shared. */
+const types: Record<Dialect, { autoId: string }> = {
+  sqlite: { autoId: "INTEGER PRIMARY KEY AUTOINCREMENT" },
+  postgres: { autoId: "BIGSERIAL PRIMARY KEY" },
+};
+
+/** One migration's SQL for both dialects, from a template over the differing column types. */
+function forBoth(build: (t: { autoId: string }) => string): Pick<Migration, "sqlite" | "postgres"> {
+  return { sqlite: build(types.sqlite), postgres: build(types.postgres) };
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "releases, events, live, locks, artifacts",
+    ...forBoth(
+      (t) => `
+      CREATE TABLE releases (
+        id TEXT PRIMARY KEY,
+        service TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        artifact_digest TEXT NOT NULL,
+        config_hash TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        UNIQUE (service, environment, number)
+      );
+      CREATE INDEX releases_by_state ON releases (state);
+
+      CREATE TABLE events (
+        id ${t.autoId},
+        time BIGINT NOT NULL,
+        type TEXT NOT NULL,
+        service TEXT,
+        environment TEXT,
+        release_id TEXT,
+        message TEXT NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX events_by_service ON events (service, environment, id);
+      CREATE INDEX events_by_release ON events (release_id, id);
+      CREATE INDEX events_by_type ON events (type, id);
+
+      CREATE TABLE live (
+        service TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        release_id TEXT NOT NULL,
+        previous_release_id TEXT,
+        switched_at BIGINT NOT NULL,
+        PRIMARY KEY (service, environment)
+      );
+
+      CREATE TABLE locks (
+        key TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        command TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        acquired_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE artifacts (
+        digest TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        size_bytes BIGINT NOT NULL,
+        file_count INTEGER NOT NULL,
+        created_at BIGINT NOT NULL
+      );`,
+    ),
+  },
+];
+
+/** Serializes migrations across engines sharing one database. */
+const migrationLock = "engineroom:migrate";
+
+/** STORE_MIGRATION_FAILED for what went wrong while migrating; errors that have a code keep it
+ * (a lost connection stays STORE_UNAVAILABLE). */
+export function migrationFailed(error: unknown, step: string): EngineError {
+  if (error instanceof EngineError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new EngineError("STORE_MIGRATION_FAILED", `Store migration failed at ${step}: ${reason}`, { cause: error });
+}
+
+/**
+ * Applies every migration not yet recorded, each in its own transaction, and returns the versions it
+ * applied. Throws STORE_MIGRATION_FAILED (nothing of the failed migration is kept) or, when the
+ * database was migrated by a newer Engineroom, refuses to run against a schema it does not know.
+ */
+export async function applyMigrations(db: SqlDatabase, now: () => number, list: readonly Migration[] = migrations): Promise<number[]> {
+  let step = "schema_migrations";
+  try {
+    await db.transaction(
+      (tx) => tx.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"),
+      migrationLock,
+    );
+    const applied: number[] = [];
+    for (const migration of list) {
+      step = `migration ${migration.version} (${migration.name})`;
+      const ran = await db.transaction(async (tx) => {
+        const done = await tx.query("SELECT version FROM schema_migrations WHERE version = ?", [migration.version]);
+        if (done.length > 0) return false;
+        await tx.exec(migration[db.dialect]);
+        await tx.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [migration.version, migration.name, now()]);
+        return true;
+      }, migrationLock);
+      if (ran) applied.push(migration.version);
+    }
+    const [newest] = await db.query<{ version: number | string | null }>("SELECT MAX(version) AS version FROM schema_migrations");
+    const known = list.at(-1)?.version ?? 0;
+    if (Number(newest?.version ?? 0) > known) {
+      throw new EngineError(
+        "STORE_MIGRATION_FAILED",
+        `The store's schema is at version ${newest!.version}, newer than this Engineroom knows (${known}).`,
+        { hint: "Upgrade Engineroom to the version that last migrated this store." },
+      );
+    }
+    return applied;
+  } catch (error) {
+    throw migrationFailed(error, step);
+  }
+}

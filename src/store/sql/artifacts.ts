@@ -1,0 +1,19 @@
+import { toArtifact, type ArtifactRow } from "../rows.js";
+import type { ArtifactIndex, ArtifactRecord } from "../types.js";
+import { SqlRepo } from "./database.js";
+
+export class SqlArtifactIndex extends SqlRepo implements ArtifactIndex {
+  async put(record: Omit<ArtifactRecord, "createdAt">): Promise<ArtifactRecord> {
+    // An artifact is immutable and named by its digest: the first record of a digest is the record.
+    await this.db.query(
+      "INSERT INTO artifacts (digest, source, size_bytes, file_count, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING RETURNING digest",
+      [record.digest, record.source, record.sizeBytes, record.fileCount, this.now()],
+    );
+    return (await this.get(record.digest))!;
+  }
+
+  async get(digest: string): Promise<ArtifactRecord | undefined> {
+    const [row] = await this.db.query<ArtifactRow>("SELECT * FROM artifacts WHERE digest = ?", [digest]);
+    return row && toArtifact(row);
+  }
+}

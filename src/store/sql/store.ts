@@ -1,0 +1,43 @@
+import type { Clock } from "../../core/index.js";
+import { applyMigrations } from "../migrations.js";
+import type { Store } from "../types.js";
+import { SqlArtifactIndex } from "./artifacts.js";
+import type { SqlDatabase } from "./database.js";
+import { SqlEventLog } from "./events.js";
+import { SqlLiveTable } from "./live.js";
+import { SqlLockTable } from "./locks.js";
+import { SqlReleaseRepo } from "./releases.js";
+
+/**
+ * The Store over any `SqlDatabase`: the SQLite and PostgreSQL stores are this, each with its own
+ * database underneath. Every time it records comes from the clock it is given.
+ */
+export abstract class SqlStore implements Store {
+  abstract readonly kind: Store["kind"];
+  readonly releases: SqlReleaseRepo;
+  readonly events: SqlEventLog;
+  readonly live: SqlLiveTable;
+  readonly locks: SqlLockTable;
+  readonly artifacts: SqlArtifactIndex;
+  protected readonly db: SqlDatabase;
+  protected readonly clock: Clock;
+
+  constructor(db: SqlDatabase, clock: Clock) {
+    this.db = db;
+    this.clock = clock;
+    const now = () => clock.now();
+    this.releases = new SqlReleaseRepo(db, now);
+    this.events = new SqlEventLog(db, now);
+    this.live = new SqlLiveTable(db, now);
+    this.locks = new SqlLockTable(db, now);
+    this.artifacts = new SqlArtifactIndex(db, now);
+  }
+
+  async migrate(): Promise<void> {
+    await applyMigrations(this.db, () => this.clock.now());
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
