@@ -18,7 +18,8 @@ export interface ApiOptions {
  * away before the switch cancels the deploy.
  */
 export function createApi({ engine, token }: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  // On shutdown every API connection is closed at once, streams included: the engine is going away.
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
   const expected = Buffer.from(`Bearer ${token}`);
 
   app.addHook("onRequest", async (request) => {

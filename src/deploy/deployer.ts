@@ -43,7 +43,10 @@ export interface RunOptions {
 export interface DeployResult {
   release: Release;
   previousReleaseId: string | null;
+  /** From the switch decision to the route recorded in the store. */
   switchMs: number;
+  /** From the switch decision to the last proxy worker's acknowledgement of the new route table. */
+  ackMs: number;
   totalMs: number;
 }
 
@@ -53,6 +56,7 @@ export interface RollbackResult {
   /** True when the target was still running, so the switch needed no start. */
   warm: boolean;
   switchMs: number;
+  ackMs: number;
   totalMs: number;
 }
 
@@ -106,7 +110,7 @@ export class Deployer {
         if (signal.aborted) throw cancelled(signal);
         // From here on the deploy finishes even if the caller goes away: the switch is atomic.
         const switched = await this.#switch(current, service, progress);
-        return { release: switched.release, previousReleaseId: switched.previousReleaseId, switchMs: switched.switchMs, totalMs: this.#o.clock.now() - started };
+        return { ...switched, totalMs: this.#o.clock.now() - started };
       } catch (error) {
         const failure = signal.aborted && !(error instanceof EngineError) ? cancelled(signal) : toEngineError(error);
         await this.#o.supervisor.stop(release.id, service.release.stop_grace);
@@ -160,10 +164,10 @@ export class Deployer {
       await store.live.set(serviceName, environment, to.id, null);
       const switchMs = performance.now() - switchStarted;
       const reason = options.reason ?? `rolled back to v${to.number}${options.actor ? ` by ${options.actor}` : ""}`;
-      const rolledBack = await this.#transition(from, "rolled-back", reason, { to: to.id, warm, switchMs, routeVersion: result.version });
+      const rolledBack = await this.#transition(from, "rolled-back", reason, { to: to.id, warm, switchMs, ackMs: result.ackMs, routeVersion: result.version });
       progress({ step: "switched", releaseId: to.id, message: `traffic on v${to.number} (switch ${switchMs.toFixed(1)}ms)`, data: { switchMs } });
       this.#track(this.#retire(from, service));
-      return { from: rolledBack, to, warm, switchMs, totalMs: this.#o.clock.now() - started };
+      return { from: rolledBack, to, warm, switchMs, ackMs: result.ackMs, totalMs: this.#o.clock.now() - started };
     });
   }
 
@@ -237,7 +241,7 @@ export class Deployer {
     return current;
   }
 
-  async #switch(release: Release, service: ServiceConfig, progress: (p: Progress) => void): Promise<{ release: Release; previousReleaseId: string | null; switchMs: number }> {
+  async #switch(release: Release, service: ServiceConfig, progress: (p: Progress) => void): Promise<Omit<DeployResult, "totalMs">> {
     const { store, environment, supervisor, traffic } = this.#o;
     supervisor.supervise(release.id);
     const before = await store.live.get(release.service, environment);
@@ -263,7 +267,7 @@ export class Deployer {
       if (older && supervisor.has(older.id)) this.#track(this.#retire(older, service));
     }
     this.#startWatch(current, service, service.release.watch);
-    return { release: current, previousReleaseId: before?.releaseId ?? null, switchMs };
+    return { release: current, previousReleaseId: before?.releaseId ?? null, switchMs, ackMs: result.ackMs };
   }
 
   #startWatch(release: Release, service: ServiceConfig, windowMs: number): void {

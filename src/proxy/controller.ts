@@ -17,6 +17,21 @@ import type { MetricsBucket, Proxy, ProxyOptions, Route, SwitchResult } from "./
 const here = fileURLToPath(import.meta.url);
 const workerFile = join(dirname(here), `worker${extname(here)}`);
 
+/**
+ * The engine's node flags, for the workers: loaders (`--import tsx`) and limits carry over, but not
+ * flags that would run something else or clash: an -e/-p script, the test runner, watch mode, or an
+ * inspector port the engine already holds.
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if (arg === "-e" || arg === "--eval" || arg === "-p" || arg === "--print" || arg === "--input-type") i++; // and its value
+    else if (!/^(--eval=|--print=|--input-type=|--test|--watch|--inspect|--debug)/.test(arg)) out.push(arg);
+  }
+  return out;
+}
+
 interface Slot {
   worker: Worker;
   forkedAt: number;
@@ -70,7 +85,7 @@ export class ProxyController implements Proxy {
     if (!address) throw new EngineError("CONFIG_INVALID", `The proxy address "${this.#listen}" is not host:port.`);
     this.#address = address;
     this.#state = "starting";
-    cluster.setupPrimary({ exec: workerFile, args: [] });
+    cluster.setupPrimary({ exec: workerFile, args: [], execArgv: workerExecArgv(process.execArgv) });
     const slots = Array.from({ length: this.#workerCount }, () => this.#fork());
     const failure = () => slots.find((s) => s.listenError !== undefined || (!s.listening && !this.#slots.has(s)));
     await this.#until(() => failure() !== undefined || slots.every((s) => s.listening), 30_000).catch(() => {});

@@ -8,6 +8,7 @@
  * response; the proxy needs neither (see bench/proxy-vs-nginx.ts for the figures).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Client } from "undici";
 import type { ReleaseStats } from "./metrics.js";
 import { requestFacts, requestHeaders, responseHeaders } from "./headers.js";
 import type { RouteIndex } from "./route-table.js";
@@ -50,9 +51,13 @@ class Exchange {
   readonly res: TaggedResponse;
   readonly release: ReleaseStats;
   readonly upstream: UpstreamState;
+  readonly client: Client;
   readonly start: number;
   status = 0;
+  /** The client side is done: answered, failed, or gone. */
   ended = false;
+  /** The undici client is still ours (until undici is done with the request). */
+  holding = true;
   abort: ((error?: Error) => void) | null = null;
   resume: (() => void) | null = null;
 
@@ -60,12 +65,14 @@ class Exchange {
     this.res = res;
     this.release = release;
     this.upstream = upstream;
+    this.client = upstream.acquire();
     this.start = start;
   }
 
   onConnect(abort: (error?: Error) => void): void {
-    if (this.ended) abort(clientGone);
-    else this.abort = abort;
+    this.abort = abort;
+    // The client left while the request waited for a connection: do not send it.
+    if (this.ended) this.#cancel();
   }
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
@@ -88,19 +95,20 @@ class Exchange {
   }
 
   onComplete(): void {
+    this.#giveBack();
     if (this.ended) return;
     this.res.end();
-    this.#end();
-    const end = performance.now();
-    this.release.response(this.status, end - this.start, Date.now());
+    this.#endClientSide();
+    this.release.response(this.status, performance.now() - this.start, Date.now());
   }
 
   onError(error: Error): void {
+    this.#giveBack();
     if (this.ended) return;
     const res = this.res;
     const socket = res.socket;
     if (socket === null || socket.destroyed) return this.clientAborted();
-    this.#end();
+    this.#endClientSide();
     const ms = performance.now() - this.start;
     if ((error as { code?: string }).code === "UND_ERR_INVALID_ARG") {
       // undici refused the request itself (e.g. a duplicate Host header): the client's fault.
@@ -116,15 +124,26 @@ class Exchange {
 
   clientAborted(): void {
     if (this.ended) return;
-    this.#end();
+    this.#endClientSide();
     this.release.clientAbort(Date.now());
-    this.abort?.(clientGone);
+    // Before onConnect there is nothing to abort yet; onConnect cancels it then.
+    if (this.abort !== null && this.holding) this.#cancel();
   }
 
-  #end(): void {
+  #cancel(): void {
+    this.abort!(clientGone); // undici answers with onError, which gives the client back
+    this.#giveBack();
+  }
+
+  #endClientSide(): void {
     this.ended = true;
     this.release.inFlight--;
-    this.upstream.release();
+  }
+
+  #giveBack(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.upstream.release(this.client);
   }
 }
 
@@ -152,11 +171,10 @@ export function createForwarder(table: () => RouteIndex<RouteTarget>): (req: Inc
       return release.upstreamError(performance.now() - start, Date.now());
     }
     release.inFlight++;
-    upstream.inFlight++;
     const exchange = new Exchange(res, release, upstream, start);
     (res as TaggedResponse)[kExchange] = exchange;
     res.on("close", onResponseClose);
-    upstream.pool.dispatch(
+    exchange.client.dispatch(
       { path: req.url!, method: req.method as "GET", headers, body: requestFacts.hasBody ? req : null },
       exchange,
     );

@@ -36,12 +36,12 @@ export function createUpgrader(
     let answered = false;
     let ended = false;
     release.inFlight++;
-    upstream.inFlight++;
+    upstream.enter();
     const end = () => {
       if (ended) return;
       ended = true;
       release.inFlight--;
-      upstream.release();
+      upstream.leave();
     };
 
     const server: Socket = connect({ host: upstream.host, port: upstream.port });

@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { after, test } from "node:test";
+import { isEngineError } from "../core/index.js";
+import { workerExecArgv } from "./controller.js";
+import { createProxy } from "./index.js";
+import { eventually, route, send, startProxy, startUpstream, type TestUpstream } from "./test-support.js";
+
+const upstreams: TestUpstream[] = [];
+after(async () => {
+  await Promise.all(upstreams.map((u) => u.close()));
+});
+
+/** An upstream whose answers wait until `answer()` is called; `arrived` resolves on the first request. */
+async function heldUpstream(name: string) {
+  let arrive!: () => void;
+  const arrived = new Promise<void>((r) => (arrive = r));
+  const waiting: (() => void)[] = [];
+  const u = await startUpstream(name, (_req, res) => {
+    waiting.push(() => res.end(name));
+    arrive();
+    return true;
+  });
+  upstreams.push(u);
+  return { upstream: u, arrived, answer: () => waiting.splice(0).forEach((f) => f()) };
+}
+
+test("inFlight() counts a slow request, then drops to 0 when it finishes", async () => {
+  const p = await startProxy();
+  try {
+    const held = await heldUpstream("held");
+    await p.proxy.apply([route([held.upstream], { releaseId: "rel_held" })]);
+    assert.equal(await p.proxy.inFlight("rel_held"), 0);
+    const answer = send(p.port, "/");
+    await held.arrived;
+    assert.equal(await p.proxy.inFlight("rel_held"), 1);
+    assert.equal(await p.proxy.inFlight("rel_other"), 0);
+    held.answer();
+    assert.equal((await answer).body, "held");
+    await eventually(async () => (await p.proxy.inFlight("rel_held")) === 0, 2_000, "in flight back to 0");
+  } finally {
+    await p.proxy.stop(1_000);
+  }
+});
+
+test("stop() stops accepting but lets an in-flight request finish", async () => {
+  const p = await startProxy();
+  const held = await heldUpstream("draining");
+  await p.proxy.apply([route([held.upstream])]);
+  const answer = send(p.port, "/");
+  await held.arrived;
+  let stopped = false;
+  const stopping = p.proxy.stop(5_000).then(() => (stopped = true));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(stopped, false, "stop() waits for the request in flight");
+  await assert.rejects(send(p.port, "/"), "new connections are refused while draining");
+  held.answer();
+  const done = await answer;
+  assert.equal(done.status, 200);
+  assert.equal(done.body, "draining");
+  await stopping;
+});
+
+test("start() rejects with PROXY_LISTEN_FAILED naming the address when the port is taken", async () => {
+  const squatter = createServer();
+  await new Promise<void>((r) => squatter.listen(0, "127.0.0.1", r));
+  const { port } = squatter.address() as { port: number };
+  try {
+    const proxy = createProxy({ listen: `127.0.0.1:${port}` });
+    await assert.rejects(proxy.start(), (error) => {
+      assert.ok(isEngineError(error) && error.code === "PROXY_LISTEN_FAILED");
+      assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+      return true;
+    });
+    await proxy.stop();
+  } finally {
+    squatter.close();
+  }
+});
+
+test("workers exit when the engine process dies", async () => {
+  // A separate engine process that starts a proxy, prints its workers' pids, and then gets killed.
+  const code = `
+    import cluster from "node:cluster";
+    import { createProxy } from ${JSON.stringify(new URL("./index.ts", import.meta.url).href)};
+    await createProxy({ listen: "127.0.0.1:0", workers: 2 }).start();
+    console.log("pids " + Object.values(cluster.workers).map((w) => w.process.pid).join(","));
+    setInterval(() => {}, 1000);
+  `;
+  const engine = spawn(process.execPath, [...process.execArgv.filter((a) => !a.startsWith("--test")), "--input-type=module", "-e", code], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    const pids = await new Promise<number[]>((resolve, reject) => {
+      let out = "";
+      engine.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const match = /pids ([\d,]+)/.exec(out);
+        if (match) resolve(match[1]!.split(",").map(Number));
+      });
+      engine.once("exit", (c) => reject(new Error(`engine exited early (${c}): ${out}`)));
+      setTimeout(() => reject(new Error("engine did not start")), 20_000).unref();
+    });
+    assert.equal(pids.length, 2);
+    engine.kill("SIGKILL");
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await eventually(() => pids.every((pid) => !alive(pid)), 5_000, "workers to exit");
+  } finally {
+    engine.kill("SIGKILL");
+  }
+});
+
+test("a request routed before a switch finishes on its old release", async () => {
+  const p = await startProxy();
+  try {
+    const old = await heldUpstream("old");
+    const next = await startUpstream("next");
+    upstreams.push(next);
+    await p.proxy.apply([route([old.upstream], { releaseId: "rel_old" })]);
+    const answer = new Promise<string>((resolve, reject) => {
+      request({ host: "127.0.0.1", port: p.port, path: "/", headers: { host: "app.test" } }, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve(body));
+      })
+        .on("error", reject)
+        .end();
+    });
+    await old.arrived;
+    await p.proxy.apply([route([next], { releaseId: "rel_next" })]);
+    assert.equal((await send(p.port, "/")).body, "next");
+    assert.equal(await p.proxy.inFlight("rel_old"), 1);
+    old.answer();
+    assert.equal(await answer, "old");
+    await eventually(async () => (await p.proxy.inFlight("rel_old")) === 0, 2_000, "old release drained");
+  } finally {
+    await p.proxy.stop(1_000);
+  }
+});
+
+test("workers inherit the engine's loaders but not its script, test runner or inspector flags", () => {
+  assert.deepEqual(
+    workerExecArgv(["--import", "tsx", "--input-type=module", "-e", "code", "--test-reporter=spec", "--inspect=9229", "--max-old-space-size=512"]),
+    ["--import", "tsx", "--max-old-space-size=512"],
+  );
+});
