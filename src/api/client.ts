@@ -1,5 +1,5 @@
 import { request } from "undici";
-import { EngineError, type ErrorCode } from "../core/errors.js";
+import { EngineError, type ErrorCode } from "../core/index.js";
 import type { Progress } from "../deploy/index.js";
 
 export interface ApiClientOptions {

@@ -1,4 +1,4 @@
-import { errorCatalogue } from "../core/errors.js";
+import { errorCatalogue } from "../core/index.js";
 
 const error = {
   type: "object",

@@ -1,7 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
-import { EngineError, toEngineError } from "../core/errors.js";
-import { redactor } from "../core/redact.js";
+import { EngineError, redactor, toEngineError } from "../core/index.js";
 import { projectStatus, serviceLogs, serviceReleases, type Engine } from "../engine/index.js";
 import type { Progress } from "../deploy/index.js";
 import { openApiDocument } from "./openapi.js";

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { ApiClient } from "../api/index.js";
 import { defaultConfigFile, loadProject, type LoadedProject } from "../config/index.js";
-import { EngineError } from "../core/errors.js";
+import { EngineError } from "../core/index.js";
 import { processAlive, StateFiles } from "../engine/index.js";
 
 export interface GlobalOptions {

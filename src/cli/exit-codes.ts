@@ -1,4 +1,4 @@
-import type { ErrorCode } from "../core/errors.js";
+import type { ErrorCode } from "../core/index.js";
 
 /**
  * The CLI's exit codes (documented in the README):

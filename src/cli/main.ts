@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { Command, CommanderError } from "commander";
 import { projectJsonSchema, starterConfig } from "../config/index.js";
-import { EngineError, toEngineError } from "../core/errors.js";
+import { EngineError, toEngineError } from "../core/index.js";
 import type { DeployResult, RollbackResult } from "../deploy/index.js";
 import type { InstanceLogs, ProjectStatus } from "../engine/index.js";
 import type { Release } from "../store/index.js";

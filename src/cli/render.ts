@@ -1,5 +1,4 @@
-import { formatDuration } from "../core/duration.js";
-import type { EngineError } from "../core/errors.js";
+import { formatDuration, type EngineError } from "../core/index.js";
 import type { Progress } from "../deploy/index.js";
 import type { ProjectStatus } from "../engine/index.js";
 import type { EngineEvent, Release } from "../store/index.js";

@@ -1,7 +1,6 @@
 import { createApi } from "../api/index.js";
 import { Engine, formatAddress } from "../engine/index.js";
-import { createLogger } from "../core/logger.js";
-import { toEngineError } from "../core/errors.js";
+import { createLogger, toEngineError } from "../core/index.js";
 import { project, type GlobalOptions } from "./context.js";
 import { bold, green, progressPrinter, renderError } from "./render.js";
 

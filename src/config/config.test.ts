@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { EngineError } from "../core/errors.js";
+import { EngineError } from "../core/index.js";
 import { loadProject, parseProject, projectJsonSchema, serviceConfigHash, starterConfig } from "./index.js";
 
 function invalid(text: string): EngineError {

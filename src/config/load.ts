@@ -3,7 +3,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
-import { EngineError } from "../core/errors.js";
+import { EngineError } from "../core/index.js";
 import { projectSchema, type ProjectConfig, type ServiceConfig } from "./schema.js";
 
 /** A validated project and where it came from. Frozen: nothing changes it after start-up. */

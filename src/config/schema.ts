@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseDuration } from "../core/duration.js";
+import { parseDuration } from "../core/index.js";
 
 /** A duration written as "500ms", "5s", "5m", "1h" (or a number of milliseconds); parsed to milliseconds. */
 const duration = z

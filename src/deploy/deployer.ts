@@ -1,9 +1,7 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { serviceConfigHash, type ServiceConfig } from "../config/index.js";
-import type { Clock } from "../core/clock.js";
-import { EngineError, toEngineError } from "../core/errors.js";
-import type { Logger } from "../core/logger.js";
+import { EngineError, toEngineError, type Clock, type Logger } from "../core/index.js";
 import type { Runtime } from "../runtime/index.js";
 import type { Release, ReleaseState, Store } from "../store/index.js";
 import { healthGate, smokeGate } from "./gate.js";

@@ -1,6 +1,5 @@
 import type { ServiceConfig } from "../config/index.js";
-import type { Clock } from "../core/clock.js";
-import { EngineError } from "../core/errors.js";
+import { EngineError, type Clock } from "../core/index.js";
 import type { Runtime } from "../runtime/index.js";
 import { waitHealthy, type HealthOutcome } from "./health.js";
 import type { Supervisor } from "./instances.js";

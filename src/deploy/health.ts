@@ -1,5 +1,5 @@
 import type { HealthConfig } from "../config/index.js";
-import type { Clock } from "../core/clock.js";
+import type { Clock } from "../core/index.js";
 import { probe, type ProbeResult } from "./probe.js";
 
 export interface HealthTarget {

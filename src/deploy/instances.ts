@@ -1,6 +1,5 @@
 import type { ServiceConfig } from "../config/index.js";
-import type { Clock } from "../core/clock.js";
-import type { Logger } from "../core/logger.js";
+import type { Clock, Logger } from "../core/index.js";
 import type { Upstream } from "../proxy/index.js";
 import type { ExitInfo, InstanceInfo, Runtime } from "../runtime/index.js";
 import type { EventLog, Release } from "../store/index.js";

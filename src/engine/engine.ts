@@ -1,9 +1,7 @@
 import { join } from "node:path";
 import { ArtifactStore } from "../artifact/index.js";
 import type { LoadedProject } from "../config/index.js";
-import { systemClock, type Clock } from "../core/clock.js";
-import { EngineError } from "../core/errors.js";
-import { createLogger, type Logger } from "../core/logger.js";
+import { EngineError, createLogger, systemClock, type Clock, type Logger } from "../core/index.js";
 import { Deployer, Supervisor, type ProgressListener } from "../deploy/index.js";
 import { MetricsWindow } from "../metrics/index.js";
 import { createProxy, type Proxy } from "../proxy/index.js";

@@ -1,4 +1,4 @@
-import { EngineError } from "../core/errors.js";
+import { EngineError } from "../core/index.js";
 import type { InstanceView } from "../deploy/index.js";
 import type { TrafficSummary } from "../metrics/index.js";
 import type { EngineEvent, Release } from "../store/index.js";

@@ -1,4 +1,4 @@
-import type { Clock } from "../core/clock.js";
+import type { Clock } from "../core/index.js";
 import { latencyBoundsMs, type MetricsBucket } from "../proxy/index.js";
 
 /** A summary of a release's traffic over a time range. */

@@ -129,7 +129,7 @@ test("metrics: status classes, upstream errors (502/504) and latency counts per 
 
   const sum = await eventually(() => {
     const s = total(p.buckets, releaseId);
-    return s.upstreamErrors === 1 && total(p.buckets, "rel_down").upstreamErrors === 1 && s;
+    return s.upstreamErrors === 1 && total(p.buckets, "rel_down").upstreamErrors === 1 ? s : undefined;
   }, 5_000, "metrics buckets");
   assert.deepEqual({ ...sum, latency: undefined }, { "1xx": 0, "2xx": 2, "3xx": 1, "4xx": 1, "5xx": 1, upstreamErrors: 1, clientAborts: 0, latency: undefined });
   assert.equal(sum.latency, 6, "every answered request is in the latency histogram");
@@ -156,4 +156,25 @@ test("a client that gives up before the answer counts as a client abort", async 
   await eventually(() => total(p.buckets, "rel_abort").clientAborts === 1, 5_000, "client abort in metrics");
   assert.equal(await p.proxy.inFlight("rel_abort"), 0);
   assert.equal(total(p.buckets, "rel_abort").upstreamErrors, 0);
+});
+
+test("a GET whose kept-alive connection the upstream dropped is retried once; a POST is not", async () => {
+  let resets = 0;
+  const flaky = await up("flaky", (req, res) => {
+    // Drop the connection without an answer, every other request.
+    if (resets++ % 2 === 0) {
+      req.socket.destroy();
+      return true;
+    }
+    req.resume();
+    res.end("flaky");
+    return true;
+  });
+  await p.proxy.apply([route([flaky], { releaseId: "rel_flaky" })]);
+  const get = await send(p.port, "/");
+  assert.deepEqual([get.status, get.body], [200, "flaky"]);
+  const post = await send(p.port, "/", { method: "POST", body: "x" });
+  assert.equal(post.status, 502);
+  await eventually(() => total(p.buckets, "rel_flaky").upstreamErrors === 1, 3_000, "one upstream error");
+  assert.equal(total(p.buckets, "rel_flaky")["2xx"], 1);
 });

@@ -8,7 +8,7 @@
  * response; the proxy needs neither (see bench/proxy-vs-nginx.ts for the figures).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Client } from "undici";
+import type { Client, Dispatcher } from "undici";
 import type { ReleaseStats } from "./metrics.js";
 import { requestFacts, requestHeaders, responseHeaders } from "./headers.js";
 import type { RouteIndex } from "./route-table.js";
@@ -51,9 +51,11 @@ class Exchange {
   readonly res: TaggedResponse;
   readonly release: ReleaseStats;
   readonly upstream: UpstreamState;
-  readonly client: Client;
+  readonly options: Dispatcher.DispatchOptions;
   readonly start: number;
+  client: Client;
   status = 0;
+  retried = false;
   /** The client side is done: answered, failed, or gone. */
   ended = false;
   /** The undici client is still ours (until undici is done with the request). */
@@ -61,12 +63,17 @@ class Exchange {
   abort: ((error?: Error) => void) | null = null;
   resume: (() => void) | null = null;
 
-  constructor(res: TaggedResponse, release: ReleaseStats, upstream: UpstreamState, start: number) {
+  constructor(res: TaggedResponse, release: ReleaseStats, upstream: UpstreamState, options: Dispatcher.DispatchOptions, start: number) {
     this.res = res;
     this.release = release;
     this.upstream = upstream;
-    this.client = upstream.acquire();
+    this.options = options;
     this.start = start;
+    this.client = upstream.acquire();
+  }
+
+  dispatch(): void {
+    this.client.dispatch(this.options, this);
   }
 
   onConnect(abort: (error?: Error) => void): void {
@@ -108,6 +115,13 @@ class Exchange {
     const res = this.res;
     const socket = res.socket;
     if (socket === null || socket.destroyed) return this.clientAborted();
+    if (this.#mayRetry(error)) {
+      this.retried = true;
+      this.client = this.upstream.acquire();
+      this.holding = true;
+      this.abort = null;
+      return this.dispatch();
+    }
     this.#endClientSide();
     const ms = performance.now() - this.start;
     if ((error as { code?: string }).code === "UND_ERR_INVALID_ARG") {
@@ -128,6 +142,19 @@ class Exchange {
     this.release.clientAbort(Date.now());
     // Before onConnect there is nothing to abort yet; onConnect cancels it then.
     if (this.abort !== null && this.holding) this.#cancel();
+  }
+
+  /**
+   * A kept-alive connection the upstream closed just as the request went out fails with a reset
+   * and no answer. A request without a body that is safe to repeat gets one more try, on a fresh
+   * connection, rather than a 502.
+   */
+  #mayRetry(error: Error): boolean {
+    if (this.retried || this.status !== 0 || this.options.body !== null) return false;
+    const method = this.options.method;
+    if (method !== "GET" && method !== "HEAD" && method !== "OPTIONS") return false;
+    const code = (error as { code?: string }).code;
+    return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
   }
 
   #cancel(): void {
@@ -171,12 +198,10 @@ export function createForwarder(table: () => RouteIndex<RouteTarget>): (req: Inc
       return release.upstreamError(performance.now() - start, Date.now());
     }
     release.inFlight++;
-    const exchange = new Exchange(res, release, upstream, start);
+    const options = { path: req.url!, method: req.method as Dispatcher.HttpMethod, headers, body: requestFacts.hasBody ? req : null };
+    const exchange = new Exchange(res, release, upstream, options, start);
     (res as TaggedResponse)[kExchange] = exchange;
     res.on("close", onResponseClose);
-    exchange.client.dispatch(
-      { path: req.url!, method: req.method as "GET", headers, body: requestFacts.hasBody ? req : null },
-      exchange,
-    );
+    exchange.dispatch();
   };
 }
