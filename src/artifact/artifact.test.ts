@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import * as tar from "tar";
@@ -102,6 +102,14 @@ describe("digestFolder", () => {
     const added = await store.add(await makeTgz(folder));
     assert.equal(added.digest, await digestFolder(folder));
     assert.equal((await store.add(folder)).existed, true);
+  });
+
+  it("unwraps a .tgz whose only entry is one folder (tar czf app.tgz app/, npm pack)", async () => {
+    const folder = await makeTree(sample);
+    const file = join(scratch, "wrapped.tgz");
+    await tar.c({ gzip: true, file, cwd: dirname(folder), portable: true }, [basename(folder)]);
+    const store = new ArtifactStore({ dir: join(scratch, "store-wrapped") });
+    assert.equal((await store.add(file)).digest, await digestFolder(folder));
   });
 });
 

@@ -176,6 +176,18 @@ async function extractArchive(source: string, tree: string): Promise<void> {
   // other than what was sent.
   await runTar(source, () => tar.x({ file: source, cwd: tree, strict: true, preserveOwner: false }));
   for (const name of skippedTopLevel) await rm(join(tree, name), { recursive: true, force: true });
+  await unwrapSingleFolder(tree);
+}
+
+/** `tar czf app.tgz app/` and `npm pack` wrap the build in one folder; the artifact is what is inside it,
+ * so that the archive gets the same digest as the folder it was made from. */
+async function unwrapSingleFolder(tree: string): Promise<void> {
+  const entries = await readdir(tree, { withFileTypes: true });
+  if (entries.length !== 1 || !entries[0]!.isDirectory()) return;
+  const inner = `${tree}.inner`;
+  await rename(join(tree, entries[0]!.name), inner);
+  await rm(tree, { recursive: true });
+  await rename(inner, tree);
 }
 
 async function runTar(source: string, run: () => Promise<void>): Promise<void> {
