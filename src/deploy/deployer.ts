@@ -59,6 +59,8 @@ export interface RollbackResult {
 }
 
 const lockTtlMs = 30_000;
+/** How often a watch that ended while the service was busy tries again to finish. */
+const watchRetryMs = 1_000;
 
 /**
  * Runs deploys and rollbacks of one environment: artifact → release → instances → health gate →
@@ -67,7 +69,10 @@ const lockTtlMs = 30_000;
  */
 export class Deployer {
   #o: DeployerOptions;
-  #busy = new Map<string, string>(); // service -> what runs
+  /** What runs per service. User commands refuse each other; internal tasks (finishing a watch,
+   * restoring after a restart) are short, so anything waits for them instead. */
+  #busy = new Map<string, { what: string; internal: boolean; done: Promise<void> }>();
+  #retiring = new Map<string, Promise<void>>(); // releaseId -> its drain and stop
   #watches = new Map<string, AbortController>(); // releaseId -> its watch
   #background = new Set<Promise<unknown>>();
 
@@ -138,6 +143,7 @@ export class Deployer {
       const warm = supervisor.isWarm(to.id);
       progress({ step: "target", releaseId: to.id, message: `rolling back v${from.number} → v${to.number} (${warm ? "warm" : "cold: starting it"})` });
       if (!warm) {
+        await this.#retiring.get(to.id); // it may be draining right now: let it stop, then start it afresh
         const config = (await this.#o.configs.load(to.configHash)) ?? service;
         if (!(await this.#o.artifacts.has(to.artifactDigest))) {
           throw new EngineError("ROLLBACK_NO_TARGET", `The artifact of v${to.number} (${to.artifactDigest}) is no longer stored.`);
@@ -189,7 +195,7 @@ export class Deployer {
           await healthGate(release.id, config, this.#o, options.signal ?? new AbortController().signal);
           supervisor.supervise(release.id);
           await this.#o.traffic.route(live.service, release.id, supervisor.upstreams(release.id));
-        });
+        }, true);
         progress({ step: "restored", releaseId: release.id, message: `${live.service}: v${release.number} serving again` });
         if (release.state === "watching" || release.state === "live") {
           const remaining = Math.max(0, config.release.watch - (this.#o.clock.now() - live.switchedAt));
@@ -217,7 +223,7 @@ export class Deployer {
 
   /** What runs for the service now ("deploy web"), if anything. */
   busy(serviceName: string): string | undefined {
-    return this.#busy.get(serviceName);
+    return this.#busy.get(serviceName)?.what;
   }
 
   async #bringUp(release: Release, service: ServiceConfig, cwd: string, signal: AbortSignal, progress: (p: Progress) => void): Promise<Release> {
@@ -274,20 +280,30 @@ export class Deployer {
     const watch = (async () => {
       try {
         await this.#o.clock.sleep(windowMs, controller.signal);
-      } catch {
-        return; // cancelled: rolled back, superseded, or the engine stops
+        for (;;) {
+          try {
+            await this.#exclusive(release.service, `finish watch of ${release.service}`, async () => {
+              const latest = await this.#o.store.releases.get(release.id);
+              if (!latest || !canTransition(latest.state, "stable")) return;
+              await this.#transition(latest, "stable", `watch window of ${windowMs}ms passed without rollback`);
+              const live = await this.#o.store.live.get(release.service, this.#o.environment);
+              const previous = live?.previousReleaseId && (await this.#o.store.releases.get(live.previousReleaseId));
+              if (previous) await this.#retire(previous, service);
+              await this.#prune(release.service, service.release.keep);
+            });
+            return;
+          } catch (error) {
+            // A deploy or rollback of the service may run as the window ends: finish once it is over.
+            if (!(error instanceof EngineError && error.code === "DEPLOY_IN_PROGRESS")) throw error;
+            await this.#o.clock.sleep(watchRetryMs, controller.signal);
+          }
+        }
+      } catch (error) {
+        // Aborted: rolled back, superseded, or the engine stops.
+        if (!controller.signal.aborted) this.#o.logger.warn("watch could not finish", { release: release.id, error: String(error) });
       } finally {
         if (this.#watches.get(release.id) === controller) this.#watches.delete(release.id);
       }
-      await this.#exclusive(release.service, `finish watch of ${release.service}`, async () => {
-        const latest = await this.#o.store.releases.get(release.id);
-        if (!latest || !canTransition(latest.state, "stable")) return;
-        await this.#transition(latest, "stable", `watch window of ${windowMs}ms passed without rollback`);
-        const live = await this.#o.store.live.get(release.service, this.#o.environment);
-        const previous = live?.previousReleaseId && (await this.#o.store.releases.get(live.previousReleaseId));
-        if (previous) await this.#retire(previous, service);
-        await this.#prune(release.service, service.release.keep);
-      }).catch((error) => this.#o.logger.warn("watch could not finish", { release: release.id, error: String(error) }));
     })();
     this.#track(watch);
   }
@@ -298,7 +314,16 @@ export class Deployer {
   }
 
   /** Drains a release that no longer gets traffic (waits for its in-flight requests, up to drain_timeout), then stops it. */
-  async #retire(release: Release, service: ServiceConfig): Promise<void> {
+  #retire(release: Release, service: ServiceConfig): Promise<void> {
+    let retiring = this.#retiring.get(release.id);
+    if (!retiring) {
+      retiring = this.#drainAndStop(release, service).finally(() => this.#retiring.delete(release.id));
+      this.#retiring.set(release.id, retiring);
+    }
+    return retiring;
+  }
+
+  async #drainAndStop(release: Release, service: ServiceConfig): Promise<void> {
     const { supervisor, traffic, clock, store, environment } = this.#o;
     if (!supervisor.has(release.id)) return;
     const live = await store.live.get(release.service, environment);
@@ -378,10 +403,15 @@ export class Deployer {
   }
 
   /** Runs `work` as the only deploy/rollback of the service, in this engine (a map) and across engines sharing the store (a lease). */
-  async #exclusive<T>(serviceName: string, what: string, work: () => Promise<T>): Promise<T> {
-    const running = this.#busy.get(serviceName);
-    if (running) throw new EngineError("DEPLOY_IN_PROGRESS", `${serviceName} is busy: ${running} is running. Refused: ${what}.`);
-    this.#busy.set(serviceName, what);
+  async #exclusive<T>(serviceName: string, what: string, work: () => Promise<T>, internal = false): Promise<T> {
+    for (let running = this.#busy.get(serviceName); running; running = this.#busy.get(serviceName)) {
+      if (!internal && !running.internal) {
+        throw new EngineError("DEPLOY_IN_PROGRESS", `${serviceName} is busy: ${running.what} is running. Refused: ${what}.`);
+      }
+      await running.done;
+    }
+    let finished!: () => void;
+    this.#busy.set(serviceName, { what, internal, done: new Promise<void>((resolve) => (finished = resolve)) });
     try {
       const key = `deploy/${this.#o.environment}/${serviceName}`;
       const lease = await this.#o.store.locks.acquire(key, { command: what, pid: process.pid, host: hostname() }, lockTtlMs);
@@ -398,6 +428,7 @@ export class Deployer {
       }
     } finally {
       this.#busy.delete(serviceName);
+      finished();
     }
   }
 

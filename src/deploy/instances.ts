@@ -122,6 +122,11 @@ export class Supervisor {
     if (!group) return () => {};
     const wrapped = (exit: ExitInfo, slot: Slot) => listener(exit, slot.instance.id);
     group.crashListeners.add(wrapped);
+    // An instance may have exited before anyone listened (e.g. while its siblings were being spawned).
+    for (const slot of group.slots) {
+      const { id, status, exitCode, signal } = slot.instance;
+      if (status === "exited" && !group.supervised && !group.stopping) wrapped({ id, code: exitCode, signal, expected: false }, slot);
+    }
     return () => group.crashListeners.delete(wrapped);
   }
 
@@ -137,7 +142,8 @@ export class Supervisor {
         this.#byInstance.delete(slot.instance.id);
       }),
     );
-    this.#groups.delete(releaseId);
+    // A rollback may have started the release afresh meanwhile; that group is not ours to forget.
+    if (this.#groups.get(releaseId) === group) this.#groups.delete(releaseId);
   }
 
   /** The instances of a release as `status` shows them. */
