@@ -6,10 +6,13 @@
  * Needs `nginx` and `wrk` on PATH (Debian: apt-get install nginx wrk); installs nothing. Runs
  * `wrk -t1 -c<connections> -d<duration>s --latency` against each proxy in alternating rounds and
  * prints the median req/s, p50 and p99 of each, and the ratios. Our proxy runs with metrics on (a
- * listener counts the buckets). Not a test: it reports numbers and asserts nothing.
+ * listener counts the buckets). It also reports each proxy worker's CPU time per request (from
+ * /proc), which shared or noisy machines disturb less than req/s. Not a test: it reports numbers
+ * and asserts nothing.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import cluster from "node:cluster";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -109,6 +112,17 @@ interface Run {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU time (user + system) of the proxy's worker process per request, µs; NaN without /proc. */
+  cpuUs: number;
+}
+
+const clockTicks = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim()) || 100;
+/** CPU seconds a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  const path = `/proc/${pid}/stat`;
+  if (!existsSync(path)) return NaN;
+  const fields = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime, stime
 }
 
 function toMs(text: string): number {
@@ -117,7 +131,8 @@ function toMs(text: string): number {
   return Number(match[1]) * (match[2] === "us" ? 0.001 : match[2] === "s" ? 1000 : 1);
 }
 
-function wrk(port: number, seconds: number): Promise<Run> {
+function wrk(port: number, seconds: number, workerPid: number): Promise<Run> {
+  const cpuBefore = cpuSeconds(workerPid);
   return new Promise((resolve, reject) => {
     const child = spawn("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", `http://127.0.0.1:${port}/`]);
     children.push(child);
@@ -127,7 +142,9 @@ function wrk(port: number, seconds: number): Promise<Run> {
       if (code !== 0) return reject(new Error(`wrk failed: ${out}`));
       const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? "0";
       const socketErrors = /Socket errors: (.*)/.exec(out)?.[1] ?? "";
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
       resolve({
+        cpuUs: ((cpuSeconds(workerPid) - cpuBefore) * 1e6) / requests,
         rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
         p50: toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? ""),
         p99: toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? ""),
@@ -160,31 +177,44 @@ await proxy.apply([
 ]);
 await waitForPort(proxyPort);
 
+const nginxWorker = Number(spawnSync("pgrep", ["-P", String(nginx.pid), "-f", "nginx: worker"]).stdout?.toString().trim().split("\n")[0]);
+const ourWorker = Object.values(cluster.workers ?? {})[0]!.process.pid!;
 const targets = { nginx: nginxPort, engineroom: proxyPort } as const;
+const workerPids = { nginx: nginxWorker, engineroom: ourWorker } as const;
 const results: Record<keyof typeof targets, Run[]> = { nginx: [], engineroom: [] };
 console.log(`wrk -t1 -c${connections} -d${duration}s, ${rounds} rounds, upstream in ${upstreamProcesses} process(es), node ${process.version}`);
-for (const name of Object.keys(targets) as (keyof typeof targets)[]) await wrk(targets[name], 2); // warm-up
+for (const name of Object.keys(targets) as (keyof typeof targets)[]) await wrk(targets[name], 2, workerPids[name]); // warm-up
 for (let round = 1; round <= rounds; round++) {
   const order = round % 2 === 1 ? (["nginx", "engineroom"] as const) : (["engineroom", "nginx"] as const);
   for (const name of order) {
-    const run = await wrk(targets[name], duration);
+    const run = await wrk(targets[name], duration, workerPids[name]);
     results[name].push(run);
-    console.log(`round ${round} ${name.padEnd(10)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  errors ${run.errors}`);
+    console.log(
+      `round ${round} ${name.padEnd(10)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  ` +
+        `worker CPU ${run.cpuUs.toFixed(1)} µs/req  errors ${run.errors}`,
+    );
   }
 }
 await new Promise((r) => setTimeout(r, 1500)); // let the last metric buckets arrive
 
-const summary = (runs: Run[]) => ({ rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) });
+type Summary = { rps: number; p50: number; p99: number; cpuUs: number };
+const summary = (runs: Run[]): Summary => ({
+  rps: median(runs.map((r) => r.rps)),
+  p50: median(runs.map((r) => r.p50)),
+  p99: median(runs.map((r) => r.p99)),
+  cpuUs: median(runs.map((r) => r.cpuUs)),
+});
 const n = summary(results.nginx);
 const e = summary(results.engineroom);
-const row = (name: string, s: { rps: number; p50: number; p99: number }) =>
-  `| ${name.padEnd(16)} | ${s.rps.toFixed(0).padStart(8)} | ${s.p50.toFixed(2).padStart(8)} | ${s.p99.toFixed(2).padStart(8)} |`;
+const cells = (values: string[]) => `| ${values[0]!.padEnd(16)} | ${values.slice(1).map((v) => v.padStart(10)).join(" | ")} |`;
+const row = (name: string, s: Summary) => cells([name, s.rps.toFixed(0), s.p50.toFixed(2), s.p99.toFixed(2), s.cpuUs.toFixed(1)]);
 console.log("\nmedians of the rounds");
-console.log("| proxy            |    req/s | p50 (ms) | p99 (ms) |");
-console.log("|------------------|----------|----------|----------|");
+console.log(cells(["proxy", "req/s", "p50 (ms)", "p99 (ms)", "CPU µs/req"]));
+console.log(`|${"-".repeat(18)}|${`${"-".repeat(12)}|`.repeat(4)}`);
 console.log(row("nginx", n));
 console.log(row("engineroom", e));
-console.log(`| engineroom/nginx | ${(e.rps / n.rps).toFixed(2).padStart(7)}x | ${(e.p50 / n.p50).toFixed(2).padStart(7)}x | ${(e.p99 / n.p99).toFixed(2).padStart(7)}x |`);
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+console.log(cells(["engineroom/nginx", ratio(e.rps, n.rps), ratio(e.p50, n.p50), ratio(e.p99, n.p99), ratio(e.cpuUs, n.cpuUs)]));
 console.log(`\nrequests counted by the proxy's metrics: ${counted}`);
 console.log("targets: req/s ratio >= 0.60, p99 ratio <= 2.00");
 

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { EngineError, redactor, toEngineError } from "../core/index.js";
-import { projectStatus, serviceLogs, serviceReleases, type Engine } from "../engine/index.js";
+import { projectStatus, requireService, serviceLogs, serviceReleases, type Engine } from "../engine/index.js";
 import type { Progress } from "../deploy/index.js";
 import { openApiDocument } from "./openapi.js";
 
@@ -22,7 +22,8 @@ export function createApi({ engine, token }: ApiOptions): FastifyInstance {
   const expected = Buffer.from(`Bearer ${token}`);
 
   app.addHook("onRequest", async (request) => {
-    if (request.url === "/v1/health" || request.url === "/v1/openapi.json") return;
+    const path = request.url.split("?")[0];
+    if (path === "/v1/health" || path === "/v1/openapi.json") return;
     const given = Buffer.from(request.headers.authorization ?? "");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new EngineError("API_UNAUTHORIZED", "Missing or wrong API token.");
@@ -30,10 +31,14 @@ export function createApi({ engine, token }: ApiOptions): FastifyInstance {
   });
 
   app.setErrorHandler((error, _request, reply) => {
+    // Fastify's own 4xx errors (a body that is not JSON, an unsupported content type, a body too
+    // large) are the client's mistakes, not bugs of ours.
+    const status = (error as { statusCode?: unknown }).statusCode;
+    const clientError = typeof status === "number" && status >= 400 && status < 500;
     const engineError =
       error instanceof EngineError
         ? error
-        : (error as { validation?: unknown }).validation
+        : (error as { validation?: unknown }).validation || clientError
           ? new EngineError("API_BAD_REQUEST", (error as Error).message)
           : toEngineError(error);
     void reply.status(engineError.status).send(redactor.redactDeep({ error: engineError.toJSON() }));
@@ -69,12 +74,15 @@ export function createApi({ engine, token }: ApiOptions): FastifyInstance {
   app.post<{ Params: { service: string }; Body: { artifact?: string } | undefined }>("/v1/services/:service/deploys", async (request, reply) => {
     const artifact = request.body?.artifact;
     if (artifact !== undefined && typeof artifact !== "string") throw new EngineError("API_BAD_REQUEST", "`artifact` must be a path string.");
+    // Checked before the stream starts, so an unknown service is a 404, not a 200 with an error inside.
+    requireService(engine, request.params.service);
     await stream(reply, (signal, onProgress) =>
       engine.deployer.deploy(request.params.service, artifact, { signal, onProgress, actor: "api" }),
     );
   });
 
   app.post<{ Params: { service: string } }>("/v1/services/:service/rollback", async (request, reply) => {
+    requireService(engine, request.params.service);
     await stream(reply, (signal, onProgress) => engine.deployer.rollback(request.params.service, { signal, onProgress, actor: "api" }));
   });
 

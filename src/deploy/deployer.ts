@@ -59,8 +59,6 @@ export interface RollbackResult {
 }
 
 const lockTtlMs = 30_000;
-/** How often a watch that ended while the service was busy tries again to finish. */
-const watchRetryMs = 1_000;
 
 /**
  * Runs deploys and rollbacks of one environment: artifact → release → instances → health gate →
@@ -280,30 +278,22 @@ export class Deployer {
     const watch = (async () => {
       try {
         await this.#o.clock.sleep(windowMs, controller.signal);
-        for (;;) {
-          try {
-            await this.#exclusive(release.service, `finish watch of ${release.service}`, async () => {
-              const latest = await this.#o.store.releases.get(release.id);
-              if (!latest || !canTransition(latest.state, "stable")) return;
-              await this.#transition(latest, "stable", `watch window of ${windowMs}ms passed without rollback`);
-              const live = await this.#o.store.live.get(release.service, this.#o.environment);
-              const previous = live?.previousReleaseId && (await this.#o.store.releases.get(live.previousReleaseId));
-              if (previous) await this.#retire(previous, service);
-              await this.#prune(release.service, service.release.keep);
-            });
-            return;
-          } catch (error) {
-            // A deploy or rollback of the service may run as the window ends: finish once it is over.
-            if (!(error instanceof EngineError && error.code === "DEPLOY_IN_PROGRESS")) throw error;
-            await this.#o.clock.sleep(watchRetryMs, controller.signal);
-          }
-        }
-      } catch (error) {
-        // Aborted: rolled back, superseded, or the engine stops.
-        if (!controller.signal.aborted) this.#o.logger.warn("watch could not finish", { release: release.id, error: String(error) });
+      } catch {
+        return; // cancelled: rolled back, superseded, or the engine stops
       } finally {
         if (this.#watches.get(release.id) === controller) this.#watches.delete(release.id);
       }
+      // An internal task: if a deploy or rollback of the service runs as the window ends, it waits for
+      // that to finish rather than being refused (which left the release watching for good).
+      await this.#exclusive(release.service, `finish watch of ${release.service}`, async () => {
+        const latest = await this.#o.store.releases.get(release.id);
+        if (!latest || !canTransition(latest.state, "stable")) return;
+        await this.#transition(latest, "stable", `watch window of ${windowMs}ms passed without rollback`);
+        const live = await this.#o.store.live.get(release.service, this.#o.environment);
+        const previous = live?.previousReleaseId && (await this.#o.store.releases.get(live.previousReleaseId));
+        if (previous) await this.#retire(previous, service);
+        await this.#prune(release.service, service.release.keep);
+      }, true).catch((error) => this.#o.logger.warn("watch could not finish", { release: release.id, error: String(error) }));
     })();
     this.#track(watch);
   }

@@ -16,6 +16,8 @@ export async function healthGate(
   deps: { supervisor: Supervisor; runtime: Runtime; clock: Clock },
   signal: AbortSignal,
 ): Promise<{ ms: number }> {
+  // An abort that came before this point fires no "abort" event for the listener below.
+  signal.throwIfAborted();
   const { supervisor, runtime, clock } = deps;
   const local = new AbortController();
   const onAbort = () => local.abort(signal.reason);

@@ -18,9 +18,20 @@ export class ProxyTraffic implements TrafficControl {
     this.#environment = environment;
   }
 
-  route(service: string, releaseId: string, upstreams: Upstream[]): Promise<SwitchResult> {
+  async route(service: string, releaseId: string, upstreams: Upstream[]): Promise<SwitchResult> {
+    const before = this.#targets.get(service);
     this.#targets.set(service, { releaseId, upstreams });
-    return this.#proxy.apply(this.table());
+    try {
+      return await this.#proxy.apply(this.table());
+    } catch (error) {
+      // The switch failed and the deploy stops the new release: go back to the release that serves, and
+      // send its table again (best effort) to any worker that took the new one, and as the proxy's
+      // current table for workers that start later.
+      if (before) this.#targets.set(service, before);
+      else this.#targets.delete(service);
+      await this.#proxy.apply(this.table()).catch(() => undefined);
+      throw error;
+    }
   }
 
   inFlight(releaseId: string): Promise<number> {

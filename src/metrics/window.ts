@@ -105,7 +105,8 @@ export function mergeBuckets(a: MetricsBucket, b: MetricsBucket): MetricsBucket 
 export function histogramQuantile(counts: readonly number[], q: number): number | null {
   const total = counts.reduce((a, b) => a + b, 0);
   if (total === 0) return null;
-  const rank = Math.ceil(q * total);
+  // At least the first request: with rank 0, q = 0 would stop at the first bucket even when it is empty.
+  const rank = Math.max(1, Math.ceil(q * total));
   let seen = 0;
   for (let i = 0; i < counts.length; i++) {
     seen += counts[i]!;

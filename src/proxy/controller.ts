@@ -98,7 +98,9 @@ export class ProxyController implements Proxy {
         details: { listen: this.#listen },
       });
     }
-    address.port = slots[0]!.port; // port 0: the primary picked one port that all workers share
+    // Port 0: cluster's primary binds once and every worker shares that port.
+    address.port = slots[0]!.port;
+    if (slots.some((s) => s.port !== address.port)) this.#logger.warn("proxy workers listen on different ports", { ports: slots.map((s) => s.port) });
     this.#state = "running";
     this.#logger.info("proxy listening", { address: formatAuthority(address.host, address.port), workers: slots.length });
     return { ...address };
@@ -181,6 +183,7 @@ export class ProxyController implements Proxy {
         break;
       case "listen-error":
         slot.listenError = `${message.code} (${message.message})`;
+        if (this.#state === "running") this.#logger.error("a restarted proxy worker could not listen", { error: slot.listenError });
         break;
       case "inflight": {
         const query = this.#queries.get(message.id);

@@ -178,3 +178,42 @@ test("a GET whose kept-alive connection the upstream dropped is retried once; a 
   await eventually(() => total(p.buckets, "rel_flaky").upstreamErrors === 1, 3_000, "one upstream error");
   assert.equal(total(p.buckets, "rel_flaky")["2xx"], 1);
 });
+
+test("a slow client holds the upstream back instead of the proxy buffering the body", async () => {
+  const chunk = Buffer.alloc(64 * 1024, 120);
+  const totalBytes = 64 * 1024 * 1024;
+  let written = 0;
+  const big = await up("big", (_req, res) => {
+    res.writeHead(200, { "content-length": String(totalBytes) });
+    const pump = () => {
+      while (written < totalBytes) {
+        written += chunk.length;
+        if (!res.write(chunk)) return void res.once("drain", pump);
+      }
+      res.end();
+    };
+    pump();
+    return true;
+  });
+  await p.proxy.apply([route([big], { releaseId: "rel_big" })]);
+  const received = await new Promise<number>((resolve, reject) => {
+    request({ host: "127.0.0.1", port: p.port, path: "/", headers: { host: "app.test" } }, (res) => {
+      let bytes = 0;
+      res.once("data", (first: Buffer) => {
+        bytes += first.length;
+        res.pause();
+        setTimeout(() => {
+          // Socket buffers on the way hold some megabytes; the proxy must not hold the rest.
+          assert.ok(written < totalBytes / 2, `the upstream got ${written} bytes ahead of a paused client`);
+          res.on("data", (c: Buffer) => (bytes += c.length));
+          res.resume();
+        }, 300);
+      });
+      res.on("end", () => resolve(bytes));
+      res.on("error", reject);
+    })
+      .on("error", reject)
+      .end();
+  });
+  assert.equal(received, totalBytes);
+});

@@ -4,7 +4,13 @@
  * send completed seconds to the controller, which adds up the workers' buckets.
  *
  * Latency is the time from the request received by the worker to the response end handed to the
- * client's socket (total time, which includes the upstream's time to first byte and the body).
+ * client's socket: total time, the upstream's time to first byte plus the body. Every answered
+ * request is in the histogram, the proxy's own 502/504 answers (upstreamErrors) included; client
+ * aborts are not. For a WebSocket tunnel it is the time to the upstream's 101.
+ *
+ * A worker sends each second once, complete, just after the second ends; the controller adds up the
+ * workers' buckets that arrive within 100 ms of each other. A consumer may still get two buckets of
+ * the same release and second (a slow worker) and must add them: buckets merge by addition.
  */
 import { latencyBoundsMs, type MetricsBucket } from "./types.js";
 

@@ -7,11 +7,11 @@
 import type { IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { isTimeout, pickUpstream, type RouteTarget } from "./forward.js";
-import { requestFacts, requestHeaders } from "./headers.js";
+import { answerText, isTimeout, routeRequest, routed, type RouteTarget } from "./forward.js";
 import type { RouteIndex } from "./route-table.js";
 
-function rawAnswer(socket: Duplex, status: number, text: string): void {
+function rawAnswer(socket: Duplex, status: number): void {
+  const text = answerText[status]!;
   const body = `${text}\n`;
   socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
 }
@@ -23,15 +23,9 @@ export function createUpgrader(
 ): (req: IncomingMessage, client: Duplex, head: Buffer) => void {
   return (req, client, head) => {
     const start = performance.now();
-    const headers = requestHeaders(req, true);
-    const target = table().match(requestFacts.host, req.url!);
-    if (target === undefined) return rawAnswer(client, 404, "no route");
-    const upstream = pickUpstream(target);
-    const release = target.release;
-    if (upstream === undefined) {
-      rawAnswer(client, 502, "bad gateway");
-      return release.upstreamError(performance.now() - start, Date.now());
-    }
+    const refused = routeRequest(table(), req, true, start);
+    if (refused !== 0) return rawAnswer(client, refused);
+    const { headers, release, upstream } = routed;
 
     let answered = false;
     let ended = false;
@@ -67,11 +61,9 @@ export function createUpgrader(
       // A clean upstream end was already passed on by pipe(); let it flush rather than cut it.
       if (answered) {
         if (!client.writableEnded) client.destroy();
-      }
-      else if (client.destroyed) release.clientAbort(Date.now());
+      } else if (client.destroyed) release.clientAbort(Date.now());
       else {
-        const timedOut = isTimeout(error);
-        rawAnswer(client, timedOut ? 504 : 502, timedOut ? "gateway timeout" : "bad gateway");
+        rawAnswer(client, isTimeout(error) ? 504 : 502);
         release.upstreamError(performance.now() - start, Date.now());
       }
       end();

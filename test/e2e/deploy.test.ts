@@ -134,7 +134,7 @@ describe("cold rollback and restarts", () => {
     await deploy(p, p.artifact({ version: "v1" }));
     await deploy(p, p.artifact({ version: "v2" }));
     // After the watch window v2 is stable and v1 has been drained and stopped.
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 200; i++) {
       const [latest] = await releases(p);
       const status = await p.api.get<ProjectStatus>("/v1/status");
       if (latest!.state === "stable" && status.services[0]!.previous?.warm === false) break;
@@ -165,7 +165,7 @@ describe("cold rollback and restarts", () => {
     controller.abort();
     await pending;
     let latest: Release | undefined;
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 200; i++) {
       [latest] = await releases(p);
       if (latest!.state === "failed") break;
       await new Promise((r) => setTimeout(r, 100));
