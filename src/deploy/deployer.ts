@@ -213,6 +213,24 @@ export class Deployer {
     }
   }
 
+  /**
+   * An instance of the release kept crashing past its restart budget. While the release is still
+   * being watched, and its predecessor can take the traffic back, that is a failed release: roll back.
+   */
+  handleGaveUp(releaseId: string, instanceId: string): void {
+    this.#track(
+      (async () => {
+        const release = await this.#o.store.releases.get(releaseId);
+        const live = release && (await this.#o.store.live.get(release.service, release.environment));
+        if (!release || release.state !== "watching" || live?.releaseId !== release.id) return;
+        await this.rollback(release.service, {
+          actor: "engine",
+          reason: `instance ${instanceId} of v${release.number} kept crashing during the watch window`,
+        });
+      })(),
+    );
+  }
+
   /** Waits for background work (watch windows are cancelled, drains finish) — for shutdown. */
   async close(): Promise<void> {
     for (const watch of this.#watches.values()) watch.abort(new Error("engine stopping"));

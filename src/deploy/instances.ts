@@ -46,6 +46,8 @@ export interface SupervisorOptions {
   environment: string;
   /** Called when a release's set of healthy upstreams changes (a crash, a restart back to health). */
   onUpstreamsChanged: (releaseId: string) => void;
+  /** Called when an instance of the release crashed more often than its restart budget allows. */
+  onGaveUp?: (releaseId: string, instanceId: string) => void;
 }
 
 /**
@@ -220,6 +222,7 @@ export class Supervisor {
         message: `instance ${exit.id} crashed ${slot.crashes.length} times within ${service.restart.window}ms; not restarting it`,
         data: { instanceId: exit.id, crashes: slot.crashes.length },
       });
+      this.#options.onGaveUp?.(release.id, exit.id);
       return;
     }
     const backoff = Math.min(service.restart.backoff * 2 ** (slot.crashes.length - 1), service.restart.max_backoff);

@@ -88,6 +88,7 @@ export class Engine {
       logger,
       environment: defaultEnvironment,
       onUpstreamsChanged: (releaseId) => void traffic.refresh(releaseId, supervisor.upstreams(releaseId)).catch((e) => logger.warn("route refresh failed", { error: String(e) })),
+      onGaveUp: (releaseId, instanceId) => deployer.handleGaveUp(releaseId, instanceId),
     });
     traffic = new ProxyTraffic(proxy, project.config, defaultEnvironment);
     const metrics = new MetricsWindow({ clock });

@@ -175,3 +175,28 @@ describe("cold rollback and restarts", () => {
     assert.equal((await get(p.proxyUrl)).version, "v1");
   });
 });
+
+describe("a release whose instances keep crashing while watched", () => {
+  let p: TestProject;
+  before(async () => {
+    p = await startProject(testConfig().replace("    backoff: 100ms", "    backoff: 100ms\n      max_restarts: 1"));
+  });
+  after(async () => {
+    await p.cleanup();
+  });
+
+  it("is rolled back by the engine to the warm previous release", async () => {
+    await deploy(p, p.artifact({ version: "v1" }));
+    const v2 = await deploy(p, p.artifact({ version: "v2", crashAfterMs: 700 }));
+    assert.equal(v2.release.state, "watching");
+    let latest: Release | undefined;
+    for (let i = 0; i < 200; i++) {
+      latest = (await releases(p)).find((r) => r.number === 2);
+      if (latest!.state === "rolled-back") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(latest!.state, "rolled-back");
+    assert.match(latest!.reason, /kept crashing during the watch window/);
+    assert.equal((await get(p.proxyUrl)).version, "v1");
+  });
+});
