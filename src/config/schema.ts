@@ -45,11 +45,13 @@ export const healthSchema = z
   })
   .meta({ description: "The health check every instance must pass before it gets traffic." });
 
+const headerValue = z.string().regex(/^[^\r\n]*$/, "a header value cannot hold a line break");
+
 export const smokeTestSchema = z.strictObject({
   name: z.string().min(1).optional().meta({ description: "Shown when the test fails; defaults to METHOD path." }),
   method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]).default("GET"),
   path: z.string().startsWith("/"),
-  headers: z.record(z.string(), z.string()).default({}).meta({ description: "Request headers." }),
+  headers: z.record(z.string(), headerValue).default({}).meta({ description: "Request headers." }),
   body: z.string().optional().meta({ description: "Request body." }),
   timeout: duration.default(5000),
   expect: z

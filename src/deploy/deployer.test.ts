@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import type { Release } from "../store/index.js";
 import type { RunOptions } from "./deployer.js";
-import { DeployerRig, drive, ready, rejection, testService, until, type AppBehaviour, type ServiceOverrides } from "./test-support.js";
+import { crash, DeployerRig, drive, ready, rejection, testService, until, type AppBehaviour, type ServiceOverrides } from "./test-support.js";
 
 const watchMs = 300_000;
 
@@ -73,8 +73,9 @@ describe("Deployer", () => {
     assert.deepEqual(rig.runtime.list().filter((i) => !running.has(i.id)), [], "nothing was started");
     await until(async () => (await stoppedEvents()).includes(v2.id), "v2 drained and stopped");
 
+    assert.equal(rig.clock.pendingSleepers, 0, "v2's watch was cancelled");
     await rig.clock.advance(watchMs * 2);
-    assert.equal(await state(v2), "rolled-back", "its watch was cancelled");
+    assert.equal(await state(v2), "rolled-back");
     assert.equal(rig.supervisor.isWarm(v1.id), true);
   });
 
@@ -97,7 +98,7 @@ describe("Deployer", () => {
     rig.traffic.inFlightCounts.set(v1.id, 1);
     await toAfterSwitch(watchMs);
     await until(() => rig.clock.pendingSleepers, "the drain of v1");
-    assert.equal(rig.deployer.busy("web"), "finish watch of web");
+    assert.equal(rig.deployer.busy("web"), undefined, "draining the previous release does not hold the service");
     const rolling = rig.deployer.rollback("web");
     rig.traffic.inFlightCounts.set(v1.id, 0);
     const result = await drive(rig.clock, rolling);
@@ -173,6 +174,31 @@ describe("Deployer", () => {
     assert.equal((await rejection(deploy({ version: "v2", health: 500 }))).code, "DEPLOY_HEALTH_TIMEOUT");
     assert.ok(rig.clock.now() - (await live())!.switchedAt > 10_000, "v1's watch ended during v2's deploy");
     await drive(rig.clock, until(async () => (await state(v1)) === "stable", "v1 stable"));
+  });
+
+  it("rolls a watched release back when the supervisor gives up on one of its instances", async () => {
+    await setUp({ restart: { max_restarts: 0 } });
+    const v1 = (await deploy({ version: "v1" })).release;
+    const v2 = (await deploy({ version: "v2" })).release;
+    await crash(rig.supervisor.targets(v2.id)[0]!);
+    await until(async () => (await live())?.releaseId === v1.id, "the rollback to v1");
+    assert.deepEqual(rig.gaveUp, [[v2.id, "web-v2-1"]]);
+    const after = await rig.store.releases.get(v2.id);
+    assert.deepEqual([after?.state, after?.reason], ["rolled-back", "instance web-v2-1 of v2 kept crashing during the watch window"]);
+    assert.deepEqual(rig.traffic.routes.at(-1)?.releaseId, v1.id);
+  });
+
+  it("does not roll back a release that is stable when the supervisor gives up on an instance", async () => {
+    await setUp({ restart: { max_restarts: 0 } });
+    await deploy({ version: "v1" });
+    const v2 = (await deploy({ version: "v2" })).release;
+    await toAfterSwitch(watchMs);
+    await until(async () => (await state(v2)) === "stable", "v2 stable");
+    await crash(rig.supervisor.targets(v2.id)[0]!);
+    await until(() => rig.gaveUp.length, "the supervisor to give up");
+    await drive(rig.clock, rig.deployer.close()); // lets whatever handleGaveUp started finish
+    assert.equal((await live())?.releaseId, v2.id);
+    assert.equal(await state(v2), "stable");
   });
 
   it("on recovery, fails the deploys an engine stop interrupted, in its environment only", async () => {

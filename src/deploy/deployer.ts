@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { serviceConfigHash, type ServiceConfig } from "../config/index.js";
 import { EngineError, toEngineError, type Clock, type Logger } from "../core/index.js";
@@ -6,6 +5,7 @@ import type { Runtime } from "../runtime/index.js";
 import type { Release, ReleaseState, Store } from "../store/index.js";
 import { healthGate, smokeGate } from "./gate.js";
 import type { Supervisor } from "./instances.js";
+import { ServiceLocks } from "./locks.js";
 import { canTransition, rollbackTargetStates } from "./state.js";
 import type { Artifacts, Progress, ProgressListener, TrafficControl } from "./types.js";
 
@@ -58,8 +58,6 @@ export interface RollbackResult {
   totalMs: number;
 }
 
-const lockTtlMs = 30_000;
-
 /**
  * Runs deploys and rollbacks of one environment: artifact → release → instances → health gate →
  * smoke tests → atomic switch → watch window → stable, keeping the previous release warm through
@@ -67,15 +65,14 @@ const lockTtlMs = 30_000;
  */
 export class Deployer {
   #o: DeployerOptions;
-  /** What runs per service. User commands refuse each other; internal tasks (finishing a watch,
-   * restoring after a restart) are short, so anything waits for them instead. */
-  #busy = new Map<string, { what: string; internal: boolean; done: Promise<void> }>();
+  #locks: ServiceLocks;
   #retiring = new Map<string, Promise<void>>(); // releaseId -> its drain and stop
   #watches = new Map<string, AbortController>(); // releaseId -> its watch
   #background = new Set<Promise<unknown>>();
 
   constructor(options: DeployerOptions) {
     this.#o = options;
+    this.#locks = new ServiceLocks(options.store.locks, options.environment);
   }
 
   /** Deploys `source` (a folder or .tgz; default: the service's declared artifact) and returns once the release is live. */
@@ -87,7 +84,7 @@ export class Deployer {
         hint: `Pass one: engineroom deploy ${serviceName} <folder-or-tgz>, or set services.${serviceName}.artifact.`,
       });
     }
-    return this.#exclusive(serviceName, `deploy ${serviceName}`, async () => {
+    return this.#locks.run(serviceName, `deploy ${serviceName}`, async () => {
       const started = this.#o.clock.now();
       const signal = options.signal ?? new AbortController().signal;
       const progress = progressOf(options.onProgress);
@@ -128,7 +125,7 @@ export class Deployer {
   /** Switches the service back to its previous release: at once if that one is warm, else after starting it and passing health. */
   async rollback(serviceName: string, options: RunOptions & { reason?: string } = {}): Promise<RollbackResult> {
     const service = this.#service(serviceName);
-    return this.#exclusive(serviceName, `rollback ${serviceName}`, async () => {
+    return this.#locks.run(serviceName, `rollback ${serviceName}`, async () => {
       const started = this.#o.clock.now();
       const signal = options.signal ?? new AbortController().signal;
       const progress = progressOf(options.onProgress);
@@ -188,12 +185,12 @@ export class Deployer {
       if (!release || !declared) continue;
       const config = (await this.#o.configs.load(release.configHash)) ?? declared;
       try {
-        await this.#exclusive(live.service, `restore ${live.service}`, async () => {
+        await this.#locks.run(live.service, `restore ${live.service}`, async () => {
           await supervisor.start(release, config, this.#o.artifacts.path(release.artifactDigest), this.#instanceEnv(release, config));
           await healthGate(release.id, config, this.#o, options.signal ?? new AbortController().signal);
           supervisor.supervise(release.id);
           await this.#o.traffic.route(live.service, release.id, supervisor.upstreams(release.id));
-        }, true);
+        }, { internal: true });
         progress({ step: "restored", releaseId: release.id, message: `${live.service}: v${release.number} serving again` });
         if (release.state === "watching" || release.state === "live") {
           const remaining = Math.max(0, config.release.watch - (this.#o.clock.now() - live.switchedAt));
@@ -239,7 +236,7 @@ export class Deployer {
 
   /** What runs for the service now ("deploy web"), if anything. */
   busy(serviceName: string): string | undefined {
-    return this.#busy.get(serviceName)?.what;
+    return this.#locks.holder(serviceName);
   }
 
   async #bringUp(release: Release, service: ServiceConfig, cwd: string, signal: AbortSignal, progress: (p: Progress) => void): Promise<Release> {
@@ -303,15 +300,23 @@ export class Deployer {
       }
       // An internal task: if a deploy or rollback of the service runs as the window ends, it waits for
       // that to finish rather than being refused (which left the release watching for good).
-      await this.#exclusive(release.service, `finish watch of ${release.service}`, async () => {
-        const latest = await this.#o.store.releases.get(release.id);
-        if (!latest || !canTransition(latest.state, "stable")) return;
-        await this.#transition(latest, "stable", `watch window of ${windowMs}ms passed without rollback`);
-        const live = await this.#o.store.live.get(release.service, this.#o.environment);
-        const previous = live?.previousReleaseId && (await this.#o.store.releases.get(live.previousReleaseId));
-        if (previous) await this.#retire(previous, service);
-        await this.#prune(release.service, service.release.keep);
-      }, true).catch((error) => this.#o.logger.warn("watch could not finish", { release: release.id, error: String(error) }));
+      const previous = await this.#locks
+        .run(
+          release.service,
+          `finish watch of ${release.service}`,
+          async () => {
+            const latest = await this.#o.store.releases.get(release.id);
+            if (!latest || !canTransition(latest.state, "stable")) return undefined;
+            await this.#transition(latest, "stable", `watch window of ${windowMs}ms passed without rollback`);
+            await this.#prune(release.service, service.release.keep);
+            const live = await this.#o.store.live.get(release.service, this.#o.environment);
+            return live?.previousReleaseId ? this.#o.store.releases.get(live.previousReleaseId) : undefined;
+          },
+          { internal: true },
+        )
+        .catch((error) => void this.#o.logger.warn("watch could not finish", { release: release.id, error: String(error) }));
+      // Draining may take up to drain_timeout: not under the lock, so that a rollback need not wait for it.
+      if (previous) await this.#retire(previous, service);
     })();
     this.#track(watch);
   }
@@ -408,36 +413,6 @@ export class Deployer {
       throw new EngineError("INTERNAL", `release ${release.id} cannot go from ${release.state} to ${to}`);
     }
     return this.#o.store.releases.transition(release.id, to, reason, data);
-  }
-
-  /** Runs `work` as the only deploy/rollback of the service, in this engine (a map) and across engines sharing the store (a lease). */
-  async #exclusive<T>(serviceName: string, what: string, work: () => Promise<T>, internal = false): Promise<T> {
-    for (let running = this.#busy.get(serviceName); running; running = this.#busy.get(serviceName)) {
-      if (!internal && !running.internal) {
-        throw new EngineError("DEPLOY_IN_PROGRESS", `${serviceName} is busy: ${running.what} is running. Refused: ${what}.`);
-      }
-      await running.done;
-    }
-    let finished!: () => void;
-    this.#busy.set(serviceName, { what, internal, done: new Promise<void>((resolve) => (finished = resolve)) });
-    try {
-      const key = `deploy/${this.#o.environment}/${serviceName}`;
-      const lease = await this.#o.store.locks.acquire(key, { command: what, pid: process.pid, host: hostname() }, lockTtlMs);
-      if (!lease.acquired) {
-        const by = lease.heldBy;
-        throw new EngineError("DEPLOY_IN_PROGRESS", `${serviceName} is locked by "${by.command}" (pid ${by.pid} on ${by.host}) until ${new Date(by.expiresAt).toISOString()}. Refused: ${what}.`);
-      }
-      const renew = setInterval(() => void this.#o.store.locks.renew(key, lease.lock.token, lockTtlMs).catch(() => {}), lockTtlMs / 3);
-      try {
-        return await work();
-      } finally {
-        clearInterval(renew);
-        await this.#o.store.locks.release(key, lease.lock.token).catch(() => {});
-      }
-    } finally {
-      this.#busy.delete(serviceName);
-      finished();
-    }
   }
 
   #track(work: Promise<unknown>): void {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import type { Release } from "../store/index.js";
 import { probe } from "./probe.js";
-import { drive, ready, SupervisorRig, testService, until, writeApp, type AppBehaviour, type ServiceOverrides } from "./test-support.js";
+import { crash as crashInstance, drive, ready, SupervisorRig, testService, until, writeApp, type AppBehaviour, type ServiceOverrides } from "./test-support.js";
 
 describe("Supervisor", () => {
   let rig: SupervisorRig;
@@ -25,7 +25,7 @@ describe("Supervisor", () => {
   /** Makes the instance exit with code 7 on its own; once supervised, waits for the supervisor to record the crash. */
   async function crash(i: { host: string; port: number }, supervised = true) {
     const crashes = await count("instance.crashed");
-    await probe({ host: i.host, port: i.port, path: "/crash", timeoutMs: 500 });
+    await crashInstance(i);
     if (supervised) await until(async () => (await count("instance.crashed")) > crashes, "the crash to be recorded");
   }
 
@@ -99,6 +99,7 @@ describe("Supervisor", () => {
     await crash(rig.supervisor.targets(release.id)[0]!);
     const failed = await until(async () => (await rig.events("instance.failed"))[0], "instance.failed");
     assert.deepEqual(failed.data, { instanceId: "web-v1-1-r1", crashes: 2 });
+    assert.deepEqual(rig.gaveUp, [[release.id, "web-v1-1-r1"]]);
     await rig.clock.advance(60_000);
     assert.equal(spawned("web-v1-1-r2"), false, "not restarted again");
     assert.deepEqual(rig.supervisor.upstreams(release.id), []);

@@ -25,6 +25,8 @@ interface Group {
   /** Before the health gate passes, crashes fail the deploy; after, they are restarted. */
   supervised: boolean;
   stopping: boolean;
+  /** Aborted when the release is stopped: ends restart backoffs and health checks that still run for it. */
+  stopped: AbortController;
   crashListeners: Set<(exit: ExitInfo, slot: Slot) => void>;
 }
 
@@ -46,6 +48,8 @@ export interface SupervisorOptions {
   environment: string;
   /** Called when a release's set of healthy upstreams changes (a crash, a restart back to health). */
   onUpstreamsChanged: (releaseId: string) => void;
+  /** True when the release's routes take traffic now; `release.down` is raised only for such a release. */
+  isServing?: (releaseId: string) => boolean;
   /** Called when an instance of the release crashed more often than its restart budget allows. */
   onGaveUp?: (releaseId: string, instanceId: string) => void;
 }
@@ -68,7 +72,7 @@ export class Supervisor {
 
   /** Starts `service.instances` instances of the release, each on a free port. Resolves once all are spawned. */
   async start(release: Release, service: ServiceConfig, cwd: string, env: Record<string, string>): Promise<InstanceInfo[]> {
-    const group: Group = { release, service, cwd, env, slots: [], supervised: false, stopping: false, crashListeners: new Set() };
+    const group: Group = { release, service, cwd, env, slots: [], supervised: false, stopping: false, stopped: new AbortController(), crashListeners: new Set() };
     this.#groups.set(release.id, group);
     try {
       for (let index = 0; index < service.instances; index++) {
@@ -137,6 +141,7 @@ export class Supervisor {
     const group = this.#groups.get(releaseId);
     if (!group) return;
     group.stopping = true;
+    group.stopped.abort(new Error(`release ${releaseId} stopped`));
     await Promise.all(
       group.slots.map(async (slot) => {
         await this.#options.runtime.stop(slot.instance.id, { graceMs });
@@ -212,7 +217,7 @@ export class Supervisor {
       data: { instanceId: exit.id, code: exit.code, signal: exit.signal, lastLines },
     });
     if (wasHealthy) this.#options.onUpstreamsChanged(release.id);
-    if (this.upstreams(release.id).length === 0) {
+    if (this.upstreams(release.id).length === 0 && (this.#options.isServing?.(release.id) ?? true)) {
       await events.append({ ...base, type: "release.down", message: `release v${release.number} has no healthy instance left`, data: {} });
     }
     if (slot.crashes.length > service.restart.max_restarts) {
@@ -228,15 +233,14 @@ export class Supervisor {
     const backoff = Math.min(service.restart.backoff * 2 ** (slot.crashes.length - 1), service.restart.max_backoff);
     slot.restarting = true;
     try {
-      await clock.sleep(backoff);
+      await clock.sleep(backoff, group.stopped.signal);
       if (group.stopping || !this.#groups.has(release.id)) return;
       this.#byInstance.delete(slot.instance.id);
       runtime.forget(slot.instance.id);
       const instance = await this.#spawn(group, slot.index, slot.crashes.length);
       slot.instance = instance;
       this.#byInstance.set(instance.id, { group, slot });
-      const controller = new AbortController();
-      const outcome = await waitHealthy({ id: instance.id, host: instance.host, port: instance.port }, service.health, clock, controller.signal);
+      const outcome = await waitHealthy({ id: instance.id, host: instance.host, port: instance.port }, service.health, clock, group.stopped.signal);
       if (group.stopping || slot.instance !== instance || instance.status !== "running") return;
       if (outcome.healthy) {
         slot.healthy = true;
@@ -251,7 +255,7 @@ export class Supervisor {
         await events.append({ ...base, type: "instance.unhealthy", message: outcome.reason, data: { instanceId: instance.id, lastProbe: outcome.lastProbe } });
       }
     } catch (error) {
-      logger.warn("instance restart failed", { instance: slot.instance.id, error: String(error) });
+      if (!group.stopping) logger.warn("instance restart failed", { instance: slot.instance.id, error: String(error) });
     } finally {
       slot.restarting = false;
     }

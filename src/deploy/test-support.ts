@@ -17,6 +17,7 @@ import { LocalRuntime } from "../runtime/index.js";
 import { SqliteStore, type EngineEvent } from "../store/index.js";
 import { Deployer, type ConfigSnapshots } from "./deployer.js";
 import { Supervisor } from "./instances.js";
+import { probe } from "./probe.js";
 import type { TrafficControl } from "./types.js";
 
 const realPause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -109,6 +110,11 @@ export async function closedPort(): Promise<number> {
   return server.port;
 }
 
+/** Makes an instance of the test app exit with code 7 on its own. */
+export async function crash(instance: { host: string; port: number }): Promise<void> {
+  await probe({ host: instance.host, port: instance.port, path: "/crash", timeoutMs: 500 });
+}
+
 /** What an instance of the test app does: its version, its health status, and whether it dies at start. */
 export interface AppBehaviour {
   version: string;
@@ -191,6 +197,8 @@ export class SupervisorRig {
   readonly runtime = new LocalRuntime({ logDir: join(this.dir, "logs") });
   /** Release ids the supervisor said had new upstreams, in order. */
   readonly upstreamChanges: string[] = [];
+  /** [releaseId, instanceId] of every instance the supervisor gave up on, in order. */
+  readonly gaveUp: [string, string][] = [];
   supervisor = this.newSupervisor();
 
   /** A supervisor over this rig's runtime and store (a second one stands for a restarted engine). */
@@ -202,7 +210,12 @@ export class SupervisorRig {
       logger: silentLogger,
       environment: "production",
       onUpstreamsChanged: (releaseId) => this.upstreamChanges.push(releaseId),
+      onGaveUp: (releaseId, instanceId) => this.onGaveUp(releaseId, instanceId),
     });
+  }
+
+  protected onGaveUp(releaseId: string, instanceId: string): void {
+    this.gaveUp.push([releaseId, instanceId]);
   }
 
   /** Events of this type, oldest first. */
@@ -247,13 +260,21 @@ export class DeployerRig extends SupervisorRig {
     });
   }
 
+  /** Wired as the engine wires it: the deployer decides what a given-up instance means. */
+  protected override onGaveUp(releaseId: string, instanceId: string): void {
+    super.onGaveUp(releaseId, instanceId);
+    this.deployer.handleGaveUp(releaseId, instanceId);
+  }
+
   /** Makes an artifact folder of the test app. */
   app(behaviour: AppBehaviour): string {
     return writeApp(this.dir, behaviour);
   }
 
   override async close(): Promise<void> {
-    await this.deployer.close();
+    // A drain left waiting by a failed test would hold close() for good: let it end.
+    this.traffic.inFlightCounts.clear();
+    await drive(this.clock, this.deployer.close()).catch(() => {});
     await super.close();
   }
 }

@@ -89,6 +89,7 @@ export class Engine {
       environment: defaultEnvironment,
       onUpstreamsChanged: (releaseId) => void traffic.refresh(releaseId, supervisor.upstreams(releaseId)).catch((e) => logger.warn("route refresh failed", { error: String(e) })),
       onGaveUp: (releaseId, instanceId) => deployer.handleGaveUp(releaseId, instanceId),
+      isServing: (releaseId) => traffic.servesRelease(releaseId),
     });
     traffic = new ProxyTraffic(proxy, project.config, defaultEnvironment);
     const metrics = new MetricsWindow({ clock });

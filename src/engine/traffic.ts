@@ -48,6 +48,11 @@ export class ProxyTraffic implements TrafficControl {
     }
   }
 
+  /** True when some service's routes point at the release now. */
+  servesRelease(releaseId: string): boolean {
+    return [...this.#targets.values()].some((t) => t.releaseId === releaseId);
+  }
+
   /** The release each service's routes point at now. */
   liveRelease(service: string): string | undefined {
     return this.#targets.get(service)?.releaseId;
