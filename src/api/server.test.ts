@@ -63,7 +63,7 @@ describe("API", () => {
       const status = await call("/v1/status");
       assert.equal(status.status, 200);
       assert.equal(status.json().project, "test");
-      assert.deepEqual(status.json().services.map((s: { name: string }) => s.name), ["web"]);
+      assert.deepEqual(status.json().environments[0].services.map((s: { name: string }) => s.name), ["web"]);
     });
   });
 
@@ -97,7 +97,7 @@ describe("API", () => {
   describe("reads", () => {
     before(async () => {
       for (let i = 0; i < 3; i++) {
-        await project.engine.store.releases.create({ service: "web", environment: project.engine.environment, artifactDigest: "sha256:1", configHash: "c", reason: `r${i}` });
+        await project.engine.store.releases.create({ service: "web", environment: project.engine.environment().name, artifactDigest: "sha256:1", configHash: "c", reason: `r${i}` });
       }
     });
 

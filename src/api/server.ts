@@ -51,39 +51,57 @@ export function createApi({ engine, token }: ApiOptions): FastifyInstance {
   app.get("/v1/health", async () => ({ ok: true }));
   app.get("/v1/openapi.json", async () => openApiDocument());
 
-  app.get("/v1/status", async () => redactor.redactDeep(await projectStatus(engine)));
+  app.get<{ Querystring: { env?: string } }>("/v1/status", async (request) => redactor.redactDeep(await projectStatus(engine, request.query.env)));
 
-  app.get<{ Params: { service: string }; Querystring: { limit?: string } }>("/v1/services/:service/releases", async (request) => ({
-    releases: await serviceReleases(engine, request.params.service, positiveInt(request.query.limit, 20)),
+  app.get<{ Params: { service: string }; Querystring: { limit?: string; env?: string } }>("/v1/services/:service/releases", async (request) => ({
+    releases: await serviceReleases(engine, request.params.service, request.query.env, positiveInt(request.query.limit, 20)),
   }));
 
-  app.get<{ Params: { service: string }; Querystring: { lines?: string } }>("/v1/services/:service/logs", async (request) =>
-    redactor.redactDeep({ instances: await serviceLogs(engine, request.params.service, positiveInt(request.query.lines, 100)) }),
+  app.get<{ Params: { service: string }; Querystring: { lines?: string; env?: string } }>("/v1/services/:service/logs", async (request) =>
+    redactor.redactDeep({ instances: await serviceLogs(engine, request.params.service, request.query.env, positiveInt(request.query.lines, 100)) }),
   );
 
-  app.get<{ Querystring: { service?: string; after?: string; limit?: string } }>("/v1/events", async (request) => ({
+  app.get<{ Querystring: { service?: string; env?: string; after?: string; limit?: string } }>("/v1/events", async (request) => ({
     events: redactor.redactDeep(
       await engine.store.events.list({
         service: request.query.service,
+        environment: request.query.env,
         afterId: request.query.after === undefined ? undefined : positiveInt(request.query.after, 0),
         limit: positiveInt(request.query.limit, 100),
       }),
     ),
   }));
 
-  app.post<{ Params: { service: string }; Body: { artifact?: string } | undefined }>("/v1/services/:service/deploys", async (request, reply) => {
-    const artifact = request.body?.artifact;
-    if (artifact !== undefined && typeof artifact !== "string") throw new EngineError("API_BAD_REQUEST", "`artifact` must be a path string.");
-    // Checked before the stream starts, so an unknown service is a 404, not a 200 with an error inside.
+  // Deploys, promotions, rollbacks and approvals stream their progress. What can be checked before
+  // the stream starts is checked first, so that an unknown service is a 404, not a 200 with an error inside.
+  app.post<{ Params: { service: string }; Body: { artifact?: unknown; env?: unknown } | undefined }>("/v1/services/:service/deploys", async (request, reply) => {
+    const artifact = optionalString(request.body?.artifact, "artifact");
+    const env = optionalString(request.body?.env, "env");
     requireService(engine, request.params.service);
-    await stream(reply, (signal, onProgress) =>
-      engine.deployer.deploy(request.params.service, artifact, { signal, onProgress, actor: "api" }),
-    );
+    engine.environment(env);
+    await stream(reply, (signal, onProgress) => engine.deploy(request.params.service, artifact, { environment: env, signal, onProgress, actor: "api" }));
   });
 
-  app.post<{ Params: { service: string } }>("/v1/services/:service/rollback", async (request, reply) => {
+  app.post<{ Params: { service: string }; Body: { to?: unknown; initial?: unknown } | undefined }>("/v1/services/:service/promote", async (request, reply) => {
+    const to = optionalString(request.body?.to, "to");
+    const initial = request.body?.initial === true;
     requireService(engine, request.params.service);
-    await stream(reply, (signal, onProgress) => engine.deployer.rollback(request.params.service, { signal, onProgress, actor: "api" }));
+    if (to !== undefined) engine.environment(to);
+    await stream(reply, (signal, onProgress) => engine.promote(request.params.service, { to, initial, signal, onProgress, actor: "api" }));
+  });
+
+  app.post<{ Params: { service: string }; Body: { env?: unknown } | undefined }>("/v1/services/:service/rollback", async (request, reply) => {
+    const env = optionalString(request.body?.env, "env");
+    requireService(engine, request.params.service);
+    if (env === undefined && engine.environments.length > 1) {
+      throw new EngineError("API_BAD_REQUEST", `Name the environment to roll back (${engine.environments.map((e) => e.name).join(", ")}).`);
+    }
+    const environment = engine.environment(env);
+    await stream(reply, (signal, onProgress) => environment.deployer.rollback(request.params.service, { signal, onProgress, actor: "api" }));
+  });
+
+  app.post<{ Params: { release: string } }>("/v1/releases/:release/approve", async (request, reply) => {
+    await stream(reply, (signal, onProgress) => engine.approve(request.params.release, { signal, onProgress, actor: "api" }));
   });
 
   return app;
@@ -113,6 +131,11 @@ async function stream(
     done = true;
     reply.raw.end();
   }
+}
+
+function optionalString(value: unknown, name: string): string | undefined {
+  if (value === undefined || typeof value === "string") return value;
+  throw new EngineError("API_BAD_REQUEST", `\`${name}\` must be a string.`);
 }
 
 function positiveInt(value: string | undefined, fallback: number): number {

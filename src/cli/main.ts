@@ -9,7 +9,7 @@ import type { InstanceLogs, ProjectStatus } from "../engine/index.js";
 import type { Release } from "../store/index.js";
 import { client, type GlobalOptions } from "./context.js";
 import { exitCodeFor, exitCodes } from "./exit-codes.js";
-import { green, progressPrinter, renderError, renderReleases, renderStatus } from "./render.js";
+import { green, progressPrinter, renderError, renderReleases, renderStatus, yellow } from "./render.js";
 import { starterApp } from "./starter-app.js";
 import { up } from "./up.js";
 
@@ -57,48 +57,68 @@ program
 
 program
   .command("deploy <service> [artifact]")
-  .description("deploy a folder or .tgz (default: the service's declared artifact) with zero downtime")
+  .description("deploy a folder or .tgz (default: the service's declared artifact) into the first environment, with zero downtime")
   .option("--json", "print the result as JSON")
   .action(async (service: string, artifact: string | undefined, options: { json?: boolean }, command: Command) => {
-    const api = client(globals(command));
     const body = artifact === undefined ? {} : { artifact: resolve(artifact) };
-    const result = await interruptible((signal) =>
-      api.stream<DeployResult>(`/v1/services/${encodeURIComponent(service)}/deploys`, body, options.json ? () => {} : progressPrinter(), signal),
-    );
+    const result = await streamed<DeployResult>(command, `/v1/services/${encodeURIComponent(service)}/deploys`, body, options.json);
     if (options.json) return json(result);
-    out(`${green("live")} ${service} v${result.release.number} (${result.release.artifactDigest.slice(0, 19)}) in ${(result.totalMs / 1000).toFixed(1)}s; switch ${result.switchMs.toFixed(1)}ms; watching — rollback: engineroom rollback ${service}`);
+    out(describeDeploy(service, result));
+  });
+
+program
+  .command("promote <service>")
+  .description("release the exact artifact that is live and stable in the environment before --to into --to")
+  .option("--to <environment>", "the environment to promote into (default: the second of the chain)")
+  .option("--initial", "the service's first release there: no rollback target is needed")
+  .option("--json", "print the result as JSON")
+  .action(async (service: string, options: { to?: string; initial?: boolean; json?: boolean }, command: Command) => {
+    const body = { to: options.to, initial: options.initial === true };
+    const result = await streamed<DeployResult>(command, `/v1/services/${encodeURIComponent(service)}/promote`, body, options.json);
+    if (options.json) return json(result);
+    out(describeDeploy(service, result));
+  });
+
+program
+  .command("approve <release>")
+  .description("approve a verified release that waits for approval (environments with require_approval), and switch to it")
+  .option("--json", "print the result as JSON")
+  .action(async (release: string, options: { json?: boolean }, command: Command) => {
+    const result = await streamed<DeployResult>(command, `/v1/releases/${encodeURIComponent(release)}/approve`, {}, options.json);
+    if (options.json) return json(result);
+    out(describeDeploy(result.release.service, result));
   });
 
 program
   .command("rollback <service>")
   .description("switch back to the previous release (instantly when it is still warm)")
+  .option("--env <environment>", "the environment (required when the chain has more than one)")
   .option("--json", "print the result as JSON")
-  .action(async (service: string, options: { json?: boolean }, command: Command) => {
-    const api = client(globals(command));
-    const result = await interruptible((signal) =>
-      api.stream<RollbackResult>(`/v1/services/${encodeURIComponent(service)}/rollback`, {}, options.json ? () => {} : progressPrinter(), signal),
-    );
+  .action(async (service: string, options: { env?: string; json?: boolean }, command: Command) => {
+    const result = await streamed<RollbackResult>(command, `/v1/services/${encodeURIComponent(service)}/rollback`, { env: options.env }, options.json);
     if (options.json) return json(result);
-    out(`${green("rolled back")} ${service}: v${result.from.number} → v${result.to.number} (${result.warm ? "warm" : "cold start"}), switch ${result.switchMs.toFixed(1)}ms`);
+    out(`${green("rolled back")} ${service} in ${result.to.environment}: v${result.from.number} → v${result.to.number} (${result.warm ? "warm" : "cold start"}), switch ${result.switchMs.toFixed(1)}ms`);
   });
 
 program
   .command("status")
-  .description("live release, rollback target, instances, traffic and recent events of every service")
+  .description("per environment: live release, rollback target, instances, traffic of every service; recent events")
+  .option("--env <environment>", "only this environment")
   .option("--json", "print JSON")
-  .action(async (options: { json?: boolean }, command: Command) => {
-    const status = await client(globals(command)).get<ProjectStatus>("/v1/status");
+  .action(async (options: { env?: string; json?: boolean }, command: Command) => {
+    const status = await client(globals(command)).get<ProjectStatus>(`/v1/status${query({ env: options.env })}`);
     out(options.json ? JSON.stringify(status, null, 2) : renderStatus(status));
   });
 
 program
   .command("releases <service>")
   .description("the service's releases, newest first, with their state and why")
+  .option("--env <environment>", "the environment (default: the first of the chain)")
   .option("--limit <n>", "how many", "20")
   .option("--json", "print JSON")
-  .action(async (service: string, options: { limit: string; json?: boolean }, command: Command) => {
+  .action(async (service: string, options: { env?: string; limit: string; json?: boolean }, command: Command) => {
     const { releases } = await client(globals(command)).get<{ releases: Release[] }>(
-      `/v1/services/${encodeURIComponent(service)}/releases?limit=${encodeURIComponent(options.limit)}`,
+      `/v1/services/${encodeURIComponent(service)}/releases${query({ env: options.env, limit: options.limit })}`,
     );
     out(options.json ? JSON.stringify(releases, null, 2) : renderReleases(releases));
   });
@@ -106,11 +126,12 @@ program
 program
   .command("logs <service>")
   .description("the last lines each running instance of the service printed")
+  .option("--env <environment>", "only this environment (default: all)")
   .option("-n, --lines <n>", "lines per instance", "50")
   .option("--json", "print JSON")
-  .action(async (service: string, options: { lines: string; json?: boolean }, command: Command) => {
+  .action(async (service: string, options: { env?: string; lines: string; json?: boolean }, command: Command) => {
     const { instances } = await client(globals(command)).get<{ instances: InstanceLogs[] }>(
-      `/v1/services/${encodeURIComponent(service)}/logs?lines=${encodeURIComponent(options.lines)}`,
+      `/v1/services/${encodeURIComponent(service)}/logs${query({ env: options.env, lines: options.lines })}`,
     );
     if (options.json) return json(instances);
     if (instances.length === 0) out(`${service} has no running instance`);
@@ -124,6 +145,23 @@ program
   .command("schema")
   .description("print the JSON Schema of engineroom.yaml, for editors")
   .action(() => json(projectJsonSchema()));
+
+/** Calls a streaming endpoint, printing progress unless --json, cancelled by Ctrl-C. */
+function streamed<T>(command: Command, path: string, body: unknown, quiet: boolean | undefined): Promise<T> {
+  const api = client(globals(command));
+  return interruptible((signal) => api.stream<T>(path, body, quiet ? () => {} : progressPrinter(), signal));
+}
+
+function describeDeploy(service: string, result: DeployResult): string {
+  const where = `${service} v${result.release.number} in ${result.release.environment}`;
+  if (result.awaitingApproval) return `${yellow("awaiting approval")} ${where} is verified; switch it with: engineroom approve ${result.release.id}`;
+  return `${green("live")} ${where} (${result.release.artifactDigest.slice(0, 19)}) in ${(result.totalMs / 1000).toFixed(1)}s; switch ${result.switchMs.toFixed(1)}ms; watching — rollback: engineroom rollback ${service} --env ${result.release.environment}`;
+}
+
+function query(params: Record<string, string | undefined>): string {
+  const entries = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined);
+  return entries.length ? `?${new URLSearchParams(entries).toString()}` : "";
+}
 
 /** Runs a streaming call that Ctrl-C cancels (the engine then stops the new release before it gets traffic). */
 async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {

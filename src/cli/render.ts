@@ -1,6 +1,6 @@
 import { formatDuration, type EngineError } from "../core/index.js";
 import type { Progress } from "../deploy/index.js";
-import type { ProjectStatus } from "../engine/index.js";
+import type { ProjectStatus, ServiceStatus } from "../engine/index.js";
 import type { EngineEvent, Release } from "../store/index.js";
 
 const tty = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -45,29 +45,35 @@ function ago(time: number): string {
 }
 
 export function renderStatus(status: ProjectStatus): string {
-  const out = [`${bold(status.project)} (${status.environment}) — proxy http://${status.proxy}, store ${status.store}`];
-  for (const s of status.services) {
-    out.push("");
-    out.push(`${bold(s.name)}  routes ${s.routes.join(", ")}${s.busy ? yellow(`  busy: ${s.busy}`) : ""}`);
-    if (s.live) {
-      out.push(`  live      v${s.live.number} ${colourState(s.live.state)}  ${s.live.artifactDigest.slice(0, 19)}  switched ${ago(s.live.switchedAt)}  ${dim(s.live.reason)}`);
-    } else {
-      out.push(`  live      ${dim("none — deploy with: engineroom deploy " + s.name)}`);
-    }
-    if (s.previous) out.push(`  previous  v${s.previous.number} ${colourState(s.previous.state)}  ${s.previous.warm ? green("warm") : dim("cold")} (rollback target)`);
-    if (s.traffic && s.traffic.requests > 0) {
-      const t = s.traffic;
-      out.push(`  traffic   ${t.rps.toFixed(1)} req/s  errors ${(t.errorRate * 100).toFixed(2)}%  p50 ≤${t.p50}ms p95 ≤${t.p95}ms p99 ≤${t.p99}ms  (last minute)`);
-    }
-    for (const i of s.instances) {
-      out.push(`  instance  ${i.id.padEnd(18)} :${i.port}  pid ${i.pid ?? "-"}  ${i.status}${i.healthy ? green(" healthy") : red(" unhealthy")}${i.restarts ? `  restarts ${i.restarts}` : ""}`);
-    }
+  const chain = status.environments.map((e) => e.name).join(" → ");
+  const out = [`${bold(status.project)} — ${status.environments.length > 1 ? `chain ${chain}, ` : ""}store ${status.store}`];
+  for (const env of status.environments) {
+    out.push("", `${bold(`[${env.name}]`)} proxy http://${env.proxy}${env.requireApproval ? "  (releases wait for approval)" : ""}`);
+    for (const s of env.services) out.push(...renderService(s, env.name));
   }
   if (status.events.length) {
     out.push("", bold("recent events"));
     for (const e of status.events) out.push(renderEvent(e));
   }
   return out.join("\n");
+}
+
+function renderService(s: ServiceStatus, environment: string): string[] {
+  const out = [`${bold(s.name)}  routes ${s.routes.join(", ")}${s.busy ? yellow(`  busy: ${s.busy}`) : ""}`];
+  if (s.live) {
+    out.push(`  live      v${s.live.number} ${colourState(s.live.state)}  ${s.live.artifactDigest.slice(0, 19)}  switched ${ago(s.live.switchedAt)}  ${dim(s.live.reason)}`);
+  } else {
+    out.push(`  live      ${dim(`none in ${environment}`)}`);
+  }
+  if (s.previous) out.push(`  previous  v${s.previous.number} ${colourState(s.previous.state)}  ${s.previous.warm ? green("warm") : dim("cold")} (rollback target)`);
+  if (s.traffic && s.traffic.requests > 0) {
+    const t = s.traffic;
+    out.push(`  traffic   ${t.rps.toFixed(1)} req/s  errors ${(t.errorRate * 100).toFixed(2)}%  p50 ≤${t.p50}ms p95 ≤${t.p95}ms p99 ≤${t.p99}ms  (last minute)`);
+  }
+  for (const i of s.instances) {
+    out.push(`  instance  ${i.id.padEnd(24)} :${i.port}  pid ${i.pid ?? "-"}  ${i.status}${i.healthy ? green(" healthy") : red(" unhealthy")}${i.restarts ? `  restarts ${i.restarts}` : ""}`);
+  }
+  return out;
 }
 
 export function renderEvent(e: EngineEvent): string {

@@ -25,8 +25,17 @@ export async function up(options: UpOptions): Promise<number> {
   }
   const bound = api.server.address();
   const apiAddress = typeof bound === "object" && bound ? formatAddress(bound.address, bound.port) : loaded.config.api.listen;
-  engine.files.writeEngineInfo({ pid: process.pid, api: apiAddress, proxy: engine.proxyAddress, startedAt: new Date().toISOString(), project: loaded.config.project });
-  say(`${green("engine up")}  ${bold(loaded.config.project)}: proxy http://${engine.proxyAddress}  api http://${apiAddress}  state ${loaded.stateDir}`);
+  const first = engine.environments[0]!;
+  engine.files.writeEngineInfo({
+    pid: process.pid,
+    api: apiAddress,
+    proxy: first.proxyAddress,
+    proxies: Object.fromEntries(engine.environments.map((e) => [e.name, e.proxyAddress])),
+    startedAt: new Date().toISOString(),
+    project: loaded.config.project,
+  });
+  const proxies = engine.environments.map((e) => `${e.name} http://${e.proxyAddress}`).join(", ");
+  say(`${green("engine up")}  ${bold(loaded.config.project)}: proxy ${proxies}  api http://${apiAddress}  state ${loaded.stateDir}`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -46,12 +55,12 @@ export async function up(options: UpOptions): Promise<number> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
   if (options.deploy) {
-    for (const [name, service] of Object.entries(loaded.config.services)) {
-      if (!service.artifact || (await engine.store.live.get(name, engine.environment))) continue;
-      say(`deploying ${name} from ${service.artifact}`);
+    for (const [name, service] of Object.entries(first.config.services)) {
+      if (!service.artifact || (await engine.store.live.get(name, first.name))) continue;
+      say(`deploying ${name} from ${service.artifact} into ${first.name}`);
       try {
-        const result = await engine.deployer.deploy(name, undefined, { onProgress: progressPrinter(), actor: "up --deploy" });
-        say(`${green("live")} ${name} v${result.release.number} — try: curl http://${engine.proxyAddress}${service.routes[0]?.path ?? "/"}`);
+        const result = await engine.deploy(name, undefined, { onProgress: progressPrinter(), actor: "up --deploy" });
+        say(`${green("live")} ${name} v${result.release.number} in ${first.name} — try: curl http://${first.proxyAddress}${service.routes[0]?.path ?? "/"}`);
       } catch (error) {
         say(renderError(toEngineError(error)));
       }

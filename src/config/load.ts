@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { EngineError } from "../core/index.js";
+import { resolveEnvironments } from "./environments.js";
 import { projectSchema, type ProjectConfig, type ServiceConfig } from "./schema.js";
 
 /** A validated project and where it came from. Frozen: nothing changes it after start-up. */
@@ -50,14 +51,17 @@ export function parseProject(text: string, source = defaultConfigFile): ProjectC
       `${source}${line ? `:${line.line}:${line.col}` : ""}: ${first.message.split("\n")[0]}`,
     );
   }
-  const result = projectSchema.safeParse(document.toJS() ?? {});
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => describeIssue(issue));
+  const raw = (document.toJS() ?? {}) as Record<string, unknown>;
+  const result = projectSchema.safeParse(raw);
+  const problems = result.success ? [] : result.error.issues.map((issue) => describeIssue(issue));
+  const resolved = result.success ? resolveEnvironments(result.data, raw) : undefined;
+  for (const problem of resolved?.problems ?? []) problems.push(`${problem.path.join(".")}: ${problem.message}`);
+  if (problems.length > 0 || !resolved?.config) {
     throw new EngineError("CONFIG_INVALID", `${source} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, {
       details: { problems },
     });
   }
-  return result.data;
+  return resolved.config;
 }
 
 /** sha256 of a service's resolved config, with keys sorted so that key order in the YAML does not matter. */

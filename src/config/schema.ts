@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseDuration } from "../core/index.js";
+import { routeConflicts } from "./routes.js";
 
 /** A duration written as "500ms", "5s", "5m", "1h" (or a number of milliseconds); parsed to milliseconds. */
 const duration = z
@@ -96,6 +97,29 @@ export const serviceSchema = z.strictObject({
   restart: restartPolicySchema.default(restartPolicySchema.parse({})),
 });
 
+const proxySchema = z.strictObject({
+  listen: listenAddress.default("127.0.0.1:8080"),
+  workers: z.number().int().min(1).max(64).default(1),
+});
+
+export const environmentSchema = z.strictObject({
+  proxy: z
+    .strictObject({ listen: listenAddress.optional(), workers: z.number().int().min(1).max(64).optional() })
+    .default({})
+    .meta({ description: "This environment's own proxy; unset keys come from the top-level `proxy`." }),
+  require_approval: z
+    .boolean()
+    .default(false)
+    .meta({ description: "A release promoted here waits, healthy and verified, for `engineroom approve` before its switch." }),
+  services: z
+    .record(name, z.record(z.string(), z.unknown()))
+    .default({})
+    .meta({
+      description:
+        "Per service, keys that differ here from the service's definition (instances, env, routes, health, smoke, release, restart). Objects merge key by key; lists and values replace.",
+    }),
+});
+
 export const projectSchema = z
   .strictObject({
     project: name.meta({ description: "The project's name." }),
@@ -105,38 +129,45 @@ export const projectSchema = z
         url: z.string().optional().meta({ description: "postgres://… to keep state in PostgreSQL; empty for the embedded SQLite file. ${VAR} is read from the environment." }),
       })
       .default({}),
-    proxy: z
-      .strictObject({
-        listen: listenAddress.default("127.0.0.1:8080"),
-        workers: z.number().int().min(1).max(64).default(1),
-      })
-      .default({ listen: "127.0.0.1:8080", workers: 1 }),
+    proxy: proxySchema.default({ listen: "127.0.0.1:8080", workers: 1 }),
     api: z
       .strictObject({
         listen: listenAddress.default("127.0.0.1:7070"),
       })
       .default({ listen: "127.0.0.1:7070" }),
     services: z.record(name, serviceSchema).refine((s) => Object.keys(s).length > 0, "declare at least one service"),
+    environments: z
+      .record(name, environmentSchema)
+      .default({ production: environmentSchema.parse({}) })
+      .refine((e) => Object.keys(e).length > 0, "declare at least one environment")
+      .meta({
+        description:
+          "The promotion chain, in the order written: `deploy` goes to the first, `promote` moves a stable release to the next. Default: one environment, `production`.",
+      }),
   })
   .superRefine((project, ctx) => {
-    const seen = new Map<string, string>();
-    for (const [serviceName, service] of Object.entries(project.services)) {
-      for (const [index, route] of service.routes.entries()) {
-        const key = `${route.host}${route.path}`;
-        const other = seen.get(key);
-        if (other !== undefined && other !== serviceName) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["services", serviceName, "routes", index],
-            message: `route ${route.host}${route.path} is already served by service "${other}"; give one of them another host or path`,
-          });
-        }
-        seen.set(key, serviceName);
-      }
-    }
+    for (const problem of routeConflicts(project.services, [])) ctx.addIssue({ code: "custom", ...problem });
   });
 
-export type ProjectConfig = z.output<typeof projectSchema>;
+/** The file as validated, before each environment's overrides are merged into the services. */
+export type ProjectDocument = z.output<typeof projectSchema>;
+export type ProxyConfig = z.output<typeof proxySchema>;
+
+/** One environment of the chain with its overrides merged: what runs there. */
+export interface EnvironmentConfig {
+  name: string;
+  /** Position in the promotion chain, from 0. */
+  index: number;
+  proxy: ProxyConfig;
+  require_approval: boolean;
+  /** Every service, as it runs in this environment. */
+  services: Record<string, ServiceConfig>;
+}
+
+export type ProjectConfig = Omit<ProjectDocument, "environments"> & {
+  /** The promotion chain, first to last. */
+  environments: EnvironmentConfig[];
+};
 export type ServiceConfig = z.output<typeof serviceSchema>;
 export type SmokeTest = z.output<typeof smokeTestSchema>;
 export type HealthConfig = z.output<typeof healthSchema>;

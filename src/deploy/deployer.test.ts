@@ -182,9 +182,9 @@ describe("Deployer", () => {
     const v2 = (await deploy({ version: "v2" })).release;
     await crash(rig.supervisor.targets(v2.id)[0]!);
     await until(async () => (await live())?.releaseId === v1.id, "the rollback to v1");
-    assert.deepEqual(rig.gaveUp, [[v2.id, "web-v2-1"]]);
+    assert.deepEqual(rig.gaveUp, [[v2.id, "web-production-v2-1"]]);
     const after = await rig.store.releases.get(v2.id);
-    assert.deepEqual([after?.state, after?.reason], ["rolled-back", "instance web-v2-1 of v2 kept crashing during the watch window"]);
+    assert.deepEqual([after?.state, after?.reason], ["rolled-back", "instance web-production-v2-1 of v2 kept crashing during the watch window"]);
     assert.deepEqual(rig.traffic.routes.at(-1)?.releaseId, v1.id);
   });
 

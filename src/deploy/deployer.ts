@@ -6,6 +6,8 @@ import type { Release, ReleaseState, Store } from "../store/index.js";
 import { healthGate, smokeGate } from "./gate.js";
 import type { Supervisor } from "./instances.js";
 import { ServiceLocks } from "./locks.js";
+import { cancelled, progressOf } from "./progress.js";
+import { Retirer } from "./retire.js";
 import { canTransition, rollbackTargetStates } from "./state.js";
 import type { Artifacts, Progress, ProgressListener, TrafficControl } from "./types.js";
 
@@ -29,6 +31,8 @@ export interface DeployerOptions {
   services: () => Readonly<Record<string, ServiceConfig>>;
   /** Folder that relative artifact paths are resolved against. */
   projectDir: string;
+  /** Verified releases wait for `approve()` before their switch. */
+  requireApproval?: boolean;
 }
 
 export interface RunOptions {
@@ -46,6 +50,8 @@ export interface DeployResult {
   /** From the switch decision to the last proxy worker's acknowledgement of the new route table. */
   ackMs: number;
   totalMs: number;
+  /** The release is verified and waits for `approve()`; it has no traffic yet. */
+  awaitingApproval?: boolean;
 }
 
 export interface RollbackResult {
@@ -66,13 +72,20 @@ export interface RollbackResult {
 export class Deployer {
   #o: DeployerOptions;
   #locks: ServiceLocks;
-  #retiring = new Map<string, Promise<void>>(); // releaseId -> its drain and stop
+  #retirer: Retirer;
+  #awaiting = new Map<string, ServiceConfig>(); // releaseId -> its config, for releases waiting for approval
   #watches = new Map<string, AbortController>(); // releaseId -> its watch
   #background = new Set<Promise<unknown>>();
+
+  /** The environment this deployer releases into. */
+  get environment(): string {
+    return this.#o.environment;
+  }
 
   constructor(options: DeployerOptions) {
     this.#o = options;
     this.#locks = new ServiceLocks(options.store.locks, options.environment);
+    this.#retirer = new Retirer(options);
   }
 
   /** Deploys `source` (a folder or .tgz; default: the service's declared artifact) and returns once the release is live. */
@@ -85,41 +98,98 @@ export class Deployer {
       });
     }
     return this.#locks.run(serviceName, `deploy ${serviceName}`, async () => {
-      const started = this.#o.clock.now();
-      const signal = options.signal ?? new AbortController().signal;
-      const progress = progressOf(options.onProgress);
-      const { store, environment } = this.#o;
-      progress({ step: "artifact", message: `storing artifact ${artifactSource}` });
+      progressOf(options.onProgress)({ step: "artifact", message: `storing artifact ${artifactSource}` });
       const artifact = await this.#o.artifacts.add(resolve(this.#o.projectDir, artifactSource));
-      await store.artifacts.put({ digest: artifact.digest, source: artifactSource, sizeBytes: artifact.sizeBytes, fileCount: artifact.fileCount });
-      const configHash = serviceConfigHash(service);
-      await this.#o.configs.save(configHash, service);
-      const release = await store.releases.create({
-        service: serviceName,
-        environment,
-        artifactDigest: artifact.digest,
-        configHash,
-        reason: `deploy of ${artifactSource}${options.actor ? ` by ${options.actor}` : ""}`,
-      });
-      progress({ step: "release", releaseId: release.id, message: `release v${release.number} of ${artifact.digest.slice(0, 19)} (${artifact.fileCount} files)` });
-      let current = release;
-      try {
-        current = await this.#bringUp(release, service, artifact.path, signal, progress);
-        if (signal.aborted) throw cancelled(signal);
-        // From here on the deploy finishes even if the caller goes away: the switch is atomic.
-        const switched = await this.#switch(current, service, progress);
-        return { ...switched, totalMs: this.#o.clock.now() - started };
-      } catch (error) {
-        const failure = signal.aborted && !(error instanceof EngineError) ? cancelled(signal) : toEngineError(error);
-        await this.#o.supervisor.stop(release.id, service.release.stop_grace);
-        const latest = (await store.releases.get(release.id)) ?? current;
-        if (canTransition(latest.state, "failed")) {
-          await this.#transition(latest, "failed", `${failure.code}: ${failure.message}`, { error: failure.toJSON() });
-        }
-        progress({ step: "failed", releaseId: release.id, message: failure.message });
-        throw failure;
-      }
+      await this.#o.store.artifacts.put({ digest: artifact.digest, source: artifactSource, sizeBytes: artifact.sizeBytes, fileCount: artifact.fileCount });
+      return this.#release(serviceName, service, artifact.digest, `deploy of ${artifactSource}${options.actor ? ` by ${options.actor}` : ""}`, options);
     });
+  }
+
+  /**
+   * Releases an artifact that is already stored (a promotion) into this environment. Refused without
+   * a rollback target — a live release to go back to — unless `initial` says it is the first release.
+   */
+  async deployDigest(serviceName: string, digest: string, options: RunOptions & { reason: string; initial?: boolean }): Promise<DeployResult> {
+    const service = this.#service(serviceName);
+    return this.#locks.run(serviceName, `promote ${serviceName}`, async () => {
+      const live = await this.#o.store.live.get(serviceName, this.#o.environment);
+      if (!live && !options.initial) {
+        throw new EngineError("PROMOTE_NO_ROLLBACK_TARGET", `${serviceName} has no live release in ${this.#o.environment} to roll back to.`);
+      }
+      if (!(await this.#o.artifacts.has(digest))) throw new EngineError("ARTIFACT_NOT_FOUND", `The artifact ${digest} is no longer stored.`);
+      return this.#release(serviceName, service, digest, options.reason, options);
+    });
+  }
+
+  /** Switches a release that waits for approval (the environment has require_approval) and returns once it is live. */
+  async approve(releaseId: string, options: RunOptions = {}): Promise<DeployResult> {
+    const release = await this.#o.store.releases.get(releaseId);
+    const waiting = release && this.#awaiting.get(releaseId);
+    if (!release || !waiting) {
+      throw new EngineError("APPROVAL_NOT_PENDING", `Release ${releaseId} does not wait for approval${release ? ` (it is ${release.state})` : ""}.`);
+    }
+    return this.#locks.run(release.service, `approve ${release.service} v${release.number}`, async () => {
+      this.#awaiting.delete(releaseId);
+      const started = this.#o.clock.now();
+      await this.#o.store.events.append({
+        type: "release.approved",
+        service: release.service,
+        environment: release.environment,
+        releaseId,
+        message: `v${release.number} approved${options.actor ? ` by ${options.actor}` : ""}`,
+      });
+      const switched = await this.#switch(release, waiting, progressOf(options.onProgress));
+      return { ...switched, totalMs: this.#o.clock.now() - started };
+    });
+  }
+
+  /** The artifact goes through the whole pipeline: release, instances, health gate, smoke tests, switch (or a wait for approval). */
+  async #release(serviceName: string, service: ServiceConfig, digest: string, reason: string, options: RunOptions): Promise<DeployResult> {
+    const started = this.#o.clock.now();
+    const signal = options.signal ?? new AbortController().signal;
+    const progress = progressOf(options.onProgress);
+    const { store, environment } = this.#o;
+    await this.#dropAwaiting(serviceName, "a newer release of the service was started");
+    const configHash = serviceConfigHash(service);
+    await this.#o.configs.save(configHash, service);
+    const release = await store.releases.create({ service: serviceName, environment, artifactDigest: digest, configHash, reason });
+    progress({ step: "release", releaseId: release.id, message: `release v${release.number} of ${digest.slice(0, 19)} in ${environment}` });
+    let current = release;
+    try {
+      current = await this.#bringUp(release, service, this.#o.artifacts.path(digest), signal, progress);
+      if (signal.aborted) throw cancelled(signal);
+      if (this.#o.requireApproval) {
+        this.#awaiting.set(release.id, service);
+        progress({ step: "approval", releaseId: release.id, message: `v${release.number} is verified and waits for approval: engineroom approve ${release.id}` });
+        return { release: current, previousReleaseId: null, switchMs: 0, ackMs: 0, totalMs: this.#o.clock.now() - started, awaitingApproval: true };
+      }
+      // From here on the deploy finishes even if the caller goes away: the switch is atomic.
+      const switched = await this.#switch(current, service, progress);
+      return { ...switched, totalMs: this.#o.clock.now() - started };
+    } catch (error) {
+      const failure = signal.aborted && !(error instanceof EngineError) ? cancelled(signal) : toEngineError(error);
+      await this.#fail(release.id, service, failure);
+      progress({ step: "failed", releaseId: release.id, message: failure.message });
+      throw failure;
+    }
+  }
+
+  async #fail(releaseId: string, service: ServiceConfig, failure: EngineError): Promise<void> {
+    await this.#o.supervisor.stop(releaseId, service.release.stop_grace);
+    const latest = await this.#o.store.releases.get(releaseId);
+    if (latest && canTransition(latest.state, "failed")) {
+      await this.#transition(latest, "failed", `${failure.code}: ${failure.message}`, { error: failure.toJSON() });
+    }
+  }
+
+  /** A release that waited for approval when a newer one starts (or the engine stops) never gets traffic. */
+  async #dropAwaiting(serviceName: string, why: string): Promise<void> {
+    for (const [releaseId, service] of this.#awaiting) {
+      const release = await this.#o.store.releases.get(releaseId);
+      if (release?.service !== serviceName) continue;
+      this.#awaiting.delete(releaseId);
+      await this.#fail(releaseId, service, new EngineError("DEPLOY_CANCELLED", `v${release.number} was never approved: ${why}`));
+    }
   }
 
   /** Switches the service back to its previous release: at once if that one is warm, else after starting it and passing health. */
@@ -138,7 +208,7 @@ export class Deployer {
       const warm = supervisor.isWarm(to.id);
       progress({ step: "target", releaseId: to.id, message: `rolling back v${from.number} → v${to.number} (${warm ? "warm" : "cold: starting it"})` });
       if (!warm) {
-        await this.#retiring.get(to.id); // it may be draining right now: let it stop, then start it afresh
+        await this.#retirer.retiring(to.id); // it may be draining right now: let it stop, then start it afresh
         const config = (await this.#o.configs.load(to.configHash)) ?? service;
         if (!(await this.#o.artifacts.has(to.artifactDigest))) {
           throw new EngineError("ROLLBACK_NO_TARGET", `The artifact of v${to.number} (${to.artifactDigest}) is no longer stored.`);
@@ -165,7 +235,7 @@ export class Deployer {
       const reason = options.reason ?? `rolled back to v${to.number}${options.actor ? ` by ${options.actor}` : ""}`;
       const rolledBack = await this.#transition(from, "rolled-back", reason, { to: to.id, warm, switchMs, ackMs: result.ackMs, routeVersion: result.version });
       progress({ step: "switched", releaseId: to.id, message: `traffic on v${to.number} (switch ${switchMs.toFixed(1)}ms)`, data: { switchMs } });
-      this.#track(this.#retire(from, service));
+      this.#track(this.#retirer.retire(from, service));
       return { from: rolledBack, to, warm, switchMs, ackMs: result.ackMs, totalMs: this.#o.clock.now() - started };
     });
   }
@@ -281,7 +351,7 @@ export class Deployer {
       }
       // The release before the previous one is no longer anyone's rollback target: drain and stop it.
       const older = before.previousReleaseId && (await store.releases.get(before.previousReleaseId));
-      if (older && supervisor.has(older.id)) this.#track(this.#retire(older, service));
+      if (older && supervisor.has(older.id)) this.#track(this.#retirer.retire(older, service));
     }
     this.#startWatch(current, service, service.release.watch);
     return { release: current, previousReleaseId: before?.releaseId ?? null, switchMs, ackMs: result.ackMs };
@@ -308,7 +378,7 @@ export class Deployer {
             const latest = await this.#o.store.releases.get(release.id);
             if (!latest || !canTransition(latest.state, "stable")) return undefined;
             await this.#transition(latest, "stable", `watch window of ${windowMs}ms passed without rollback`);
-            await this.#prune(release.service, service.release.keep);
+            await this.#retirer.prune(release.service, service.release.keep);
             const live = await this.#o.store.live.get(release.service, this.#o.environment);
             return live?.previousReleaseId ? this.#o.store.releases.get(live.previousReleaseId) : undefined;
           },
@@ -316,7 +386,7 @@ export class Deployer {
         )
         .catch((error) => void this.#o.logger.warn("watch could not finish", { release: release.id, error: String(error) }));
       // Draining may take up to drain_timeout: not under the lock, so that a rollback need not wait for it.
-      if (previous) await this.#retire(previous, service);
+      if (previous) await this.#retirer.retire(previous, service);
     })();
     this.#track(watch);
   }
@@ -324,57 +394,6 @@ export class Deployer {
   #cancelWatch(releaseId: string): void {
     this.#watches.get(releaseId)?.abort(new Error("watch cancelled"));
     this.#watches.delete(releaseId);
-  }
-
-  /** Drains a release that no longer gets traffic (waits for its in-flight requests, up to drain_timeout), then stops it. */
-  #retire(release: Release, service: ServiceConfig): Promise<void> {
-    let retiring = this.#retiring.get(release.id);
-    if (!retiring) {
-      retiring = this.#drainAndStop(release, service).finally(() => this.#retiring.delete(release.id));
-      this.#retiring.set(release.id, retiring);
-    }
-    return retiring;
-  }
-
-  async #drainAndStop(release: Release, service: ServiceConfig): Promise<void> {
-    const { supervisor, traffic, clock, store, environment } = this.#o;
-    if (!supervisor.has(release.id)) return;
-    const live = await store.live.get(release.service, environment);
-    if (live?.releaseId === release.id) return;
-    const started = clock.now();
-    let inFlight = await traffic.inFlight(release.id);
-    while (inFlight > 0 && clock.now() - started < service.release.drain_timeout) {
-      await clock.sleep(50);
-      inFlight = await traffic.inFlight(release.id);
-    }
-    const drainedMs = clock.now() - started;
-    await supervisor.stop(release.id, service.release.stop_grace);
-    await store.events.append({
-      type: "release.stopped",
-      service: release.service,
-      environment,
-      releaseId: release.id,
-      message: inFlight > 0 ? `v${release.number} stopped with ${inFlight} request(s) still in flight after ${drainedMs}ms` : `v${release.number} drained in ${drainedMs}ms and stopped`,
-      data: { drainedMs, inFlightLeft: inFlight },
-    });
-  }
-
-  /** Removes the artifacts of releases beyond the newest `keep` that are neither live nor the rollback target. */
-  async #prune(serviceName: string, keep: number): Promise<void> {
-    const { store, environment, artifacts } = this.#o;
-    const releases = await store.releases.list({ service: serviceName, environment, limit: 1000 });
-    const live = await store.live.get(serviceName, environment);
-    const keepDigests = new Set(releases.slice(0, keep).map((r) => r.artifactDigest));
-    for (const id of [live?.releaseId, live?.previousReleaseId]) {
-      const release = releases.find((r) => r.id === id);
-      if (release) keepDigests.add(release.artifactDigest);
-    }
-    for (const release of releases.slice(keep)) {
-      if (!keepDigests.has(release.artifactDigest) && (await artifacts.has(release.artifactDigest))) {
-        await artifacts.remove(release.artifactDigest);
-        keepDigests.add(release.artifactDigest);
-      }
-    }
   }
 
   async #rollbackTarget(from: Release, previousReleaseId: string | null): Promise<Release | undefined> {
@@ -420,19 +439,4 @@ export class Deployer {
     this.#background.add(tracked);
     void tracked.finally(() => this.#background.delete(tracked));
   }
-}
-
-function cancelled(signal: AbortSignal): EngineError {
-  const why = signal.reason instanceof Error ? signal.reason.message : "cancelled";
-  return new EngineError("DEPLOY_CANCELLED", `deploy cancelled before the switch (${why}); the previous release keeps serving`);
-}
-
-function progressOf(listener: ProgressListener | undefined): (p: Progress) => void {
-  return (p) => {
-    try {
-      listener?.(p);
-    } catch {
-      // A listener that throws (e.g. a closed HTTP stream) must not break the deploy.
-    }
-  };
 }

@@ -3,3 +3,4 @@ export { Supervisor, type SupervisorOptions, type InstanceView } from "./instanc
 export { canTransition, activeStates } from "./state.js";
 export type { TrafficControl, Artifacts, Progress, ProgressListener } from "./types.js";
 export { probe, type ProbeResult } from "./probe.js";
+export { promote, type PromoteOptions } from "./promote.js";

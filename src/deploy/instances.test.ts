@@ -31,7 +31,7 @@ describe("Supervisor", () => {
 
   it("starts each instance on its own port and offers none as upstream until supervised", async () => {
     const { release, instances } = await startRelease({ instances: 3 });
-    assert.deepEqual(instances.map((i) => i.id), ["web-v1-1", "web-v1-2", "web-v1-3"]);
+    assert.deepEqual(instances.map((i) => i.id), ["web-production-v1-1", "web-production-v1-2", "web-production-v1-3"]);
     assert.equal(new Set(instances.map((i) => i.port)).size, 3);
     assert.deepEqual(rig.supervisor.targets(release.id).map((t) => t.port), instances.map((i) => i.port));
     assert.deepEqual(rig.supervisor.upstreams(release.id), []);
@@ -49,7 +49,7 @@ describe("Supervisor", () => {
     rig.supervisor.onEarlyCrash(release.id, (exit, id) => crashes.push([exit.code, id]));
     await crash(instances[1]!, false);
     await until(() => crashes.length, "the early-crash listener");
-    assert.deepEqual(crashes, [[7, "web-v1-2"]]);
+    assert.deepEqual(crashes, [[7, "web-production-v1-2"]]);
     assert.equal(rig.clock.pendingSleepers, 0, "no restart is scheduled");
     assert.equal(await count("instance.crashed"), 0);
   });
@@ -75,7 +75,7 @@ describe("Supervisor", () => {
     assert.deepEqual(rig.supervisor.upstreams(release.id), []);
     assert.equal(rig.supervisor.isWarm(release.id), false);
 
-    for (const [backoff, id] of [[1_000, "web-v1-1-r1"], [2_000, "web-v1-1-r2"]] as const) {
+    for (const [backoff, id] of [[1_000, "web-production-v1-1-r1"], [2_000, "web-production-v1-1-r2"]] as const) {
       await until(() => rig.clock.pendingSleepers === 1, "the backoff");
       assert.deepEqual(rig.supervisor.view(release.id).map((v) => v.status), ["restarting"]);
       await rig.clock.advance(backoff - 1);
@@ -98,10 +98,10 @@ describe("Supervisor", () => {
     await drive(rig.clock, until(() => rig.supervisor.upstreams(release.id).length, "the first restart"));
     await crash(rig.supervisor.targets(release.id)[0]!);
     const failed = await until(async () => (await rig.events("instance.failed"))[0], "instance.failed");
-    assert.deepEqual(failed.data, { instanceId: "web-v1-1-r1", crashes: 2 });
-    assert.deepEqual(rig.gaveUp, [[release.id, "web-v1-1-r1"]]);
+    assert.deepEqual(failed.data, { instanceId: "web-production-v1-1-r1", crashes: 2 });
+    assert.deepEqual(rig.gaveUp, [[release.id, "web-production-v1-1-r1"]]);
     await rig.clock.advance(60_000);
-    assert.equal(spawned("web-v1-1-r2"), false, "not restarted again");
+    assert.equal(spawned("web-production-v1-1-r2"), false, "not restarted again");
     assert.deepEqual(rig.supervisor.upstreams(release.id), []);
   });
 

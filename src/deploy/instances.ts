@@ -175,7 +175,7 @@ export class Supervisor {
   async #spawn(group: Group, index: number, attempt: number): Promise<InstanceInfo> {
     const { runtime } = this.#options;
     const port = await runtime.allocatePort();
-    const id = `${group.release.service}-v${group.release.number}-${index + 1}${attempt ? `-r${attempt}` : ""}`;
+    const id = `${group.release.service}-${this.#options.environment}-v${group.release.number}-${index + 1}${attempt ? `-r${attempt}` : ""}`;
     return runtime.start({
       id,
       service: group.release.service,

@@ -2,16 +2,11 @@ import { join } from "node:path";
 import { ArtifactStore } from "../artifact/index.js";
 import type { LoadedProject } from "../config/index.js";
 import { EngineError, createLogger, systemClock, type Clock, type Logger } from "../core/index.js";
-import { Deployer, Supervisor, type ProgressListener } from "../deploy/index.js";
-import { MetricsWindow } from "../metrics/index.js";
-import { createProxy, type Proxy } from "../proxy/index.js";
+import { promote, type DeployResult, type ProgressListener, type PromoteOptions, type RunOptions } from "../deploy/index.js";
 import { LocalRuntime } from "../runtime/index.js";
 import { openStore, type Store } from "../store/index.js";
 import { FileConfigSnapshots, processAlive, StateFiles } from "./state-files.js";
-import { ProxyTraffic } from "./traffic.js";
-
-/** Until environments arrive (promotion chain), a project runs in one environment. */
-export const defaultEnvironment = "production";
+import { EnvironmentRuntime } from "./environment.js";
 
 export interface EngineOptions {
   project: LoadedProject;
@@ -19,53 +14,39 @@ export interface EngineOptions {
   logger?: Logger;
   /** Overrides `store.url` of the config (tests use it to point at PostgreSQL). */
   storeUrl?: string;
-  /** Overrides `proxy.listen` (tests use port 0). */
+  /** Overrides every environment's `proxy.listen` (tests use port 0). */
   proxyListen?: string;
   onProgress?: ProgressListener;
 }
 
-type EngineParts = Pick<
-  Engine,
-  "project" | "store" | "runtime" | "proxy" | "deployer" | "supervisor" | "metrics" | "files" | "clock" | "logger" | "traffic"
->;
-
 /**
- * The engine: wires the store, the local runtime, the artifact store, the proxy and the deploy
- * domain for one project, and restores what was live when it starts. Interfaces (API, CLI) call
- * its members and hold no logic of their own.
+ * The engine: wires the store, the local runtime, the artifact store and one EnvironmentRuntime per
+ * environment of the chain (each with its own proxy), and restores what was live when it starts.
+ * Interfaces (API, CLI) call its members and hold no logic of their own.
  */
 export class Engine {
   readonly project: LoadedProject;
-  readonly environment = defaultEnvironment;
   readonly store: Store;
   readonly runtime: LocalRuntime;
-  readonly proxy: Proxy;
-  readonly deployer: Deployer;
-  readonly supervisor: Supervisor;
-  readonly metrics: MetricsWindow;
   readonly files: StateFiles;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly traffic: ProxyTraffic;
-  proxyAddress = "";
+  /** The promotion chain, first to last. */
+  readonly environments: readonly EnvironmentRuntime[];
   #pidTimer: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
 
-  private constructor(parts: EngineParts) {
+  private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments">) {
     this.project = parts.project;
     this.store = parts.store;
     this.runtime = parts.runtime;
-    this.proxy = parts.proxy;
-    this.deployer = parts.deployer;
-    this.supervisor = parts.supervisor;
-    this.metrics = parts.metrics;
     this.files = parts.files;
     this.clock = parts.clock;
     this.logger = parts.logger;
-    this.traffic = parts.traffic;
+    this.environments = parts.environments;
   }
 
-  /** Starts the engine: store, proxy workers, and every release that was live. */
+  /** Starts the engine: store, every environment's proxy workers, and every release that was live. */
   static async start(options: EngineOptions): Promise<Engine> {
     const { project } = options;
     const clock = options.clock ?? systemClock;
@@ -79,42 +60,30 @@ export class Engine {
     killLeftovers(files, logger);
     const store = await openStore({ url: expandEnv(options.storeUrl ?? project.config.store.url), dir: project.stateDir, clock });
     const runtime = new LocalRuntime({ logDir: join(project.stateDir, "logs"), clock });
-    const proxy = createProxy({ listen: options.proxyListen ?? project.config.proxy.listen, workers: project.config.proxy.workers, logger });
-    let traffic!: ProxyTraffic;
-    const supervisor = new Supervisor({
-      runtime,
-      events: store.events,
-      clock,
-      logger,
-      environment: defaultEnvironment,
-      onUpstreamsChanged: (releaseId) => void traffic.refresh(releaseId, supervisor.upstreams(releaseId)).catch((e) => logger.warn("route refresh failed", { error: String(e) })),
-      onGaveUp: (releaseId, instanceId) => deployer.handleGaveUp(releaseId, instanceId),
-      isServing: (releaseId) => traffic.servesRelease(releaseId),
-    });
-    traffic = new ProxyTraffic(proxy, project.config, defaultEnvironment);
-    const metrics = new MetricsWindow({ clock });
-    proxy.onMetrics((buckets) => metrics.add(buckets));
-    const deployer = new Deployer({
-      environment: defaultEnvironment,
-      store,
-      runtime,
-      supervisor,
-      traffic,
-      artifacts: new ArtifactStore({ dir: join(project.stateDir, "artifacts") }),
-      configs: new FileConfigSnapshots(join(project.stateDir, "configs")),
-      clock,
-      logger,
-      services: () => project.config.services,
-      projectDir: project.dir,
-    });
-    const engine = new Engine({ project, store, runtime, proxy, deployer, supervisor, metrics, files, clock, logger, traffic });
+    const artifacts = new ArtifactStore({ dir: join(project.stateDir, "artifacts") });
+    const configs = new FileConfigSnapshots(join(project.stateDir, "configs"));
+    const environments = project.config.environments.map(
+      (config) =>
+        new EnvironmentRuntime({
+          config,
+          store,
+          runtime,
+          artifacts,
+          configs,
+          clock,
+          logger,
+          projectDir: project.dir,
+          proxyListen: options.proxyListen,
+        }),
+    );
+    const engine = new Engine({ project, store, runtime, files, clock, logger, environments });
     try {
-      const address = await proxy.start();
-      engine.proxyAddress = formatAddress(address.host, address.port);
+      for (const environment of environments) await environment.start();
       engine.#pidTimer = setInterval(() => engine.#recordInstances(), 1000);
       engine.#pidTimer.unref();
-      await store.events.append({ type: "engine.started", message: `engine started (pid ${process.pid}); proxy on ${engine.proxyAddress}`, data: { pid: process.pid } });
-      await deployer.recover({ onProgress: options.onProgress });
+      const proxies = environments.map((e) => `${e.name} on ${e.proxyAddress}`).join(", ");
+      await store.events.append({ type: "engine.started", message: `engine started (pid ${process.pid}); proxies: ${proxies}`, data: { pid: process.pid } });
+      for (const environment of environments) await environment.deployer.recover({ onProgress: options.onProgress });
       engine.#recordInstances();
     } catch (error) {
       await engine.stop().catch(() => {});
@@ -123,13 +92,52 @@ export class Engine {
     return engine;
   }
 
-  /** Stops cleanly: cancels watch windows, stops the proxy (letting in-flight requests finish), stops every instance, closes the store. */
+  /** The environment by name; without a name, the first of the chain. Throws ENVIRONMENT_UNKNOWN. */
+  environment(name?: string): EnvironmentRuntime {
+    const found = name === undefined ? this.environments[0] : this.environments.find((e) => e.name === name);
+    if (!found) {
+      throw new EngineError("ENVIRONMENT_UNKNOWN", `No environment named "${name}" (the chain is ${this.environments.map((e) => e.name).join(" → ")}).`);
+    }
+    return found;
+  }
+
+  /** The environment before `name` in the promotion chain, if any. */
+  previousEnvironment(name: string): EnvironmentRuntime | undefined {
+    const index = this.environment(name).config.index;
+    return index > 0 ? this.environments[index - 1] : undefined;
+  }
+
+  /** Deploys into the first environment of the chain; naming another one is refused (releases reach it by promotion). */
+  deploy(service: string, artifact: string | undefined, options: RunOptions & { environment?: string } = {}): Promise<DeployResult> {
+    const target = this.environment(options.environment);
+    if (target.config.index > 0) {
+      throw new EngineError("DEPLOY_WRONG_ENVIRONMENT", `${target.name} is not the first environment of the chain (${this.environments[0]!.name} is).`);
+    }
+    return target.deployer.deploy(service, artifact, options);
+  }
+
+  /** Promotes the service's stable release from the environment before `to` (default: the second of the chain) into `to`. */
+  promote(service: string, options: PromoteOptions & { to?: string } = {}): Promise<DeployResult> {
+    const to = options.to === undefined ? this.environments[1] : this.environment(options.to);
+    const from = to && this.previousEnvironment(to.name);
+    if (!to || !from) {
+      throw new EngineError("DEPLOY_WRONG_ENVIRONMENT", `Nothing to promote into: ${to ? `${to.name} is the first environment` : "the chain has one environment"}; use deploy.`);
+    }
+    return promote(this.store, service, from.name, to.deployer, options);
+  }
+
+  /** Approves the release that waits for it in its environment, and switches to it. */
+  async approve(releaseId: string, options: RunOptions = {}): Promise<DeployResult> {
+    const release = await this.store.releases.get(releaseId);
+    if (!release) throw new EngineError("RELEASE_NOT_FOUND", `No release ${releaseId}.`);
+    return this.environment(release.environment).deployer.approve(releaseId, options);
+  }
+
+  /** Stops cleanly: cancels watch windows, stops the proxies (letting in-flight requests finish), stops every instance, closes the store. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       clearInterval(this.#pidTimer);
-      await this.deployer.close();
-      await this.proxy.stop(5000).catch((e) => this.logger.warn("proxy stop failed", { error: String(e) }));
-      await this.supervisor.stopAll(Math.min(10_000, ...Object.values(this.project.config.services).map((s) => s.release.stop_grace)));
+      await Promise.all(this.environments.map((e) => e.stop().catch((error) => this.logger.warn("environment stop failed", { environment: e.name, error: String(error) }))));
       this.files.writeInstancePids([]);
       await this.store.events.append({ type: "engine.stopped", message: "engine stopped", data: {} }).catch(() => {});
       await this.store.close();

@@ -3,6 +3,7 @@ import type { InstanceView } from "../deploy/index.js";
 import type { TrafficSummary } from "../metrics/index.js";
 import type { EngineEvent, Release } from "../store/index.js";
 import type { Engine } from "./engine.js";
+import type { EnvironmentRuntime } from "./environment.js";
 
 export interface ServiceStatus {
   name: string;
@@ -17,50 +18,59 @@ export interface ServiceStatus {
   traffic: TrafficSummary | null;
 }
 
+export interface EnvironmentStatus {
+  name: string;
+  proxy: string;
+  requireApproval: boolean;
+  services: ServiceStatus[];
+}
+
 export interface ProjectStatus {
   project: string;
-  environment: string;
-  proxy: string;
   store: string;
-  services: ServiceStatus[];
+  /** The promotion chain, first to last. */
+  environments: EnvironmentStatus[];
   events: EngineEvent[];
 }
 
-/** Everything `engineroom status` shows. */
-export async function projectStatus(engine: Engine): Promise<ProjectStatus> {
-  const { store, environment, supervisor, project } = engine;
+/** Everything `engineroom status` shows, for every environment or only `only`. */
+export async function projectStatus(engine: Engine, only?: string): Promise<ProjectStatus> {
+  const environments = only === undefined ? engine.environments : [engine.environment(only)];
+  return {
+    project: engine.project.config.project,
+    store: engine.store.kind,
+    environments: await Promise.all(environments.map((e) => environmentStatus(engine, e))),
+    events: await engine.store.events.list({ limit: 10, environment: only }),
+  };
+}
+
+async function environmentStatus(engine: Engine, environment: EnvironmentRuntime): Promise<EnvironmentStatus> {
+  const { store } = engine;
+  const { supervisor, name: envName } = environment;
   const services: ServiceStatus[] = [];
-  for (const [name, service] of Object.entries(project.config.services)) {
-    const record = await store.live.get(name, environment);
+  for (const [name, service] of Object.entries(environment.config.services)) {
+    const record = await store.live.get(name, envName);
     const live = record ? await store.releases.get(record.releaseId) : undefined;
     const previous = record?.previousReleaseId ? await store.releases.get(record.previousReleaseId) : undefined;
-    const releaseIds = supervisor.releaseIds();
-    const mine = new Set((await store.releases.list({ service: name, environment, limit: 50 })).map((r) => r.id));
+    const mine = new Set((await store.releases.list({ service: name, environment: envName, limit: 50 })).map((r) => r.id));
     const now = engine.clock.now();
     services.push({
       name,
       routes: service.routes.map((r) => `${r.host}${r.path}`),
-      busy: engine.deployer.busy(name) ?? null,
+      busy: environment.deployer.busy(name) ?? null,
       live: live && record ? { ...live, switchedAt: record.switchedAt } : null,
       previous: previous ? { ...previous, warm: supervisor.isWarm(previous.id) } : null,
-      instances: releaseIds.filter((id) => mine.has(id)).flatMap((id) => supervisor.view(id)),
-      traffic: live ? engine.metrics.summary(live.id, now - 60_000, now) : null,
+      instances: supervisor.releaseIds().filter((id) => mine.has(id)).flatMap((id) => supervisor.view(id)),
+      traffic: live ? environment.metrics.summary(live.id, now - 60_000, now) : null,
     });
   }
-  return {
-    project: project.config.project,
-    environment,
-    proxy: engine.proxyAddress,
-    store: store.kind,
-    services,
-    events: await store.events.list({ limit: 10 }),
-  };
+  return { name: envName, proxy: environment.proxyAddress, requireApproval: environment.config.require_approval, services };
 }
 
-/** The service's releases, newest first. */
-export async function serviceReleases(engine: Engine, service: string, limit = 20): Promise<Release[]> {
+/** The service's releases in an environment (default: the first), newest first. */
+export async function serviceReleases(engine: Engine, service: string, environment?: string, limit = 20): Promise<Release[]> {
   requireService(engine, service);
-  return engine.store.releases.list({ service, environment: engine.environment, limit });
+  return engine.store.releases.list({ service, environment: engine.environment(environment).name, limit });
 }
 
 export interface InstanceLogs {
@@ -69,10 +79,11 @@ export interface InstanceLogs {
   lines: string[];
 }
 
-/** The last lines each running instance of the service printed. */
-export async function serviceLogs(engine: Engine, service: string, lines = 100): Promise<InstanceLogs[]> {
+/** The last lines each running instance of the service printed, in one environment or all. */
+export async function serviceLogs(engine: Engine, service: string, environment?: string, lines = 100): Promise<InstanceLogs[]> {
   requireService(engine, service);
-  const instances = engine.runtime.list().filter((i) => i.service === service);
+  const releaseIds = new Set((environment === undefined ? engine.environments : [engine.environment(environment)]).flatMap((e) => e.supervisor.releaseIds()));
+  const instances = engine.runtime.list().filter((i) => i.service === service && releaseIds.has(i.releaseId));
   return Promise.all(
     instances.map(async (i) => ({ instanceId: i.id, releaseId: i.releaseId, lines: await engine.runtime.logs(i.id, { lines }) })),
   );

@@ -9,7 +9,10 @@ import type { ConfigSnapshots } from "../deploy/index.js";
 export interface EngineInfo {
   pid: number;
   api: string;
+  /** The first environment's proxy. */
   proxy: string;
+  /** Every environment's proxy, by environment. */
+  proxies: Record<string, string>;
   startedAt: string;
   project: string;
 }

@@ -47,7 +47,7 @@ const upstream = (port: number): Upstream => ({ host: "127.0.0.1", port, instanc
 
 function setUp() {
   const proxy = new RecordingProxy();
-  return { proxy, traffic: new ProxyTraffic(proxy, config, "production") };
+  return { proxy, traffic: new ProxyTraffic(proxy, () => config.environments[0]!.services, "production") };
 }
 
 /** A table as [host, path, service, release, ports] rows, for short comparisons. */

@@ -1,4 +1,4 @@
-import type { ProjectConfig } from "../config/index.js";
+import type { ServiceConfig } from "../config/index.js";
 import type { TrafficControl } from "../deploy/index.js";
 import type { Proxy, Route, SwitchResult, Upstream } from "../proxy/index.js";
 
@@ -8,13 +8,13 @@ import type { Proxy, Route, SwitchResult, Upstream } from "../proxy/index.js";
  */
 export class ProxyTraffic implements TrafficControl {
   #proxy: Proxy;
-  #config: ProjectConfig;
+  #services: () => Readonly<Record<string, ServiceConfig>>;
   #environment: string;
   #targets = new Map<string, { releaseId: string; upstreams: Upstream[] }>();
 
-  constructor(proxy: Proxy, config: ProjectConfig, environment: string) {
+  constructor(proxy: Proxy, services: () => Readonly<Record<string, ServiceConfig>>, environment: string) {
     this.#proxy = proxy;
-    this.#config = config;
+    this.#services = services;
     this.#environment = environment;
   }
 
@@ -61,7 +61,7 @@ export class ProxyTraffic implements TrafficControl {
   table(): Route[] {
     const routes: Route[] = [];
     for (const [service, target] of this.#targets) {
-      for (const route of this.#config.services[service]?.routes ?? []) {
+      for (const route of this.#services()[service]?.routes ?? []) {
         routes.push({
           host: route.host.toLowerCase(),
           pathPrefix: route.path,

@@ -31,6 +31,9 @@ let table = new RouteIndex<RouteTarget>(0, [], () => undefined as never);
 const currentTable = () => table;
 
 const server = createServer(createForwarder(currentTable));
+// Longer than clients' idle timeouts (as nginx's 75 s): a client must never send on a connection the
+// proxy is closing at that moment. Clients read the Keep-Alive hint and close first.
+server.keepAliveTimeout = 75_000;
 server.on("upgrade", createUpgrader(currentTable, config.upstreamTimeoutMs));
 let listening = false;
 let stopping = false;
@@ -115,6 +118,11 @@ process.on("message", (message: ToWorker) => {
       break;
   }
 });
+
+// Ctrl-C in a terminal signals the whole foreground process group, workers included: the engine
+// decides when the proxy stops (after draining), so a worker ignores the signals it gets directly.
+process.on("SIGINT", () => {});
+process.on("SIGTERM", () => {});
 
 // The engine is gone (crashed or killed): a worker must never outlive it.
 process.on("disconnect", () => process.exit(0));

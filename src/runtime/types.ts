@@ -5,7 +5,7 @@
  */
 
 export interface InstanceSpec {
-  /** Unique id chosen by the caller, e.g. `web-v3-1-ab12`. */
+  /** Unique id chosen by the caller, e.g. `web-production-v3-1`. */
   id: string;
   service: string;
   releaseId: string;

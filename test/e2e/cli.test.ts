@@ -110,8 +110,8 @@ describe("engineroom CLI", () => {
     assert.equal((await get(proxy)).version, "v1");
 
     const status = JSON.parse(cli(dir, "status", "--json").stdout);
-    assert.equal(status.services[0].live.number, 1);
-    assert.equal(status.services[0].instances.length, 2);
+    assert.equal(status.environments[0].services[0].live.number, 1);
+    assert.equal(status.environments[0].services[0].instances.length, 2);
 
     const noTarget = cli(dir, "rollback", "web");
     assert.equal(noTarget.code, 1);
@@ -120,7 +120,7 @@ describe("engineroom CLI", () => {
     const failing = cli(dir, "deploy", "web", artifact(dir, { version: "v2", healthStatus: 500 }));
     assert.equal(failing.code, 1);
     assert.match(failing.stderr, /DEPLOY_HEALTH_TIMEOUT/);
-    assert.match(failing.stderr, /last lines of web-v2-\d/);
+    assert.match(failing.stderr, /last lines of web-production-v2-\d/);
     assert.match(failing.stderr, /v2 listening on/);
     assert.equal((await get(proxy)).version, "v1");
 
@@ -142,7 +142,7 @@ describe("engineroom CLI", () => {
     );
     const logs = cli(dir, "logs", "web", "-n", "5");
     assert.equal(logs.code, 0);
-    assert.match(logs.stdout, /==> web-v1-1/);
+    assert.match(logs.stdout, /==> web-production-v1-1/);
     assert.match(logs.stdout, /out v1 listening on/);
 
     const unknown = cli(dir, "deploy", "nope", artifact(dir, { version: "x" }));
@@ -167,7 +167,7 @@ describe("engineroom CLI", () => {
 
   it("SIGINT stops the engine cleanly: instances stopped, engine.json removed", async () => {
     const status = JSON.parse(cli(dir, "status", "--json").stdout);
-    const pids = (status.services[0].instances as { pid: number }[]).map((i) => i.pid);
+    const pids = (status.environments[0].services[0].instances as { pid: number }[]).map((i) => i.pid);
     assert.ok(pids.length > 0);
     engine.kill("SIGINT");
     assert.equal(await exited(engine), 0);

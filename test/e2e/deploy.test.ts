@@ -49,7 +49,7 @@ describe("deploy and rollback, end to end", () => {
     assert.ok((totals.versions.v1 ?? 0) > 0 && (totals.versions.v2 ?? 0) > 0, `both versions served: ${JSON.stringify(totals.versions)}`);
     assert.equal((await get(p.proxyUrl)).version, "v2");
     const status = await p.api.get<ProjectStatus>("/v1/status");
-    const web = status.services[0]!;
+    const web = status.environments[0]!.services[0]!;
     assert.equal(web.live?.number, 2);
     assert.equal(web.previous?.number, 1);
     assert.equal(web.previous?.warm, true, "v1 stays warm through the watch window");
@@ -102,7 +102,7 @@ describe("deploy and rollback, end to end", () => {
 
   it("restarts an instance that crashes, and keeps serving meanwhile", async () => {
     const status = await p.api.get<ProjectStatus>("/v1/status");
-    const victim = status.services[0]!.instances.find((i) => i.releaseId === status.services[0]!.live!.id)!;
+    const victim = status.environments[0]!.services[0]!.instances.find((i) => i.releaseId === status.environments[0]!.services[0]!.live!.id)!;
     process.kill(victim.pid!, "SIGKILL");
     const load = startLoad(p.proxyUrl, { connections: 2, maxMs: 20_000 });
     let restarted = false;
@@ -137,11 +137,11 @@ describe("cold rollback and restarts", () => {
     for (let i = 0; i < 200; i++) {
       const [latest] = await releases(p);
       const status = await p.api.get<ProjectStatus>("/v1/status");
-      if (latest!.state === "stable" && status.services[0]!.previous?.warm === false) break;
+      if (latest!.state === "stable" && status.environments[0]!.services[0]!.previous?.warm === false) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const status = await p.api.get<ProjectStatus>("/v1/status");
-    assert.equal(status.services[0]!.previous?.warm, false);
+    assert.equal(status.environments[0]!.services[0]!.previous?.warm, false);
     const result = await rollback(p);
     assert.equal(result.warm, false);
     assert.equal(result.to.number, 1);
@@ -153,7 +153,7 @@ describe("cold rollback and restarts", () => {
     await p.restart();
     assert.equal((await get(p.proxyUrl)).version, "v1");
     const status = await p.api.get<ProjectStatus>("/v1/status");
-    assert.equal(status.services[0]!.live?.number, 1);
+    assert.equal(status.environments[0]!.services[0]!.live?.number, 1);
   });
 
   it("cancels a deploy whose client goes away before the switch", async () => {

@@ -116,7 +116,7 @@ export async function startProject(config: string = testConfig(), options: { sto
       token,
       apiAddress: `127.0.0.1:${address.port}`,
       api: new ApiClient({ address: `127.0.0.1:${address.port}`, token }),
-      proxyUrl: `http://${engine.proxyAddress}`,
+      proxyUrl: `http://${engine.environments[0]!.proxyAddress}`,
     });
   };
   await boot();

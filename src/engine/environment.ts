@@ -1,0 +1,84 @@
+import type { EnvironmentConfig } from "../config/index.js";
+import type { Clock, Logger } from "../core/index.js";
+import { Deployer, Supervisor, type Artifacts, type ConfigSnapshots } from "../deploy/index.js";
+import { MetricsWindow } from "../metrics/index.js";
+import { createProxy, type Proxy } from "../proxy/index.js";
+import type { Runtime } from "../runtime/index.js";
+import type { Store } from "../store/index.js";
+import { ProxyTraffic } from "./traffic.js";
+
+export interface EnvironmentParts {
+  config: EnvironmentConfig;
+  store: Store;
+  runtime: Runtime;
+  artifacts: Artifacts;
+  configs: ConfigSnapshots;
+  clock: Clock;
+  logger: Logger;
+  projectDir: string;
+  /** Overrides the environment's proxy.listen (tests use port 0). */
+  proxyListen?: string;
+}
+
+/**
+ * One environment of the chain as it runs: its own proxy (listener and workers), the instances of
+ * its releases, and its deployer. Environments share the engine's store, runtime and artifacts.
+ */
+export class EnvironmentRuntime {
+  readonly name: string;
+  readonly config: EnvironmentConfig;
+  readonly proxy: Proxy;
+  readonly traffic: ProxyTraffic;
+  readonly supervisor: Supervisor;
+  readonly deployer: Deployer;
+  readonly metrics: MetricsWindow;
+  proxyAddress = "";
+
+  constructor(parts: EnvironmentParts) {
+    const { config, store, runtime, clock, logger } = parts;
+    this.name = config.name;
+    this.config = config;
+    const log = logger.child({ environment: config.name });
+    this.proxy = createProxy({ listen: parts.proxyListen ?? config.proxy.listen, workers: config.proxy.workers, logger: log });
+    this.traffic = new ProxyTraffic(this.proxy, () => config.services, config.name);
+    this.metrics = new MetricsWindow({ clock });
+    this.proxy.onMetrics((buckets) => this.metrics.add(buckets));
+    this.supervisor = new Supervisor({
+      runtime,
+      events: store.events,
+      clock,
+      logger: log,
+      environment: config.name,
+      onUpstreamsChanged: (releaseId) =>
+        void this.traffic.refresh(releaseId, this.supervisor.upstreams(releaseId)).catch((e) => log.warn("route refresh failed", { error: String(e) })),
+      onGaveUp: (releaseId, instanceId) => this.deployer.handleGaveUp(releaseId, instanceId),
+      isServing: (releaseId) => this.traffic.servesRelease(releaseId),
+    });
+    this.deployer = new Deployer({
+      environment: config.name,
+      store,
+      runtime,
+      supervisor: this.supervisor,
+      traffic: this.traffic,
+      artifacts: parts.artifacts,
+      configs: parts.configs,
+      clock,
+      logger: log,
+      services: () => config.services,
+      projectDir: parts.projectDir,
+      requireApproval: config.require_approval,
+    });
+  }
+
+  async start(): Promise<void> {
+    const address = await this.proxy.start();
+    this.proxyAddress = address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  }
+
+  async stop(): Promise<void> {
+    await this.deployer.close();
+    await this.proxy.stop(5000);
+    const graces = Object.values(this.config.services).map((s) => s.release.stop_grace);
+    await this.supervisor.stopAll(Math.min(10_000, ...graces));
+  }
+}

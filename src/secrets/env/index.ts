@@ -1,0 +1,1 @@
+export { EnvSecretProvider, envProviderOptions, type EnvSecretProviderOptions } from "./env-provider.js";

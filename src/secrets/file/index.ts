@@ -1,0 +1,1 @@
+export { FileSecretProvider, fileProviderOptions, type FileSecretProviderOptions } from "./file-provider.js";
