@@ -54,7 +54,7 @@ export function createApi({ engine, token }: ApiOptions): FastifyInstance {
   app.get<{ Querystring: { env?: string } }>("/v1/status", async (request) => redactor.redactDeep(await projectStatus(engine, request.query.env)));
 
   app.get<{ Params: { service: string }; Querystring: { limit?: string; env?: string } }>("/v1/services/:service/releases", async (request) => ({
-    releases: await serviceReleases(engine, request.params.service, request.query.env, positiveInt(request.query.limit, 20)),
+    releases: redactor.redactDeep(await serviceReleases(engine, request.params.service, request.query.env, positiveInt(request.query.limit, 20))),
   }));
 
   app.get<{ Params: { service: string }; Querystring: { lines?: string; env?: string } }>("/v1/services/:service/logs", async (request) =>

@@ -11,6 +11,7 @@ import { client, type GlobalOptions } from "./context.js";
 import { exitCodeFor, exitCodes } from "./exit-codes.js";
 import { green, progressPrinter, renderError, renderReleases, renderStatus, yellow } from "./render.js";
 import { starterApp } from "./starter-app.js";
+import { registerSecretsCommands } from "./secrets.js";
 import { up } from "./up.js";
 
 const program = new Command("engineroom")
@@ -140,6 +141,8 @@ program
       for (const line of i.lines) out(line);
     }
   });
+
+registerSecretsCommands(program, globals);
 
 program
   .command("schema")

@@ -13,3 +13,4 @@ export {
 } from "./schema.js";
 export { loadProject, parseProject, serviceConfigHash, stableStringify, defaultConfigFile, type LoadedProject } from "./load.js";
 export { starterConfig } from "./starter.js";
+export { envValueSchema, providerNameSchema, secretNamePattern, secretNameSchema, secretRefSchema, secretsSectionSchema } from "./secret-ref.js";

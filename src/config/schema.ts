@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parseDuration } from "../core/index.js";
 import { routeConflicts } from "./routes.js";
+import { envValueSchema, secretsSectionSchema } from "./secret-ref.js";
 
 /** A duration written as "500ms", "5s", "5m", "1h" (or a number of milliseconds); parsed to milliseconds. */
 const duration = z
@@ -89,7 +90,10 @@ export const serviceSchema = z.strictObject({
     .optional()
     .meta({ description: "Default artifact (folder or .tgz, relative to this file) for `engineroom deploy <service>` and `engineroom up --deploy`." }),
   instances: z.number().int().min(1).max(64).default(1),
-  env: z.record(envName, z.string()).default({}).meta({ description: "Environment variables every instance gets." }),
+  env: z
+    .record(envName, envValueSchema)
+    .default({})
+    .meta({ description: "Environment variables every instance gets: plain text, or `{ secret: name }` for a secret fetched at start." }),
   routes: z.array(routeSchema).min(1).default([{ host: "*", path: "/" }]),
   health: healthSchema.default(healthSchema.parse({})),
   smoke: z.array(smokeTestSchema).default([]).meta({ description: "Requests sent to each new instance before the switch; all must pass." }),
@@ -130,6 +134,7 @@ export const projectSchema = z
       })
       .default({}),
     proxy: proxySchema.default({ listen: "127.0.0.1:8080", workers: 1 }),
+    secrets: secretsSectionSchema,
     api: z
       .strictObject({
         listen: listenAddress.default("127.0.0.1:7070"),

@@ -31,6 +31,8 @@ export interface DeployerOptions {
   services: () => Readonly<Record<string, ServiceConfig>>;
   /** Folder that relative artifact paths are resolved against. */
   projectDir: string;
+  /** Turns a service's `env` (plain values and secret references) into the values an instance gets. */
+  resolveEnv: (env: ServiceConfig["env"]) => Promise<Record<string, string>>;
   /** Verified releases wait for `approve()` before their switch. */
   requireApproval?: boolean;
 }
@@ -215,7 +217,7 @@ export class Deployer {
         }
         try {
           await supervisor.stop(to.id, config.release.stop_grace);
-          await supervisor.start(to, config, this.#o.artifacts.path(to.artifactDigest), this.#instanceEnv(to, config));
+          await supervisor.start(to, config, this.#o.artifacts.path(to.artifactDigest), await this.#instanceEnv(to, config));
           const gate = await healthGate(to.id, config, this.#o, signal);
           progress({ step: "healthy", releaseId: to.id, message: `v${to.number} healthy in ${gate.ms}ms` });
           supervisor.supervise(to.id);
@@ -256,7 +258,7 @@ export class Deployer {
       const config = (await this.#o.configs.load(release.configHash)) ?? declared;
       try {
         await this.#locks.run(live.service, `restore ${live.service}`, async () => {
-          await supervisor.start(release, config, this.#o.artifacts.path(release.artifactDigest), this.#instanceEnv(release, config));
+          await supervisor.start(release, config, this.#o.artifacts.path(release.artifactDigest), await this.#instanceEnv(release, config));
           await healthGate(release.id, config, this.#o, options.signal ?? new AbortController().signal);
           supervisor.supervise(release.id);
           await this.#o.traffic.route(live.service, release.id, supervisor.upstreams(release.id));
@@ -312,7 +314,7 @@ export class Deployer {
   async #bringUp(release: Release, service: ServiceConfig, cwd: string, signal: AbortSignal, progress: (p: Progress) => void): Promise<Release> {
     const { supervisor } = this.#o;
     let current = await this.#transition(release, "starting", `starting ${service.instances} instance(s)`);
-    const instances = await supervisor.start(current, service, cwd, this.#instanceEnv(current, service));
+    const instances = await supervisor.start(current, service, cwd, await this.#instanceEnv(current, service));
     progress({
       step: "starting",
       releaseId: release.id,
@@ -408,9 +410,10 @@ export class Deployer {
     return undefined;
   }
 
-  #instanceEnv(release: Release, service: ServiceConfig): Record<string, string> {
+  /** The instance's environment: the service's `env` with secret references resolved, and the release's identity. */
+  async #instanceEnv(release: Release, service: ServiceConfig): Promise<Record<string, string>> {
     return {
-      ...service.env,
+      ...(await this.#o.resolveEnv(service.env)),
       ENGINEROOM_SERVICE: release.service,
       ENGINEROOM_ENVIRONMENT: release.environment,
       ENGINEROOM_RELEASE: `v${release.number}`,

@@ -257,6 +257,7 @@ export class DeployerRig extends SupervisorRig {
       logger: silentLogger,
       services: () => ({ web: this.service }),
       projectDir: this.dir,
+      resolveEnv: async (env) => plainEnv(env),
     });
   }
 
@@ -283,4 +284,14 @@ export class DeployerRig extends SupervisorRig {
 export async function ready<R extends SupervisorRig>(rig: R): Promise<R> {
   await rig.store.migrate();
   return rig;
+}
+
+/** Tests' env resolution: plain values only (the engine resolves secret references with the secrets adapter). */
+function plainEnv(env: Readonly<Record<string, string | { secret: string }>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([name, value]) => {
+      if (typeof value !== "string") throw new Error(`test rig cannot resolve secret ${value.secret}`);
+      return [name, value];
+    }),
+  );
 }

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { ArtifactStore } from "../artifact/index.js";
 import type { LoadedProject } from "../config/index.js";
-import { EngineError, createLogger, systemClock, type Clock, type Logger } from "../core/index.js";
+import { EngineError, createLogger, redactor, systemClock, type Clock, type Logger } from "../core/index.js";
+import { createSecretProviders, resolveSecrets, secretsConfigSchema, type SecretProviders } from "../secrets/index.js";
 import { promote, type DeployResult, type ProgressListener, type PromoteOptions, type RunOptions } from "../deploy/index.js";
 import { LocalRuntime } from "../runtime/index.js";
 import { openStore, type Store } from "../store/index.js";
@@ -51,6 +52,7 @@ export class Engine {
     const { project } = options;
     const clock = options.clock ?? systemClock;
     const logger = options.logger ?? createLogger();
+    const secrets = secretProviders(project); // checked before anything is created or changed
     const files = new StateFiles(project.stateDir);
     files.ensure();
     const running = files.readEngineInfo();
@@ -73,6 +75,7 @@ export class Engine {
           clock,
           logger,
           projectDir: project.dir,
+          resolveEnv: (env) => resolveSecrets(env, secrets, redactor),
           proxyListen: options.proxyListen,
         }),
     );
@@ -149,6 +152,16 @@ export class Engine {
     const pids = this.runtime.list().flatMap((i) => (i.status !== "exited" && i.pid ? [i.pid] : []));
     this.files.writeInstancePids(pids);
   }
+}
+
+/** The project's secret providers; a provider's options are checked here, against its type's schema. */
+export function secretProviders(project: LoadedProject): SecretProviders {
+  const parsed = secretsConfigSchema.safeParse(project.config.secrets ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `secrets.${issue.path.join(".")}: ${issue.message}`);
+    throw new EngineError("CONFIG_INVALID", `${project.file} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
+  }
+  return createSecretProviders(parsed.data, { projectDir: project.dir, stateDir: project.stateDir });
 }
 
 /** Instances of an engine that died without stopping them lead their own process groups; end them. */

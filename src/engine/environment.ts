@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from "../config/index.js";
+import type { EnvironmentConfig, ServiceConfig } from "../config/index.js";
 import type { Clock, Logger } from "../core/index.js";
 import { Deployer, Supervisor, type Artifacts, type ConfigSnapshots } from "../deploy/index.js";
 import { MetricsWindow } from "../metrics/index.js";
@@ -16,6 +16,8 @@ export interface EnvironmentParts {
   clock: Clock;
   logger: Logger;
   projectDir: string;
+  /** Resolves secret references in a service's env (and registers the values with the redactor). */
+  resolveEnv: (env: ServiceConfig["env"]) => Promise<Record<string, string>>;
   /** Overrides the environment's proxy.listen (tests use port 0). */
   proxyListen?: string;
 }
@@ -67,6 +69,7 @@ export class EnvironmentRuntime {
       services: () => config.services,
       projectDir: parts.projectDir,
       requireApproval: config.require_approval,
+      resolveEnv: parts.resolveEnv,
     });
   }
 

@@ -1,12 +1,7 @@
+import { secretNamePattern } from "../config/index.js";
 import { EngineError } from "../core/index.js";
 
-/**
- * The rule for secret names, the same in every provider: letters, digits, `_`, `-` and `.`, not
- * starting with `.` or `-`, at most 128 characters, and no `..` anywhere. It keeps a name from
- * leaving a folder (`/`, `..`), from meaning a hidden file or Kubernetes' `..data` links, and from
- * being read as an option.
- */
-export const secretNamePattern = /^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+export { secretNamePattern };
 
 /** True when `name` follows the rule of secret names. */
 export function isSecretName(name: string): boolean {

@@ -1,26 +1,8 @@
 import { z } from "zod";
-import { secretNamePattern } from "./names.js";
+import { envValueSchema, providerNameSchema as providerName, secretNameSchema, secretRefSchema } from "../config/index.js";
 import { secretProviderConfigSchema } from "./registry.js";
 
-/** A provider's name under `secrets.providers`, written like the project's other names. */
-const providerName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "use lowercase letters, digits and dashes, starting with a letter");
-
-/** A secret's name, as every provider takes it (see names.ts). */
-export const secretNameSchema = z
-  .string()
-  .regex(secretNamePattern, "a secret name uses letters, digits, _, - and ., starts with a letter, digit or _, and holds no / or ..")
-  .meta({ description: "The secret's name in its provider." });
-
-/** A reference to a secret in a service's `env`, e.g. `{ secret: db_password, provider: vault }`. */
-export const secretRefSchema = z
-  .strictObject({
-    secret: secretNameSchema,
-    provider: providerName.optional().meta({ description: "A provider under `secrets.providers`; default: `secrets.default`." }),
-  })
-  .meta({ description: "The value is the secret of this name, fetched when an instance starts; only the reference is kept anywhere." });
-
-/** One value of a service's `env`: plain text, or a reference to a secret. */
-export const envValueSchema = z.union([z.string(), secretRefSchema]);
+export { envValueSchema, secretNameSchema, secretRefSchema };
 
 const defaultProviders = { local: { type: "local" as const } };
 

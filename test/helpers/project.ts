@@ -16,6 +16,8 @@ export interface Behaviour {
   exitAtStart?: boolean;
   delayMs?: number;
   ignoreTerm?: boolean;
+  /** Prints this environment variable at start and answers it at /env. */
+  printEnv?: string;
 }
 
 export interface TestProject {
@@ -111,6 +113,15 @@ export async function startProject(config: string = testConfig(), options: { sto
     await app.listen({ host: "127.0.0.1", port: 0 });
     const address = app.server.address() as { port: number };
     closeApi = () => app.close();
+    // As `engineroom up` does, so that the CLI finds this engine.
+    engine.files.writeEngineInfo({
+      pid: process.pid,
+      api: `127.0.0.1:${address.port}`,
+      proxy: engine.environments[0]!.proxyAddress,
+      proxies: Object.fromEntries(engine.environments.map((e) => [e.name, e.proxyAddress])),
+      startedAt: new Date().toISOString(),
+      project: engine.project.config.project,
+    });
     Object.assign(project, {
       engine,
       token,

@@ -1,4 +1,4 @@
-import { EngineError, newId } from "../../core/index.js";
+import { EngineError, newId, redactor } from "../../core/index.js";
 import { toRelease, type ReleaseRow } from "../rows.js";
 import type { NewRelease, Release, ReleaseRepo, ReleaseState } from "../types.js";
 import { SqlRepo, limitClause, type SqlValue } from "./database.js";
@@ -21,7 +21,7 @@ export class SqlReleaseRepo extends SqlRepo implements ReleaseRepo {
       const [row] = await tx.query<ReleaseRow>(
         `INSERT INTO releases (id, service, environment, number, artifact_digest, config_hash, state, reason, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING *`,
-        [newId("rel", now), input.service, input.environment, Number(last?.number ?? 0) + 1, input.artifactDigest, input.configHash, input.reason, now, now],
+        [newId("rel", now), input.service, input.environment, Number(last?.number ?? 0) + 1, input.artifactDigest, input.configHash, redactor.redact(input.reason), now, now],
       );
       const release = toRelease(row!);
       await appendEvent(tx, now, {
@@ -59,7 +59,7 @@ export class SqlReleaseRepo extends SqlRepo implements ReleaseRepo {
   transition(id: string, to: ReleaseState, reason: string, data: Record<string, unknown> = {}): Promise<Release> {
     return this.db.transaction(async (tx) => {
       const now = this.now();
-      const [row] = await tx.query<ReleaseRow>("UPDATE releases SET state = ?, reason = ?, updated_at = ? WHERE id = ? RETURNING *", [to, reason, now, id]);
+      const [row] = await tx.query<ReleaseRow>("UPDATE releases SET state = ?, reason = ?, updated_at = ? WHERE id = ? RETURNING *", [to, redactor.redact(reason), now, id]);
       if (!row) throw new EngineError("RELEASE_NOT_FOUND", `No release has the id ${id}.`, { details: { releaseId: id } });
       const release = toRelease(row);
       await appendEvent(tx, now, {
