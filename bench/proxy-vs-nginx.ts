@@ -111,7 +111,8 @@ interface Run {
   rps: number;
   p50: number;
   p99: number;
-  errors: number;
+  /** Non-2xx/3xx answers and wrk's socket errors (connect, read, write, timeout: over 2 s). */
+  errors: string;
   /** CPU time (user + system) of the proxy's worker process per request, µs; NaN without /proc. */
   cpuUs: number;
 }
@@ -140,15 +141,15 @@ function wrk(port: number, seconds: number, workerPid: number): Promise<Run> {
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.once("exit", (code) => {
       if (code !== 0) return reject(new Error(`wrk failed: ${out}`));
-      const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? "0";
-      const socketErrors = /Socket errors: (.*)/.exec(out)?.[1] ?? "";
+      const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+      const socketErrors = /Socket errors: (.*)/.exec(out)?.[1];
       const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
       resolve({
         cpuUs: ((cpuSeconds(workerPid) - cpuBefore) * 1e6) / requests,
         rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
         p50: toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? ""),
         p99: toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? ""),
-        errors: Number(errors) + (socketErrors.match(/\d+/g) ?? []).map(Number).reduce((a, b) => a + b, 0),
+        errors: [non2xx && `non-2xx ${non2xx}`, socketErrors].filter(Boolean).join(", ") || "none",
       });
     });
   });

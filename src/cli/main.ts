@@ -12,6 +12,7 @@ import { exitCodeFor, exitCodes } from "./exit-codes.js";
 import { green, progressPrinter, renderError, renderReleases, renderStatus, yellow } from "./render.js";
 import { starterApp } from "./starter-app.js";
 import { registerSecretsCommands } from "./secrets.js";
+import { registerUnlockCommand } from "./unlock.js";
 import { up } from "./up.js";
 
 const program = new Command("engineroom")
@@ -143,6 +144,7 @@ program
   });
 
 registerSecretsCommands(program, globals);
+registerUnlockCommand(program, globals);
 
 program
   .command("schema")

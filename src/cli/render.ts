@@ -49,6 +49,7 @@ export function renderStatus(status: ProjectStatus): string {
   const out = [`${bold(status.project)} — ${status.environments.length > 1 ? `chain ${chain}, ` : ""}store ${status.store}`];
   for (const env of status.environments) {
     out.push("", `${bold(`[${env.name}]`)} proxy http://${env.proxy}${env.requireApproval ? "  (releases wait for approval)" : ""}`);
+    if (env.lock) out.push(yellow(`  locked by "${env.lock.command}" (pid ${env.lock.pid} on ${env.lock.host}) since ${ago(env.lock.acquiredAt)}`));
     for (const s of env.services) out.push(...renderService(s, env.name));
   }
   if (status.events.length) {

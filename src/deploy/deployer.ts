@@ -5,7 +5,7 @@ import type { Runtime } from "../runtime/index.js";
 import type { Release, ReleaseState, Store } from "../store/index.js";
 import { healthGate, smokeGate } from "./gate.js";
 import type { Supervisor } from "./instances.js";
-import { ServiceLocks } from "./locks.js";
+import { WriterLock } from "./locks.js";
 import { cancelled, progressOf } from "./progress.js";
 import { Retirer } from "./retire.js";
 import { canTransition, rollbackTargetStates } from "./state.js";
@@ -33,6 +33,8 @@ export interface DeployerOptions {
   projectDir: string;
   /** Turns a service's `env` (plain values and secret references) into the values an instance gets. */
   resolveEnv: (env: ServiceConfig["env"]) => Promise<Record<string, string>>;
+  /** The environment's writer lock, shared with whatever else writes there (apply). Default: a lock of its own. */
+  lock?: WriterLock;
   /** Verified releases wait for `approve()` before their switch. */
   requireApproval?: boolean;
 }
@@ -73,7 +75,7 @@ export interface RollbackResult {
  */
 export class Deployer {
   #o: DeployerOptions;
-  #locks: ServiceLocks;
+  #lock: WriterLock;
   #retirer: Retirer;
   #awaiting = new Map<string, ServiceConfig>(); // releaseId -> its config, for releases waiting for approval
   #watches = new Map<string, AbortController>(); // releaseId -> its watch
@@ -86,7 +88,7 @@ export class Deployer {
 
   constructor(options: DeployerOptions) {
     this.#o = options;
-    this.#locks = new ServiceLocks(options.store.locks, options.environment);
+    this.#lock = options.lock ?? new WriterLock(options.store.locks, options.environment);
     this.#retirer = new Retirer(options);
   }
 
@@ -99,7 +101,7 @@ export class Deployer {
         hint: `Pass one: engineroom deploy ${serviceName} <folder-or-tgz>, or set services.${serviceName}.artifact.`,
       });
     }
-    return this.#locks.run(serviceName, `deploy ${serviceName}`, async () => {
+    return this.#lock.run(`deploy ${serviceName}`, async () => {
       progressOf(options.onProgress)({ step: "artifact", message: `storing artifact ${artifactSource}` });
       const artifact = await this.#o.artifacts.add(resolve(this.#o.projectDir, artifactSource));
       await this.#o.store.artifacts.put({ digest: artifact.digest, source: artifactSource, sizeBytes: artifact.sizeBytes, fileCount: artifact.fileCount });
@@ -113,7 +115,7 @@ export class Deployer {
    */
   async deployDigest(serviceName: string, digest: string, options: RunOptions & { reason: string; initial?: boolean }): Promise<DeployResult> {
     const service = this.#service(serviceName);
-    return this.#locks.run(serviceName, `promote ${serviceName}`, async () => {
+    return this.#lock.run(`promote ${serviceName}`, async () => {
       const live = await this.#o.store.live.get(serviceName, this.#o.environment);
       if (!live && !options.initial) {
         throw new EngineError("PROMOTE_NO_ROLLBACK_TARGET", `${serviceName} has no live release in ${this.#o.environment} to roll back to.`);
@@ -130,7 +132,7 @@ export class Deployer {
     if (!release || !waiting) {
       throw new EngineError("APPROVAL_NOT_PENDING", `Release ${releaseId} does not wait for approval${release ? ` (it is ${release.state})` : ""}.`);
     }
-    return this.#locks.run(release.service, `approve ${release.service} v${release.number}`, async () => {
+    return this.#lock.run(`approve ${release.service} v${release.number}`, async () => {
       this.#awaiting.delete(releaseId);
       const started = this.#o.clock.now();
       await this.#o.store.events.append({
@@ -197,7 +199,7 @@ export class Deployer {
   /** Switches the service back to its previous release: at once if that one is warm, else after starting it and passing health. */
   async rollback(serviceName: string, options: RunOptions & { reason?: string } = {}): Promise<RollbackResult> {
     const service = this.#service(serviceName);
-    return this.#locks.run(serviceName, `rollback ${serviceName}`, async () => {
+    return this.#lock.run(`rollback ${serviceName}`, async () => {
       const started = this.#o.clock.now();
       const signal = options.signal ?? new AbortController().signal;
       const progress = progressOf(options.onProgress);
@@ -257,7 +259,7 @@ export class Deployer {
       if (!release || !declared) continue;
       const config = (await this.#o.configs.load(release.configHash)) ?? declared;
       try {
-        await this.#locks.run(live.service, `restore ${live.service}`, async () => {
+        await this.#lock.run(`restore ${live.service}`, async () => {
           await supervisor.start(release, config, this.#o.artifacts.path(release.artifactDigest), await this.#instanceEnv(release, config));
           await healthGate(release.id, config, this.#o, options.signal ?? new AbortController().signal);
           supervisor.supervise(release.id);
@@ -308,7 +310,7 @@ export class Deployer {
 
   /** What runs for the service now ("deploy web"), if anything. */
   busy(serviceName: string): string | undefined {
-    return this.#locks.holder(serviceName);
+    return this.#lock.holder();
   }
 
   async #bringUp(release: Release, service: ServiceConfig, cwd: string, signal: AbortSignal, progress: (p: Progress) => void): Promise<Release> {
@@ -372,9 +374,8 @@ export class Deployer {
       }
       // An internal task: if a deploy or rollback of the service runs as the window ends, it waits for
       // that to finish rather than being refused (which left the release watching for good).
-      const previous = await this.#locks
+      const previous = await this.#lock
         .run(
-          release.service,
           `finish watch of ${release.service}`,
           async () => {
             const latest = await this.#o.store.releases.get(release.id);

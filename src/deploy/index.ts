@@ -4,3 +4,4 @@ export { canTransition, activeStates } from "./state.js";
 export type { TrafficControl, Artifacts, Progress, ProgressListener } from "./types.js";
 export { probe, type ProbeResult } from "./probe.js";
 export { promote, type PromoteOptions } from "./promote.js";
+export { WriterLock, writerLockKey } from "./locks.js";

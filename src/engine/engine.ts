@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { ArtifactStore } from "../artifact/index.js";
 import type { LoadedProject } from "../config/index.js";
@@ -64,8 +65,9 @@ export class Engine {
     const runtime = new LocalRuntime({ logDir: join(project.stateDir, "logs"), clock });
     const artifacts = new ArtifactStore({ dir: join(project.stateDir, "artifacts") });
     const configs = new FileConfigSnapshots(join(project.stateDir, "configs"));
-    const environments = project.config.environments.map(
-      (config) =>
+    const environments: EnvironmentRuntime[] = [];
+    for (const config of project.config.environments) {
+      environments.push(
         new EnvironmentRuntime({
           config,
           store,
@@ -76,9 +78,10 @@ export class Engine {
           logger,
           projectDir: project.dir,
           resolveEnv: (env) => resolveSecrets(env, secrets, redactor),
-          proxyListen: options.proxyListen,
+          proxyListen: await concreteListen(options.proxyListen ?? config.proxy.listen),
         }),
-    );
+      );
+    }
     const engine = new Engine({ project, store, runtime, files, clock, logger, environments });
     try {
       for (const environment of environments) await environment.start();
@@ -154,6 +157,25 @@ export class Engine {
   }
 }
 
+/**
+ * Port 0 means "any free port". node:cluster gives every worker that asks for port 0 on one host the
+ * same shared port, so two environments' proxies would end up on one port: pick a real one first.
+ */
+async function concreteListen(listen: string): Promise<string> {
+  const match = /^(.*):0$/.exec(listen);
+  if (!match) return listen;
+  const host = match[1]!.replace(/^\[|\]$/g, "");
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  return `${match[1]}:${port}`;
+}
+
 /** The project's secret providers; a provider's options are checked here, against its type's schema. */
 export function secretProviders(project: LoadedProject): SecretProviders {
   const parsed = secretsConfigSchema.safeParse(project.config.secrets ?? {});
@@ -179,7 +201,7 @@ function killLeftovers(files: StateFiles, logger: Logger): void {
 }
 
 /** Replaces ${VAR} with the environment variable's value, so that store URLs need not hold passwords. */
-function expandEnv(value: string | undefined): string | undefined {
+export function expandEnv(value: string | undefined): string | undefined {
   return value?.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => process.env[name] ?? "");
 }
 

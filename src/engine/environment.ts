@@ -1,6 +1,6 @@
 import type { EnvironmentConfig, ServiceConfig } from "../config/index.js";
 import type { Clock, Logger } from "../core/index.js";
-import { Deployer, Supervisor, type Artifacts, type ConfigSnapshots } from "../deploy/index.js";
+import { Deployer, Supervisor, WriterLock, type Artifacts, type ConfigSnapshots } from "../deploy/index.js";
 import { MetricsWindow } from "../metrics/index.js";
 import { createProxy, type Proxy } from "../proxy/index.js";
 import type { Runtime } from "../runtime/index.js";
@@ -33,6 +33,8 @@ export class EnvironmentRuntime {
   readonly traffic: ProxyTraffic;
   readonly supervisor: Supervisor;
   readonly deployer: Deployer;
+  /** One writer at a time in this environment: deploys, promotions, rollbacks, approvals, applies. */
+  readonly lock: WriterLock;
   readonly metrics: MetricsWindow;
   proxyAddress = "";
 
@@ -56,7 +58,9 @@ export class EnvironmentRuntime {
       onGaveUp: (releaseId, instanceId) => this.deployer.handleGaveUp(releaseId, instanceId),
       isServing: (releaseId) => this.traffic.servesRelease(releaseId),
     });
+    this.lock = new WriterLock(store.locks, config.name);
     this.deployer = new Deployer({
+      lock: this.lock,
       environment: config.name,
       store,
       runtime,

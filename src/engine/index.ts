@@ -1,4 +1,4 @@
-export { Engine, formatAddress, secretProviders, type EngineOptions } from "./engine.js";
+export { Engine, expandEnv, formatAddress, secretProviders, type EngineOptions } from "./engine.js";
 export { EnvironmentRuntime } from "./environment.js";
 export { projectStatus, serviceReleases, serviceLogs, requireService, type ProjectStatus, type EnvironmentStatus, type ServiceStatus, type InstanceLogs } from "./queries.js";
 export { StateFiles, processAlive, type EngineInfo } from "./state-files.js";

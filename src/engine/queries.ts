@@ -22,6 +22,8 @@ export interface EnvironmentStatus {
   name: string;
   proxy: string;
   requireApproval: boolean;
+  /** The writer lease, when something holds the environment. */
+  lock: { command: string; pid: number; host: string; acquiredAt: number; expiresAt: number } | null;
   services: ServiceStatus[];
 }
 
@@ -64,7 +66,9 @@ async function environmentStatus(engine: Engine, environment: EnvironmentRuntime
       traffic: live ? environment.metrics.summary(live.id, now - 60_000, now) : null,
     });
   }
-  return { name: envName, proxy: environment.proxyAddress, requireApproval: environment.config.require_approval, services };
+  const lease = await environment.lock.lease();
+  const lock = lease ? { command: lease.command, pid: lease.pid, host: lease.host, acquiredAt: lease.acquiredAt, expiresAt: lease.expiresAt } : null;
+  return { name: envName, proxy: environment.proxyAddress, requireApproval: environment.config.require_approval, lock, services };
 }
 
 /** The service's releases in an environment (default: the first), newest first. */

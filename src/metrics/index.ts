@@ -1,1 +1,3 @@
 export { MetricsWindow, histogramQuantile, mergeBuckets, type TrafficSummary } from "./window.js";
+export { ProxyMetricSource, type MetricSource, type ReleaseSample, type SampleQuery } from "./source.js";
+export { PrometheusMetricSource, type PrometheusOptions } from "./prometheus.js";

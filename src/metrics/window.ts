@@ -18,6 +18,8 @@ export interface TrafficSummary {
   p50: number | null;
   p95: number | null;
   p99: number | null;
+  /** The merged latency histogram the percentiles come from, with latencyBoundsMs (length latencyBoundsMs.length + 1). */
+  latency: number[];
 }
 
 /**
@@ -73,6 +75,7 @@ export class MetricsWindow {
       p50: histogramQuantile(latency, 0.5),
       p95: histogramQuantile(latency, 0.95),
       p99: histogramQuantile(latency, 0.99),
+      latency,
     };
   }
 
