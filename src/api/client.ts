@@ -27,7 +27,15 @@ export class ApiClient {
 
   /** POSTs and reads the NDJSON stream, calling `onProgress` per progress line; resolves with the result or throws the error. */
   async stream<T>(path: string, body: unknown, onProgress: (p: Progress) => void, signal?: AbortSignal): Promise<T> {
-    const res = await this.#send("POST", path, body, signal);
+    return this.#readStream<T>(await this.#send("POST", path, body, signal), onProgress);
+  }
+
+  /** GETs an NDJSON stream (e.g. a watch), as `stream` does. */
+  async streamGet<T>(path: string, onProgress: (p: Progress) => void, signal?: AbortSignal): Promise<T> {
+    return this.#readStream<T>(await this.#send("GET", path, undefined, signal), onProgress);
+  }
+
+  async #readStream<T>(res: Awaited<ReturnType<typeof request>>, onProgress: (p: Progress) => void): Promise<T> {
     if (res.statusCode >= 400) throw fromWire(((await res.body.json()) as { error?: WireError }).error);
     let buffered = "";
     let outcome: { result: T } | { error: WireError } | undefined;

@@ -2,7 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { EngineError, redactor, toEngineError } from "../core/index.js";
 import { projectStatus, requireService, serviceLogs, serviceReleases, type Engine } from "../engine/index.js";
-import type { Progress } from "../deploy/index.js";
+import type { DeployResult, Progress } from "../deploy/index.js";
 import { openApiDocument } from "./openapi.js";
 
 export interface ApiOptions {
@@ -74,20 +74,41 @@ export function createApi({ engine, token }: ApiOptions): FastifyInstance {
 
   // Deploys, promotions, rollbacks and approvals stream their progress. What can be checked before
   // the stream starts is checked first, so that an unknown service is a 404, not a 200 with an error inside.
-  app.post<{ Params: { service: string }; Body: { artifact?: unknown; env?: unknown } | undefined }>("/v1/services/:service/deploys", async (request, reply) => {
+  app.post<{ Params: { service: string }; Body: { artifact?: unknown; env?: unknown; watch?: unknown } | undefined }>("/v1/services/:service/deploys", async (request, reply) => {
     const artifact = optionalString(request.body?.artifact, "artifact");
+    const env = optionalString(request.body?.env, "env");
+    const service = request.params.service;
+    requireService(engine, service);
+    engine.environment(env);
+    await stream(reply, async (signal, onProgress) => {
+      const result = await engine.deploy(service, artifact, { environment: env, signal, onProgress, actor: "api" });
+      if (request.body?.watch !== true || result.awaitingApproval) return result;
+      // Attached through the watch window: the answer is the release as its watch ended.
+      return watched(engine, service, result.release.environment, result.release.id, signal, onProgress, result);
+    });
+  });
+
+  app.get<{ Params: { service: string }; Querystring: { env?: string } }>("/v1/services/:service/watch", async (request, reply) => {
+    const service = request.params.service;
+    requireService(engine, service);
+    const environment = engine.environment(request.query.env).name;
+    await stream(reply, (signal, onProgress) => watched(engine, service, environment, undefined, signal, onProgress));
+  });
+
+  app.post<{ Params: { service: string }; Body: { env?: unknown } | undefined }>("/v1/services/:service/abort", async (request, reply) => {
     const env = optionalString(request.body?.env, "env");
     requireService(engine, request.params.service);
     engine.environment(env);
-    await stream(reply, (signal, onProgress) => engine.deploy(request.params.service, artifact, { environment: env, signal, onProgress, actor: "api" }));
+    await stream(reply, (signal, onProgress) => engine.abort(request.params.service, { environment: env, signal, onProgress, actor: "api" }));
   });
 
-  app.post<{ Params: { service: string }; Body: { to?: unknown; initial?: unknown } | undefined }>("/v1/services/:service/promote", async (request, reply) => {
+  app.post<{ Params: { service: string }; Body: { to?: unknown; initial?: unknown; skipWatch?: unknown } | undefined }>("/v1/services/:service/promote", async (request, reply) => {
     const to = optionalString(request.body?.to, "to");
     const initial = request.body?.initial === true;
+    const skipWatch = request.body?.skipWatch === true;
     requireService(engine, request.params.service);
     if (to !== undefined) engine.environment(to);
-    await stream(reply, (signal, onProgress) => engine.promote(request.params.service, { to, initial, signal, onProgress, actor: "api" }));
+    await stream(reply, (signal, onProgress) => engine.promote(request.params.service, { to, initial, skipWatch, signal, onProgress, actor: "api" }));
   });
 
   app.post<{ Params: { service: string }; Body: { env?: unknown } | undefined }>("/v1/services/:service/rollback", async (request, reply) => {
@@ -105,6 +126,28 @@ export function createApi({ engine, token }: ApiOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/** Follows a release's analysis as progress lines; throws RELEASE_ROLLED_BACK with the evidence if it was rolled back. */
+async function watched(
+  engine: Engine,
+  service: string,
+  environment: string,
+  releaseId: string | undefined,
+  signal: AbortSignal,
+  onProgress: (p: Progress) => void,
+  deployed?: DeployResult,
+): Promise<unknown> {
+  const { release, verdict } = await engine.follow(service, {
+    environment,
+    releaseId,
+    signal,
+    onVerdict: (v) => onProgress({ step: "analysis", releaseId, message: `${v.outcome}: ${v.reason}`, data: { verdict: v } }),
+  });
+  if (release.state === "rolled-back") {
+    throw new EngineError("RELEASE_ROLLED_BACK", `${service} v${release.number} was rolled back: ${release.reason}`, { details: { release, verdict } });
+  }
+  return deployed ? { ...deployed, release, verdict } : { release, verdict };
 }
 
 /** Runs `work`, streaming its progress as NDJSON; aborts it when the client disconnects first. */

@@ -60,9 +60,10 @@ program
 program
   .command("deploy <service> [artifact]")
   .description("deploy a folder or .tgz (default: the service's declared artifact) into the first environment, with zero downtime")
+  .option("--watch", "stay through the watch window: exit 0 when the release is stable, 1 with the evidence if it is rolled back")
   .option("--json", "print the result as JSON")
-  .action(async (service: string, artifact: string | undefined, options: { json?: boolean }, command: Command) => {
-    const body = artifact === undefined ? {} : { artifact: resolve(artifact) };
+  .action(async (service: string, artifact: string | undefined, options: { watch?: boolean; json?: boolean }, command: Command) => {
+    const body = { ...(artifact === undefined ? {} : { artifact: resolve(artifact) }), watch: options.watch === true };
     const result = await streamed<DeployResult>(command, `/v1/services/${encodeURIComponent(service)}/deploys`, body, options.json);
     if (options.json) return json(result);
     out(describeDeploy(service, result));
@@ -73,12 +74,37 @@ program
   .description("release the exact artifact that is live and stable in the environment before --to into --to")
   .option("--to <environment>", "the environment to promote into (default: the second of the chain)")
   .option("--initial", "the service's first release there: no rollback target is needed")
+  .option("--skip-watch", "end the source release's watch window now (recorded) and promote it")
   .option("--json", "print the result as JSON")
-  .action(async (service: string, options: { to?: string; initial?: boolean; json?: boolean }, command: Command) => {
-    const body = { to: options.to, initial: options.initial === true };
+  .action(async (service: string, options: { to?: string; initial?: boolean; skipWatch?: boolean; json?: boolean }, command: Command) => {
+    const body = { to: options.to, initial: options.initial === true, skipWatch: options.skipWatch === true };
     const result = await streamed<DeployResult>(command, `/v1/services/${encodeURIComponent(service)}/promote`, body, options.json);
     if (options.json) return json(result);
     out(describeDeploy(service, result));
+  });
+
+program
+  .command("watch <service>")
+  .description("follow the analysis of the service's release in its watch window, verdict by verdict, until it is stable or rolled back")
+  .option("--env <environment>", "the environment (default: the first of the chain)")
+  .option("--json", "print the result as JSON")
+  .action(async (service: string, options: { env?: string; json?: boolean }, command: Command) => {
+    const path = `/v1/services/${encodeURIComponent(service)}/watch${query({ env: options.env })}`;
+    const api = client(globals(command));
+    const result = await interruptible((signal) => api.streamGet<{ release: Release }>(path, options.json ? () => {} : progressPrinter(), signal));
+    if (options.json) return json(result);
+    out(`${service} v${result.release.number} is ${result.release.state}: ${result.release.reason}`);
+  });
+
+program
+  .command("abort <service>")
+  .description("roll back the release in its watch window now (recorded as an abort)")
+  .option("--env <environment>", "the environment (default: the first of the chain)")
+  .option("--json", "print the result as JSON")
+  .action(async (service: string, options: { env?: string; json?: boolean }, command: Command) => {
+    const result = await streamed<RollbackResult>(command, `/v1/services/${encodeURIComponent(service)}/abort`, { env: options.env }, options.json);
+    if (options.json) return json(result);
+    out(`${green("aborted")} ${service} v${result.from.number} in ${result.to.environment}: traffic back on v${result.to.number}`);
   });
 
 program

@@ -19,6 +19,8 @@ export function progressPrinter(write: (line: string) => void = (l) => process.s
 
 export function renderError(error: EngineError): string {
   const lines = [`${red("error")} ${error.code}: ${error.message}`, `${dim("hint:")} ${error.hint}`];
+  const verdict = error.details?.verdict as { checks?: { outcome: string; summary: string }[] } | undefined;
+  for (const check of verdict?.checks ?? []) lines.push(`  ${check.outcome === "fail" ? red("✗") : check.outcome === "pass" ? green("✓") : dim("?")} ${check.summary}`);
   const last = error.details?.lastLines;
   if (Array.isArray(last) && last.length > 0) {
     lines.push(dim(`last lines of ${String(error.details?.instanceId ?? "the instance")}:`));
@@ -35,6 +37,10 @@ const stateColour: Record<string, (s: string) => string> = {
   "rolled-back": red,
   superseded: dim,
 };
+
+function colourVerdict(outcome: string): string {
+  return outcome === "fail" ? red(outcome) : outcome === "pass" ? green(outcome) : yellow(outcome);
+}
 
 export function colourState(state: string): string {
   return (stateColour[state] ?? ((s: string) => s))(state);
@@ -71,6 +77,7 @@ function renderService(s: ServiceStatus, environment: string): string[] {
     const t = s.traffic;
     out.push(`  traffic   ${t.rps.toFixed(1)} req/s  errors ${(t.errorRate * 100).toFixed(2)}%  p50 ≤${t.p50}ms p95 ≤${t.p95}ms p99 ≤${t.p99}ms  (last minute)`);
   }
+  if (s.analysis) out.push(`  analysis  ${colourVerdict(s.analysis.outcome)} ${dim(s.analysis.reason)}`);
   for (const i of s.instances) {
     out.push(`  instance  ${i.id.padEnd(24)} :${i.port}  pid ${i.pid ?? "-"}  ${i.status}${i.healthy ? green(" healthy") : red(" unhealthy")}${i.restarts ? `  restarts ${i.restarts}` : ""}`);
   }

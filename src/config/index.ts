@@ -10,6 +10,7 @@ export {
   type SmokeTest,
   type HealthConfig,
   type RouteConfig,
+  type AnalysisConfig,
 } from "./schema.js";
 export { loadProject, parseProject, serviceConfigHash, stableStringify, defaultConfigFile, type LoadedProject } from "./load.js";
 export { starterConfig } from "./starter.js";

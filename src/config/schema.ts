@@ -82,6 +82,32 @@ export const restartPolicySchema = z.strictObject({
   max_backoff: duration.default(30_000),
 });
 
+const prometheusMetricsSchema = z.strictObject({
+  source: z.literal("prometheus"),
+  url: z.url().meta({ description: "Prometheus base URL, e.g. http://127.0.0.1:9090" }),
+  requests: z.string().min(1).meta({ description: "PromQL: requests of the release over the window; placeholders {{service}} {{environment}} {{release}} {{window}}" }),
+  errors: z.string().min(1).meta({ description: "PromQL: failed requests (5xx) of the release over the window" }),
+  latency_buckets: z.string().min(1).meta({ description: "PromQL: histogram buckets (by `le`) of the release's latency over the window" }),
+  le_unit: z.enum(["s", "ms"]).default("s"),
+});
+
+export const analysisSchema = z.strictObject({
+  enabled: z.boolean().default(true).meta({ description: "Judge every watched release and roll back the one that fails." }),
+  interval: duration.default(2000).meta({ description: "Time between two verdicts during the watch window." }),
+  baseline: duration.default(300_000).meta({ description: "The previous release's traffic over this long before the switch is the baseline." }),
+  max_error_rate: z.number().min(0).max(1).nullable().default(0.01).meta({ description: "Absolute limit: a release whose error rate is surely above it fails (null: no limit)." }),
+  max_p95: duration.nullable().default(500).meta({ description: "Absolute limit: a release whose p95 latency is surely above it fails (null: no limit)." }),
+  confidence: z.number().min(0.5).max(0.9999).default(0.99).meta({ description: "Probability that a healthy release passes its whole watch window." }),
+  when_inconclusive: z
+    .enum(["stable", "rollback"])
+    .default("stable")
+    .meta({ description: "When the window ends without enough traffic to judge: keep the release (stable) or roll it back." }),
+  metrics: z
+    .discriminatedUnion("source", [z.strictObject({ source: z.literal("proxy") }), prometheusMetricsSchema])
+    .default({ source: "proxy" })
+    .meta({ description: "Where the release's request metrics come from: the built-in proxy, or Prometheus." }),
+});
+
 export const serviceSchema = z.strictObject({
   run: z.string().min(1).meta({ description: "Command that starts one instance, run with /bin/sh in the artifact's folder. It must listen on $PORT." }),
   artifact: z
@@ -99,6 +125,7 @@ export const serviceSchema = z.strictObject({
   smoke: z.array(smokeTestSchema).default([]).meta({ description: "Requests sent to each new instance before the switch; all must pass." }),
   release: releasePolicySchema.default(releasePolicySchema.parse({})),
   restart: restartPolicySchema.default(restartPolicySchema.parse({})),
+  analysis: analysisSchema.default(analysisSchema.parse({})),
 });
 
 const proxySchema = z.strictObject({
@@ -177,6 +204,7 @@ export type ServiceConfig = z.output<typeof serviceSchema>;
 export type SmokeTest = z.output<typeof smokeTestSchema>;
 export type HealthConfig = z.output<typeof healthSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
+export type AnalysisConfig = z.output<typeof analysisSchema>;
 
 /** The JSON Schema of engineroom.yaml, for editors (`engineroom schema`). */
 export function projectJsonSchema(): Record<string, unknown> {

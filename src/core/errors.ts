@@ -28,6 +28,8 @@ export const errorCatalogue = {
   PROMOTE_NOT_STABLE: { status: 409, hint: "Only a release that is live and finished its watch window without rollback (stable) is promoted; wait for it, or fix it." },
   PROMOTE_NO_ROLLBACK_TARGET: { status: 409, hint: "Nothing runs there to go back to; if this is the service's first release in that environment, pass --initial." },
   PROMOTE_ALREADY_LIVE: { status: 409, hint: "That artifact is already live there; nothing to promote." },
+  RELEASE_ROLLED_BACK: { status: 409, hint: "The release misbehaved in its watch window and traffic went back to the previous one; the evidence is shown. Fix the release and deploy again." },
+  NOT_WATCHING: { status: 409, hint: "Only a release in its watch window can be aborted or have its watch skipped; `engineroom status` shows which one is watching." },
   APPROVAL_NOT_PENDING: { status: 409, hint: "`engineroom releases <service> --env <environment>` shows which release waits for approval." },
   LOCK_HELD: { status: 409, hint: "Another command holds the lock; wait for it, or let the lease expire." },
   ENGINE_NOT_RUNNING: { status: 503, hint: "Start the engine with `engineroom up` in this project's folder." },

@@ -1,72 +1,17 @@
 import { resolve } from "node:path";
 import { serviceConfigHash, type ServiceConfig } from "../config/index.js";
-import { EngineError, toEngineError, type Clock, type Logger } from "../core/index.js";
-import type { Runtime } from "../runtime/index.js";
-import type { Release, ReleaseState, Store } from "../store/index.js";
+import { EngineError, toEngineError } from "../core/index.js";
+import type { Release, ReleaseState } from "../store/index.js";
 import { healthGate, smokeGate } from "./gate.js";
-import type { Supervisor } from "./instances.js";
 import { WriterLock } from "./locks.js";
 import { cancelled, progressOf } from "./progress.js";
 import { Retirer } from "./retire.js";
+import { AnalysisLog } from "./analysis-log.js";
+import { watchRelease, type WatchOutcome } from "./watch.js";
 import { canTransition, rollbackTargetStates } from "./state.js";
-import type { Artifacts, Progress, ProgressListener, TrafficControl } from "./types.js";
+import type { DeployerOptions, DeployResult, Progress, RollbackOptions, RollbackResult, RunOptions } from "./types.js";
 
-/** Keeps the resolved config of each release, so a cold rollback runs a release with its own config. */
-export interface ConfigSnapshots {
-  save(hash: string, service: ServiceConfig): Promise<void>;
-  load(hash: string): Promise<ServiceConfig | undefined>;
-}
-
-export interface DeployerOptions {
-  environment: string;
-  store: Store;
-  runtime: Runtime;
-  supervisor: Supervisor;
-  traffic: TrafficControl;
-  artifacts: Artifacts;
-  configs: ConfigSnapshots;
-  clock: Clock;
-  logger: Logger;
-  /** The services as the project declares them now. */
-  services: () => Readonly<Record<string, ServiceConfig>>;
-  /** Folder that relative artifact paths are resolved against. */
-  projectDir: string;
-  /** Turns a service's `env` (plain values and secret references) into the values an instance gets. */
-  resolveEnv: (env: ServiceConfig["env"]) => Promise<Record<string, string>>;
-  /** The environment's writer lock, shared with whatever else writes there (apply). Default: a lock of its own. */
-  lock?: WriterLock;
-  /** Verified releases wait for `approve()` before their switch. */
-  requireApproval?: boolean;
-}
-
-export interface RunOptions {
-  signal?: AbortSignal;
-  onProgress?: ProgressListener;
-  /** Who asked, for the event log, e.g. "cli". */
-  actor?: string;
-}
-
-export interface DeployResult {
-  release: Release;
-  previousReleaseId: string | null;
-  /** From the switch decision to the route recorded in the store. */
-  switchMs: number;
-  /** From the switch decision to the last proxy worker's acknowledgement of the new route table. */
-  ackMs: number;
-  totalMs: number;
-  /** The release is verified and waits for `approve()`; it has no traffic yet. */
-  awaitingApproval?: boolean;
-}
-
-export interface RollbackResult {
-  from: Release;
-  to: Release;
-  /** True when the target was still running, so the switch needed no start. */
-  warm: boolean;
-  switchMs: number;
-  ackMs: number;
-  totalMs: number;
-}
+export type { ConfigSnapshots, DeployerOptions, DeployResult, RollbackOptions, RollbackResult, RunOptions } from "./types.js";
 
 /**
  * Runs deploys and rollbacks of one environment: artifact → release → instances → health gate →
@@ -77,6 +22,8 @@ export class Deployer {
   #o: DeployerOptions;
   #lock: WriterLock;
   #retirer: Retirer;
+  /** Verdicts of the releases being watched, for `engineroom watch` and status. */
+  readonly analysis = new AnalysisLog();
   #awaiting = new Map<string, ServiceConfig>(); // releaseId -> its config, for releases waiting for approval
   #watches = new Map<string, AbortController>(); // releaseId -> its watch
   #background = new Set<Promise<unknown>>();
@@ -197,7 +144,7 @@ export class Deployer {
   }
 
   /** Switches the service back to its previous release: at once if that one is warm, else after starting it and passing health. */
-  async rollback(serviceName: string, options: RunOptions & { reason?: string } = {}): Promise<RollbackResult> {
+  async rollback(serviceName: string, options: RollbackOptions = {}): Promise<RollbackResult> {
     const service = this.#service(serviceName);
     return this.#lock.run(`rollback ${serviceName}`, async () => {
       const started = this.#o.clock.now();
@@ -207,6 +154,9 @@ export class Deployer {
       const live = await store.live.get(serviceName, environment);
       const from = live && (await store.releases.get(live.releaseId));
       if (!live || !from) throw new EngineError("ROLLBACK_NO_TARGET", `${serviceName} has no live release to roll back from.`);
+      if (options.expectLive && options.expectLive !== from.id) {
+        throw new EngineError("ROLLBACK_NO_TARGET", `The release to roll back is no longer live (v${from.number} is).`);
+      }
       const to = await this.#rollbackTarget(from, live.previousReleaseId);
       if (!to) throw new EngineError("ROLLBACK_NO_TARGET", `${serviceName} has no earlier release that went live and can be run again.`);
       const warm = supervisor.isWarm(to.id);
@@ -237,11 +187,11 @@ export class Deployer {
       await store.live.set(serviceName, environment, to.id, null);
       const switchMs = performance.now() - switchStarted;
       const reason = options.reason ?? `rolled back to v${to.number}${options.actor ? ` by ${options.actor}` : ""}`;
-      const rolledBack = await this.#transition(from, "rolled-back", reason, { to: to.id, warm, switchMs, ackMs: result.ackMs, routeVersion: result.version });
+      const rolledBack = await this.#transition(from, "rolled-back", reason, { to: to.id, warm, switchMs, ackMs: result.ackMs, routeVersion: result.version, ...options.evidence });
       progress({ step: "switched", releaseId: to.id, message: `traffic on v${to.number} (switch ${switchMs.toFixed(1)}ms)`, data: { switchMs } });
       this.#track(this.#retirer.retire(from, service));
       return { from: rolledBack, to, warm, switchMs, ackMs: result.ackMs, totalMs: this.#o.clock.now() - started };
-    });
+    }, { internal: options.internal });
   }
 
   /** Restores the engine's state after a restart: interrupted deploys fail, live releases run again. */
@@ -268,7 +218,7 @@ export class Deployer {
         progress({ step: "restored", releaseId: release.id, message: `${live.service}: v${release.number} serving again` });
         if (release.state === "watching" || release.state === "live") {
           const remaining = Math.max(0, config.release.watch - (this.#o.clock.now() - live.switchedAt));
-          this.#startWatch(release, config, remaining);
+          this.#startWatch(release, config, remaining, live.switchedAt, live.previousReleaseId);
         }
       } catch (error) {
         await supervisor.stop(release.id, config.release.stop_grace);
@@ -296,6 +246,8 @@ export class Deployer {
         if (!release || release.state !== "watching" || live?.releaseId !== release.id) return;
         await this.rollback(release.service, {
           actor: "engine",
+          internal: true,
+          expectLive: release.id,
           reason: `instance ${instanceId} of v${release.number} kept crashing during the watch window`,
         });
       })(),
@@ -357,21 +309,46 @@ export class Deployer {
       const older = before.previousReleaseId && (await store.releases.get(before.previousReleaseId));
       if (older && supervisor.has(older.id)) this.#track(this.#retirer.retire(older, service));
     }
-    this.#startWatch(current, service, service.release.watch);
+    this.#startWatch(current, service, service.release.watch, this.#o.clock.now(), before?.releaseId ?? null);
     return { release: current, previousReleaseId: before?.releaseId ?? null, switchMs, ackMs: result.ackMs };
   }
 
-  #startWatch(release: Release, service: ServiceConfig, windowMs: number): void {
+  #startWatch(release: Release, service: ServiceConfig, windowMs: number, switchedAt: number, previousReleaseId: string | null): void {
     const controller = new AbortController();
     this.#watches.set(release.id, controller);
     const watch = (async () => {
+      let result: WatchOutcome;
       try {
-        await this.#o.clock.sleep(windowMs, controller.signal);
+        result = await watchRelease({
+          release,
+          service,
+          windowMs,
+          switchedAt,
+          previousReleaseId,
+          source: this.#o.metricSource(service),
+          clock: this.#o.clock,
+          signal: controller.signal,
+          onVerdict: (verdict) => this.analysis.verdict(release.id, verdict),
+        });
       } catch {
         return; // cancelled: rolled back, superseded, or the engine stops
       } finally {
         if (this.#watches.get(release.id) === controller) this.#watches.delete(release.id);
       }
+      const { verdict } = result;
+      if (result.outcome === "fail" || (result.outcome === "inconclusive" && result.policy.whenInconclusive === "rollback")) {
+        await this.rollback(release.service, {
+          actor: "analysis",
+          internal: true,
+          expectLive: release.id,
+          reason: `analysis ${result.outcome === "fail" ? "failed" : "stayed inconclusive"}: ${verdict?.reason ?? "no verdict"}`,
+          evidence: verdict ? { verdict } : undefined,
+        }).catch((error) => this.#o.logger.error("automatic rollback failed", { release: release.id, error: String(error) }));
+        return;
+      }
+      const why = verdict
+        ? `watch window passed, analysis ${verdict.outcome}: ${verdict.reason}`
+        : `watch window of ${windowMs}ms passed without rollback (analysis disabled)`;
       // An internal task: if a deploy or rollback of the service runs as the window ends, it waits for
       // that to finish rather than being refused (which left the release watching for good).
       const previous = await this.#lock
@@ -380,7 +357,7 @@ export class Deployer {
           async () => {
             const latest = await this.#o.store.releases.get(release.id);
             if (!latest || !canTransition(latest.state, "stable")) return undefined;
-            await this.#transition(latest, "stable", `watch window of ${windowMs}ms passed without rollback`);
+            await this.#transition(latest, "stable", why, verdict ? { verdict } : undefined);
             await this.#retirer.prune(release.service, service.release.keep);
             const live = await this.#o.store.live.get(release.service, this.#o.environment);
             return live?.previousReleaseId ? this.#o.store.releases.get(live.previousReleaseId) : undefined;
@@ -391,7 +368,32 @@ export class Deployer {
       // Draining may take up to drain_timeout: not under the lock, so that a rollback need not wait for it.
       if (previous) await this.#retirer.retire(previous, service);
     })();
+    this.analysis.watching(release.id, watch);
     this.#track(watch);
+  }
+
+  /**
+   * Ends a release's watch window now and makes it stable, on an operator's word (`promote
+   * --skip-watch`): recorded as such, with the last verdict. Throws NOT_WATCHING otherwise.
+   */
+  async skipWatch(releaseId: string, actor = "an operator"): Promise<Release> {
+    const release = await this.#o.store.releases.get(releaseId);
+    if (!release || release.state !== "watching" || !this.#watches.has(releaseId)) {
+      throw new EngineError("NOT_WATCHING", `Release ${releaseId} is not in its watch window${release ? ` (it is ${release.state})` : ""}.`);
+    }
+    const service = this.#service(release.service);
+    const stable = await this.#lock.run(`skip watch of ${release.service}`, async () => {
+      this.#cancelWatch(releaseId);
+      const verdict = this.analysis.last(releaseId);
+      return this.#transition(release, "stable", `watch skipped by ${actor}${verdict ? `; last verdict ${verdict.outcome}: ${verdict.reason}` : ""}`, {
+        skipped: true,
+        ...(verdict ? { verdict } : {}),
+      });
+    });
+    const live = await this.#o.store.live.get(release.service, this.#o.environment);
+    const previous = live?.previousReleaseId ? await this.#o.store.releases.get(live.previousReleaseId) : undefined;
+    if (previous) this.#track(this.#retirer.retire(previous, service));
+    return stable;
   }
 
   #cancelWatch(releaseId: string): void {

@@ -5,6 +5,10 @@ import type { Deployer, DeployResult, RunOptions } from "./deployer.js";
 export interface PromoteOptions extends RunOptions {
   /** The service's first release in the target environment: no rollback target is needed. */
   initial?: boolean;
+  /** Ends the source release's watch window now (recorded) so that it is stable and can be promoted. */
+  skipWatch?: boolean;
+  /** The source environment's deployer, for skipWatch. */
+  fromDeployer?: Deployer;
 }
 
 /**
@@ -18,7 +22,11 @@ export async function promote(store: Store, service: string, from: string, to: D
   if (!live || !source) {
     throw new EngineError("PROMOTE_NO_SOURCE", `${service} has no live release in ${from} to promote to ${to.environment}.`);
   }
-  if (source.state !== "stable") {
+  let stableSource = source;
+  if (source.state === "watching" && options.skipWatch && options.fromDeployer) {
+    stableSource = await options.fromDeployer.skipWatch(source.id, options.actor);
+  }
+  if (stableSource.state !== "stable") {
     throw new EngineError(
       "PROMOTE_NOT_STABLE",
       `${service} v${source.number} in ${from} is ${source.state} (${source.reason}); only a stable release is promoted to ${to.environment}.`,

@@ -1,3 +1,4 @@
+import { MetricsWindow, ProxyMetricSource } from "../metrics/index.js";
 /**
  * Helpers for the deploy domain's unit tests: a driver for the ManualClock, a bounded poll, small
  * HTTP servers, a tiny instance app written to a temp folder, and the real parts a Supervisor or a
@@ -258,6 +259,8 @@ export class DeployerRig extends SupervisorRig {
       services: () => ({ web: this.service }),
       projectDir: this.dir,
       resolveEnv: async (env) => plainEnv(env),
+      // No proxy in this rig: the built-in source over an empty window, so verdicts are inconclusive.
+      metricSource: () => new ProxyMetricSource(new MetricsWindow({ clock: this.clock })),
     });
   }
 

@@ -1,4 +1,11 @@
+import type { ServiceConfig } from "../config/index.js";
+import type { Clock, Logger } from "../core/index.js";
+import type { MetricSource } from "../metrics/index.js";
 import type { Upstream, SwitchResult } from "../proxy/index.js";
+import type { Runtime } from "../runtime/index.js";
+import type { Release, Store } from "../store/index.js";
+import type { Supervisor } from "./instances.js";
+import type { WriterLock } from "./locks.js";
 
 /** What the deploy domain needs from the data plane. The engine implements it over the proxy. */
 export interface TrafficControl {
@@ -25,3 +32,74 @@ export interface Progress {
 }
 
 export type ProgressListener = (progress: Progress) => void;
+
+/** Keeps the resolved config of each release, so a cold rollback runs a release with its own config. */
+export interface ConfigSnapshots {
+  save(hash: string, service: ServiceConfig): Promise<void>;
+  load(hash: string): Promise<ServiceConfig | undefined>;
+}
+
+export interface DeployerOptions {
+  environment: string;
+  store: Store;
+  runtime: Runtime;
+  supervisor: Supervisor;
+  traffic: TrafficControl;
+  artifacts: Artifacts;
+  configs: ConfigSnapshots;
+  clock: Clock;
+  logger: Logger;
+  /** The services as the project declares them now. */
+  services: () => Readonly<Record<string, ServiceConfig>>;
+  /** Folder that relative artifact paths are resolved against. */
+  projectDir: string;
+  /** Turns a service's `env` (plain values and secret references) into the values an instance gets. */
+  resolveEnv: (env: ServiceConfig["env"]) => Promise<Record<string, string>>;
+  /** The environment's writer lock, shared with whatever else writes there (apply). Default: a lock of its own. */
+  lock?: WriterLock;
+  /** Where a service's request metrics come from (the proxy's, or Prometheus), for release analysis. */
+  metricSource: (service: ServiceConfig) => MetricSource;
+  /** Verified releases wait for `approve()` before their switch. */
+  requireApproval?: boolean;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Who asked, for the event log, e.g. "cli". */
+  actor?: string;
+}
+
+export interface RollbackOptions extends RunOptions {
+  /** Why, for the record (default: "rolled back to vN by <actor>"). */
+  reason?: string;
+  /** What the decision rests on (an analysis verdict), kept with the rolled-back release's event. */
+  evidence?: Record<string, unknown>;
+  /** Only if this release is still the live one (an automatic rollback must not hit its successor). */
+  expectLive?: string;
+  /** The engine's own rollback: waits for a running deploy instead of being refused. */
+  internal?: boolean;
+}
+
+export interface DeployResult {
+  release: Release;
+  previousReleaseId: string | null;
+  /** From the switch decision to the route recorded in the store. */
+  switchMs: number;
+  /** From the switch decision to the last proxy worker's acknowledgement of the new route table. */
+  ackMs: number;
+  totalMs: number;
+  /** The release is verified and waits for `approve()`; it has no traffic yet. */
+  awaitingApproval?: boolean;
+}
+
+export interface RollbackResult {
+  from: Release;
+  to: Release;
+  /** True when the target was still running, so the switch needed no start. */
+  warm: boolean;
+  switchMs: number;
+  ackMs: number;
+  totalMs: number;
+}
+

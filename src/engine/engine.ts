@@ -4,6 +4,7 @@ import { ArtifactStore } from "../artifact/index.js";
 import type { LoadedProject } from "../config/index.js";
 import { EngineError, createLogger, redactor, systemClock, type Clock, type Logger } from "../core/index.js";
 import { createSecretProviders, resolveSecrets, secretsConfigSchema, type SecretProviders } from "../secrets/index.js";
+import type { Verdict } from "../analysis/index.js";
 import { promote, type DeployResult, type ProgressListener, type PromoteOptions, type RunOptions } from "../deploy/index.js";
 import { LocalRuntime } from "../runtime/index.js";
 import { openStore, type Store } from "../store/index.js";
@@ -129,7 +130,49 @@ export class Engine {
     if (!to || !from) {
       throw new EngineError("DEPLOY_WRONG_ENVIRONMENT", `Nothing to promote into: ${to ? `${to.name} is the first environment` : "the chain has one environment"}; use deploy.`);
     }
-    return promote(this.store, service, from.name, to.deployer, options);
+    return promote(this.store, service, from.name, to.deployer, { ...options, fromDeployer: from.deployer });
+  }
+
+  /**
+   * Follows the analysis of the service's live release until its watch ends, calling `onVerdict`
+   * with every verdict; resolves with the release as it ended (stable or rolled back) and its last
+   * verdict. A release not being watched resolves at once.
+   */
+  async follow(service: string, options: { environment?: string; onVerdict?: (verdict: Verdict) => void; signal?: AbortSignal; releaseId?: string } = {}) {
+    const environment = this.environment(options.environment);
+    const live = await this.store.live.get(service, environment.name);
+    const releaseId = options.releaseId ?? live?.releaseId;
+    if (!releaseId) throw new EngineError("RELEASE_NOT_FOUND", `${service} has no live release in ${environment.name}.`);
+    const { analysis } = environment.deployer;
+    const last = analysis.last(releaseId);
+    if (last) options.onVerdict?.(last);
+    const unsubscribe = analysis.subscribe((id, verdict) => id === releaseId && options.onVerdict?.(verdict));
+    try {
+      const aborted = new Promise<void>((resolve) => options.signal?.addEventListener("abort", () => resolve(), { once: true }));
+      await Promise.race([analysis.ended(releaseId), aborted]);
+    } finally {
+      unsubscribe();
+    }
+    const release = await this.store.releases.get(releaseId);
+    if (!release) throw new EngineError("RELEASE_NOT_FOUND", `No release ${releaseId}.`);
+    return { release, verdict: analysis.last(releaseId) };
+  }
+
+  /** Rolls the service's release back now, during its watch window (`engineroom abort`). */
+  async abort(service: string, options: RunOptions & { environment?: string } = {}) {
+    const environment = this.environment(options.environment);
+    const live = await this.store.live.get(service, environment.name);
+    const release = live && (await this.store.releases.get(live.releaseId));
+    if (!release || release.state !== "watching") {
+      throw new EngineError("NOT_WATCHING", `${service} has no release in its watch window in ${environment.name}${release ? ` (v${release.number} is ${release.state})` : ""}; use rollback.`);
+    }
+    const verdict = environment.deployer.analysis.last(release.id);
+    return environment.deployer.rollback(service, {
+      ...options,
+      reason: `aborted${options.actor ? ` by ${options.actor}` : ""} during its watch window`,
+      evidence: verdict ? { verdict } : undefined,
+      expectLive: release.id,
+    });
   }
 
   /** Approves the release that waits for it in its environment, and switches to it. */

@@ -1,11 +1,24 @@
 import type { EnvironmentConfig, ServiceConfig } from "../config/index.js";
 import type { Clock, Logger } from "../core/index.js";
 import { Deployer, Supervisor, WriterLock, type Artifacts, type ConfigSnapshots } from "../deploy/index.js";
-import { MetricsWindow } from "../metrics/index.js";
+import { MetricsWindow, PrometheusMetricSource, ProxyMetricSource, type MetricSource } from "../metrics/index.js";
 import { createProxy, type Proxy } from "../proxy/index.js";
 import type { Runtime } from "../runtime/index.js";
 import type { Store } from "../store/index.js";
 import { ProxyTraffic } from "./traffic.js";
+
+/** The metric source a service's analysis reads: the built-in proxy metrics, or its Prometheus. */
+function metricSourceFor(service: ServiceConfig, window: MetricsWindow): MetricSource {
+  const metrics = service.analysis.metrics;
+  if (metrics.source === "proxy") return new ProxyMetricSource(window);
+  return new PrometheusMetricSource({
+    url: metrics.url,
+    requests: metrics.requests,
+    errors: metrics.errors,
+    latencyBuckets: metrics.latency_buckets,
+    leUnit: metrics.le_unit,
+  });
+}
 
 export interface EnvironmentParts {
   config: EnvironmentConfig;
@@ -74,6 +87,7 @@ export class EnvironmentRuntime {
       projectDir: parts.projectDir,
       requireApproval: config.require_approval,
       resolveEnv: parts.resolveEnv,
+      metricSource: (service) => metricSourceFor(service, this.metrics),
     });
   }
 

@@ -1,3 +1,4 @@
+import type { Verdict } from "../analysis/index.js";
 import { EngineError } from "../core/index.js";
 import type { InstanceView } from "../deploy/index.js";
 import type { TrafficSummary } from "../metrics/index.js";
@@ -16,6 +17,8 @@ export interface ServiceStatus {
   instances: InstanceView[];
   /** The live release's traffic over the last minute. */
   traffic: TrafficSummary | null;
+  /** The latest analysis verdict of the live release (while it is watched, and after). */
+  analysis: Verdict | null;
 }
 
 export interface EnvironmentStatus {
@@ -64,6 +67,7 @@ async function environmentStatus(engine: Engine, environment: EnvironmentRuntime
       previous: previous ? { ...previous, warm: supervisor.isWarm(previous.id) } : null,
       instances: supervisor.releaseIds().filter((id) => mine.has(id)).flatMap((id) => supervisor.view(id)),
       traffic: live ? environment.metrics.summary(live.id, now - 60_000, now) : null,
+      analysis: (live && environment.deployer.analysis.last(live.id)) || null,
     });
   }
   const lease = await environment.lock.lease();

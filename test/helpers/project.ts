@@ -18,6 +18,8 @@ export interface Behaviour {
   ignoreTerm?: boolean;
   /** Prints this environment variable at start and answers it at /env. */
   printEnv?: string;
+  /** Every Nth request to / answers 500. */
+  errorEvery?: number;
 }
 
 export interface TestProject {

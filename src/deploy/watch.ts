@@ -1,0 +1,76 @@
+import { analyse, withDefaults, type AnalysisPolicy, type Verdict } from "../analysis/index.js";
+import type { ServiceConfig } from "../config/index.js";
+import type { Clock } from "../core/index.js";
+import type { MetricSource, ReleaseSample } from "../metrics/index.js";
+import { latencyBoundsMs } from "../proxy/index.js";
+import type { Release } from "../store/index.js";
+
+export interface WatchInput {
+  release: Release;
+  service: ServiceConfig;
+  /** How long the window still runs from now. */
+  windowMs: number;
+  /** When traffic went to the release; the sample is everything since. */
+  switchedAt: number;
+  /** The release that served before, whose traffic just before the switch is the baseline. */
+  previousReleaseId: string | null;
+  source: MetricSource;
+  clock: Clock;
+  signal: AbortSignal;
+  onVerdict: (verdict: Verdict) => void;
+}
+
+export interface WatchOutcome {
+  /** "fail" as soon as a verdict fails; otherwise the last verdict's outcome when the window ends. */
+  outcome: Verdict["outcome"];
+  verdict: Verdict | undefined;
+  policy: AnalysisPolicy;
+}
+
+/** The analysis policy of a service, from its `analysis` config and its watch window. */
+export function policyOf(service: ServiceConfig): AnalysisPolicy {
+  const { analysis, release } = service;
+  return withDefaults({
+    maxErrorRate: analysis.max_error_rate,
+    maxP95Ms: analysis.max_p95,
+    confidence: analysis.confidence,
+    // The false-rollback budget is shared by every look of the window (see analysis/verdict.ts).
+    looks: Math.max(1, Math.ceil(release.watch / analysis.interval)),
+    whenInconclusive: analysis.when_inconclusive,
+  });
+}
+
+/**
+ * The watch window of a live release: every `analysis.interval` a verdict over the release's traffic
+ * since its switch, against the previous release's traffic over `analysis.baseline` before it.
+ * Returns at the first failing verdict, or when the window ends. Rejects if `signal` aborts (the
+ * release was rolled back or replaced, or the engine stops).
+ */
+export async function watchRelease(input: WatchInput): Promise<WatchOutcome> {
+  const { release, service, clock, source, signal } = input;
+  const policy = policyOf(service);
+  const end = clock.now() + input.windowMs;
+  if (!service.analysis.enabled) {
+    await clock.sleep(input.windowMs, signal);
+    return { outcome: "pass", verdict: undefined, policy };
+  }
+  const query = { service: release.service, environment: release.environment };
+  const baseline: ReleaseSample | undefined = input.previousReleaseId
+    ? await source
+        .sample({ ...query, releaseId: input.previousReleaseId, fromMs: input.switchedAt - service.analysis.baseline, toMs: input.switchedAt })
+        .catch(() => undefined)
+    : undefined;
+  let verdict: Verdict | undefined;
+  while (clock.now() < end) {
+    await clock.sleep(Math.min(service.analysis.interval, end - clock.now()), signal);
+    const now = clock.now();
+    const candidate = await source.sample({ ...query, releaseId: release.id, fromMs: input.switchedAt, toMs: now }).catch(() => undefined);
+    signal.throwIfAborted();
+    // Metrics that cannot be read are no data: inconclusive, never a pass or a failure.
+    const sample = candidate ?? { requests: 0, errors: 0, latency: new Array<number>(latencyBoundsMs.length + 1).fill(0), fromMs: input.switchedAt, toMs: now };
+    verdict = analyse({ candidate: sample, baseline: baseline && baseline.requests > 0 ? baseline : undefined, policy, elapsedMs: now - input.switchedAt });
+    input.onVerdict(verdict);
+    if (verdict.outcome === "fail") return { outcome: "fail", verdict, policy };
+  }
+  return { outcome: verdict?.outcome ?? "inconclusive", verdict, policy };
+}
