@@ -25,6 +25,14 @@ export class ApiClient {
     return body;
   }
 
+  /** POSTs JSON and reads a JSON answer. */
+  async post<T>(path: string, body: unknown): Promise<T> {
+    const res = await this.#send("POST", path, body);
+    const answer = (await res.body.json()) as T & { error?: WireError };
+    if (res.statusCode >= 400) throw fromWire(answer.error);
+    return answer;
+  }
+
   /** POSTs and reads the NDJSON stream, calling `onProgress` per progress line; resolves with the result or throws the error. */
   async stream<T>(path: string, body: unknown, onProgress: (p: Progress) => void, signal?: AbortSignal): Promise<T> {
     return this.#readStream<T>(await this.#send("POST", path, body, signal), onProgress);

@@ -1,7 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { EngineError, redactor, toEngineError } from "../core/index.js";
-import { projectStatus, requireService, serviceLogs, serviceReleases, type Engine } from "../engine/index.js";
+import { applyPlan, planProject, projectStatus, requireService, serviceLogs, serviceReleases, type Engine } from "../engine/index.js";
+import { parsePlan, type Plan } from "../plan/index.js";
 import type { DeployResult, Progress } from "../deploy/index.js";
 import { openApiDocument } from "./openapi.js";
 
@@ -119,6 +120,22 @@ export function createApi({ engine, token }: ApiOptions): FastifyInstance {
     }
     const environment = engine.environment(env);
     await stream(reply, (signal, onProgress) => environment.deployer.rollback(request.params.service, { signal, onProgress, actor: "api" }));
+  });
+
+  app.post<{ Body: { refreshOnly?: unknown } | undefined }>("/v1/plan", async (request) => {
+    const drift = request.body?.refreshOnly === true ? await engine.drift.scan() : engine.drift.findings;
+    const { plan } = await planProject(engine);
+    return redactor.redactDeep({ plan, drift });
+  });
+
+  app.post<{ Body: { plan?: unknown } | undefined }>("/v1/apply", async (request, reply) => {
+    let saved: Plan | undefined;
+    if (request.body?.plan !== undefined) {
+      const parsed = parsePlan(JSON.stringify(request.body.plan));
+      if (!parsed.ok) throw new EngineError("PLAN_INVALID", `The plan cannot be read: ${parsed.problem}.`);
+      saved = parsed.plan;
+    }
+    await stream(reply, (signal, onProgress) => applyPlan(engine, saved, { signal, onProgress, actor: "api" }));
   });
 
   app.post<{ Params: { release: string } }>("/v1/releases/:release/approve", async (request, reply) => {

@@ -12,6 +12,7 @@ import { exitCodeFor, exitCodes } from "./exit-codes.js";
 import { green, progressPrinter, renderError, renderReleases, renderStatus, yellow } from "./render.js";
 import { starterApp } from "./starter-app.js";
 import { registerSecretsCommands } from "./secrets.js";
+import { registerPlanCommands } from "./plan.js";
 import { registerUnlockCommand } from "./unlock.js";
 import { up } from "./up.js";
 
@@ -171,6 +172,7 @@ program
 
 registerSecretsCommands(program, globals);
 registerUnlockCommand(program, globals);
+registerPlanCommands(program, globals);
 
 program
   .command("schema")
@@ -229,7 +231,8 @@ async function main(): Promise<void> {
     }
     const engineError = toEngineError(error);
     process.stderr.write(renderError(engineError) + "\n");
-    process.exitCode = exitCodeFor(engineError.code);
+    // `plan` keeps Terraform's detailed exit codes: 2 means changes, so any error is 1.
+    process.exitCode = process.argv.includes("plan") ? exitCodes.failed : exitCodeFor(engineError.code);
   }
 }
 

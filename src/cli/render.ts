@@ -58,6 +58,10 @@ export function renderStatus(status: ProjectStatus): string {
     if (env.lock) out.push(yellow(`  locked by "${env.lock.command}" (pid ${env.lock.pid} on ${env.lock.host}) since ${ago(env.lock.acquiredAt)}`));
     for (const s of env.services) out.push(...renderService(s, env.name));
   }
+  if (status.drift.length) {
+    out.push("", bold(yellow("drift (changes made outside the engine)")));
+    for (const d of status.drift) out.push(`  ${yellow("!")} ${d.message}`);
+  }
   if (status.events.length) {
     out.push("", bold("recent events"));
     for (const e of status.events) out.push(renderEvent(e));

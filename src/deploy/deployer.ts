@@ -372,6 +372,31 @@ export class Deployer {
     this.#track(watch);
   }
 
+  /** Takes a service that is no longer declared out of service: its routes go, its releases are drained and stopped. */
+  async remove(serviceName: string, releaseId: string, options: RunOptions = {}): Promise<void> {
+    await this.#lock.run(`remove ${serviceName}`, async () => {
+      const { store, environment } = this.#o;
+      const live = await store.live.get(serviceName, environment);
+      if (!live || live.releaseId !== releaseId) return;
+      this.#cancelWatch(live.releaseId);
+      await this.#o.traffic.unroute(serviceName);
+      await store.live.remove(serviceName, environment);
+      const config = (await store.releases.get(live.releaseId).then((r) => r && this.#o.configs.load(r.configHash))) ?? undefined;
+      for (const id of [live.releaseId, live.previousReleaseId]) {
+        const release = id ? await store.releases.get(id) : undefined;
+        if (release && config) await this.#retirer.retire(release, config);
+        else if (id) await this.#o.supervisor.stop(id, 10_000);
+      }
+      await store.events.append({
+        type: "service.removed",
+        service: serviceName,
+        environment,
+        releaseId: live.releaseId,
+        message: `${serviceName} removed from ${environment}${options.actor ? ` by ${options.actor}` : ""}: no longer declared`,
+      });
+    });
+  }
+
   /**
    * Ends a release's watch window now and makes it stable, on an operator's word (`promote
    * --skip-watch`): recorded as such, with the last verdict. Throws NOT_WATCHING otherwise.

@@ -175,6 +175,14 @@ export class RecordingTraffic implements TrafficControl {
     return { version: this.routes.length, ackMs: 0 };
   }
 
+  /** Services whose routes were taken out. */
+  readonly unrouted: string[] = [];
+
+  async unroute(service: string): Promise<SwitchResult> {
+    this.unrouted.push(service);
+    return { version: this.routes.length + this.unrouted.length, ackMs: 0 };
+  }
+
   async inFlight(releaseId: string): Promise<number> {
     return this.inFlightCounts.get(releaseId) ?? 0;
   }

@@ -11,6 +11,8 @@ import type { WriterLock } from "./locks.js";
 export interface TrafficControl {
   /** Points the service's routes at `releaseId`'s upstreams. Resolves when every proxy worker acknowledged. */
   route(service: string, releaseId: string, upstreams: Upstream[]): Promise<SwitchResult>;
+  /** Takes the service's routes out of the table (the service is no longer declared). */
+  unroute(service: string): Promise<SwitchResult>;
   /** Requests in flight to the release, summed over proxy workers. */
   inFlight(releaseId: string): Promise<number>;
 }

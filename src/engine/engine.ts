@@ -5,10 +5,11 @@ import type { LoadedProject } from "../config/index.js";
 import { EngineError, createLogger, redactor, systemClock, type Clock, type Logger } from "../core/index.js";
 import { createSecretProviders, resolveSecrets, secretsConfigSchema, type SecretProviders } from "../secrets/index.js";
 import type { Verdict } from "../analysis/index.js";
-import { promote, type DeployResult, type ProgressListener, type PromoteOptions, type RunOptions } from "../deploy/index.js";
+import { promote, type ConfigSnapshots, type DeployResult, type ProgressListener, type PromoteOptions, type RunOptions } from "../deploy/index.js";
 import { LocalRuntime } from "../runtime/index.js";
 import { openStore, type Store } from "../store/index.js";
 import { FileConfigSnapshots, processAlive, StateFiles } from "./state-files.js";
+import { DriftWatch } from "./drift.js";
 import { EnvironmentRuntime } from "./environment.js";
 
 export interface EngineOptions {
@@ -36,10 +37,18 @@ export class Engine {
   readonly logger: Logger;
   /** The promotion chain, first to last. */
   readonly environments: readonly EnvironmentRuntime[];
+  /** The resolved config of every release, by config hash. */
+  readonly configSnapshots: ConfigSnapshots;
+  readonly artifacts: ArtifactStore;
+  /** Changes made outside the engine, scanned every 30 s and on `plan --refresh-only`. */
+  readonly drift: DriftWatch;
   #pidTimer: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
 
-  private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments">) {
+  private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts">) {
+    this.configSnapshots = parts.configSnapshots;
+    this.artifacts = parts.artifacts;
+    this.drift = new DriftWatch(this);
     this.project = parts.project;
     this.store = parts.store;
     this.runtime = parts.runtime;
@@ -83,7 +92,7 @@ export class Engine {
         }),
       );
     }
-    const engine = new Engine({ project, store, runtime, files, clock, logger, environments });
+    const engine = new Engine({ project, store, runtime, files, clock, logger, environments, configSnapshots: configs, artifacts });
     try {
       for (const environment of environments) await environment.start();
       engine.#pidTimer = setInterval(() => engine.#recordInstances(), 1000);
@@ -92,6 +101,7 @@ export class Engine {
       await store.events.append({ type: "engine.started", message: `engine started (pid ${process.pid}); proxies: ${proxies}`, data: { pid: process.pid } });
       for (const environment of environments) await environment.deployer.recover({ onProgress: options.onProgress });
       engine.#recordInstances();
+      engine.drift.start(30_000);
     } catch (error) {
       await engine.stop().catch(() => {});
       throw error;
@@ -186,6 +196,7 @@ export class Engine {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       clearInterval(this.#pidTimer);
+      this.drift.stop();
       await Promise.all(this.environments.map((e) => e.stop().catch((error) => this.logger.warn("environment stop failed", { environment: e.name, error: String(error) }))));
       this.files.writeInstancePids([]);
       await this.store.events.append({ type: "engine.stopped", message: "engine stopped", data: {} }).catch(() => {});

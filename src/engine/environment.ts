@@ -41,7 +41,8 @@ export interface EnvironmentParts {
  */
 export class EnvironmentRuntime {
   readonly name: string;
-  readonly config: EnvironmentConfig;
+  /** As last loaded or applied; `apply` replaces it. */
+  config: EnvironmentConfig;
   readonly proxy: Proxy;
   readonly traffic: ProxyTraffic;
   readonly supervisor: Supervisor;
@@ -57,7 +58,7 @@ export class EnvironmentRuntime {
     this.config = config;
     const log = logger.child({ environment: config.name });
     this.proxy = createProxy({ listen: parts.proxyListen ?? config.proxy.listen, workers: config.proxy.workers, logger: log });
-    this.traffic = new ProxyTraffic(this.proxy, () => config.services, config.name);
+    this.traffic = new ProxyTraffic(this.proxy, () => this.config.services, config.name);
     this.metrics = new MetricsWindow({ clock });
     this.proxy.onMetrics((buckets) => this.metrics.add(buckets));
     this.supervisor = new Supervisor({
@@ -83,7 +84,7 @@ export class EnvironmentRuntime {
       configs: parts.configs,
       clock,
       logger: log,
-      services: () => config.services,
+      services: () => this.config.services,
       projectDir: parts.projectDir,
       requireApproval: config.require_approval,
       resolveEnv: parts.resolveEnv,

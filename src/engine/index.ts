@@ -2,3 +2,5 @@ export { Engine, expandEnv, formatAddress, secretProviders, type EngineOptions }
 export { EnvironmentRuntime } from "./environment.js";
 export { projectStatus, serviceReleases, serviceLogs, requireService, type ProjectStatus, type EnvironmentStatus, type ServiceStatus, type InstanceLogs } from "./queries.js";
 export { StateFiles, processAlive, type EngineInfo } from "./state-files.js";
+export { applyPlan, currentState, planProject, readApplied, type AppliedRevision } from "./apply.js";
+export { DriftWatch, scanDrift, type Drift } from "./drift.js";

@@ -4,6 +4,7 @@ import type { InstanceView } from "../deploy/index.js";
 import type { TrafficSummary } from "../metrics/index.js";
 import type { EngineEvent, Release } from "../store/index.js";
 import type { Engine } from "./engine.js";
+import type { Drift } from "./drift.js";
 import type { EnvironmentRuntime } from "./environment.js";
 
 export interface ServiceStatus {
@@ -35,6 +36,8 @@ export interface ProjectStatus {
   store: string;
   /** The promotion chain, first to last. */
   environments: EnvironmentStatus[];
+  /** Changes made outside the engine, from the last drift scan. */
+  drift: readonly Drift[];
   events: EngineEvent[];
 }
 
@@ -45,6 +48,7 @@ export async function projectStatus(engine: Engine, only?: string): Promise<Proj
     project: engine.project.config.project,
     store: engine.store.kind,
     environments: await Promise.all(environments.map((e) => environmentStatus(engine, e))),
+    drift: engine.drift.findings,
     events: await engine.store.events.list({ limit: 10, environment: only }),
   };
 }

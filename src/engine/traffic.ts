@@ -34,6 +34,11 @@ export class ProxyTraffic implements TrafficControl {
     }
   }
 
+  unroute(service: string): Promise<SwitchResult> {
+    this.#targets.delete(service);
+    return this.#proxy.apply(this.table());
+  }
+
   inFlight(releaseId: string): Promise<number> {
     return this.#proxy.inFlight(releaseId);
   }

@@ -20,6 +20,10 @@ export interface Behaviour {
   printEnv?: string;
   /** Every Nth request to / answers 500. */
   errorEvery?: number;
+  /** Noise: this fraction of requests fail at random. */
+  noiseErrorRate?: number;
+  /** Noise: extra latency drawn from an exponential distribution with this mean (ms). */
+  jitterMs?: number;
 }
 
 export interface TestProject {

@@ -1,0 +1,154 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadProject, type LoadedProject } from "../config/index.js";
+import { EngineError, toEngineError } from "../core/index.js";
+import { promote, type Progress } from "../deploy/index.js";
+import { desiredState, plan as makePlan, staleReason, type Change, type CurrentState, type Plan } from "../plan/index.js";
+import type { Engine } from "./engine.js";
+
+export interface AppliedRevision {
+  fileHash: string;
+  /** The git commit of the project folder, with "+dirty" when engineroom.yaml differs from it. */
+  gitCommit: string | null;
+  at: string;
+}
+
+/** What runs and was recorded, environment × service: the plan's CurrentState. */
+export async function currentState(engine: Engine): Promise<CurrentState> {
+  const environments: Record<string, { services: Record<string, CurrentState["environments"][string]["services"][string]> }> = {};
+  const configs = engine.configSnapshots;
+  for (const environment of engine.environments) {
+    const services: Record<string, CurrentState["environments"][string]["services"][string]> = {};
+    for (const record of await engine.store.live.list(environment.name)) {
+      const release = await engine.store.releases.get(record.releaseId);
+      if (!release) continue;
+      const config = await configs.load(release.configHash);
+      services[record.service] = {
+        live: { id: release.id, number: release.number, artifactDigest: release.artifactDigest, configHash: release.configHash, state: release.state },
+        config,
+        runningInstances: environment.supervisor.upstreams(release.id).length,
+        routes: config?.routes ?? [],
+      };
+    }
+    environments[environment.name] = { services };
+  }
+  return { environments, appliedFileHash: readApplied(engine)?.fileHash ?? engine.project.fileHash };
+}
+
+/** Plans the project as engineroom.yaml declares it now (read afresh) against what runs. */
+export async function planProject(engine: Engine): Promise<{ plan: Plan; project: LoadedProject }> {
+  const project = loadProject(engine.project.file);
+  const known = new Set(engine.environments.map((e) => e.name));
+  const added = project.config.environments.filter((e) => !known.has(e.name)).map((e) => e.name);
+  if (added.length > 0) {
+    throw new EngineError("PLAN_INVALID", `The file declares environments the running engine does not have (${added.join(", ")}); restart the engine to add them.`);
+  }
+  const plan = makePlan(desiredState(project.config, project.fileHash), await currentState(engine));
+  return { plan, project };
+}
+
+/**
+ * Applies a plan: re-plans, refuses if `saved` no longer matches what runs (PLAN_STALE), then takes
+ * each environment's writer lock and converges service by service, each change with the same
+ * zero-downtime release pipeline as a deploy. A failed step stops the apply: what was done stays
+ * done and serving, and the error says what was not done.
+ */
+export async function applyPlan(engine: Engine, saved: Plan | undefined, options: { actor?: string; signal?: AbortSignal; onProgress?: (p: Progress) => void } = {}) {
+  const { plan, project } = await planProject(engine);
+  if (saved) {
+    const stale = staleReason(saved, plan);
+    if (stale) throw new EngineError("PLAN_STALE", `The saved plan no longer matches what runs: ${stale}. Nothing was changed.`);
+  }
+  const pending = plan.changes.filter((c) => c.action !== "no-op" || c.drift.length > 0);
+  const blocked = pending.filter((c) => c.blockedBy);
+  if (blocked.length > 0) {
+    throw new EngineError("PLAN_BLOCKED", `Some changes cannot be applied yet: ${blocked.map((c) => `${c.service} (${c.environment}): ${c.blockedBy}`).join("; ")}. Nothing was changed.`);
+  }
+  const revision: AppliedRevision = { fileHash: project.fileHash, gitCommit: gitRevision(project.dir, project.file), at: new Date(engine.clock.now()).toISOString() };
+  const progress = options.onProgress ?? (() => {});
+  await engine.store.events.append({ type: "apply.started", message: `apply of ${pending.length} change(s), config ${revision.fileHash.slice(0, 12)}${revision.gitCommit ? ` at ${revision.gitCommit}` : ""}`, data: { ...revision, changes: pending.length } });
+  // The engine runs what the file declares from now on, for the changes below and for later deploys.
+  for (const environment of engine.environments) {
+    const next = project.config.environments.find((e) => e.name === environment.name);
+    if (next) environment.config = next;
+  }
+  const done: string[] = [];
+  for (const change of pending) {
+    const label = `${change.action} ${change.service} (${change.environment})`;
+    progress({ step: "apply", message: `${label}: ${change.reason}` });
+    try {
+      await applyChange(engine, change, options);
+      done.push(label);
+    } catch (error) {
+      const failure = toEngineError(error);
+      const left = pending.slice(done.length + 1).map((c) => `${c.action} ${c.service} (${c.environment})`);
+      await engine.store.events.append({ type: "apply.failed", message: `apply stopped at ${label}: ${failure.message}`, data: { ...revision, done, failed: label, notDone: left } });
+      throw new EngineError(failure.code, `apply stopped at ${label}: ${failure.message}. Done: ${done.join(", ") || "nothing"}. Not done: ${left.join(", ") || "nothing"}. Every service keeps serving.`, {
+        hint: failure.hint,
+        details: { done, failed: label, notDone: left },
+      });
+    }
+  }
+  writeApplied(engine, revision);
+  await engine.store.events.append({ type: "apply.finished", message: `applied ${done.length} change(s)`, data: { ...revision, done } });
+  return { plan, done, revision };
+}
+
+async function applyChange(engine: Engine, change: Change, options: { actor?: string; signal?: AbortSignal; onProgress?: (p: Progress) => void }): Promise<void> {
+  const environment = engine.environment(change.environment);
+  const run = { ...options, actor: options.actor ?? "apply" };
+  await environment.lock.run(`apply ${change.service}`, async () => {
+    const step = change.step;
+    if (!step && change.drift.length > 0 && change.live) {
+      // Drift only (instances missing): a new release of the same artifact and config brings the count back.
+      await environment.deployer.deployDigest(change.service, change.live.artifactDigest, { ...run, reason: `apply: ${change.drift.map((d) => d.message).join("; ")}` });
+      return;
+    }
+    switch (step?.kind) {
+      case "deploy":
+        await environment.deployer.deploy(change.service, step.artifact, run);
+        return;
+      case "promote": {
+        const from = engine.environment(step.from);
+        await promote(engine.store, change.service, from.name, environment.deployer, { ...run, initial: step.initial });
+        return;
+      }
+      case "redeploy":
+        await environment.deployer.deployDigest(change.service, step.artifactDigest, { ...run, reason: `apply: ${change.reason}` });
+        return;
+      case "stop":
+        await environment.deployer.remove(change.service, step.releaseId, run);
+        return;
+      case undefined:
+        return;
+    }
+  });
+}
+
+function appliedFile(engine: Engine): string {
+  return join(engine.project.stateDir, "applied.json");
+}
+
+export function readApplied(engine: Engine): AppliedRevision | undefined {
+  try {
+    return JSON.parse(readFileSync(appliedFile(engine), "utf8")) as AppliedRevision;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeApplied(engine: Engine, revision: AppliedRevision): void {
+  writeFileSync(appliedFile(engine), JSON.stringify(revision, null, 2) + "\n");
+}
+
+/** The project folder's git commit, "+dirty" when the config file has uncommitted changes; null outside git. */
+function gitRevision(dir: string, file: string): string | null {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: dir, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", file], { cwd: dir, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    return dirty ? `${commit}+dirty` : commit;
+  } catch {
+    return null;
+  }
+}
