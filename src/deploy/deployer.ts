@@ -6,9 +6,9 @@ import { healthGate, smokeGate } from "./gate.js";
 import { WriterLock } from "./locks.js";
 import { cancelled, progressOf } from "./progress.js";
 import { Retirer } from "./retire.js";
-import { AnalysisLog } from "./analysis-log.js";
-import { watchRelease, type WatchOutcome } from "./watch.js";
-import { canTransition, rollbackTargetStates } from "./state.js";
+import { Watches } from "./watch.js";
+import { instanceEnv, rollbackTarget } from "./release-helpers.js";
+import { canTransition } from "./state.js";
 import type { DeployerOptions, DeployResult, Progress, RollbackOptions, RollbackResult, RunOptions } from "./types.js";
 
 export type { ConfigSnapshots, DeployerOptions, DeployResult, RollbackOptions, RollbackResult, RunOptions } from "./types.js";
@@ -22,10 +22,10 @@ export class Deployer {
   #o: DeployerOptions;
   #lock: WriterLock;
   #retirer: Retirer;
+  readonly #watches = new Watches();
   /** Verdicts of the releases being watched, for `engineroom watch` and status. */
-  readonly analysis = new AnalysisLog();
+  readonly analysis = this.#watches.analysis;
   #awaiting = new Map<string, ServiceConfig>(); // releaseId -> its config, for releases waiting for approval
-  #watches = new Map<string, AbortController>(); // releaseId -> its watch
   #background = new Set<Promise<unknown>>();
 
   /** The environment this deployer releases into. */
@@ -157,7 +157,7 @@ export class Deployer {
       if (options.expectLive && options.expectLive !== from.id) {
         throw new EngineError("ROLLBACK_NO_TARGET", `The release to roll back is no longer live (v${from.number} is).`);
       }
-      const to = await this.#rollbackTarget(from, live.previousReleaseId);
+      const to = await rollbackTarget(this.#o, from, live.previousReleaseId);
       if (!to) throw new EngineError("ROLLBACK_NO_TARGET", `${serviceName} has no earlier release that went live and can be run again.`);
       const warm = supervisor.isWarm(to.id);
       progress({ step: "target", releaseId: to.id, message: `rolling back v${from.number} → v${to.number} (${warm ? "warm" : "cold: starting it"})` });
@@ -169,7 +169,7 @@ export class Deployer {
         }
         try {
           await supervisor.stop(to.id, config.release.stop_grace);
-          await supervisor.start(to, config, this.#o.artifacts.path(to.artifactDigest), await this.#instanceEnv(to, config));
+          await supervisor.start(to, config, this.#o.artifacts.path(to.artifactDigest), await instanceEnv(this.#o, to, config));
           const gate = await healthGate(to.id, config, this.#o, signal);
           progress({ step: "healthy", releaseId: to.id, message: `v${to.number} healthy in ${gate.ms}ms` });
           supervisor.supervise(to.id);
@@ -210,7 +210,7 @@ export class Deployer {
       const config = (await this.#o.configs.load(release.configHash)) ?? declared;
       try {
         await this.#lock.run(`restore ${live.service}`, async () => {
-          await supervisor.start(release, config, this.#o.artifacts.path(release.artifactDigest), await this.#instanceEnv(release, config));
+          await supervisor.start(release, config, this.#o.artifacts.path(release.artifactDigest), await instanceEnv(this.#o, release, config));
           await healthGate(release.id, config, this.#o, options.signal ?? new AbortController().signal);
           supervisor.supervise(release.id);
           await this.#o.traffic.route(live.service, release.id, supervisor.upstreams(release.id));
@@ -256,7 +256,7 @@ export class Deployer {
 
   /** Waits for background work (watch windows are cancelled, drains finish) — for shutdown. */
   async close(): Promise<void> {
-    for (const watch of this.#watches.values()) watch.abort(new Error("engine stopping"));
+    this.#watches.cancelAll();
     await Promise.allSettled([...this.#background]);
   }
 
@@ -268,7 +268,7 @@ export class Deployer {
   async #bringUp(release: Release, service: ServiceConfig, cwd: string, signal: AbortSignal, progress: (p: Progress) => void): Promise<Release> {
     const { supervisor } = this.#o;
     let current = await this.#transition(release, "starting", `starting ${service.instances} instance(s)`);
-    const instances = await supervisor.start(current, service, cwd, await this.#instanceEnv(current, service));
+    const instances = await supervisor.start(current, service, cwd, await instanceEnv(this.#o, current, service));
     progress({
       step: "starting",
       releaseId: release.id,
@@ -314,27 +314,7 @@ export class Deployer {
   }
 
   #startWatch(release: Release, service: ServiceConfig, windowMs: number, switchedAt: number, previousReleaseId: string | null): void {
-    const controller = new AbortController();
-    this.#watches.set(release.id, controller);
-    const watch = (async () => {
-      let result: WatchOutcome;
-      try {
-        result = await watchRelease({
-          release,
-          service,
-          windowMs,
-          switchedAt,
-          previousReleaseId,
-          source: this.#o.metricSource(service),
-          clock: this.#o.clock,
-          signal: controller.signal,
-          onVerdict: (verdict) => this.analysis.verdict(release.id, verdict),
-        });
-      } catch {
-        return; // cancelled: rolled back, superseded, or the engine stops
-      } finally {
-        if (this.#watches.get(release.id) === controller) this.#watches.delete(release.id);
-      }
+    const watch = this.#watches.start({ release, service, windowMs, switchedAt, previousReleaseId, source: this.#o.metricSource(service), clock: this.#o.clock }, async (result) => {
       const { verdict } = result;
       if (result.outcome === "fail" || (result.outcome === "inconclusive" && result.policy.whenInconclusive === "rollback")) {
         await this.rollback(release.service, {
@@ -367,8 +347,7 @@ export class Deployer {
         .catch((error) => void this.#o.logger.warn("watch could not finish", { release: release.id, error: String(error) }));
       // Draining may take up to drain_timeout: not under the lock, so that a rollback need not wait for it.
       if (previous) await this.#retirer.retire(previous, service);
-    })();
-    this.analysis.watching(release.id, watch);
+    });
     this.#track(watch);
   }
 
@@ -422,32 +401,7 @@ export class Deployer {
   }
 
   #cancelWatch(releaseId: string): void {
-    this.#watches.get(releaseId)?.abort(new Error("watch cancelled"));
-    this.#watches.delete(releaseId);
-  }
-
-  async #rollbackTarget(from: Release, previousReleaseId: string | null): Promise<Release | undefined> {
-    const { store, artifacts } = this.#o;
-    const usable = async (r: Release | undefined) =>
-      !!r && r.id !== from.id && rollbackTargetStates.includes(r.state) && (this.#o.supervisor.isWarm(r.id) || (await artifacts.has(r.artifactDigest)));
-    const previous = previousReleaseId ? await store.releases.get(previousReleaseId) : undefined;
-    if (await usable(previous)) return previous;
-    for (const r of await store.releases.list({ service: from.service, environment: from.environment, limit: 1000 })) {
-      if (r.number < from.number && (await usable(r))) return r;
-    }
-    return undefined;
-  }
-
-  /** The instance's environment: the service's `env` with secret references resolved, and the release's identity. */
-  async #instanceEnv(release: Release, service: ServiceConfig): Promise<Record<string, string>> {
-    return {
-      ...(await this.#o.resolveEnv(service.env)),
-      ENGINEROOM_SERVICE: release.service,
-      ENGINEROOM_ENVIRONMENT: release.environment,
-      ENGINEROOM_RELEASE: `v${release.number}`,
-      ENGINEROOM_RELEASE_ID: release.id,
-      ENGINEROOM_ARTIFACT: release.artifactDigest,
-    };
+    this.#watches.cancel(releaseId);
   }
 
   #service(name: string): ServiceConfig {

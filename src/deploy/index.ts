@@ -6,4 +6,4 @@ export { probe, type ProbeResult } from "./probe.js";
 export { promote, type PromoteOptions } from "./promote.js";
 export { WriterLock, writerLockKey } from "./locks.js";
 export { AnalysisLog } from "./analysis-log.js";
-export { policyOf, watchRelease, type WatchOutcome } from "./watch.js";
+export { policyOf, watchRelease, Watches, type WatchOutcome } from "./watch.js";

@@ -3,6 +3,7 @@ import type { ServiceConfig } from "../config/index.js";
 import type { Clock } from "../core/index.js";
 import type { MetricSource, ReleaseSample } from "../metrics/index.js";
 import { latencyBoundsMs } from "../proxy/index.js";
+import { AnalysisLog } from "./analysis-log.js";
 import type { Release } from "../store/index.js";
 
 export interface WatchInput {
@@ -73,4 +74,47 @@ export async function watchRelease(input: WatchInput): Promise<WatchOutcome> {
     if (verdict.outcome === "fail") return { outcome: "fail", verdict, policy };
   }
   return { outcome: verdict?.outcome ?? "inconclusive", verdict, policy };
+}
+
+/** The watch windows running now, one per watched release, and their verdicts. */
+export class Watches {
+  /** Verdicts of the releases being watched, for `engineroom watch` and status. */
+  readonly analysis = new AnalysisLog();
+  #running = new Map<string, AbortController>();
+
+  /**
+   * Starts the watch of a release; `onEnd` gets the outcome when the window ends or a verdict fails
+   * (not when the watch is cancelled). Returns the whole watch, `onEnd` included.
+   */
+  start(input: Omit<WatchInput, "signal" | "onVerdict">, onEnd: (result: WatchOutcome) => Promise<void>): Promise<void> {
+    const { release } = input;
+    const controller = new AbortController();
+    this.#running.set(release.id, controller);
+    const watch = (async () => {
+      let result: WatchOutcome;
+      try {
+        result = await watchRelease({ ...input, signal: controller.signal, onVerdict: (verdict) => this.analysis.verdict(release.id, verdict) });
+      } catch {
+        return; // cancelled: rolled back, superseded, or the engine stops
+      } finally {
+        if (this.#running.get(release.id) === controller) this.#running.delete(release.id);
+      }
+      await onEnd(result);
+    })();
+    this.analysis.watching(release.id, watch);
+    return watch;
+  }
+
+  has(releaseId: string): boolean {
+    return this.#running.has(releaseId);
+  }
+
+  cancel(releaseId: string): void {
+    this.#running.get(releaseId)?.abort(new Error("watch cancelled"));
+    this.#running.delete(releaseId);
+  }
+
+  cancelAll(): void {
+    for (const id of [...this.#running.keys()]) this.cancel(id);
+  }
 }
