@@ -97,21 +97,21 @@ export function withDefaults(policy: Partial<AnalysisPolicy> = {}): AnalysisPoli
 }
 
 export type Outcome = "pass" | "fail" | "inconclusive";
-export type CheckName = "error-rate-limit" | "error-rate-vs-baseline" | "latency-p95-limit" | "latency-vs-baseline";
+export type CheckName = "error-rate-limit" | "error-rate-vs-baseline" | "latency-p95-limit" | "latency-vs-baseline" | "health-checks";
 
 /** One check's evidence. */
 export interface Check {
   name: CheckName;
   /** "inconclusive": too few requests (or no baseline) to judge. "pass": no significant, material breach. */
   outcome: Outcome;
-  metric: "error-rate" | "latency-p95-ms";
+  metric: "error-rate" | "latency-p95-ms" | "health";
   /** The release's value of the metric (p95 interpolated within its bucket); null without data. */
   observed: number | null;
   /** The baseline's value, for comparisons; null otherwise or without a baseline. */
   baseline: number | null;
   /** The line the value must surely be above to fail: the absolute limit, or for a comparison the baseline's value at its upper confidence bound plus the rise that matters. */
   limit: number | null;
-  test: "binomial" | "fisher" | "mann-whitney";
+  test: "binomial" | "fisher" | "mann-whitney" | "probe";
   /** The test's statistic: errors or slow requests counted, or for the rank test the probability that a release request is slower than a baseline one. */
   statistic: { name: string; value: number } | null;
   /** One-sided p-value: how likely data this bad is from a release that does not breach (for a comparison, the larger of its two tests'). */

@@ -3,6 +3,8 @@ import { serviceConfigHash, type ServiceConfig } from "../config/index.js";
 import { EngineError, toEngineError } from "../core/index.js";
 import type { Release, ReleaseState } from "../store/index.js";
 import { healthGate, smokeGate } from "./gate.js";
+import { describeProbe, probePassed } from "./health.js";
+import { probe } from "./probe.js";
 import { WriterLock } from "./locks.js";
 import { cancelled, progressOf } from "./progress.js";
 import { Retirer } from "./retire.js";
@@ -314,7 +316,15 @@ export class Deployer {
   }
 
   #startWatch(release: Release, service: ServiceConfig, windowMs: number, switchedAt: number, previousReleaseId: string | null): void {
-    const watch = this.#watches.start({ release, service, windowMs, switchedAt, previousReleaseId, source: this.#o.metricSource(service), clock: this.#o.clock }, async (result) => {
+    const probeHealth = () =>
+      Promise.all(
+        this.#o.supervisor.targets(release.id).map(async (target) => {
+          const result = await probe({ host: target.host, port: target.port, path: service.health.path, timeoutMs: service.health.timeout });
+          return { instanceId: target.id, ok: probePassed(result), detail: describeProbe(result) };
+        }),
+      );
+    const input = { release, service, windowMs, switchedAt, previousReleaseId, source: this.#o.metricSource(service), clock: this.#o.clock, probeHealth };
+    const watch = this.#watches.start(input, async (result) => {
       const { verdict } = result;
       if (result.outcome === "fail" || (result.outcome === "inconclusive" && result.policy.whenInconclusive === "rollback")) {
         await this.rollback(release.service, {

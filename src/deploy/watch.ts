@@ -19,7 +19,12 @@ export interface WatchInput {
   clock: Clock;
   signal: AbortSignal;
   onVerdict: (verdict: Verdict) => void;
+  /** Probes every instance's health check once; the watch fails a release whose instance fails it `unhealthyStreak` times in a row. */
+  probeHealth?: () => Promise<{ instanceId: string; ok: boolean; detail: string }[]>;
 }
+
+/** Health-check failures in a row, during the watch, that fail a release. */
+export const unhealthyStreak = 3;
 
 export interface WatchOutcome {
   /** "fail" as soon as a verdict fails; otherwise the last verdict's outcome when the window ends. */
@@ -62,6 +67,8 @@ export async function watchRelease(input: WatchInput): Promise<WatchOutcome> {
         .catch(() => undefined)
     : undefined;
   let verdict: Verdict | undefined;
+  const streaks = new Map<string, number>();
+  let probes = 0;
   while (clock.now() < end) {
     await clock.sleep(Math.min(service.analysis.interval, end - clock.now()), signal);
     const now = clock.now();
@@ -70,10 +77,43 @@ export async function watchRelease(input: WatchInput): Promise<WatchOutcome> {
     // Metrics that cannot be read are no data: inconclusive, never a pass or a failure.
     const sample = candidate ?? { requests: 0, errors: 0, latency: new Array<number>(latencyBoundsMs.length + 1).fill(0), fromMs: input.switchedAt, toMs: now };
     verdict = analyse({ candidate: sample, baseline: baseline && baseline.requests > 0 ? baseline : undefined, policy, elapsedMs: now - input.switchedAt });
+    if (input.probeHealth) {
+      const results = await input.probeHealth();
+      signal.throwIfAborted();
+      probes++;
+      verdict = withHealth(verdict, results, streaks, probes, service.health.path);
+    }
     input.onVerdict(verdict);
     if (verdict.outcome === "fail") return { outcome: "fail", verdict, policy };
   }
   return { outcome: verdict?.outcome ?? "inconclusive", verdict, policy };
+}
+
+/** Adds the health-check evidence to a verdict: a release whose instance keeps failing its health check fails, whatever its traffic says. */
+function withHealth(verdict: Verdict, results: { instanceId: string; ok: boolean; detail: string }[], streaks: Map<string, number>, probes: number, path: string): Verdict {
+  for (const r of results) streaks.set(r.instanceId, r.ok ? 0 : (streaks.get(r.instanceId) ?? 0) + 1);
+  const worst = results.map((r) => ({ ...r, streak: streaks.get(r.instanceId) ?? 0 })).sort((a, b) => b.streak - a.streak)[0];
+  const failing = results.filter((r) => !r.ok).length;
+  const fails = !!worst && worst.streak >= unhealthyStreak;
+  const summary = fails
+    ? `Instance ${worst.instanceId} failed GET ${path} ${worst.streak} times in a row (last: ${worst.detail})`
+    : `${results.length - failing} of ${results.length} instances pass GET ${path}`;
+  const check: Verdict["checks"][number] = {
+    name: "health-checks",
+    outcome: results.length === 0 ? "inconclusive" : fails ? "fail" : "pass",
+    metric: "health",
+    observed: failing,
+    baseline: null,
+    limit: unhealthyStreak,
+    test: "probe",
+    statistic: { name: "failures in a row", value: worst?.streak ?? 0 },
+    pValue: null,
+    alpha: verdict.alpha,
+    samples: { candidate: probes, baseline: null },
+    summary: summary + ".",
+  };
+  if (fails) return { ...verdict, outcome: "fail", reason: `${summary}.`, checks: [...verdict.checks, check] };
+  return { ...verdict, checks: [...verdict.checks, check] };
 }
 
 /** The watch windows running now, one per watched release, and their verdicts. */

@@ -56,6 +56,16 @@ describe("watchful releases: analysis after every switch, at about 100 requests/
     assert.equal((await get(p.proxyUrl)).version, "v1");
   });
 
+  it("rolls back a release whose health check starts failing during the watch", async () => {
+    const error = (await deployWatched({ version: "v3b", healthFailAfterMs: 2500 }).catch((e) => e)) as EngineError;
+    assert.equal(error.code, "RELEASE_ROLLED_BACK");
+    const verdict = error.details?.verdict as { checks: { name: string; outcome: string; summary: string }[] };
+    const health = verdict.checks.find((c) => c.name === "health-checks")!;
+    assert.equal(health.outcome, "fail");
+    assert.match(health.summary, /failed GET \/healthz 3 times in a row/);
+    assert.equal((await get(p.proxyUrl)).version, "v1");
+  });
+
   it("keeps a healthy release: stable after its window, with a passing verdict", async () => {
     const result = await deployWatched({ version: "v4" });
     assert.equal(result.release.state, "stable");

@@ -115,6 +115,21 @@ describe("plan, apply and drift", () => {
     }
   });
 
+  it("stops at a failed step, says what was done and what was not, and every service keeps serving", async () => {
+    const before = await p.api.get<ProjectStatus>("/v1/status");
+    const liveBefore = before.environments[0]!.services[0]!.live!.id;
+    editConfig("run: node server.js", "run: node missing.js");
+    const error = await apply().catch((e) => e);
+    assert.equal(error.code, "DEPLOY_INSTANCE_CRASHED");
+    assert.match(error.message, /apply stopped at update web \(production\)/);
+    assert.match(error.message, /Done: nothing/);
+    const after = await p.api.get<ProjectStatus>("/v1/status");
+    assert.equal(after.environments[0]!.services[0]!.live!.id, liveBefore, "the release that served keeps serving");
+    const { events } = await p.api.get<{ events: EngineEvent[] }>("/v1/events?limit=50");
+    assert.ok(events.some((e) => e.type === "apply.failed"));
+    editConfig("run: node missing.js", "run: node server.js");
+  });
+
   it("refuses a second apply while one runs", async () => {
     editConfig("GREETING: hello", "GREETING: hey");
     const first = apply();

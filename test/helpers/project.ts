@@ -24,6 +24,8 @@ export interface Behaviour {
   noiseErrorRate?: number;
   /** Noise: extra latency drawn from an exponential distribution with this mean (ms). */
   jitterMs?: number;
+  /** The health check answers 503 once the instance has run this long. */
+  healthFailAfterMs?: number;
 }
 
 export interface TestProject {
