@@ -31,7 +31,7 @@ const scripts: Record<string, string> = {
     };
     next();`,
   "crash.cjs": `console.log("about to crash"); setTimeout(() => process.exit(3), 100);`,
-  "stubborn.cjs": `
+  "ignores-term.cjs": `
     process.on("SIGTERM", () => console.log("ignoring SIGTERM"));
     console.log("ready " + process.pid);
     setInterval(() => {}, 1000);`,
@@ -158,7 +158,7 @@ export function runRuntimeContract(name: string, makeRuntime: () => Promise<Runt
 
     for (const shell of [false, true]) {
       it(`kills an instance that ignores SIGTERM once the grace period is over${shell ? ", under a shell" : ""}`, async () => {
-        const { spec } = await startScript("stubborn.cjs", { shell });
+        const { spec } = await startScript("ignores-term.cjs", { shell });
         const pid = Number((await waitForLog(spec.id, /ready \d+/)).match(/ready (\d+)/)![1]);
         const started = Date.now();
         const exit = await runtime.stop(spec.id, { graceMs: 300 });
