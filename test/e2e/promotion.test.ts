@@ -108,6 +108,18 @@ describe("environments: staging → production", () => {
     await new Promise((r) => setTimeout(r, 100));
     assert.equal((await deploy("v5")).release.environment, "staging");
   });
+
+  it("promote --skip-watch ends the source's watch window early, recorded, and promotes it", async () => {
+    const v6 = await deploy("v6");
+    const refused = await failure(promote());
+    assert.equal(refused.code, "PROMOTE_NOT_STABLE");
+    const promoted = await promote({ skipWatch: true });
+    assert.equal(promoted.release.artifactDigest, v6.release.artifactDigest);
+    const staging = (await p.api.get<{ releases: Release[] }>("/v1/services/web/releases?env=staging")).releases.find((r) => r.id === v6.release.id)!;
+    assert.equal(staging.state, "stable");
+    assert.match(staging.reason, /watch skipped by api/);
+    assert.equal((await get(await proxyOf("production"))).version, "v6");
+  });
 });
 
 describe("an environment that requires approval", () => {
