@@ -103,7 +103,12 @@ describe("secret canary", async () => {
     [document.secrets.canary, document.secrets.neighbour] = [document.secrets.neighbour, document.secrets.canary];
     await writeFile(storeFile, JSON.stringify(document));
     await expectError("swapped values", "SECRET_STORE_CORRUPT", () => local.get("neighbour"));
-    await writeFile(storeFile, original.replace(/"tag": "./, '"tag": "A'));
+    // Flip one bit of the canary's own tag (a textual edit could hit the other secret's, or change nothing).
+    const altered = JSON.parse(original);
+    const tag = Buffer.from(altered.secrets.canary.tag, "base64");
+    tag[0]! ^= 1;
+    altered.secrets.canary.tag = tag.toString("base64");
+    await writeFile(storeFile, JSON.stringify(altered));
     await expectError("altered tag", "SECRET_STORE_CORRUPT", () => local.get("canary"));
     await writeFile(storeFile, original.slice(0, original.length / 2));
     await expectError("half a file", "SECRET_STORE_CORRUPT", () => local.list());
