@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -86,6 +86,7 @@ describe("config", () => {
     assert.throws(() => {
       (loaded.config.services.web as { instances: number }).instances = 9;
     });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("hashes a service's config independently of key order", () => {
