@@ -1,3 +1,4 @@
+import { readlinkSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { ArtifactStore } from "../artifact/index.js";
@@ -70,7 +71,7 @@ export class Engine {
     if (running && running.pid !== process.pid && processAlive(running.pid)) {
       throw new EngineError("ENGINE_ALREADY_RUNNING", `An engine (pid ${running.pid}) already runs for this project; its API is at ${running.api}.`);
     }
-    killLeftovers(files, logger);
+    killLeftovers(files, logger, join(project.stateDir, "artifacts"));
     const store = await openStore({ url: expandEnv(options.storeUrl ?? project.config.store.url), dir: project.stateDir, clock });
     const runtime = new LocalRuntime({ logDir: join(project.stateDir, "logs"), clock });
     const artifacts = new ArtifactStore({ dir: join(project.stateDir, "artifacts") });
@@ -241,9 +242,17 @@ export function secretProviders(project: LoadedProject): SecretProviders {
 }
 
 /** Instances of an engine that died without stopping them lead their own process groups; end them. */
-function killLeftovers(files: StateFiles, logger: Logger): void {
+function killLeftovers(files: StateFiles, logger: Logger, artifactsDir: string): void {
   for (const pid of files.readInstancePids()) {
     if (!processAlive(pid)) continue;
+    // A pid may have been reused since: end only a process that still works in one of our artifacts.
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    if (!cwd.startsWith(artifactsDir + "/")) continue;
     try {
       process.kill(-pid, "SIGKILL");
       logger.warn(`stopped instance process group ${pid} left over by an engine that did not stop cleanly`);
