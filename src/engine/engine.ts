@@ -1,5 +1,5 @@
 import { readlinkSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import { ArtifactStore } from "../artifact/index.js";
 import type { LoadedProject } from "../config/index.js";
@@ -77,7 +77,8 @@ export class Engine {
     const artifacts = new ArtifactStore({ dir: join(project.stateDir, "artifacts") });
     const configs = new FileConfigSnapshots(join(project.stateDir, "configs"));
     const environments: EnvironmentRuntime[] = [];
-    for (const config of project.config.environments) {
+    const listens = await concreteListens(project.config.environments.map((c) => options.proxyListen ?? c.proxy.listen));
+    for (const [index, config] of project.config.environments.entries()) {
       environments.push(
         new EnvironmentRuntime({
           config,
@@ -89,7 +90,7 @@ export class Engine {
           logger,
           projectDir: project.dir,
           resolveEnv: (env) => resolveSecrets(env, secrets, redactor),
-          proxyListen: await concreteListen(options.proxyListen ?? config.proxy.listen),
+          proxyListen: listens[index],
         }),
       );
     }
@@ -214,21 +215,28 @@ export class Engine {
 
 /**
  * Port 0 means "any free port". node:cluster gives every worker that asks for port 0 on one host the
- * same shared port, so two environments' proxies would end up on one port: pick a real one first.
+ * same shared port, so two environments' proxies would end up on one port: pick real ones first.
+ * The probe sockets stay open until every port is picked, so that no two environments get the same.
  */
-async function concreteListen(listen: string): Promise<string> {
-  const match = /^(.*):0$/.exec(listen);
-  if (!match) return listen;
-  const host = match[1]!.replace(/^\[|\]$/g, "");
-  const port = await new Promise<number>((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-  return `${match[1]}:${port}`;
+async function concreteListens(listens: string[]): Promise<string[]> {
+  const probes: Server[] = [];
+  try {
+    return await Promise.all(
+      listens.map(async (listen) => {
+        const match = /^(.*):0$/.exec(listen);
+        if (!match) return listen;
+        const probe = createServer();
+        probes.push(probe);
+        const port = await new Promise<number>((resolve, reject) => {
+          probe.once("error", reject);
+          probe.listen(0, match[1]!.replace(/^\[|\]$/g, ""), () => resolve((probe.address() as AddressInfo).port));
+        });
+        return `${match[1]}:${port}`;
+      }),
+    );
+  } finally {
+    await Promise.all(probes.map((probe) => new Promise((resolve) => probe.close(resolve))));
+  }
 }
 
 /** The project's secret providers; a provider's options are checked here, against its type's schema. */
