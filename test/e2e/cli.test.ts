@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { processAlive } from "../../src/engine/index.js";
 import { get } from "../helpers/load.js";
+import { waitFor } from "../helpers/wait.js";
 import { testConfig } from "../helpers/project.js";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -30,14 +31,6 @@ function cliBackground(cwd: string, ...args: string[]): ChildProcess & { output:
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on("exit", (code) => r(code))));
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 function artifact(dir: string, behaviour: Record<string, unknown>): string {
   const folder = join(dir, `art-${behaviour.version}-${Math.random().toString(36).slice(2, 8)}`);

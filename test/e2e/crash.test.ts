@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { processAlive } from "../../src/engine/index.js";
 import { get } from "../helpers/load.js";
+import { waitFor } from "../helpers/wait.js";
 import { testConfig } from "../helpers/project.js";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -21,13 +22,6 @@ function run(cwd: string, ...args: string[]): Promise<{ code: number | null; out
   });
 }
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 describe("an engine killed with SIGKILL", () => {
   let dir: string;
@@ -53,7 +47,7 @@ describe("an engine killed with SIGKILL", () => {
 
   it("leaves no instance behind and brings the live release back when it starts again", async () => {
     const first = up();
-    await waitFor("engine.json", () => existsSync(join(dir, ".engineroom/engine.json")) && info().pid === first.pid);
+    await waitFor("engine.json", () => existsSync(join(dir, ".engineroom/engine.json")) && info().pid === first.pid, 30_000);
     assert.equal((await run(dir, "deploy", "web")).code, 0);
     const status = JSON.parse((await run(dir, "status", "--json")).out);
     const oldPids = (status.environments[0].services[0].instances as { pid: number }[]).map((i) => i.pid);
@@ -63,9 +57,9 @@ describe("an engine killed with SIGKILL", () => {
     assert.ok(oldPids.every((pid) => processAlive(pid)), "instances lead their own process groups and outlive the engine");
 
     const second = up();
-    await waitFor("the new engine", () => existsSync(join(dir, ".engineroom/engine.json")) && info().pid === second.pid);
-    await waitFor("v1 serving again", async () => (await get(`http://${info().proxy}/`).catch(() => ({ version: undefined }))).version === "v1");
-    await waitFor("the old instances gone", () => oldPids.every((pid) => !processAlive(pid)));
+    await waitFor("the new engine", () => existsSync(join(dir, ".engineroom/engine.json")) && info().pid === second.pid, 30_000);
+    await waitFor("v1 serving again", async () => (await get(`http://${info().proxy}/`).catch(() => ({ version: undefined }))).version === "v1", 30_000);
+    await waitFor("the old instances gone", () => oldPids.every((pid) => !processAlive(pid)), 30_000);
     const again = JSON.parse((await run(dir, "status", "--json")).out);
     assert.equal(again.environments[0].services[0].live.number, 1);
   });

@@ -7,6 +7,7 @@ import { writerLockKey } from "../../src/deploy/index.js";
 import type { ProjectStatus } from "../../src/engine/index.js";
 import type { Release } from "../../src/store/index.js";
 import { get } from "../helpers/load.js";
+import { waitFor } from "../helpers/wait.js";
 import { startProject, testConfig, type TestProject } from "../helpers/project.js";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -18,13 +19,6 @@ function chainConfig(production = ""): string {
   );
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 describe("environments: staging → production", () => {
   let p: TestProject;
