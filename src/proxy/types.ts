@@ -2,6 +2,7 @@
  * The proxy is the data plane. It runs in worker processes (node:cluster) apart from the engine's
  * control loop; the engine sends it route tables and gets back per-second metric deltas.
  */
+import type { Server } from "node:net";
 
 export interface Upstream {
   host: string;
@@ -20,6 +21,12 @@ export interface Route {
   /** The live release and its instances; requests are balanced across the upstreams. */
   releaseId: string;
   upstreams: Upstream[];
+  /**
+   * The warm previous release's upstreams during a watch window: a request whose connection to an
+   * upstream was refused or reset before any response byte is retried once here when no other
+   * upstream of `upstreams` is left to try.
+   */
+  fallback?: Upstream[];
 }
 
 export interface RouteTable {
@@ -63,6 +70,8 @@ export interface ProxyOptions {
   upstreamTimeoutMs?: number;
   /** How long apply() waits for every worker to acknowledge a route table before it rejects with DEPLOY_SWITCH_FAILED. Default 5 000. */
   switchTimeoutMs?: number;
+  /** A listening server handed over by a previous data-plane process: used instead of binding `listen`, so no connection is refused during the handover. */
+  listener?: Server;
 }
 
 export interface Proxy {
@@ -76,4 +85,8 @@ export interface Proxy {
   onMetrics(listener: (buckets: MetricsBucket[]) => void): () => void;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), stops the workers. */
   stop(graceMs?: number): Promise<void>;
+  /** The route table in force now (the last one applied). */
+  routes(): Route[];
+  /** The listening server, to hand to a successor process; undefined before start(). */
+  listener(): Server | undefined;
 }

@@ -16,6 +16,8 @@ export interface InstanceSpec {
   env: Record<string, string>;
   /** The port the instance must listen on (given to it as PORT). */
   port: number;
+  /** Free-form labels kept with the instance and given back by `list()` and `adopt()` (e.g. environment, slot). */
+  labels?: Record<string, string>;
 }
 
 export type InstanceStatus = "running" | "stopping" | "exited";
@@ -31,6 +33,10 @@ export interface InstanceInfo {
   startedAt: number;
   exitCode: number | null;
   signal: string | null;
+  /** The labels of its InstanceSpec ({} when none). */
+  labels: Record<string, string>;
+  /** The folder it runs in. */
+  cwd: string;
 }
 
 export interface ExitInfo {
@@ -64,4 +70,11 @@ export interface Runtime {
   list(): InstanceInfo[];
   /** Drops an exited instance from `list()`; its log file stays. */
   forget(id: string): void;
+  /**
+   * Takes over the instances an earlier engine process started that still run: each is checked to
+   * be the same process that was recorded (pid, process start time, folder, port) and from then on is
+   * tracked like one this runtime started (`list`, `stop`, `logs`, `onExit`). Records of instances
+   * that are gone, or whose pid now belongs to another process, are dropped. Returns the adopted ones.
+   */
+  adopt(): Promise<InstanceInfo[]>;
 }
