@@ -14,6 +14,11 @@ export class Redactor {
     this.#pattern = undefined;
   }
 
+  /** The registered secrets as [name, value] pairs, to hand to a process that must redact the same values (an instance's log shim). Never print them. */
+  entries(): Array<[name: string, value: string]> {
+    return [...this.#secrets].map(([value, name]) => [name, value]);
+  }
+
   get size(): number {
     return this.#secrets.size;
   }

@@ -7,10 +7,15 @@ import type { Release, Store } from "../store/index.js";
 import type { Supervisor } from "./instances.js";
 import type { WriterLock } from "./locks.js";
 
+export interface RouteOptions {
+  /** The warm previous release's upstreams, kept through a watch window: the proxy retries a request there once when the new release's instance refused or reset it. */
+  fallback?: Upstream[];
+}
+
 /** What the deploy domain needs from the data plane. The engine implements it over the proxy. */
 export interface TrafficControl {
   /** Points the service's routes at `releaseId`'s upstreams. Resolves when every proxy worker acknowledged. */
-  route(service: string, releaseId: string, upstreams: Upstream[]): Promise<SwitchResult>;
+  route(service: string, releaseId: string, upstreams: Upstream[], options?: RouteOptions): Promise<SwitchResult>;
   /** Takes the service's routes out of the table (the service is no longer declared). */
   unroute(service: string): Promise<SwitchResult>;
   /** Requests in flight to the release, summed over proxy workers. */

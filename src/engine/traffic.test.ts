@@ -28,6 +28,12 @@ class RecordingProxy implements Proxy {
     return () => {};
   }
   async stop() {}
+  routes() {
+    return this.tables.at(-1) ?? [];
+  }
+  listener() {
+    return undefined;
+  }
 }
 
 const config = parseProject(`project: test

@@ -139,6 +139,14 @@ export class ProxyController implements Proxy {
     return query.count;
   }
 
+  routes(): Route[] {
+    return this.#routes;
+  }
+
+  listener(): undefined {
+    return undefined;
+  }
+
   onMetrics(listener: (buckets: MetricsBucket[]) => void): () => void {
     this.#metricListeners.add(listener);
     return () => void this.#metricListeners.delete(listener);

@@ -14,7 +14,8 @@ import type { Client, Dispatcher } from "undici";
 import type { ReleaseStats } from "./metrics.js";
 import { requestFacts, requestHeaders, responseHeaders } from "./headers.js";
 import type { RouteIndex } from "./route-table.js";
-import type { UpstreamState } from "./upstreams.js";
+import type { UpstreamRegistry, UpstreamState } from "./upstreams.js";
+import type { Route } from "./types.js";
 
 /** What a compiled route points at. */
 export interface RouteTarget {
@@ -22,6 +23,11 @@ export interface RouteTarget {
   upstreams: UpstreamState[];
   /** Round-robin cursor. */
   next: number;
+}
+
+/** Compiles a route of a new table into what the hot path uses; `used` collects the upstream pools the table keeps. */
+export function targetOf(route: Route, release: ReleaseStats, registry: UpstreamRegistry, used: Set<UpstreamState>): RouteTarget {
+  return { release, upstreams: route.upstreams.map((u) => registry.use(u, used)), next: 0 };
 }
 
 /** Picks the route's next upstream, round robin; undefined when the route has none. */

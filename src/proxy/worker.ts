@@ -5,7 +5,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createForwarder, type RouteTarget } from "./forward.js";
+import { createForwarder, targetOf, type RouteTarget } from "./forward.js";
 import { workerConfigEnv, type FromWorker, type ToWorker, type WorkerConfig } from "./messages.js";
 import { ReleaseStats } from "./metrics.js";
 import { RouteIndex } from "./route-table.js";
@@ -45,7 +45,7 @@ function install(version: number, routes: Route[]): void {
     let release = releases.get(route.releaseId);
     if (!release) releases.set(route.releaseId, (release = new ReleaseStats(route.releaseId, route.service, route.environment)));
     live.add(route.releaseId);
-    return { release, upstreams: route.upstreams.map((u) => upstreams.use(u, used)), next: 0 };
+    return targetOf(route, release, upstreams, used);
   });
   // The switch: one assignment. Requests already dispatched keep their own upstream and stats.
   table = next;

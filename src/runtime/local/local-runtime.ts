@@ -131,6 +131,8 @@ export class LocalRuntime implements Runtime {
       startedAt: this.#clock.now(),
       exitCode: null,
       signal: null,
+      labels: { ...spec.labels },
+      cwd: spec.cwd,
     };
     let settle!: (exit: ExitInfo) => void;
     const tracked: Tracked = {
@@ -197,6 +199,10 @@ export class LocalRuntime implements Runtime {
   /** Drops an exited instance from `list()`; does nothing while it still runs. */
   forget(id: string): void {
     if (this.#instances.get(id)?.exit) this.#instances.delete(id);
+  }
+
+  async adopt(): Promise<InstanceInfo[]> {
+    return []; // instances do not outlive this runtime yet
   }
 
   #capture(tracked: Tracked): void {
