@@ -37,6 +37,8 @@ export const errorCatalogue = {
   LOCK_HELD: { status: 409, hint: "Another command holds the lock; wait for it, or let the lease expire." },
   ENGINE_NOT_RUNNING: { status: 503, hint: "Start the engine with `engineroom up` in this project's folder." },
   ENGINE_ALREADY_RUNNING: { status: 409, hint: "An engine already runs for this project; stop it first or use its API." },
+  DATAPLANE_UNAVAILABLE: { status: 503, hint: "The data-plane process could not be started or reached; read .engineroom/dataplane/dataplane.log, then run `engineroom up` again." },
+  DATAPLANE_HANDOVER_FAILED: { status: 500, hint: "The running data plane keeps serving with its old code; read .engineroom/dataplane/dataplane.log. `engineroom down` then `engineroom up` replaces it with a short outage." },
   API_UNAUTHORIZED: { status: 401, hint: "Send the token from .engineroom/api-token as `Authorization: Bearer <token>`." },
   API_BAD_REQUEST: { status: 400, hint: "Check the request against the API description at /v1/openapi.json." },
   API_NOT_FOUND: { status: 404, hint: "Check the path; the API lives under /v1." },
