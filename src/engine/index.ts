@@ -1,5 +1,6 @@
 export { Engine, expandEnv, formatAddress, secretProviders, type EngineOptions } from "./engine.js";
 export { EnvironmentRuntime } from "./environment.js";
+export { createOperations, forceUnlock, type Operations, type Call, type Followed, type Unlocked } from "./operations.js";
 export { projectStatus, serviceReleases, serviceLogs, requireService, type ProjectStatus, type EnvironmentStatus, type ServiceStatus, type InstanceLogs } from "./queries.js";
 export { StateFiles, processAlive, type EngineInfo } from "./state-files.js";
 export { applyPlan, currentState, planProject, readApplied, type AppliedRevision } from "./apply.js";
