@@ -56,6 +56,56 @@ describe("Redactor", () => {
   });
 });
 
+describe("Redactor: every form a value takes in output", () => {
+  const pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n-----END PRIVATE KEY-----";
+
+  it("a value of several lines: whole, line by line, and JSON-escaped", () => {
+    const redactor = new Redactor();
+    redactor.add("TLS_KEY", pem);
+    assert.equal(redactor.redact(`key: ${pem} end`), "key: [REDACTED:TLS_KEY] end");
+    assert.equal(redactor.redact("line 2 is MIIEvQIBADANBgkqhkiG9w0BAQEFAASC here"), "line 2 is [REDACTED:TLS_KEY] here");
+    const json = redactor.redact(JSON.stringify({ key: pem }));
+    assert.equal(json, '{"key":"[REDACTED:TLS_KEY]"}');
+    for (const line of pem.split("\n")) assert.ok(!json.includes(line.slice(0, 8)), line);
+  });
+
+  it("a value with quotes and backslashes, JSON-escaped once or as it is", () => {
+    const redactor = new Redactor();
+    const value = 'pa"ss\\word\\x';
+    redactor.add("PW", value);
+    assert.equal(redactor.redact(JSON.stringify({ message: `it is ${value}` })), '{"message":"it is [REDACTED:PW]"}');
+    assert.equal(redactor.redact(`it is ${value}`), "it is [REDACTED:PW]");
+  });
+
+  it("a prefix cut at a truncation point: the smoke-failure quote of 120 characters", () => {
+    const redactor = new Redactor();
+    const secret = "sk_live_4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c";
+    redactor.add("STRIPE_KEY", secret);
+    const body = "x".repeat(100) + secret + " and more";
+    const message = `expected the body to contain "ok"; it starts ${JSON.stringify(body.slice(0, 120))}`;
+    const redacted = redactor.redact(message);
+    assert.equal(redacted, `expected the body to contain "ok"; it starts "${"x".repeat(100)}[REDACTED:STRIPE_KEY]"`);
+    assert.equal(redactor.redact(JSON.stringify({ message })).includes(secret.slice(0, 4)), false);
+    // A prefix that ends the text (a log line cut at its maximum length), or is followed by an ellipsis.
+    assert.equal(redactor.redact(`token=${secret.slice(0, 11)}`), "token=[REDACTED:STRIPE_KEY]");
+    assert.equal(redactor.redact(`token=${secret.slice(0, 6)}… (cut)`), "token=[REDACTED:STRIPE_KEY]… (cut)");
+    // Text that only starts like the secret, with more text after it, is left alone.
+    assert.equal(redactor.redact("sk_live_ mode is on"), "sk_live_ mode is on");
+    assert.equal(redactor.redact(`the ${secret.slice(0, 3)}"`), `the ${secret.slice(0, 3)}"`);
+  });
+
+  it("refuses values too short to redact safely, and redacts keys of JSON values", () => {
+    const redactor = new Redactor();
+    assert.equal(redactor.add("PIN", "123"), false);
+    assert.equal(redactor.size, 0);
+    assert.equal(redactor.add("TOKEN", "t0k3n-value"), true);
+    assert.equal(redactor.redact("123 t0k3n-value"), "123 [REDACTED:TOKEN]");
+    const deep = redactor.redactDeep(JSON.parse('{"t0k3n-value": 1, "__proto__": {"a": "t0k3n-value"}, "list": ["x t0k3n-value"]}') as object);
+    assert.equal(JSON.stringify(deep), '{"[REDACTED:TOKEN]":1,"__proto__":{"a":"[REDACTED:TOKEN]"},"list":["x [REDACTED:TOKEN]"]}');
+    assert.equal(Object.getPrototypeOf(deep), Object.prototype);
+  });
+});
+
 describe("errors", () => {
   it("carry a code, a hint and the catalogue's status", () => {
     const error = new EngineError("DEPLOY_IN_PROGRESS", "busy");
