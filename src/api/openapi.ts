@@ -19,9 +19,15 @@ const service = { name: "service", in: "path", required: true, schema: { type: "
 const env = { name: "env", in: "query", schema: { type: "string" }, description: "an environment of the chain" };
 const ndjson = {
   description:
-    'A stream of JSON lines: `{"progress":{step,message,releaseId?}}` while it runs, then `{"result":…}` or `{"error":{code,message,hint,details}}`. Closing the connection before the switch cancels a deploy.',
+    "A stream of JSON lines, sent only once the operation has begun (an error before that is an ordinary error answer with its status): " +
+    '`{"progress":{step,message,releaseId?,data?}}` while it runs, then exactly one last line, `{"result":…}` or `{"error":{code,message,hint,details?}}`. ' +
+    "A stream that ends without that last line means the engine went away. Closing the connection before the switch cancels a deploy.",
   content: { "application/x-ndjson": { schema: { type: "string" } } },
 };
+const conflict = { "409": { description: "Refused by the current state (see the code)", content: { "application/json": { schema: error } } } };
+const failed = { "422": { description: "Failed before it began to stream", content: { "application/json": { schema: error } } } };
+const streamed = { "200": ndjson, ...errors, ...conflict, ...failed };
+const envBody = { content: { "application/json": { schema: { type: "object", properties: { env: { type: "string" } } } } } };
 
 /** The OpenAPI 3.1 description of the API, served at /v1/openapi.json. */
 export function openApiDocument(): Record<string, unknown> {
@@ -31,6 +37,7 @@ export function openApiDocument(): Record<string, unknown> {
     components: { securitySchemes: { token: { type: "http", scheme: "bearer", description: "The token in <state_dir>/api-token" } } },
     security: [{ token: [] }],
     paths: {
+      "/v1/openapi.json": { get: { summary: "This document (no token)", security: [], responses: { "200": { description: "OpenAPI 3.1" } } } },
       "/v1/health": { get: { summary: "Liveness of the API (no token)", security: [], responses: { "200": { description: "ok" } } } },
       "/v1/status": { get: { summary: "Per environment: services, live and previous releases, instances, traffic; recent events", parameters: [env], responses: { "200": { description: "status" }, ...errors } } },
       "/v1/services/{service}/releases": {
@@ -63,31 +70,62 @@ export function openApiDocument(): Record<string, unknown> {
         post: {
           summary: "Deploy an artifact (folder or .tgz path on the engine's machine; default: the service's declared artifact) into the first environment",
           parameters: [service],
-          requestBody: { content: { "application/json": { schema: { type: "object", properties: { artifact: { type: "string" }, env: { type: "string" } } } } } },
-          responses: { "200": ndjson, ...errors },
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { artifact: { type: "string" }, env: { type: "string", description: "only the first environment of the chain is accepted (DEPLOY_WRONG_ENVIRONMENT)" }, watch: { type: "boolean", description: "stream through the watch window; the result is the release as it ended" } } } } } },
+          responses: streamed,
         },
       },
       "/v1/services/{service}/promote": {
         post: {
           summary: "Promote the release that is live and stable in the environment before `to` (default: the second) into `to`",
           parameters: [service],
-          requestBody: { content: { "application/json": { schema: { type: "object", properties: { to: { type: "string" }, initial: { type: "boolean" } } } } } },
-          responses: { "200": ndjson, ...errors },
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { to: { type: "string" }, initial: { type: "boolean" }, skipWatch: { type: "boolean" } } } } } },
+          responses: streamed,
         },
       },
       "/v1/services/{service}/rollback": {
         post: {
           summary: "Switch back to the previous release (`env` required when the chain has more than one environment)",
           parameters: [service],
-          requestBody: { content: { "application/json": { schema: { type: "object", properties: { env: { type: "string" } } } } } },
-          responses: { "200": ndjson, ...errors },
+          requestBody: envBody,
+          responses: streamed,
+        },
+      },
+      "/v1/services/{service}/watch": {
+        get: {
+          summary: "Follow the analysis of the service's release in its watch window, verdict by verdict, until it is stable or rolled back (RELEASE_ROLLED_BACK)",
+          parameters: [service, env],
+          responses: streamed,
+        },
+      },
+      "/v1/services/{service}/abort": {
+        post: { summary: "Roll back the release in its watch window now (recorded as an abort)", parameters: [service], requestBody: envBody, responses: streamed },
+      },
+      "/v1/plan": {
+        post: {
+          summary: "What apply would change between engineroom.yaml (read afresh) and what runs, with the drift found",
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { refreshOnly: { type: "boolean", description: "scan for drift now" } } } } } },
+          responses: { "200": { description: "`{ plan, drift }`" }, ...errors, ...conflict },
+        },
+      },
+      "/v1/apply": {
+        post: {
+          summary: "Apply a saved plan (PLAN_STALE when what runs changed since), or plan now and apply",
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { plan: { type: "object", description: "a plan as `POST /v1/plan` answered it" } } } } } },
+          responses: streamed,
+        },
+      },
+      "/v1/unlock": {
+        post: {
+          summary: "Take an environment's (default: the first's) writer lock from its holder, recorded as a lock.forced event",
+          requestBody: envBody,
+          responses: { "200": { description: "`{ environment, from }`: whom the lock was taken from, or null" }, ...errors },
         },
       },
       "/v1/releases/{release}/approve": {
         post: {
           summary: "Approve a verified release that waits for approval, and switch to it",
           parameters: [{ name: "release", in: "path", required: true, schema: { type: "string" } }],
-          responses: { "200": ndjson, ...errors },
+          responses: streamed,
         },
       },
     },

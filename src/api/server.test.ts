@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { startProject, type TestProject } from "../../test/helpers/project.js";
-import { createApi } from "./server.js";
+import { createOperations } from "../engine/index.js";
+import { apiRoutes, createApi } from "./server.js";
 
 /** The API of a real engine (store, proxy, runtime) on a temp project, called in-process with inject(). */
 describe("API", () => {
@@ -12,7 +13,7 @@ describe("API", () => {
 
   before(async () => {
     project = await startProject();
-    app = createApi({ engine: project.engine, token: project.token });
+    app = createApi({ operations: createOperations(project.engine), token: project.token });
     auth = { authorization: `Bearer ${project.token}` };
   });
   after(async () => {
@@ -122,12 +123,44 @@ describe("API", () => {
     });
   });
 
-  it("streams a rollback as NDJSON, ending with the error when there is nothing to roll back to", async () => {
-    const res = await call("/v1/services/web/rollback", { method: "POST" });
-    assert.equal(res.status, 200);
-    assert.match(res.type, /^application\/x-ndjson/);
-    const lines = res.body.trim().split("\n").map((line) => JSON.parse(line));
-    assert.equal(lines.at(-1).error.code, "ROLLBACK_NO_TARGET");
-    assert.ok(lines.at(-1).error.hint);
+  describe("streams", () => {
+    it("answers an error found before the first progress line with its status, not 200", async () => {
+      await assertError(call("/v1/services/web/rollback", { method: "POST" }), 409, "ROLLBACK_NO_TARGET");
+      await assertError(call("/v1/services/web/abort", { method: "POST" }), 409, "NOT_WATCHING");
+      await assertError(call("/v1/services/web/watch"), 404, "RELEASE_NOT_FOUND");
+      await assertError(call("/v1/services/web/deploys", { method: "POST", payload: { env: "nowhere" } }), 404, "ENVIRONMENT_UNKNOWN");
+      await assertError(call("/v1/services/web/promote", { method: "POST", payload: {} }), 409, "DEPLOY_WRONG_ENVIRONMENT");
+      await assertError(call("/v1/releases/rel_nope/approve", { method: "POST" }), 404, "RELEASE_NOT_FOUND");
+      await assertError(call("/v1/apply", { method: "POST", payload: { plan: { nope: true } } }), 400, "PLAN_INVALID");
+    });
+
+    it("once it has begun, answers 200 and ends with exactly one error line", async () => {
+      const res = await call("/v1/services/web/deploys", { method: "POST", payload: { artifact: `${project.dir}/no-such-folder` } });
+      assert.equal(res.status, 200);
+      assert.match(res.type, /^application\/x-ndjson/);
+      const lines = res.body.trim().split("\n").map((line) => JSON.parse(line));
+      assert.equal(lines[0].progress.step, "artifact");
+      assert.deepEqual(Object.keys(lines.at(-1)), ["error"]);
+      assert.equal(lines.at(-1).error.code, "ARTIFACT_NOT_FOUND");
+      assert.ok(lines.at(-1).error.hint);
+      assert.ok(lines.slice(0, -1).every((line) => "progress" in line), "only progress lines before the last");
+    });
+  });
+
+  it("takes a writer lock from its holder through /v1/unlock, and records it", async () => {
+    const res = await call("/v1/unlock", { method: "POST", payload: {} });
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(res.json(), { environment: project.engine.environment().name, from: null });
+    const events = (await call("/v1/events?limit=1")).json().events as { type: string }[];
+    assert.equal(events.at(-1)!.type, "lock.forced");
+    await assertError(call("/v1/unlock", { method: "POST", payload: { env: "nowhere" } }), 404, "ENVIRONMENT_UNKNOWN");
+  });
+
+  it("describes every route it serves in /v1/openapi.json, and no other", async () => {
+    const paths = (await call("/v1/openapi.json", { headers: {} })).json().paths as Record<string, Record<string, unknown>>;
+    const documented = Object.entries(paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
+    const served = apiRoutes(app).map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, "{$1}")}`);
+    assert.ok(served.length >= 14, served.join(", "));
+    assert.deepEqual([...documented].sort(), [...served].sort());
   });
 });

@@ -1,26 +1,36 @@
 import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { EngineError, redactor, toEngineError } from "../core/index.js";
-import { applyPlan, planProject, projectStatus, requireService, serviceLogs, serviceReleases, type Engine } from "../engine/index.js";
+import { createOperations, type Engine, type Operations } from "../engine/index.js";
 import { parsePlan, type Plan } from "../plan/index.js";
-import type { DeployResult, Progress } from "../deploy/index.js";
+import type { Progress } from "../deploy/index.js";
 import { openApiDocument } from "./openapi.js";
 
-export interface ApiOptions {
-  engine: Engine;
-  token: string;
-}
+/** The operations to serve (`createOperations(engine)`), or an engine to build them from. */
+export type ApiOptions = { token: string } & ({ operations: Operations } | { engine: Engine });
 
 /**
- * The engine's HTTP API under /v1: token-authenticated, thin. Errors are answered with their
- * catalogue status and `{ error: { code, message, hint } }`. Deploys and rollbacks answer a stream
- * of NDJSON lines (`{"progress": …}` then `{"result": …}` or `{"error": …}`); a client that goes
- * away before the switch cancels the deploy.
+ * The engine's HTTP API under /v1: token-authenticated, thin: every route calls one operation of
+ * the engine's façade. Errors are answered with their catalogue status and
+ * `{ error: { code, message, hint } }`. Deploys, promotions, rollbacks, aborts, approvals, applies
+ * and watches answer a stream of NDJSON lines (`{"progress": …}` then `{"result": …}` or
+ * `{"error": …}`); an error before the first progress line is an ordinary error answer with its
+ * status. A client that goes away before the switch cancels the deploy.
+ *
+ * @example
+ * const api = createApi({ operations: createOperations(engine), token });
+ * await api.listen({ host: "127.0.0.1", port: 0 });
  */
-export function createApi({ engine, token }: ApiOptions): FastifyInstance {
+export function createApi(options: ApiOptions): FastifyInstance {
+  const ops = "operations" in options ? options.operations : createOperations(options.engine);
   // On shutdown every API connection is closed at once, streams included: the engine is going away.
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
-  const expected = Buffer.from(`Bearer ${token}`);
+  const expected = Buffer.from(`Bearer ${options.token}`);
+  const routes: ApiRoute[] = [];
+  registered.set(app, routes);
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) if (method !== "HEAD") routes.push({ method, url: route.url });
+  });
 
   app.addHook("onRequest", async (request) => {
     const path = request.url.split("?")[0];
@@ -52,19 +62,19 @@ export function createApi({ engine, token }: ApiOptions): FastifyInstance {
   app.get("/v1/health", async () => ({ ok: true }));
   app.get("/v1/openapi.json", async () => openApiDocument());
 
-  app.get<{ Querystring: { env?: string } }>("/v1/status", async (request) => redactor.redactDeep(await projectStatus(engine, request.query.env)));
+  app.get<{ Querystring: { env?: string } }>("/v1/status", async (request) => redactor.redactDeep(await ops.status(request.query.env)));
 
   app.get<{ Params: { service: string }; Querystring: { limit?: string; env?: string } }>("/v1/services/:service/releases", async (request) => ({
-    releases: redactor.redactDeep(await serviceReleases(engine, request.params.service, request.query.env, positiveInt(request.query.limit, 20))),
+    releases: redactor.redactDeep(await ops.releases(request.params.service, { environment: request.query.env, limit: positiveInt(request.query.limit, 20) })),
   }));
 
   app.get<{ Params: { service: string }; Querystring: { lines?: string; env?: string } }>("/v1/services/:service/logs", async (request) =>
-    redactor.redactDeep({ instances: await serviceLogs(engine, request.params.service, request.query.env, positiveInt(request.query.lines, 100)) }),
+    redactor.redactDeep({ instances: await ops.logs(request.params.service, { environment: request.query.env, lines: positiveInt(request.query.lines, 100) }) }),
   );
 
   app.get<{ Querystring: { service?: string; env?: string; after?: string; limit?: string } }>("/v1/events", async (request) => ({
     events: redactor.redactDeep(
-      await engine.store.events.list({
+      await ops.events({
         service: request.query.service,
         environment: request.query.env,
         afterId: request.query.after === undefined ? undefined : positiveInt(request.query.after, 0),
@@ -73,60 +83,41 @@ export function createApi({ engine, token }: ApiOptions): FastifyInstance {
     ),
   }));
 
-  // Deploys, promotions, rollbacks and approvals stream their progress. What can be checked before
-  // the stream starts is checked first, so that an unknown service is a 404, not a 200 with an error inside.
   app.post<{ Params: { service: string }; Body: { artifact?: unknown; env?: unknown; watch?: unknown } | undefined }>("/v1/services/:service/deploys", async (request, reply) => {
     const artifact = optionalString(request.body?.artifact, "artifact");
-    const env = optionalString(request.body?.env, "env");
-    const service = request.params.service;
-    requireService(engine, service);
-    engine.environment(env);
-    await stream(reply, async (signal, onProgress) => {
-      const result = await engine.deploy(service, artifact, { environment: env, signal, onProgress, actor: "api" });
-      if (request.body?.watch !== true || result.awaitingApproval) return result;
-      // Attached through the watch window: the answer is the release as its watch ended.
-      return watched(engine, service, result.release.environment, result.release.id, signal, onProgress, result);
-    });
+    const environment = optionalString(request.body?.env, "env");
+    const watch = request.body?.watch === true;
+    await stream(reply, (call) => ops.deploy(request.params.service, { ...call, artifact, environment, watch }));
   });
 
   app.get<{ Params: { service: string }; Querystring: { env?: string } }>("/v1/services/:service/watch", async (request, reply) => {
-    const service = request.params.service;
-    requireService(engine, service);
-    const environment = engine.environment(request.query.env).name;
-    await stream(reply, (signal, onProgress) => watched(engine, service, environment, undefined, signal, onProgress));
+    await stream(reply, (call) => ops.follow(request.params.service, { ...call, environment: request.query.env }));
   });
 
   app.post<{ Params: { service: string }; Body: { env?: unknown } | undefined }>("/v1/services/:service/abort", async (request, reply) => {
-    const env = optionalString(request.body?.env, "env");
-    requireService(engine, request.params.service);
-    engine.environment(env);
-    await stream(reply, (signal, onProgress) => engine.abort(request.params.service, { environment: env, signal, onProgress, actor: "api" }));
+    const environment = optionalString(request.body?.env, "env");
+    await stream(reply, (call) => ops.abort(request.params.service, { ...call, environment }));
   });
 
   app.post<{ Params: { service: string }; Body: { to?: unknown; initial?: unknown; skipWatch?: unknown } | undefined }>("/v1/services/:service/promote", async (request, reply) => {
     const to = optionalString(request.body?.to, "to");
     const initial = request.body?.initial === true;
     const skipWatch = request.body?.skipWatch === true;
-    requireService(engine, request.params.service);
-    if (to !== undefined) engine.environment(to);
-    await stream(reply, (signal, onProgress) => engine.promote(request.params.service, { to, initial, skipWatch, signal, onProgress, actor: "api" }));
+    await stream(reply, (call) => ops.promote(request.params.service, { ...call, to, initial, skipWatch }));
   });
 
   app.post<{ Params: { service: string }; Body: { env?: unknown } | undefined }>("/v1/services/:service/rollback", async (request, reply) => {
-    const env = optionalString(request.body?.env, "env");
-    requireService(engine, request.params.service);
-    if (env === undefined && engine.environments.length > 1) {
-      throw new EngineError("API_BAD_REQUEST", `Name the environment to roll back (${engine.environments.map((e) => e.name).join(", ")}).`);
-    }
-    const environment = engine.environment(env);
-    await stream(reply, (signal, onProgress) => environment.deployer.rollback(request.params.service, { signal, onProgress, actor: "api" }));
+    const environment = optionalString(request.body?.env, "env");
+    await stream(reply, (call) => ops.rollback(request.params.service, { ...call, environment }));
   });
 
-  app.post<{ Body: { refreshOnly?: unknown } | undefined }>("/v1/plan", async (request) => {
-    const drift = request.body?.refreshOnly === true ? await engine.drift.scan() : engine.drift.findings;
-    const { plan } = await planProject(engine);
-    return redactor.redactDeep({ plan, drift });
+  app.post<{ Params: { release: string } }>("/v1/releases/:release/approve", async (request, reply) => {
+    await stream(reply, (call) => ops.approve(request.params.release, call));
   });
+
+  app.post<{ Body: { refreshOnly?: unknown } | undefined }>("/v1/plan", async (request) =>
+    redactor.redactDeep(await ops.plan({ refreshOnly: request.body?.refreshOnly === true })),
+  );
 
   app.post<{ Body: { plan?: unknown } | undefined }>("/v1/apply", async (request, reply) => {
     let saved: Plan | undefined;
@@ -135,61 +126,61 @@ export function createApi({ engine, token }: ApiOptions): FastifyInstance {
       if (!parsed.ok) throw new EngineError("PLAN_INVALID", `The plan cannot be read: ${parsed.problem}.`);
       saved = parsed.plan;
     }
-    await stream(reply, (signal, onProgress) => applyPlan(engine, saved, { signal, onProgress, actor: "api" }));
+    await stream(reply, (call) => ops.apply(saved, call));
   });
 
-  app.post<{ Params: { release: string } }>("/v1/releases/:release/approve", async (request, reply) => {
-    await stream(reply, (signal, onProgress) => engine.approve(request.params.release, { signal, onProgress, actor: "api" }));
-  });
+  app.post<{ Body: { env?: unknown } | undefined }>("/v1/unlock", async (request) =>
+    redactor.redactDeep(await ops.unlock(optionalString(request.body?.env, "env"), { actor: "api" })),
+  );
 
   return app;
 }
 
-/** Follows a release's analysis as progress lines; throws RELEASE_ROLLED_BACK with the evidence if it was rolled back. */
-async function watched(
-  engine: Engine,
-  service: string,
-  environment: string,
-  releaseId: string | undefined,
-  signal: AbortSignal,
-  onProgress: (p: Progress) => void,
-  deployed?: DeployResult,
-): Promise<unknown> {
-  const { release, verdict } = await engine.follow(service, {
-    environment,
-    releaseId,
-    signal,
-    onVerdict: (v) => onProgress({ step: "analysis", releaseId, message: `${v.outcome}: ${v.reason}`, data: { verdict: v } }),
-  });
-  if (release.state === "rolled-back") {
-    throw new EngineError("RELEASE_ROLLED_BACK", `${service} v${release.number} was rolled back: ${release.reason}`, { details: { release, verdict } });
-  }
-  return deployed ? { ...deployed, release, verdict } : { release, verdict };
+export interface ApiRoute {
+  method: string;
+  /** Fastify's form: `/v1/services/:service/releases`. */
+  url: string;
 }
 
-/** Runs `work`, streaming its progress as NDJSON; aborts it when the client disconnects first. */
-async function stream(
-  reply: FastifyReply,
-  work: (signal: AbortSignal, onProgress: (p: Progress) => void) => Promise<unknown>,
-): Promise<void> {
+const registered = new WeakMap<FastifyInstance, ApiRoute[]>();
+
+/** The routes `createApi` registered on `app` (HEAD routes of GETs left out), e.g. to check the OpenAPI document. */
+export function apiRoutes(app: FastifyInstance): readonly ApiRoute[] {
+  return registered.get(app) ?? [];
+}
+
+/**
+ * Runs `work`, streaming its progress as NDJSON; aborts it when the client disconnects first.
+ * Nothing is sent until the first progress line (or the result): an error before it is an ordinary
+ * error answer with the code's HTTP status, so that a bad request is never "200 with an error inside".
+ * Once a line was sent the status is 200, and the stream's last line is `{"result": …}` or
+ * `{"error": {code, message, hint, details?}}`; a stream that ends without either means the engine
+ * went away.
+ */
+async function stream(reply: FastifyReply, work: (call: { signal: AbortSignal; onProgress: (p: Progress) => void; actor: string }) => Promise<unknown>): Promise<void> {
   const controller = new AbortController();
   let done = false;
+  let started = false;
   reply.raw.on("close", () => {
     if (!done) controller.abort(new Error("the client disconnected"));
   });
-  reply.hijack();
-  reply.raw.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
   const send = (line: unknown) => {
+    if (!started) {
+      started = true;
+      reply.hijack();
+      reply.raw.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+    }
     if (!reply.raw.destroyed) reply.raw.write(redactor.redact(JSON.stringify(line)) + "\n");
   };
   try {
-    const result = await work(controller.signal, (progress) => send({ progress }));
+    const result = await work({ signal: controller.signal, onProgress: (progress) => send({ progress }), actor: "api" });
     send({ result });
   } catch (error) {
+    if (!started) throw error; // answered by the error handler, with the code's status
     send({ error: toEngineError(error).toJSON() });
   } finally {
     done = true;
-    reply.raw.end();
+    if (started) reply.raw.end();
   }
 }
 
