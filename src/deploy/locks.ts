@@ -1,9 +1,11 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { hostname } from "node:os";
-import { EngineError } from "../core/index.js";
-import type { Lock, LockTable } from "../store/index.js";
+import { EngineError, systemClock, type Clock } from "../core/index.js";
+import type { EventLog, Lock, LockResult, LockTable } from "../store/index.js";
+import { holderIsDead, thisHolder } from "./holder.js";
 
 const leaseTtlMs = 30_000;
+/** How often a restore that waits for a lease looks again. */
+const leasePollMs = 1_000;
 
 interface Holder {
   what: string;
@@ -12,9 +14,30 @@ interface Holder {
   done: Promise<void>;
 }
 
+export interface RunLockOptions {
+  /** The engine's own short task (finishing a watch, an automatic rollback): waits for a running user command instead of being refused. */
+  internal?: boolean;
+  /**
+   * The engine's restore after a start: a lease held in the store by someone alive is waited for,
+   * up to this long, and then taken over (each said in an event), so that a restore never fails on a lease.
+   */
+  restore?: { waitMs?: number };
+}
+
+export interface WriterLockOptions {
+  /** Where `lock.released`, `lock.waiting` and `lock.taken-over` are recorded. */
+  events?: EventLog;
+  /** The store's clock (leases expire by it); a restore waits on it. */
+  clock?: Clock;
+}
+
 /** The store key of an environment's writer lease. */
 export function writerLockKey(environment: string): string {
   return `writer/${environment}`;
+}
+
+function describeHolder(by: Omit<Lock, "token">): string {
+  return `"${by.command}" (pid ${by.pid} on ${by.host}, since ${new Date(by.acquiredAt).toISOString()})`;
 }
 
 /**
@@ -25,18 +48,29 @@ export function writerLockKey(environment: string): string {
  * User commands refuse each other with DEPLOY_IN_PROGRESS; internal tasks (finishing a watch,
  * restoring after a restart, an automatic rollback) are short, so anything waits for them instead.
  * The lock is re-entrant within one piece of work: an apply that deploys runs the deploy under its
- * own hold.
+ * own hold. A lease whose holder is a process of this host that no longer runs (its pid is gone, or
+ * belongs to a process started at another time) is released at once, with a `lock.released` event.
  */
 export class WriterLock {
   readonly environment: string;
   #locks: LockTable;
+  #events: EventLog | undefined;
+  #clock: Clock;
   #holder: Holder | undefined;
   /** The hold the running work is under; background work it started outlives it, so a hold counts only while it is the current one. */
   #context = new AsyncLocalStorage<Holder>();
 
-  constructor(locks: LockTable, environment: string) {
+  constructor(locks: LockTable, environment: string, options: WriterLockOptions = {}) {
     this.#locks = locks;
     this.environment = environment;
+    this.#events = options.events;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** Sets where lock events go and the clock, if the constructor was not told (a lock made before its deployer). */
+  attach(options: WriterLockOptions): void {
+    this.#events ??= options.events;
+    if (options.clock && this.#clock === systemClock) this.#clock = options.clock;
   }
 
   /** What holds the environment now, e.g. "deploy web". */
@@ -49,10 +83,10 @@ export class WriterLock {
     return this.#locks.get(writerLockKey(this.environment));
   }
 
-  async run<T>(what: string, work: () => Promise<T>, options: { internal?: boolean } = {}): Promise<T> {
+  async run<T>(what: string, work: () => Promise<T>, options: RunLockOptions = {}): Promise<T> {
     const held = this.#context.getStore();
     if (held && held === this.#holder) return work(); // already held by the work that called us
-    const internal = options.internal ?? false;
+    const internal = options.internal ?? !!options.restore;
     for (let running = this.#holder; running; running = this.#holder) {
       if (!internal && !running.internal) {
         throw new EngineError("DEPLOY_IN_PROGRESS", `${this.environment} is busy: ${running.what} is running (since ${new Date(running.since).toISOString()}). Refused: ${what}.`);
@@ -64,25 +98,56 @@ export class WriterLock {
     this.#holder = holder;
     try {
       const key = writerLockKey(this.environment);
-      const lease = await this.#locks.acquire(key, { command: what, pid: process.pid, host: hostname() }, leaseTtlMs);
-      if (!lease.acquired) {
-        const by = lease.heldBy;
-        throw new EngineError(
-          "LOCK_HELD",
-          `${this.environment} is locked by "${by.command}" (pid ${by.pid} on ${by.host}, since ${new Date(by.acquiredAt).toISOString()}, lease until ${new Date(by.expiresAt).toISOString()}). Refused: ${what}.`,
-          { details: { holder: by } },
-        );
-      }
-      const renew = setInterval(() => void this.#locks.renew(key, lease.lock.token, leaseTtlMs).catch(() => {}), leaseTtlMs / 3);
+      const lease = await this.#acquire(key, what, options.restore);
+      const renew = setInterval(() => void this.#locks.renew(key, lease.token, leaseTtlMs).catch(() => {}), leaseTtlMs / 3);
       try {
         return await this.#context.run(holder, work);
       } finally {
         clearInterval(renew);
-        await this.#locks.release(key, lease.lock.token).catch(() => {});
+        await this.#locks.release(key, lease.token).catch(() => {});
       }
     } finally {
       this.#holder = undefined;
       finished();
     }
+  }
+
+  async #acquire(key: string, what: string, restore: RunLockOptions["restore"]): Promise<Lock> {
+    const me = thisHolder(what);
+    let result: LockResult = await this.#locks.acquire(key, me, leaseTtlMs);
+    const waitStarted = this.#clock.now();
+    let waited = false;
+    while (!result.acquired) {
+      const by = result.heldBy;
+      if (holderIsDead(by)) {
+        result = await this.#locks.takeOver(key, by, me, leaseTtlMs);
+        if (result.acquired) await this.#event("lock.released", `lease of ${describeHolder(by)} released: that process no longer runs; taken by "${what}"`, by);
+        continue;
+      }
+      if (!restore) {
+        throw new EngineError(
+          "LOCK_HELD",
+          `${this.environment} is locked by ${describeHolder(by)}, lease until ${new Date(by.expiresAt).toISOString()}. Refused: ${what}.`,
+          { details: { holder: by } },
+        );
+      }
+      const waitMs = restore.waitMs ?? 2 * leaseTtlMs;
+      if (this.#clock.now() - waitStarted >= waitMs) {
+        result = await this.#locks.takeOver(key, by, me, leaseTtlMs);
+        if (result.acquired) await this.#event("lock.taken-over", `"${what}" took over the lease of ${describeHolder(by)} after waiting ${waitMs}ms for it`, by);
+        continue;
+      }
+      if (!waited) await this.#event("lock.waiting", `"${what}" waits (up to ${waitMs}ms) for the lease of ${describeHolder(by)}`, by);
+      waited = true;
+      await this.#clock.sleep(Math.min(leasePollMs, Math.max(1, by.expiresAt - this.#clock.now())));
+      result = await this.#locks.acquire(key, me, leaseTtlMs);
+    }
+    return result.lock;
+  }
+
+  async #event(type: string, message: string, by: Omit<Lock, "token">): Promise<void> {
+    await this.#events
+      ?.append({ type, environment: this.environment, message, data: { key: by.key, holder: { command: by.command, pid: by.pid, host: by.host, acquiredAt: by.acquiredAt } } })
+      .catch(() => undefined);
   }
 }

@@ -27,7 +27,7 @@ describe("migrations", () => {
 
   it("apply each pending migration once and record it", async () => {
     const store = new ProbeStore();
-    assert.deepEqual(await store.apply(migrations), [1]);
+    assert.deepEqual(await store.apply(migrations), [1, 2]);
     assert.deepEqual(await store.apply(migrations), []);
     assert.deepEqual(await store.tables(), ["artifacts", "events", "live", "locks", "releases", "schema_migrations"]);
     await store.close();

@@ -89,6 +89,12 @@ export const migrations: readonly Migration[] = [
       );`,
     ),
   },
+  {
+    version: 2,
+    name: "locks: the holder's process start time",
+    // Nullable: leases written before it, and holders that cannot tell, have none.
+    ...forBoth(() => "ALTER TABLE locks ADD COLUMN start_time BIGINT;"),
+  },
 ];
 
 /** Serializes migrations across engines sharing one database. */

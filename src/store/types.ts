@@ -123,6 +123,12 @@ export interface LockHolder {
   command: string;
   pid: number;
   host: string;
+  /**
+   * When the holding process started, as its host counts it (on Linux, field 22 of /proc/<pid>/stat:
+   * clock ticks since boot), so that a pid reused by another process is not taken for the holder.
+   * Absent when the holder could not tell.
+   */
+  startTime?: number;
 }
 
 export interface Lock extends LockHolder {
@@ -146,6 +152,12 @@ export interface LockTable {
   get(key: string): Promise<Omit<Lock, "token"> | undefined>;
   /** Removes the lease whoever holds it, returning whom it was taken from. */
   forceRelease(key: string): Promise<Omit<Lock, "token"> | undefined>;
+  /**
+   * Takes the lease over from `from` (a holder known to be gone, or one an engine's restore may not
+   * wait for any longer), whether or not it expired — but only if `from` still holds it: a lease that
+   * changed hands meanwhile is left alone and returned as `heldBy`.
+   */
+  takeOver(key: string, from: Omit<Lock, "token">, holder: LockHolder, ttlMs: number): Promise<LockResult>;
 }
 
 export interface ArtifactRecord {
