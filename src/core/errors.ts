@@ -36,6 +36,7 @@ export const errorCatalogue = {
   PLAN_BLOCKED: { status: 409, hint: "Let the release before it in the chain become stable (or deploy it first), then plan again." },
   LOCK_HELD: { status: 409, hint: "Another command holds the lock; wait for it, or let the lease expire." },
   ENGINE_NOT_RUNNING: { status: 503, hint: "Start the engine with `engineroom up` in this project's folder." },
+  ENGINE_GONE: { status: 503, hint: "The engine stopped while the command ran (the proxy and instances keep serving); start it with `engineroom up`, then `engineroom status` shows what runs." },
   ENGINE_ALREADY_RUNNING: { status: 409, hint: "An engine already runs for this project; stop it first or use its API." },
   DATAPLANE_UNAVAILABLE: { status: 503, hint: "The data-plane process could not be started or reached; read .engineroom/dataplane/dataplane.log, then run `engineroom up` again." },
   DATAPLANE_HANDOVER_FAILED: { status: 500, hint: "The running data plane keeps serving with its old code; read .engineroom/dataplane/dataplane.log. `engineroom down` then `engineroom up` replaces it with a short outage." },
