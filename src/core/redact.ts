@@ -38,6 +38,11 @@ interface Compiled {
 }
 
 export class Redactor {
+  /** A value shorter than this is not redacted; see `redactMinLength`. */
+  static readonly minLength = redactMinLength;
+  /** The shortest prefix redacted at a truncation point; see `redactMinPrefix`. */
+  static readonly minPrefix = redactMinPrefix;
+
   #secrets = new Map<string, string>(); // value -> name
   #compiled: Compiled | undefined;
 

@@ -8,7 +8,7 @@
  */
 export type { EnvValue, SecretProvider, SecretProviders, SecretRef, WritableSecretProvider } from "./types.js";
 export { isWritable } from "./types.js";
-export { assertSecretName, isSecretName, secretNamePattern } from "./names.js";
+export { assertSecretName, assertStorableValue, isSecretName, secretNamePattern } from "./names.js";
 export {
   createSecretProvider,
   secretProviderConfigSchema,

@@ -23,6 +23,19 @@ describe("resolveSecrets", () => {
     assert.equal(redactor.redact("info"), "info", "plain values are not secrets");
   });
 
+  it("warns loudly, naming the secret and its provider but never the value, of a secret too short to redact", async () => {
+    const warnings: string[] = [];
+    const redactor = new Redactor();
+    const env = await resolveSecrets({ PIN: { secret: "pin" }, LONG: { secret: "long" } }, providers({ main: { PIN: "x7q", LONG: "long-enough" } }, "main"), redactor, {
+      warn: (message) => warnings.push(message),
+    });
+    assert.deepEqual(env, { PIN: "x7q", LONG: "long-enough" });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /secret "pin" from provider "main" \(for PIN\) is shorter than 4 characters/);
+    assert.ok(!warnings[0]!.includes("x7q"));
+    assert.equal(redactor.size, 1);
+  });
+
   it("fetches a secret used by several variables once", async () => {
     let calls = 0;
     const counting: SecretProvider = { type: "test", get: async () => (calls++, "shared-value"), list: async () => ["shared"] };

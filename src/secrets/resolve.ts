@@ -1,4 +1,4 @@
-import { EngineError, isEngineError, type Redactor } from "../core/index.js";
+import { createLogger, EngineError, isEngineError, Redactor } from "../core/index.js";
 import { assertSecretValue } from "./names.js";
 import { providerFor } from "./providers.js";
 import type { EnvValue, SecretProviders, SecretRef } from "./types.js";
@@ -32,6 +32,14 @@ export function secretRefs(env: Readonly<Record<string, EnvValue>>, defaultProvi
     .sort((a, b) => (a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0));
 }
 
+export interface ResolveSecretsOptions {
+  /**
+   * Told of a secret too short to be redacted (under `Redactor.minLength` characters), by name and
+   * provider, never its value. Default: a warning on standard error.
+   */
+  warn?: (message: string) => void;
+}
+
 interface Wanted {
   provider: string;
   secret: string;
@@ -49,10 +57,20 @@ interface Wanted {
  * SECRET_VALUE_INVALID for a value no environment variable can hold, or the provider's own SECRET_*
  * error (SECRET_PROVIDER_FAILED for one that is not coded).
  *
+ * A value shorter than `Redactor.minLength` characters cannot be masked in output without garbling
+ * it, so it is not redacted: `options.warn` is told, naming the secret and its provider. `engineroom
+ * secrets set` refuses such values; env and file providers are set elsewhere, hence the warning.
+ *
  * @example
  * const env = await resolveSecrets({ DB_PASSWORD: { secret: "db_password" }, LOG_LEVEL: "info" }, secrets, redactor);
  */
-export async function resolveSecrets(env: Readonly<Record<string, EnvValue>>, secrets: SecretProviders, redactor: Redactor): Promise<Record<string, string>> {
+export async function resolveSecrets(
+  env: Readonly<Record<string, EnvValue>>,
+  secrets: SecretProviders,
+  redactor: Redactor,
+  options: ResolveSecretsOptions = {},
+): Promise<Record<string, string>> {
+  const warn = options.warn ?? ((message: string) => createLogger().warn(message));
   const wanted = new Map<string, Wanted>();
   for (const ref of secretRefs(env)) {
     const { name } = providerFor(secrets, ref.provider);
@@ -70,8 +88,9 @@ export async function resolveSecrets(env: Readonly<Record<string, EnvValue>>, se
       try {
         const value = await providerFor(secrets, entry.provider).provider.get(entry.secret);
         if (value === undefined) return void missing.push(entry);
-        redactor.add(entry.secret, value);
+        const redacted = redactor.add(entry.secret, value);
         assertSecretValue(entry.secret, value, `provider "${entry.provider}"`);
+        if (!redacted) warn(tooShort(entry));
         values.set(key, value);
       } catch (error) {
         failures.push(coded(error, entry, redactor));
@@ -86,6 +105,13 @@ export async function resolveSecrets(env: Readonly<Record<string, EnvValue>>, se
     result[variable] = isSecretRef(value) ? values.get(`${providerFor(secrets, value.provider).name}\0${value.secret}`)! : value;
   }
   return result;
+}
+
+function tooShort(entry: Wanted): string {
+  return (
+    `SECRET TOO SHORT TO REDACT: secret "${entry.secret}" from provider "${entry.provider}" (for ${entry.variables.join(", ")}) is shorter than ` +
+    `${Redactor.minLength} characters, so Engineroom cannot keep it out of logs and output. Give it a longer value.`
+  );
 }
 
 function notFound(missing: Wanted[]): EngineError {

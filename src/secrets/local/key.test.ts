@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,6 +80,21 @@ describe("secrets key", async () => {
     const key = await writeKeyFile(join(project, "keys", "secrets.key"));
     await assert.rejects(loadSecretsKey({ env: {}, keyFile: "keys/secrets.key", projectDir: project, homeDir: home }), coded("SECRET_KEY_INSECURE", key));
     await assert.rejects(loadSecretsKey({ env: {}, keyFile: join(project, "keys", "secrets.key"), projectDir: project, homeDir: home }), coded("SECRET_KEY_INSECURE", key));
+  });
+
+  it("will not write a key inside the project's folder (HOME inside the project), and writes nothing there", async () => {
+    const homeInside = join(project, "home");
+    const file = defaultKeyFile({ env: {}, homeDir: homeInside });
+    await assert.rejects(writeKeyFile(file, undefined, { projectDir: project }), (error: unknown) => {
+      assert.equal((error as { code?: string }).code, "SECRET_KEY_INSECURE");
+      assert.match((error as { hint: string }).hint, /ENGINEROOM_SECRETS_KEY/);
+      assert.match((error as { hint: string }).hint, /XDG_CONFIG_HOME/);
+      return true;
+    });
+    assert.equal(existsSync(homeInside), false);
+    const outside = join(root, "outside-home", "secrets.key");
+    await writeKeyFile(outside, undefined, { projectDir: project });
+    assert.ok(existsSync(outside));
   });
 
   it("says SECRET_KEY_INVALID for a key file holding something else, without quoting it", async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { EngineError } from "../../core/index.js";
 
 /** The environment variable holding the key itself (base64 or hex of 32 bytes). */
@@ -72,18 +72,24 @@ export async function loadSecretsKey(source: SecretsKeySource = {}): Promise<Buf
   }
   if (source.projectDir && (await isInside(file, source.projectDir))) {
     throw new EngineError("SECRET_KEY_INSECURE", `The key file ${file} is inside the project's folder, where it could be committed or copied with the store it opens.`, {
-      hint: `Move it outside the project, e.g. to ${defaultKeyFile(source)}.`,
+      hint: outsideHint(file),
     });
   }
   return parseKey(await readFile(file, "utf8"), `the key file ${file}`);
 }
 
 /**
- * Writes a new key file with mode 0600 (its folder 0700), refusing to replace one that exists.
- * Returns the key, base64.
+ * Writes a new key file with mode 0600 (its folder 0700), refusing to replace one that exists, and
+ * refusing (SECRET_KEY_INSECURE) a file inside `options.projectDir`, which `loadSecretsKey` would
+ * refuse to read: that happens when HOME or XDG_CONFIG_HOME lies inside the project. Returns the key, base64.
  */
-export async function writeKeyFile(file: string, key: string = generateKey()): Promise<string> {
+export async function writeKeyFile(file: string, key: string = generateKey(), options: { projectDir?: string | undefined } = {}): Promise<string> {
   parseKey(key, "the new key");
+  if (options.projectDir && (await isInside(file, options.projectDir))) {
+    throw new EngineError("SECRET_KEY_INSECURE", `Will not write the key to ${file}: it is inside the project's folder ${options.projectDir}, where it could be committed or copied with the store it opens.`, {
+      hint: outsideHint(file),
+    });
+  }
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   await writeFile(file, key + "\n", { mode: 0o600, flag: "wx" });
   return key;
@@ -106,8 +112,25 @@ function expandPath(path: string, source: SecretsKeySource): string {
   return isAbsolute(path) ? path : resolve(source.projectDir ?? ".", path);
 }
 
+function outsideHint(file: string): string {
+  return (
+    `Keep the key outside the project: set ${secretsKeyVariable} to the key itself (\`openssl rand -base64 32\`), ` +
+    `or ${secretsKeyFileVariable} to a file elsewhere, or point HOME or XDG_CONFIG_HOME to a folder outside the project ` +
+    `(the default key file is $XDG_CONFIG_HOME/engineroom/secrets.key, else ~/.config/engineroom/secrets.key); ${file} is inside it.`
+  );
+}
+
+/** Whether `file` (which need not exist yet) lies inside `dir`, with symlinks resolved. */
 async function isInside(file: string, dir: string): Promise<boolean> {
-  const [real, realDir] = await Promise.all([realpath(file), realpath(dir).catch(() => resolve(dir))]);
+  const [real, realDir] = await Promise.all([realpathOfNearest(resolve(file)), realpath(dir).catch(() => resolve(dir))]);
   const path = relative(realDir, real);
   return path !== "" && path.split(sep)[0] !== ".." && !isAbsolute(path);
+}
+
+/** The real path of `path`, or of its nearest folder that exists with the rest appended. */
+async function realpathOfNearest(path: string): Promise<string> {
+  const found = await realpath(path).catch(() => undefined);
+  if (found !== undefined) return found;
+  const parent = dirname(path);
+  return parent === path ? path : join(await realpathOfNearest(parent), basename(path));
 }

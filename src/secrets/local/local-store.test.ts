@@ -144,6 +144,13 @@ describe("LocalSecretStore", async () => {
     const { store } = fresh();
     await assert.rejects(store.set("nul", "before\0after-value"), coded("SECRET_VALUE_INVALID", "after-value"));
   });
+
+  it("refuses an empty value and one too short to redact, storing nothing", async () => {
+    const { store } = fresh();
+    await assert.rejects(store.set("empty", ""), { code: "SECRET_VALUE_INVALID", message: /is empty/ });
+    await assert.rejects(store.set("pin", "x7q"), { code: "SECRET_VALUE_INVALID", message: /shorter than 4 characters/ });
+    assert.deepEqual(await store.list(), []);
+  });
 });
 
 describe("writeFileAtomic", async () => {

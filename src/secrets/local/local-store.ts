@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { EngineError } from "../../core/index.js";
-import { assertSecretName, assertSecretValue } from "../names.js";
+import { assertSecretName, assertStorableValue } from "../names.js";
 import type { WritableSecretProvider } from "../types.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { keyId, seal, unseal } from "./cipher.js";
@@ -81,7 +81,7 @@ export class LocalSecretStore implements WritableSecretProvider {
 
   async set(name: string, value: string): Promise<void> {
     assertSecretName(name, `local store ${this.#file}`);
-    assertSecretValue(name, value, `local store ${this.#file}`);
+    assertStorableValue(name, value, `local store ${this.#file}`);
     return this.#serialize(async () => {
       const document = await this.#read();
       // An empty store may change key; a store with values keeps the one they are sealed with.
