@@ -415,7 +415,9 @@ export class Deployer {
   }
 
   #service(name: string): ServiceConfig {
-    const service = this.#o.services()[name];
+    // Own keys only: "__proto__" or "constructor" must not find Object.prototype's members.
+    const services = this.#o.services();
+    const service = Object.hasOwn(services, name) ? services[name] : undefined;
     if (!service) {
       throw new EngineError("SERVICE_UNKNOWN", `No service named "${name}" in this project (declared: ${Object.keys(this.#o.services()).join(", ") || "none"}).`);
     }

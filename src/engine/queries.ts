@@ -102,7 +102,7 @@ export async function serviceLogs(engine: Engine, service: string, environment?:
 }
 
 export function requireService(engine: Engine, service: string): void {
-  if (!engine.project.config.services[service]) {
+  if (!Object.hasOwn(engine.project.config.services, service)) {
     throw new EngineError(
       "SERVICE_UNKNOWN",
       `No service named "${service}" in this project (declared: ${Object.keys(engine.project.config.services).join(", ")}).`,
