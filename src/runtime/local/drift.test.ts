@@ -5,7 +5,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { detectDrift, driftDetectionSupported, listeningSockets, readListeners, socketOwners } from "./drift.js";
+import { detectDrift, driftDetectionSupported } from "./drift.js";
+import { listeningSockets, readListeners, socketOwners } from "./procfs.js";
 
 /** A node process leading its own process group, as the local runtime starts instances. */
 interface Child {

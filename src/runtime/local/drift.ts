@@ -1,6 +1,6 @@
 /**
  * Drift detection for the local runtime on Linux: what runs on this machine that the engine did not
- * start, or that no longer does what the engine started it for. Read from /proc, no dependencies.
+ * start, or that no longer does what the engine started it for. The rules; procfs.ts reads /proc.
  *
  * Cost is bounded: one pass over /proc reads each process's working folder (one readlink each,
  * synchronous in slices with a yield to the event loop between them: several times faster than one
@@ -9,10 +9,9 @@
  * for strays, and, when a socket on an instance's port is not the instance's, for the other
  * processes until its owner is found.
  */
-import { closeSync, openSync, readdirSync, readlinkSync, readSync, realpathSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { endianness } from "node:os";
+import { realpathSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
+import { allPids, listeningSockets, readCwd, readStat, slice, socketInodes, socketOwners, yieldToLoop, type ProcessInfo } from "./procfs.js";
 
 /** True where detectDrift can look (Linux, with /proc); elsewhere it finds nothing. */
 export const driftDetectionSupported = process.platform === "linux";
@@ -38,74 +37,6 @@ export type DriftFinding =
   | { kind: "port-not-listening"; instanceId: string; port: number; pids: number[]; message: string }
   /** Processes of one group working in an artifact folder, in no instance's group: started by hand, or left over. */
   | { kind: "stray-process"; artifactDir: string; pids: number[]; ports: number[]; message: string };
-
-/** A listening TCP socket from /proc/net/tcp or tcp6. */
-export interface Listener {
-  address: string;
-  port: number;
-  inode: number;
-}
-
-interface ProcessInfo {
-  pid: number;
-  pgrp: number;
-  /** The executable's name as the kernel keeps it (15 characters at most): never its arguments, which may hold secrets. */
-  comm: string;
-}
-
-const littleEndian = endianness() === "LE";
-/** Processes read between two yields to the event loop: keeps each synchronous slice around a millisecond. */
-const slice = 256;
-
-/** Every TCP socket in state LISTEN (0A), IPv4 and IPv6, with its local address decoded. */
-export async function readListeners(): Promise<Listener[]> {
-  const listeners: Listener[] = [];
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    const text = await readFile(file, "utf8").catch(() => ""); // tcp6 is absent when IPv6 is off
-    for (const line of text.split("\n").slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 10 || fields[3] !== "0A") continue;
-      const [hexAddress, hexPort] = fields[1]!.split(":");
-      listeners.push({ address: decodeAddress(hexAddress!), port: parseInt(hexPort!, 16), inode: Number(fields[9]) });
-    }
-  }
-  return listeners;
-}
-
-/**
- * Listening sockets by local port: port → socket inodes. A port may have several (IPv4 and IPv6,
- * several addresses, or SO_REUSEPORT — the way a second process can share a port unnoticed).
- */
-export async function listeningSockets(): Promise<Map<number, number[]>> {
-  const byPort = new Map<number, number[]>();
-  for (const { port, inode } of await readListeners()) {
-    if (inode === 0) continue;
-    const inodes = byPort.get(port);
-    if (!inodes) byPort.set(port, [inode]);
-    else if (!inodes.includes(inode)) inodes.push(inode);
-  }
-  return byPort;
-}
-
-/**
- * Which process holds each socket inode: inode → pid, from the `socket:[inode]` links in
- * /proc/<pid>/fd. Scans `pids` (default: every process) in that order and stops once all are found;
- * processes we may not read (another user's) or that exit meanwhile are skipped, so an inode may stay
- * unknown. A socket shared by several processes maps to the first one scanned.
- */
-export async function socketOwners(inodes: Iterable<number>, pids?: Iterable<number>): Promise<Map<number, number>> {
-  const wanted = new Set(inodes);
-  const owners = new Map<number, number>();
-  let count = 0;
-  for (const pid of pids ?? allPids()) {
-    if (owners.size === wanted.size) break;
-    if (++count % slice === 0) await yieldToLoop();
-    for (const inode of socketInodes(pid)) {
-      if (wanted.has(inode) && !owners.has(inode)) owners.set(inode, pid);
-    }
-  }
-  return owners;
-}
 
 /**
  * Finds drift of the local runtime's instances: ports taken by other processes, ports nobody listens
@@ -160,7 +91,7 @@ function portFindings(instance: DriftInstance, inodes: number[], owners: Map<num
   const outside = inodes.filter((inode) => processes.get(owners.get(inode) ?? -1)?.pgrp !== pid);
   if (outside.length === 0) return [];
   const pids = [...new Set(outside.map((inode) => owners.get(inode)).filter((p): p is number => p !== undefined))].sort((a, b) => a - b);
-  const who = pids.length ? pids.map((p) => describe(processes.get(p) ?? { pid: p, pgrp: -1, comm: "?" })).join(", ") : "a process we may not see (another user's?)";
+  const who = pids.length ? pids.map((p) => describe(processes.get(p) ?? { pid: p, comm: "?" })).join(", ") : "a process we may not see (another user's?)";
   const message = `port ${port} of instance ${id} is listened on by ${who}, outside the instance's process group ${pid}`;
   return [{ kind: "port-taken", instanceId: id, port, pids, message }];
 }
@@ -225,78 +156,7 @@ class ProcessTable {
   }
 }
 
-function allPids(): number[] {
-  return readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number);
-}
-
-/** One buffer for every stat line (well under 1 KiB): readFileSync costs ten times more on /proc, whose files report size 0. */
-const statBuffer = Buffer.alloc(4096);
-
-/** pgrp and comm from /proc/<pid>/stat; undefined if the process is gone. */
-function readStat(pid: number): ProcessInfo | undefined {
-  let text: string;
-  try {
-    const fd = openSync(`/proc/${pid}/stat`, "r");
-    try {
-      text = statBuffer.toString("latin1", 0, readSync(fd, statBuffer, 0, statBuffer.length, 0));
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
-  // "pid (comm) state ppid pgrp session tty_nr tpgid flags ..."; comm may hold spaces and ")".
-  const close = text.lastIndexOf(")");
-  const fields = text.slice(close + 2).split(" ");
-  return { pid, pgrp: Number(fields[2]), comm: text.slice(text.indexOf("(") + 1, close) };
-}
-
-function readCwd(pid: number): string | undefined {
-  try {
-    // A folder removed while in use reads as "<path> (deleted)": still where the process works.
-    return readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, "");
-  } catch {
-    return undefined; // another user's process, or gone
-  }
-}
-
-/** The socket inodes among a process's open files; none if we may not read them. */
-function socketInodes(pid: number): number[] {
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return [];
-  }
-  const inodes: number[] = [];
-  for (const fd of fds) {
-    let target: string;
-    try {
-      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-    } catch {
-      continue; // closed meanwhile
-    }
-    if (target.startsWith("socket:[")) inodes.push(Number(target.slice(8, -1)));
-  }
-  return inodes;
-}
-
-/** A /proc/net address: IPv4 as one, IPv6 as four 32-bit words, each printed in the host's byte order. */
-function decodeAddress(hex: string): string {
-  const words = hex.match(/.{8}/g) ?? [];
-  const bytes = words.flatMap((word) => {
-    const b = [0, 2, 4, 6].map((i) => parseInt(word.slice(i, i + 2), 16));
-    return littleEndian ? b.reverse() : b;
-  });
-  if (bytes.length === 4) return bytes.join(".");
-  const groups = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::");
-}
-
-function describe(p: ProcessInfo): string {
+function describe(p: Pick<ProcessInfo, "pid" | "comm">): string {
   return `pid ${p.pid} (${p.comm})`;
 }
 
@@ -321,8 +181,4 @@ function canonicalAll(dirs: readonly string[]): string[] {
     }
     return join(real, basename(absolute));
   });
-}
-
-function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -1,22 +1,28 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { realpathSync } from "node:fs";
 import { access, mkdir, readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { EngineError, redactor as processRedactor, silentLogger, systemClock } from "../../core/index.js";
 import type { Clock, Logger, Redactor } from "../../core/index.js";
 import type { ExitInfo, InstanceInfo, InstanceSpec, Runtime, StopOptions } from "../types.js";
-import { LineSplitter, LogWriter, tailLog } from "./log-file.js";
+import { InstanceFiles, type InstanceRecord } from "./instance-files.js";
+import { tailLog } from "./log-file.js";
 import { PortAllocator } from "./ports.js";
+import { groupListensOn, groupMembers, isRunning, readCwd, readStat, signalGroupExcept } from "./procfs.js";
+import { launchShim } from "./shim-launch.js";
 
 export interface LocalRuntimeOptions {
   /** Instance output goes to `<logDir>/<service>/<id>.log`. */
   logDir: string;
+  /** Instance records go to `<stateDir>/instances/`, where a later runtime finds them to adopt. Default: the parent of `logDir`. */
+  stateDir?: string;
   /** The address instances are reached on and ports are allocated on. Default 127.0.0.1. */
   host?: string;
   /** A log file is rotated before it grows past this. Default 10 MiB. */
   logMaxBytes?: number;
   /** How many rotated log files are kept per instance. Default 3. */
   logFiles?: number;
-  /** Stamps log lines and times the grace period of `stop`. */
+  /** Stamps `startedAt` and times the grace period of `stop`. */
   clock?: Clock;
   /** Secret values are replaced in instance output before it reaches the log. Default: the process-wide redactor. */
   redactor?: Redactor;
@@ -25,40 +31,51 @@ export interface LocalRuntimeOptions {
 
 const defaultGraceMs = 10_000;
 const defaultLogLines = 100;
-/** Output waiting for the disk beyond this pauses the instance's pipes (and so the instance). */
-const pauseAtChars = 1024 * 1024;
-/** After the leader exits, how long its pipes may stay open (held by an escaped process) before we stop reading. */
-const pipeCloseTimeoutMs = 2_000;
+/** How often instances this runtime is not the parent of (adopted ones) are checked for life. Real time. */
+const pollMs = 200;
+/** After the grace period killed its app, how long a shim may take to drain and exit before it is killed too. */
+const shimDrainMs = 5_000;
 const baseEnvNames = ["PATH", "HOME", "LANG", "TZ"];
 const safeName = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 interface Tracked {
   info: InstanceInfo;
-  child: ChildProcess;
-  log: LogWriter;
-  logPath: string;
-  stopRequested: boolean;
-  /** Set at the leader's exit: true when it exited before anyone asked it to stop. */
-  crashed: boolean;
+  record: InstanceRecord;
+  /** The shim, when this runtime started it (its exit is then heard at once, not at the next poll). */
+  child: ChildProcess | undefined;
+  shimSignal: string | null;
+  /** When stop() was first asked (real time, as the shim stamps its exit record). */
+  stopRequestedAt: number | undefined;
+  /** The shim did not drain in time and was killed with its group. */
+  shimKilled: boolean;
+  /** Keeps the process alive while a stop is under way. */
+  hold: NodeJS.Timeout | undefined;
+  finishing: boolean;
   exit: ExitInfo | undefined;
   exited: Promise<ExitInfo>;
+  settle: (exit: ExitInfo) => void;
 }
 
 /**
- * Runs instances as child processes on this machine. Each instance is `/bin/sh -c <command>` leading
- * its own process group, so stopping it reaches every process it started. When the leader exits on
- * its own (a crash), whatever is left of its group is killed too: an instance is its whole group.
+ * Runs instances on this machine, each under its own log shim (shim.ts): the shim leads the
+ * instance's session and process group, runs `/bin/sh -c <command>` in it, and writes its output,
+ * redacted, to `<logDir>/<service>/<id>.log` as `<ISO time> <out|err> <text>`. Nothing of an instance
+ * goes through the engine, so instances outlive it: a record per instance in `<stateDir>/instances/`
+ * lets a later runtime `adopt()` them. An instance is its whole process group: stopping it reaches
+ * every process it started, and what is left of a crashed one is killed.
  *
- * Output lines go, redacted, to `<logDir>/<service>/<id>.log` as `<ISO time> <out|err> <text>`.
+ * The runtime keeps the process alive while it tracks a running instance; `close()` lets go of them.
  *
  * @example
- * const runtime = new LocalRuntime({ logDir: ".engineroom/logs" });
+ * const runtime = new LocalRuntime({ logDir: ".engineroom/logs", stateDir: ".engineroom" });
+ * const adopted = await runtime.adopt(); // what an earlier engine left running
  * const port = await runtime.allocatePort();
  * await runtime.start({ id: "web-1", service: "web", releaseId: "rel_1", command: "node server.js", cwd, env: {}, port });
  */
 export class LocalRuntime implements Runtime {
   readonly kind = "local";
   readonly #logDir: string;
+  readonly #files: InstanceFiles;
   readonly #host: string;
   readonly #logMaxBytes: number;
   readonly #logFiles: number;
@@ -68,9 +85,12 @@ export class LocalRuntime implements Runtime {
   readonly #ports: PortAllocator;
   readonly #instances = new Map<string, Tracked>();
   readonly #listeners = new Set<(exit: ExitInfo) => void>();
+  #poller: NodeJS.Timeout | undefined;
 
   constructor(options: LocalRuntimeOptions) {
-    this.#logDir = options.logDir;
+    // Absolute: the shim works in the instance's folder, not ours.
+    this.#logDir = resolve(options.logDir);
+    this.#files = new InstanceFiles(resolve(options.stateDir ?? dirname(this.#logDir)));
     this.#host = options.host ?? "127.0.0.1";
     this.#logMaxBytes = options.logMaxBytes ?? 10 * 1024 * 1024;
     this.#logFiles = options.logFiles ?? 3;
@@ -90,79 +110,69 @@ export class LocalRuntime implements Runtime {
     }
     const previous = this.#instances.get(spec.id);
     if (previous && previous.info.status !== "exited") throw startFailed(spec, "an instance with this id is already running");
-    await assertFolder(spec);
+    const cwd = resolve(spec.cwd);
+    await assertFolder(spec, cwd);
 
     const serviceDir = join(this.#logDir, spec.service);
     await mkdir(serviceDir, { recursive: true });
+    this.#files.ensure();
+    this.#files.clearExit(spec.id);
     const logPath = join(serviceDir, `${spec.id}.log`);
-    const log = new LogWriter({
-      path: logPath,
-      maxBytes: this.#logMaxBytes,
-      files: this.#logFiles,
-      onError: (error) => this.#logger.warn("instance output could not be written; dropping it", { id: spec.id, error: String(error) }),
-    });
-
-    let child: ChildProcess;
-    try {
-      child = spawn("/bin/sh", ["-c", spec.command], {
-        cwd: spec.cwd,
-        env: instanceEnv(spec),
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      await new Promise<void>((resolve, reject) => {
-        child.once("spawn", resolve);
-        child.once("error", reject);
-      });
-    } catch (error) {
-      await log.close();
-      throw startFailed(spec, (error as Error).message, error);
-    }
-    child.on("error", (error) => this.#logger.warn("instance process error", { id: spec.id, error: error.message }));
-
-    const info: InstanceInfo = {
+    const base = {
+      version: 1 as const,
       id: spec.id,
       service: spec.service,
       releaseId: spec.releaseId,
+      labels: { ...spec.labels },
+      cwd,
       host: this.#host,
       port: spec.port,
-      pid: child.pid,
-      status: "running",
-      startedAt: this.#clock.now(),
-      exitCode: null,
-      signal: null,
-      labels: { ...spec.labels },
-      cwd: spec.cwd,
-    };
-    let settle!: (exit: ExitInfo) => void;
-    const tracked: Tracked = {
-      info,
-      child,
-      log,
       logPath,
-      stopRequested: false,
-      crashed: false,
-      exit: undefined,
-      exited: new Promise((resolve) => (settle = resolve)),
+      startedAt: this.#clock.now(),
     };
-    this.#instances.set(spec.id, tracked);
-    this.#capture(tracked);
-    this.#watch(tracked, settle);
-    return { ...info };
+    let record: InstanceRecord | undefined;
+    let child: ChildProcess;
+    try {
+      const start = {
+        command: spec.command,
+        cwd,
+        env: instanceEnv(spec),
+        logPath,
+        logMaxBytes: this.#logMaxBytes,
+        logFiles: this.#logFiles,
+        exitPath: this.#files.exitPath(spec.id),
+        secrets: this.#redactor.entries(),
+      };
+      ({ child } = await launchShim(start, this.#files.shimErrorsPath(spec.id), (pid) => {
+        // Recorded before anything else can fail, so that no instance ever runs unrecorded.
+        record = { ...base, pid, pidStartTime: readStat(pid)?.startTime ?? -1 };
+        this.#files.write(record);
+      }));
+    } catch (error) {
+      if (record) killGroup(record.pid, "SIGKILL");
+      const said = this.#files.readShimErrors(spec.id);
+      this.#files.remove(spec.id);
+      throw startFailed(spec, `${(error as Error).message}${said ? `: ${this.#redactor.redact(said)}` : ""}`, error);
+    }
+    const tracked = this.#track(record!, child);
+    return { ...tracked.info };
   }
 
   async stop(id: string, options: StopOptions = {}): Promise<ExitInfo> {
     const tracked = this.#instances.get(id);
     if (!tracked) return { id, code: null, signal: null, expected: true };
     if (tracked.exit) return tracked.exit;
-    if (!tracked.stopRequested) {
-      tracked.stopRequested = true;
+    if (tracked.stopRequestedAt === undefined) {
+      tracked.stopRequestedAt = Date.now();
       if (tracked.info.status === "running") tracked.info.status = "stopping";
-      const pid = tracked.child.pid!;
-      killGroup(pid, "SIGTERM");
+      tracked.hold = setInterval(() => {}, 60_000);
+      const { pid, pidStartTime } = tracked.record;
+      // Signal the group only while its leader is still the process we recorded.
+      if (!isRunning(pid, pidStartTime)) this.#check(tracked);
+      else killGroup(pid, "SIGTERM");
       const abort = new AbortController();
       this.#clock.sleep(options.graceMs ?? defaultGraceMs, abort.signal).then(
-        () => killGroup(pid, "SIGKILL"),
+        () => this.#killAfterGrace(tracked, abort.signal),
         () => {},
       );
       void tracked.exited.then(() => abort.abort());
@@ -177,13 +187,23 @@ export class LocalRuntime implements Runtime {
   }
 
   /**
+   * Lets go of every instance without stopping it: they keep running (a later runtime adopts them),
+   * no listener hears of them any more, and this runtime no longer keeps the process alive.
+   */
+  close(): void {
+    clearInterval(this.#poller);
+    this.#poller = undefined;
+    for (const tracked of this.#instances.values()) clearInterval(tracked.hold);
+    this.#instances.clear();
+    this.#listeners.clear();
+  }
+
+  /**
    * The last lines of an instance's output, each `<ISO time> <out|err> <text>`. Works for instances
    * started by an earlier engine process too, found by their log file.
    */
   async logs(id: string, options: { lines?: number } = {}): Promise<string[]> {
-    const tracked = this.#instances.get(id);
-    await tracked?.log.flush();
-    const path = tracked?.logPath ?? (await this.#findLog(id));
+    const path = this.#instances.get(id)?.record.logPath ?? (await this.#findLog(id));
     return path ? tailLog(path, options.lines ?? defaultLogLines) : [];
   }
 
@@ -193,78 +213,150 @@ export class LocalRuntime implements Runtime {
   }
 
   list(): InstanceInfo[] {
-    return [...this.#instances.values()].map((t) => ({ ...t.info }));
+    return [...this.#instances.values()].map((t) => ({ ...t.info, labels: { ...t.info.labels } }));
   }
 
-  /** Drops an exited instance from `list()`; does nothing while it still runs. */
+  /** Drops an exited instance from `list()` and removes its record; does nothing while it still runs. */
   forget(id: string): void {
-    if (this.#instances.get(id)?.exit) this.#instances.delete(id);
+    if (!this.#instances.get(id)?.exit) return;
+    this.#instances.delete(id);
+    this.#files.remove(id);
   }
 
+  /**
+   * Adopts the instances recorded in `<stateDir>/instances/` that still run: the shim's pid is alive,
+   * its /proc start time is the recorded one, and it works in the recorded folder. Whether its app
+   * listens on the recorded port (a process of its group holds the socket) is checked and logged, but
+   * an instance whose app no longer listens is adopted anyway: its health check decides what to do.
+   *
+   * A record whose process is gone is dropped (its exit file says how it ended; what is left of its
+   * process group is killed). A record whose pid now names another process (another start time), or
+   * works elsewhere, is dropped and that process left alone. Instances this runtime already tracks
+   * are skipped, so calling it twice adopts nothing the second time.
+   */
   async adopt(): Promise<InstanceInfo[]> {
-    return []; // instances do not outlive this runtime yet
+    const adopted: InstanceInfo[] = [];
+    const records = this.#files.readAll((file) => this.#logger.warn("instance record is damaged; ignoring it", { file }));
+    for (const record of records) {
+      if (this.#instances.has(record.id)) continue;
+      const refusal = this.#identify(record);
+      if (refusal) {
+        this.#logger.info(`not adopting instance ${record.id}: ${refusal}`, { id: record.id, pid: record.pid });
+        this.#files.remove(record.id);
+        continue;
+      }
+      if (!(await groupListensOn(record.pid, record.port))) {
+        this.#logger.warn(`adopted instance ${record.id}, but nothing of it listens on its port ${record.port}`, { id: record.id, pid: record.pid });
+      }
+      adopted.push({ ...this.#track(record, undefined).info });
+    }
+    return adopted;
   }
 
-  #capture(tracked: Tracked): void {
-    const { child, log } = tracked;
-    const sources = [[child.stdout!, "out"], [child.stderr!, "err"]] as const;
-    const streams = sources.map(([stream]) => stream);
-    let paused = false;
-    for (const [stream, tag] of sources) {
-      const splitter = new LineSplitter((line) => {
-        log.write(`${new Date(this.#clock.now()).toISOString()} ${tag} ${this.#redactor.redact(line)}`);
+  /** Why the record does not describe a process we may adopt, or undefined when it does. */
+  #identify(record: InstanceRecord): string | undefined {
+    const { id, pid, pidStartTime } = record;
+    const found = readStat(pid);
+    if (!found || found.state === "Z") {
+      const exit = this.#files.readExit(id);
+      // The group outlives its leader while members remain; no other group can take its id meanwhile.
+      for (const member of groupMembers(pid)) killPid(member, "SIGKILL");
+      return exit ? `it exited (${exit.signal ?? `code ${exit.code}`})` : "its process is gone";
+    }
+    if (found.startTime !== pidStartTime) return `pid ${pid} now belongs to another process; leaving that process alone`;
+    if (found.pgrp !== pid) return `process ${pid} no longer leads its process group; leaving it alone`;
+    const cwd = readCwd(pid);
+    if (cwd === undefined || cwd !== realOrSelf(record.cwd)) return `process ${pid} works in another folder than ${record.cwd}; leaving it alone`;
+    return undefined;
+  }
+
+  /** Tracks an instance from now on, whether this runtime started it or adopted it: one exit path for both. */
+  #track(record: InstanceRecord, child: ChildProcess | undefined): Tracked {
+    let settle!: (exit: ExitInfo) => void;
+    const tracked: Tracked = {
+      info: {
+        id: record.id,
+        service: record.service,
+        releaseId: record.releaseId,
+        host: record.host,
+        port: record.port,
+        pid: record.pid,
+        status: "running",
+        startedAt: record.startedAt,
+        exitCode: null,
+        signal: null,
+        labels: { ...record.labels },
+        cwd: record.cwd,
+      },
+      record,
+      child,
+      shimSignal: null,
+      stopRequestedAt: undefined,
+      shimKilled: false,
+      hold: undefined,
+      finishing: false,
+      exit: undefined,
+      exited: new Promise((resolve) => (settle = resolve)),
+      settle,
+    };
+    this.#instances.set(record.id, tracked);
+    if (child) {
+      child.unref(); // the poller keeps the process alive, and close() lets go
+      child.once("exit", (_code, signal) => {
+        tracked.shimSignal = signal;
+        this.#check(tracked);
       });
-      stream.on("data", (chunk: Buffer) => {
-        splitter.push(chunk);
-        if (paused || log.pendingChars < pauseAtChars) return;
-        // The disk is behind: stop reading until it catches up, which in turn blocks the instance's writes.
-        paused = true;
-        for (const s of streams) s.pause();
-        void log.flush().then(() => {
-          paused = false;
-          for (const s of streams) s.resume();
-        });
-      });
-      stream.on("end", () => splitter.end());
-      stream.on("close", () => splitter.end());
+    }
+    this.#poller ??= setInterval(() => this.#instances.forEach((t) => this.#check(t)), pollMs);
+    return tracked;
+  }
+
+  /** Notices a shim that is gone. Its exit is then reported once. */
+  #check(tracked: Tracked): void {
+    if (tracked.finishing || isRunning(tracked.record.pid, tracked.record.pidStartTime)) return;
+    tracked.finishing = true;
+    const { id, pid } = tracked.record;
+    const recorded = this.#files.readExit(id);
+    // A shim that exits has ended its group; one that was killed may leave its app behind.
+    killGroup(pid, "SIGKILL");
+    if (!recorded) {
+      const said = this.#files.readShimErrors(id);
+      this.#logger.warn(`the log shim of instance ${id} ended without recording its app's exit`, { id, pid, ...(said ? { shim: this.#redactor.redact(said) } : {}) });
+    }
+    const code = recorded ? recorded.code : null;
+    const signal = recorded ? recorded.signal : (tracked.shimSignal ?? (tracked.shimKilled ? "SIGKILL" : null));
+    const asked = tracked.stopRequestedAt;
+    // Asked to stop, and the app ended after that (not a crash the poll had not noticed yet).
+    const expected = asked !== undefined && (!recorded || recorded.exitedAt >= asked);
+    const exit: ExitInfo = { id, code, signal, expected };
+    Object.assign(tracked.info, { status: "exited", exitCode: code, signal });
+    tracked.exit = exit;
+    clearInterval(tracked.hold);
+    if (![...this.#instances.values()].some((t) => !t.exit)) {
+      clearInterval(this.#poller);
+      this.#poller = undefined;
+    }
+    tracked.settle(exit);
+    for (const listener of this.#listeners) {
+      try {
+        listener(exit);
+      } catch (error) {
+        this.#logger.error("onExit listener threw", { id, error: String(error) });
+      }
     }
   }
 
-  #watch(tracked: Tracked, settle: (exit: ExitInfo) => void): void {
-    const { child, info } = tracked;
-    const pid = child.pid!;
-    let pipeTimer: NodeJS.Timeout | undefined;
-    child.once("exit", () => {
-      tracked.crashed = !tracked.stopRequested;
-      // A crashed instance takes the rest of its group with it; a stopping one had its SIGTERM and grace.
-      if (tracked.crashed) killGroup(pid, "SIGKILL");
-      // An I/O safeguard, not a policy, so it runs on real time: stop waiting for pipes a process
-      // that left the group (setsid) may hold open forever.
-      pipeTimer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-      }, pipeCloseTimeoutMs);
-      pipeTimer.unref();
-    });
-    child.once("close", (code: number | null, signal: NodeJS.Signals | null) => {
-      clearTimeout(pipeTimer);
-      killGroup(pid, "SIGKILL"); // anything left that had closed its output
-      void tracked.log.close().finally(() => {
-        info.status = "exited";
-        info.exitCode = code;
-        info.signal = signal;
-        const exit: ExitInfo = { id: info.id, code, signal, expected: !tracked.crashed };
-        tracked.exit = exit;
-        settle(exit);
-        for (const listener of this.#listeners) {
-          try {
-            listener(exit);
-          } catch (error) {
-            this.#logger.error("onExit listener threw", { id: info.id, error: String(error) });
-          }
-        }
-      });
-    });
+  /** The grace period is over: kill the app and the rest of its group, but let the shim drain their output. */
+  #killAfterGrace(tracked: Tracked, done: AbortSignal): void {
+    const { pid, pidStartTime } = tracked.record;
+    if (tracked.exit || !isRunning(pid, pidStartTime)) return;
+    signalGroupExcept(pid, pid, "SIGKILL");
+    const timer = setTimeout(() => {
+      if (tracked.exit || !isRunning(pid, pidStartTime)) return;
+      tracked.shimKilled = true;
+      killGroup(pid, "SIGKILL");
+    }, shimDrainMs);
+    done.addEventListener("abort", () => clearTimeout(timer), { once: true });
   }
 
   async #findLog(id: string): Promise<string | undefined> {
@@ -292,10 +384,18 @@ function instanceEnv(spec: InstanceSpec): Record<string, string> {
   return { ...env, ...spec.env, PORT: String(spec.port) };
 }
 
-async function assertFolder(spec: InstanceSpec): Promise<void> {
-  const found = await stat(spec.cwd).catch(() => undefined);
+async function assertFolder(spec: InstanceSpec, cwd: string): Promise<void> {
+  const found = await stat(cwd).catch(() => undefined);
   if (!found) throw startFailed(spec, `its folder ${spec.cwd} does not exist`);
   if (!found.isDirectory()) throw startFailed(spec, `${spec.cwd} is not a folder`);
+}
+
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 function startFailed(spec: InstanceSpec, reason: string, cause?: unknown): EngineError {
@@ -308,9 +408,13 @@ function startFailed(spec: InstanceSpec, reason: string, cause?: unknown): Engin
 /** Signals a whole process group. A group that is already gone (ESRCH) is what we wanted anyway,
  * and this runs from event handlers, where throwing would take the engine down: errors are ignored. */
 function killGroup(pid: number, signal: NodeJS.Signals): void {
+  killPid(-pid, signal);
+}
+
+function killPid(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-pid, signal);
+    process.kill(pid, signal);
   } catch {
-    // see above
+    // see killGroup
   }
 }

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, openSync } from "node:fs";
+import { dirname, extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ShimStart } from "./instance-files.js";
+import { caughtSignals } from "./procfs.js";
+
+// The shim sits beside this file with the same extension: .ts under tsx (run with the engine's own
+// node flags, which load tsx), .js in dist.
+const here = fileURLToPath(import.meta.url);
+export const shimFile = join(dirname(here), `shim${extname(here)}`);
+
+/** Environment of the shim itself: what node needs, nothing of the app's (which may hold secrets). */
+const shimEnvNames = ["PATH", "HOME", "LANG", "TZ", "NODE_OPTIONS"];
+/** The shim catches these once it is set up; before, SIGTERM to its group would kill it. */
+const readySignals = [1, 2, 15]; // SIGHUP, SIGINT, SIGTERM
+const readyMask = readySignals.reduce((mask, n) => mask | (1n << BigInt(n - 1)), 0n);
+const readyTimeoutMs = 15_000;
+
+/**
+ * The engine's node flags that a shim needs too (`--import tsx` under tests), without the ones that
+ * make sense once per process tree: eval, test runner, watch, inspector. As src/proxy/controller.ts
+ * does for its workers.
+ */
+export function shimExecArgv(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if (arg === "-e" || arg === "--eval" || arg === "-p" || arg === "--print" || arg === "--input-type") i++; // and its value
+    else if (!/^(--eval=|--print=|--input-type=|--test|--watch|--inspect|--debug)/.test(arg)) out.push(arg);
+  }
+  return out;
+}
+
+export interface LaunchedShim {
+  child: ChildProcess;
+  pid: number;
+}
+
+/**
+ * Starts a log shim in its own session (so its pid is the instance's process group), with nothing of
+ * this process's stdio: its stdin is a pipe that carries `start` once and is closed, its stderr a
+ * file. `onSpawned` runs as soon as the pid is known (to record it before anything else can fail).
+ * Resolves once the shim ignores SIGTERM, so that stopping it at once cannot kill it before its app
+ * ran (or once it has recorded its app's exit, for an app that ended that fast); rejects when the
+ * shim dies before either.
+ */
+export async function launchShim(start: ShimStart, errorsPath: string, onSpawned: (pid: number) => void): Promise<LaunchedShim> {
+  const errors = openSync(errorsPath, "a", 0o600);
+  let child: ChildProcess;
+  try {
+    const env: Record<string, string> = {};
+    for (const name of shimEnvNames) if (process.env[name] !== undefined) env[name] = process.env[name]!;
+    child = spawn(process.execPath, [...shimExecArgv(process.execArgv), shimFile], {
+      // The engine's folder, where its node flags resolve (`--import tsx`); the shim moves to the instance's.
+      cwd: process.cwd(),
+      env,
+      detached: true,
+      stdio: ["pipe", "ignore", errors],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once("spawn", resolve);
+      child.once("error", reject);
+    });
+  } finally {
+    closeSync(errors);
+  }
+  const pid = child.pid!;
+  onSpawned(pid);
+  child.stdin!.on("error", () => {}); // a shim that died early: its exit says so
+  child.stdin!.end(JSON.stringify(start));
+
+  let exited = false;
+  child.once("exit", () => (exited = true));
+  const deadline = Date.now() + readyTimeoutMs;
+  for (let wait = 2; ; wait = Math.min(wait * 2, 20)) {
+    const caught = await caughtSignals(pid);
+    if (!exited && caught !== undefined && (caught & readyMask) === readyMask) return { child, pid };
+    // A quick app may have run and ended already: its exit record says the shim did its job.
+    if ((exited || caught === undefined) && existsSync(start.exitPath)) return { child, pid };
+    if (exited || caught === undefined) throw new Error("the log shim exited before it started the instance");
+    if (Date.now() > deadline) throw new Error(`the log shim did not start within ${readyTimeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
