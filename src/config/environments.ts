@@ -14,7 +14,7 @@ export function resolveEnvironments(document: ProjectDocument, raw: Record<strin
   const listeners = new Map<string, string>();
   for (const [index, [envName, env]] of Object.entries(document.environments).entries()) {
     const at = ["environments", envName];
-    const services: EnvironmentConfig["services"] = {};
+    const services: EnvironmentConfig["services"] = Object.create(null);
     for (const [serviceName, override] of Object.entries(env.services)) {
       if (!document.services[serviceName]) {
         problems.push({ path: [...at, "services", serviceName], message: `no service "${serviceName}" is declared under services` });
@@ -52,7 +52,9 @@ export function resolveEnvironments(document: ProjectDocument, raw: Record<strin
     environments.push({ name: envName, index, proxy, require_approval: env.require_approval, services });
   }
   if (problems.length > 0) return { problems };
-  return { config: { ...document, environments }, problems };
+  // Services are looked up by names that come from requests: with no prototype, "__proto__",
+  // "constructor" or "toString" find nothing instead of Object.prototype's members.
+  return { config: { ...document, services: Object.assign(Object.create(null), document.services), environments }, problems };
 }
 
 /** Objects merge key by key; anything else in `override` replaces. */

@@ -15,3 +15,5 @@ export {
 export { loadProject, parseProject, serviceConfigHash, stableStringify, defaultConfigFile, type LoadedProject } from "./load.js";
 export { starterConfig } from "./starter.js";
 export { envValueSchema, providerNameSchema, secretNamePattern, secretNameSchema, secretRefSchema, secretsSectionSchema } from "./secret-ref.js";
+export { expandEnvReferences } from "./expand.js";
+export { maxDurationMs } from "./schema.js";

@@ -84,6 +84,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       })
       .join("\n  - ");
   }
+  if (issue.code === "invalid_key") {
+    // A record's key (a service or environment name) broke its rule: say which rule.
+    return `${at}: ${issue.issues.map((inner) => inner.message).join("; ")}`;
+  }
   if (issue.code === "invalid_type" && issue.message.includes("received undefined")) {
     return `${at}: missing; it is required (${issue.expected})`;
   }

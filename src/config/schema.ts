@@ -3,33 +3,54 @@ import { parseDuration } from "../core/index.js";
 import { routeConflicts } from "./routes.js";
 import { envValueSchema, secretsSectionSchema } from "./secret-ref.js";
 
+/**
+ * The longest duration a config may hold: 2^31-1 ms, about 24.8 days. Node's timers cannot wait
+ * longer (a longer one fires at once), so a `release.watch: 25d` would end the moment it began.
+ */
+export const maxDurationMs = 2 ** 31 - 1;
+
 /** A duration written as "500ms", "5s", "5m", "1h" (or a number of milliseconds); parsed to milliseconds. */
 const duration = z
   .union([z.string(), z.number().int().nonnegative()])
   .transform((value, ctx) => {
-    if (typeof value === "number") return value;
-    const ms = parseDuration(value);
+    const ms = typeof value === "number" ? value : parseDuration(value);
     if (ms === undefined) {
       ctx.addIssue({ code: "custom", message: `"${value}" is not a duration; write it like 500ms, 5s, 5m or 1h` });
       return z.NEVER;
     }
+    if (ms > maxDurationMs) {
+      const shown = typeof value === "number" ? `${value} ms` : `"${value}"`;
+      ctx.addIssue({ code: "custom", message: `${shown} is longer than the longest duration, 24d (${maxDurationMs} ms): Node's timers cannot wait longer` });
+      return z.NEVER;
+    }
     return ms;
   })
-  .meta({ description: 'A duration such as "500ms", "5s", "5m", "1h", or a number of milliseconds.' });
+  .meta({ description: 'A duration such as "500ms", "5s", "5m", "1h", or a number of milliseconds; at most 24d (2147483647 ms).' });
 
 const listenAddress = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'write it as host:port, e.g. "127.0.0.1:8080" or "[::1]:8080"')
+  .refine((value) => Number(value.slice(value.lastIndexOf(":") + 1)) <= 65535, "a port is a number from 0 to 65535")
   .meta({ description: "host:port to listen on; port 0 picks a free port." });
 
 const name = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,62}$/, "use lowercase letters, digits and dashes, starting with a letter");
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, "use lowercase letters, digits and dashes, starting with a letter")
+  // A name is a key of lookup tables all through the engine; one that every JavaScript object has
+  // ("constructor") would be found where nothing was declared.
+  .refine((value) => !(value in Object.prototype), "this name is reserved (every JavaScript object has a property of that name); choose another");
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name");
 
 export const routeSchema = z.strictObject({
-  host: z.string().min(1).default("*").meta({ description: 'Host to match, without port; "*" matches any host.' }),
+  host: z
+    .string()
+    .min(1)
+    .refine((host) => !host.includes(":") || /^\[[0-9a-fA-F:]+\]$/.test(host), {
+      message: 'a route host has no port (the proxy matches the host name only, and a host with a port never matches); write e.g. "example.com" and set the port in proxy.listen',
+    })
+    .default("*")
+    .meta({ description: 'Host to match, without port; "*" matches any host.' }),
   path: z
     .string()
     .startsWith("/", 'a path prefix starts with "/"')

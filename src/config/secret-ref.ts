@@ -26,7 +26,11 @@ export const secretRefSchema = z
   .meta({ description: "The value is the secret of this name, fetched when an instance starts; only the reference is kept anywhere." });
 
 /** One value of a service's `env`: plain text, or a reference to a secret. */
-export const envValueSchema = z.union([z.string(), secretRefSchema]);
+export const envValueSchema = z.union([
+  // The value reaches the instance as an environment variable, which cannot hold a NUL byte.
+  z.string().regex(/^[^\0]*$/, "an environment variable's value cannot hold a NUL byte"),
+  secretRefSchema,
+]);
 
 /**
  * The `secrets:` section as the config checks it: named providers with a `type:`. Each type's own
