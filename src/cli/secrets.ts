@@ -1,9 +1,12 @@
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Command } from "commander";
-import { EngineError } from "../core/index.js";
+import { EngineError, isEngineError } from "../core/index.js";
 import { secretProviders } from "../engine/index.js";
-import { defaultKeyFile, providerFor, writableProviderFor, writeKeyFile } from "../secrets/index.js";
-import { project, type GlobalOptions } from "./context.js";
-import { green } from "./render.js";
+import { assertStorableValue, defaultKeyFile, providerFor, writableProviderFor, writeKeyFile } from "../secrets/index.js";
+import { configPath, project, type GlobalOptions } from "./context.js";
+import { exitCodes } from "./exit-codes.js";
+import { green, renderError } from "./render.js";
 
 const out = (text: string): void => {
   process.stdout.write(text + "\n");
@@ -29,7 +32,16 @@ export function registerSecretsCommands(program: Command, globals: (command: Com
       }
       const value = (await readStdin()).replace(/\r?\n$/, "");
       const { name: providerName, provider } = writableProviderFor(secretProviders(project(globals(command))), options.provider);
-      await provider.set(name, value);
+      try {
+        // Before any provider sees it: an empty value, or one too short to redact, is bad input.
+        assertStorableValue(name, value, `provider "${providerName}"`);
+        await provider.set(name, value);
+      } catch (error) {
+        if (!isEngineError(error) || error.code !== "SECRET_VALUE_INVALID") throw error;
+        process.stderr.write(renderError(error) + "\n");
+        process.exitCode = exitCodes.badInput;
+        return;
+      }
       out(`${green("set")} ${name} in ${providerName} (${value.length} characters)`);
     });
 
@@ -60,9 +72,11 @@ export function registerSecretsCommands(program: Command, globals: (command: Com
     .command("keygen")
     .description("write a new key for the local encrypted store to a file outside the project (mode 0600); refuses to overwrite one")
     .option("--file <path>", "where (default: ~/.config/engineroom/secrets.key)")
-    .action(async (options: { file?: string }) => {
+    .action(async (options: { file?: string }, command: Command) => {
       const file = options.file ?? defaultKeyFile();
-      await writeKeyFile(file);
+      // Not parsed: keygen must work while the config is still being written. Only its folder matters.
+      const config = configPath(globals(command));
+      await writeKeyFile(file, undefined, { projectDir: existsSync(config) ? dirname(config) : undefined });
       out(`${green("wrote")} a new secrets key to ${file} (mode 0600); keep a copy somewhere safe: without it the local store cannot be read`);
     });
 }
