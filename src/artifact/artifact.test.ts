@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import * as tar from "tar";
@@ -204,5 +205,44 @@ describe("ArtifactStore", () => {
     assert.throws(() => store.path("sha256:nothex"), hasCode("ARTIFACT_INVALID"));
     assert.equal(await store.has("md5:abc"), false);
     assert.deepEqual(await readdir(join(scratch, "store-bad", "tmp")), []);
+  });
+
+  it("follows symlink chains for real: one that is inside on paper but climbs out through a link is refused", async () => {
+    const store = new ArtifactStore({ dir: join(scratch, "store-chain") });
+    // up -> ../../.. is the tree's root; esc -> a/b/c/up/../../.. reads as "a" but goes three above the root.
+    const evil = await makeTree({ "app.js": "ok", "a/b/c/up": "->../../..", esc: "->a/b/c/up/../../.." });
+    for (const source of [evil, await makeTgz(evil)]) {
+      await assert.rejects(store.add(source), (error: Error) => hasCode("ARTIFACT_INVALID")(error) && /esc -> a\/b\/c\/up\/\.\.\/\.\.\/\.\./.test(error.message));
+    }
+    const fine = await makeTree({ "app.js": "ok", "a/b/c/up": "->../../..", back: "->a/b/c/up/app.js", gone: "->a/missing/x" });
+    assert.equal((await store.add(fine)).fileCount, 4);
+  });
+
+  it("refuses a folder holding a FIFO with ARTIFACT_INVALID naming it, and leaves nothing behind", async () => {
+    const store = new ArtifactStore({ dir: join(scratch, "store-fifo") });
+    const folder = await makeTree({ "app.js": "ok", "run/": "" });
+    const made = spawnSync("mkfifo", [join(folder, "run", "pipe")]);
+    assert.equal(made.status, 0, String(made.stderr));
+    await assert.rejects(store.add(folder), (error: Error) => hasCode("ARTIFACT_INVALID")(error) && /run\/pipe/.test(error.message));
+    assert.deepEqual(await readdir(join(scratch, "store-fifo", "tmp")), []);
+  });
+
+  it("refuses the state folder, or a folder holding it, before copying anything", async () => {
+    const parent = join(scratch, `parent-${++counter}`);
+    const project = join(parent, "project");
+    const state = join(project, ".engineroom");
+    await mkdir(join(state, "artifacts"), { recursive: true });
+    await writeFile(join(state, "api-token"), "token-must-stay-home");
+    await writeFile(join(project, "app.js"), "ok");
+    const store = new ArtifactStore({ dir: join(state, "artifacts") });
+    for (const source of [state, parent]) {
+      await assert.rejects(store.add(source), (error: Error) => hasCode("ARTIFACT_INVALID")(error) && /state folder/.test(error.message), source);
+    }
+    assert.deepEqual(await readdir(join(state, "artifacts")), [], "nothing copied, not even a temporary folder");
+    assert.equal((await store.add(project)).fileCount, 1, "the project folder itself is fine: its top-level .engineroom is left out");
+    // A state folder under another name is not left out, so a project holding it is refused too.
+    const other = new ArtifactStore({ dir: join(project, "state", "artifacts") });
+    await mkdir(join(project, "state", "artifacts"), { recursive: true });
+    await assert.rejects(other.add(project), hasCode("ARTIFACT_INVALID"));
   });
 });

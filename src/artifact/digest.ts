@@ -110,6 +110,50 @@ export function escapingLinks(entries: readonly TreeEntry[]): TreeEntry[] {
   return entries.filter((entry) => entry.type === "symlink" && linkEscapes(entry.path, entry.content));
 }
 
+/** Links followed in one resolution before it counts as a loop, as Linux's ELOOP limit. */
+const maxLinkHops = 40;
+
+/**
+ * The symlinks of a tree on disk that lead outside it once every link on the way is followed for real:
+ * `a/b/c/up -> ../../..` stays inside, but `esc -> a/b/c/up/../../..` climbs through `up` and out.
+ * Judging each target's text alone misses such chains. A component that does not exist is taken as
+ * written (the walk goes on by the text), which errs on the side of refusing.
+ */
+export async function escapingLinksOnDisk(root: string, entries: readonly TreeEntry[]): Promise<TreeEntry[]> {
+  const escaping: TreeEntry[] = [];
+  for (const entry of entries) {
+    if (entry.type === "symlink" && (await resolvesOutside(root, entry.path))) escaping.push(entry);
+  }
+  return escaping;
+}
+
+/** Whether following `path` (relative to `root`, with `/`) inside the tree ever climbs above `root`. */
+async function resolvesOutside(root: string, path: string): Promise<boolean> {
+  const done: string[] = [];
+  const todo = path.split("/");
+  let hops = 0;
+  while (todo.length > 0) {
+    const part = todo.shift()!;
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (done.length === 0) return true;
+      done.pop();
+      continue;
+    }
+    const here = join(root, ...done, part);
+    const stats = await lstat(here).catch(() => undefined);
+    if (!stats?.isSymbolicLink()) {
+      done.push(part);
+      continue;
+    }
+    if (++hops > maxLinkHops) return true; // a loop: nothing could use it, and it is not worth the doubt
+    const target = await readlink(here);
+    if (posix.isAbsolute(target)) return true;
+    todo.unshift(...target.split("/"));
+  }
+  return false;
+}
+
 /** Whether a path, relative to a tree's root, names something outside the tree (judged on its text). */
 export function pathEscapes(path: string): boolean {
   const normal = posix.normalize(path);

@@ -1,12 +1,17 @@
-import { chmod, cp, lstat, mkdir, mkdtemp, open as openFile, readdir, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, cp, lstat, mkdir, mkdtemp, open as openFile, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import * as tar from "tar";
 import { EngineError } from "../core/index.js";
-import { digestFolder, escapingLinks, linkEscapes, pathEscapes, scanTree, skippedTopLevel } from "./digest.js";
+import { digestFolder, escapingLinks, escapingLinksOnDisk, linkEscapes, pathEscapes, scanTree, skippedTopLevel } from "./digest.js";
 
 export interface ArtifactStoreOptions {
   /** Where artifacts are kept, e.g. `.engineroom/artifacts`. */
   dir: string;
+  /**
+   * The engine's state folder (API token, store, logs), which no artifact may include. Default: the
+   * folder `dir` is in, as in `.engineroom/artifacts`.
+   */
+  stateDir?: string;
 }
 
 /** What `add` stored, or found already stored. */
@@ -37,9 +42,11 @@ const digestPattern = /^sha256:([0-9a-f]{64})$/;
  */
 export class ArtifactStore {
   readonly #dir: string;
+  readonly #stateDir: string;
 
   constructor(options: ArtifactStoreOptions) {
     this.#dir = options.dir;
+    this.#stateDir = options.stateDir ?? dirname(options.dir);
   }
 
   /** The digest a folder would be stored under; see `digestFolder` in digest.ts for what it covers. */
@@ -53,13 +60,16 @@ export class ArtifactStore {
    * half-written artifact is never seen. Top-level `.engineroom` and `.git` are left out.
    *
    * Rejects with ARTIFACT_NOT_FOUND when `source` does not exist, and ARTIFACT_INVALID when it is not
-   * a folder or a valid .tgz, when an archive entry would land outside the tree, or when a symlink
-   * points outside it.
+   * a folder or a valid .tgz, when it is the state folder or holds it (other than as a top-level
+   * `.engineroom`, which is left out) — checked before anything is copied —, when it holds a FIFO,
+   * socket or device, when an archive entry would land outside the tree, or when a symlink leads
+   * outside it, with every link on its way followed.
    */
   async add(source: string): Promise<AddedArtifact> {
     const found = await stat(source).catch(() => undefined);
     if (!found) throw new EngineError("ARTIFACT_NOT_FOUND", `There is no artifact at ${source}.`);
     if (!found.isDirectory() && !found.isFile()) throw new EngineError("ARTIFACT_INVALID", `${source} is neither a folder nor a file.`);
+    if (found.isDirectory()) await this.#refuseStateFolder(source);
 
     const temp = join(this.#dir, "tmp");
     await mkdir(temp, { recursive: true });
@@ -70,7 +80,7 @@ export class ArtifactStore {
       else await extractArchive(source, tree);
 
       const scan = await scanTree(tree);
-      const escaping = escapingLinks(scan.entries);
+      const escaping = [...new Set([...escapingLinks(scan.entries), ...(await escapingLinksOnDisk(tree, scan.entries))])];
       if (escaping.length > 0) {
         const list = escaping.map((e) => `${e.path} -> ${e.content}`).join(", ");
         throw new EngineError("ARTIFACT_INVALID", `${source} has symlinks that point outside it: ${list}.`);
@@ -95,6 +105,19 @@ export class ArtifactStore {
       // Only files may be read-only in here, and removing a file needs only its folder writable.
       await rm(work, { recursive: true, force: true, maxRetries: 3 });
     }
+  }
+
+  /** ARTIFACT_INVALID when `source` is the state folder or holds it where the copy would not leave it out. */
+  async #refuseStateFolder(source: string): Promise<void> {
+    const [real, state] = await Promise.all([realpath(source), realpath(this.#stateDir).catch(() => undefined)]);
+    if (state === undefined) return;
+    const inside = relative(real, state);
+    if (inside.startsWith(`..${sep}`) || inside === ".." || isAbsolute(inside)) return;
+    if (inside !== "" && skippedTopLevel.includes(inside.split(sep)[0]!)) return;
+    const what = inside === "" ? "is the engine's state folder" : `holds the engine's state folder (at ${inside})`;
+    throw new EngineError("ARTIFACT_INVALID", `${source} ${what}, with its API token and store; an artifact never includes it. Nothing was copied.`, {
+      hint: "Deploy the folder your build writes to (e.g. dist/ or build/), or the project folder itself, whose top-level .engineroom is left out.",
+    });
   }
 
   /** The folder of an artifact (whether or not it is stored). Throws ARTIFACT_INVALID for a malformed digest. */
@@ -130,6 +153,15 @@ export class ArtifactStore {
 
 async function copyFolder(source: string, tree: string): Promise<void> {
   await mkdir(tree);
+  // A FIFO, socket or device is skipped by the filter and named after: cp would fail on it with an
+  // error of its own (or block on a FIFO), and an artifact holds only files, folders and symlinks.
+  const special: string[] = [];
+  const filter = async (path: string) => {
+    const stats = await lstat(path);
+    if (stats.isFile() || stats.isDirectory() || stats.isSymbolicLink()) return true;
+    special.push(relative(source, path));
+    return false;
+  };
   // Entry by entry rather than the whole folder: the store often lives in the source's own
   // `.engineroom`, and cp refuses to copy a folder into itself even when a filter would skip the way in.
   for (const name of await readdir(source)) {
@@ -138,6 +170,12 @@ async function copyFolder(source: string, tree: string): Promise<void> {
       recursive: true,
       dereference: false,
       verbatimSymlinks: true, // keep relative link targets as they are; cp otherwise makes them absolute
+      filter,
+    });
+  }
+  if (special.length > 0) {
+    throw new EngineError("ARTIFACT_INVALID", `${source} holds ${special.length === 1 ? "an entry" : "entries"} that are neither files, folders nor symlinks (a FIFO, socket or device): ${special.sort().join(", ")}.`, {
+      hint: "Leave named pipes, sockets and devices out of the build folder; an artifact holds only files, folders and symlinks.",
     });
   }
 }
