@@ -12,6 +12,9 @@ import type { ExitInfo, InstanceSpec, Runtime } from "./types.js";
 export interface RuntimeUnderTest {
   runtime: Runtime;
   cleanup(): Promise<void>;
+  /** A second runtime on the same state, standing for the next engine process; its cleanup lets go
+   * of what it tracks without stopping it. Without it the adoption test is skipped. */
+  reopen?(): { runtime: Runtime; close(): void };
 }
 
 /** Small node programs the contract runs as instances. Each is a CommonJS file in a temp folder. */
@@ -58,6 +61,8 @@ export function runRuntimeContract(name: string, makeRuntime: () => Promise<Runt
     let runtime: Runtime;
     let dir: string;
     let counter = 0;
+    /** The pid of every instance started; none may be left running at the end. */
+    const pids = new Set<number>();
 
     before(async () => {
       subject = await makeRuntime();
@@ -68,11 +73,12 @@ export function runRuntimeContract(name: string, makeRuntime: () => Promise<Runt
 
     after(async () => {
       await subject?.cleanup();
+      await waitUntil(() => [...pids].every((pid) => !isAlive(pid)), `every instance's process to be gone (${[...pids].join(", ")})`);
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
     /** Starts a script as a new instance and returns its id. */
-    async function startScript(script: string, options: { env?: Record<string, string>; cwd?: string; args?: string; shell?: boolean } = {}) {
+    async function startScript(script: string, options: { env?: Record<string, string>; cwd?: string; args?: string; shell?: boolean; labels?: Record<string, string> } = {}) {
       const id = `contract-${++counter}-${script.replace(/\W/g, "")}`;
       const spec: InstanceSpec = {
         id,
@@ -83,8 +89,11 @@ export function runRuntimeContract(name: string, makeRuntime: () => Promise<Runt
         cwd: options.cwd ?? dir,
         env: options.env ?? {},
         port: await runtime.allocatePort(),
+        labels: options.labels,
       };
-      return { spec, info: await runtime.start(spec) };
+      const info = await runtime.start(spec);
+      if (info.pid !== undefined) pids.add(info.pid);
+      return { spec, info };
     }
 
     /** Resolves with the next exit of instance `id`; subscribe before starting it. */
@@ -185,6 +194,26 @@ export function runRuntimeContract(name: string, makeRuntime: () => Promise<Runt
       const grandchild = Number((await waitForLog(id, /grandchild \d+/)).match(/grandchild (\d+)/)![1]);
       assert.equal((await exited).expected, false);
       await waitUntil(() => !isAlive(grandchild), `grandchild ${grandchild} to die`);
+    });
+
+    it("lists an instance with its labels and folder, and a runtime made afresh on the same state adopts it", async (t) => {
+      const { spec, info } = await startScript("server.cjs", { labels: { environment: "staging", slot: "green" } });
+      assert.deepEqual(info.labels, { environment: "staging", slot: "green" });
+      assert.equal(runtime.list().find((i) => i.id === spec.id)?.cwd, dir);
+      await waitForLog(spec.id, /listening/);
+      if (!subject.reopen) return t.skip("this runtime cannot be reopened");
+      const next = subject.reopen();
+      try {
+        const adopted = (await next.runtime.adopt()).find((i) => i.id === spec.id);
+        assert.ok(adopted, "adopted");
+        assert.deepEqual([adopted.pid, adopted.port, adopted.status, adopted.labels, adopted.cwd], [info.pid, info.port, "running", info.labels, dir]);
+        assert.equal((await fetch(`http://${adopted.host}:${adopted.port}/`)).status, 200);
+        const exit = await next.runtime.stop(spec.id, { graceMs: 5_000 });
+        assert.equal(exit.expected, true);
+        next.runtime.forget(spec.id);
+      } finally {
+        next.close();
+      }
     });
 
     it("rejects with DEPLOY_START_FAILED when the instance cannot be spawned", async () => {

@@ -1,5 +1,4 @@
 import type { ChildProcess } from "node:child_process";
-import { realpathSync } from "node:fs";
 import { access, mkdir, readdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { EngineError, redactor as processRedactor, silentLogger, systemClock } from "../../core/index.js";
@@ -8,7 +7,8 @@ import type { ExitInfo, InstanceInfo, InstanceSpec, Runtime, StopOptions } from 
 import { InstanceFiles, type InstanceRecord } from "./instance-files.js";
 import { tailLog } from "./log-file.js";
 import { PortAllocator } from "./ports.js";
-import { groupListensOn, groupMembers, isRunning, readCwd, readStat, signalGroupExcept } from "./procfs.js";
+import { whyNotAdoptable } from "./adoption.js";
+import { groupListensOn, isRunning, readStat, signalGroupExcept } from "./procfs.js";
 import { launchShim } from "./shim-launch.js";
 
 export interface LocalRuntimeOptions {
@@ -239,7 +239,7 @@ export class LocalRuntime implements Runtime {
     const records = this.#files.readAll((file) => this.#logger.warn("instance record is damaged; ignoring it", { file }));
     for (const record of records) {
       if (this.#instances.has(record.id)) continue;
-      const refusal = this.#identify(record);
+      const refusal = whyNotAdoptable(record, this.#files);
       if (refusal) {
         this.#logger.info(`not adopting instance ${record.id}: ${refusal}`, { id: record.id, pid: record.pid });
         this.#files.remove(record.id);
@@ -251,23 +251,6 @@ export class LocalRuntime implements Runtime {
       adopted.push({ ...this.#track(record, undefined).info });
     }
     return adopted;
-  }
-
-  /** Why the record does not describe a process we may adopt, or undefined when it does. */
-  #identify(record: InstanceRecord): string | undefined {
-    const { id, pid, pidStartTime } = record;
-    const found = readStat(pid);
-    if (!found || found.state === "Z") {
-      const exit = this.#files.readExit(id);
-      // The group outlives its leader while members remain; no other group can take its id meanwhile.
-      for (const member of groupMembers(pid)) killPid(member, "SIGKILL");
-      return exit ? `it exited (${exit.signal ?? `code ${exit.code}`})` : "its process is gone";
-    }
-    if (found.startTime !== pidStartTime) return `pid ${pid} now belongs to another process; leaving that process alone`;
-    if (found.pgrp !== pid) return `process ${pid} no longer leads its process group; leaving it alone`;
-    const cwd = readCwd(pid);
-    if (cwd === undefined || cwd !== realOrSelf(record.cwd)) return `process ${pid} works in another folder than ${record.cwd}; leaving it alone`;
-    return undefined;
   }
 
   /** Tracks an instance from now on, whether this runtime started it or adopted it: one exit path for both. */
@@ -390,14 +373,6 @@ async function assertFolder(spec: InstanceSpec, cwd: string): Promise<void> {
   if (!found.isDirectory()) throw startFailed(spec, `${spec.cwd} is not a folder`);
 }
 
-function realOrSelf(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
 function startFailed(spec: InstanceSpec, reason: string, cause?: unknown): EngineError {
   return new EngineError("DEPLOY_START_FAILED", `Could not start instance ${spec.id} of ${spec.service}: ${reason}.`, {
     details: { id: spec.id, service: spec.service, releaseId: spec.releaseId },
@@ -408,13 +383,9 @@ function startFailed(spec: InstanceSpec, reason: string, cause?: unknown): Engin
 /** Signals a whole process group. A group that is already gone (ESRCH) is what we wanted anyway,
  * and this runs from event handlers, where throwing would take the engine down: errors are ignored. */
 function killGroup(pid: number, signal: NodeJS.Signals): void {
-  killPid(-pid, signal);
-}
-
-function killPid(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(pid, signal);
+    process.kill(-pid, signal);
   } catch {
-    // see killGroup
+    // see above
   }
 }

@@ -11,9 +11,13 @@ import { LocalRuntime, type LocalRuntimeOptions } from "./local-runtime.js";
 
 runRuntimeContract("local", async () => {
   const logDir = await mkdtemp(join(tmpdir(), "engineroom-logs-"));
-  const runtime = new LocalRuntime({ logDir });
+  const runtime = new LocalRuntime({ logDir, stateDir: logDir });
   return {
     runtime,
+    reopen: () => {
+      const next = new LocalRuntime({ logDir, stateDir: logDir });
+      return { runtime: next, close: () => next.close() };
+    },
     cleanup: async () => {
       await runtime.stopAll(200);
       await rm(logDir, { recursive: true, force: true });
