@@ -45,6 +45,7 @@ export const errorCatalogue = {
   API_NOT_FOUND: { status: 404, hint: "Check the path; the API lives under /v1." },
   STORE_UNAVAILABLE: { status: 503, hint: "Check the store URL and that the database is reachable." },
   STORE_MIGRATION_FAILED: { status: 500, hint: "The store schema could not be brought up to date; nothing was changed. Check the database's permissions." },
+  STORE_LOST: { status: 503, hint: "The SQLite store file is gone (deleted or replaced) although the state folder shows it existed. Restore it from a backup with its -wal file; to start on an empty store on purpose, set ENGINEROOM_ACCEPT_FRESH_STORE=1 once." },
   PROXY_LISTEN_FAILED: { status: 500, hint: "Another program uses the proxy's address; change `proxy.listen` or stop that program." },
   SECRET_NOT_FOUND: { status: 404, hint: "Store the secret under that name (`engineroom secrets set <name>` for the local store), or fix the name in engineroom.yaml." },
   SECRET_NAME_INVALID: { status: 400, hint: "A secret name uses letters, digits, `_`, `-` and `.`, starts with a letter, digit or `_`, and holds no `/` or `..`." },
