@@ -1,68 +1,60 @@
 /**
- * The proxy's control side, in the engine process: forks the workers (node:cluster), hands them
- * route tables and waits for their acknowledgements, asks them questions, gathers their metrics,
- * and re-forks a worker that crashes. Only this file touches node:cluster.
+ * The proxy's control side, in the process that owns the proxy (the engine, or the data-plane
+ * process): it owns the listening socket and accepts every connection itself (paused), hands each to
+ * a worker process round robin, sends the workers route tables on their control pipes and waits for
+ * the acknowledgements, asks them questions, gathers their metrics, and re-forks a worker that crashes.
+ *
+ * The listening socket can be handed to a successor (`listener()`, then `ProxyOptions.listener`):
+ * both serve until this one stops, which closes the socket only in this process.
  */
-import cluster, { type Worker } from "node:cluster";
-import { dirname, extname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createServer, type Server, type Socket } from "node:net";
 import { EngineError, silentLogger, type Logger } from "../core/index.js";
 import { formatAuthority, parseListen } from "./address.js";
-import { isFromWorker, workerConfigEnv, type FromWorker, type ToWorker, type WorkerConfig } from "./messages.js";
+import type { FromWorker, WorkerConfig } from "./messages.js";
 import { mergeBuckets } from "./metrics.js";
+import { tableFrame } from "./shared-table.js";
 import type { MetricsBucket, Proxy, ProxyOptions, Route, SwitchResult } from "./types.js";
+import { WorkerSlot, type OutgoingTable } from "./worker-slot.js";
 
-// The worker sits beside this file with the same extension: .ts under tsx (forked workers inherit
-// execArgv, so `--import tsx` with them), .js in the compiled dist/.
-const here = fileURLToPath(import.meta.url);
-const workerFile = join(dirname(here), `worker${extname(here)}`);
+export { workerExecArgv } from "./worker-slot.js";
 
-/**
- * The engine's node flags, for the workers: loaders (`--import tsx`) and limits carry over, but not
- * flags that would run something else or clash: an -e/-p script, the test runner, watch mode, or an
- * inspector port the engine already holds.
- */
-export function workerExecArgv(execArgv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!;
-    if (arg === "-e" || arg === "--eval" || arg === "-p" || arg === "--print" || arg === "--input-type") i++; // and its value
-    else if (!/^(--eval=|--print=|--input-type=|--test|--watch|--inspect|--debug)/.test(arg)) out.push(arg);
-  }
-  return out;
-}
-
-interface Slot {
-  worker: Worker;
-  forkedAt: number;
-  hello: boolean;
-  listening: boolean;
-  port: number;
-  listenError: string | undefined;
-  ackedVersion: number;
+/** Options of the controller beyond ProxyOptions: for tests and benchmarks. */
+export interface ControllerOptions extends ProxyOptions {
+  logger?: Logger;
+  /** Route tables through each worker's control thread (default) or, false, over the worker's IPC (the old path, a baseline). */
+  controlThread?: boolean;
+  /** Bytes of each worker's shared table buffer; a bigger table takes the slower posted path. Default 1 MiB. */
+  tableBufferBytes?: number;
 }
 
 interface InFlightQuery {
-  waiting: Set<Slot>;
+  waiting: Set<WorkerSlot>;
   count: number;
 }
 
 /** Batches of worker metrics that arrive within this window are summed before listeners see them. */
 const metricsWindowMs = 100;
+/** Connections accepted while no worker is ready wait here; past this many, new ones are closed. */
+const maxQueued = 10_000;
 
-/** Implements Proxy with cluster workers; create it through createProxy(). */
+/** Which controller in this process serves a listener handed from one to the next in the same process. */
+const owners = new WeakMap<Server, ProxyController>();
+
+/** Implements Proxy with worker processes; create it through createProxy(). */
 export class ProxyController implements Proxy {
   readonly #listen: string;
   readonly #workerCount: number;
-  readonly #upstreamTimeoutMs: number;
+  readonly #config: WorkerConfig;
   readonly #switchTimeoutMs: number;
   readonly #logger: Logger;
-  #address: { host: string; port: number } | undefined;
+  #server: Server | undefined;
+  readonly #handedOver: Server | undefined;
   #state: "idle" | "starting" | "running" | "stopping" | "stopped" = "idle";
-  #slots = new Set<Slot>();
-  #version = 0;
-  #routes: Route[] = [];
-  /** Re-evaluated after every worker message and exit; each resolves its own promise when satisfied. */
+  #slots: WorkerSlot[] = [];
+  #cursor = 0;
+  #queue: Socket[] = [];
+  #table: OutgoingTable;
+  /** Re-evaluated after every worker message, acknowledgement and exit; each resolves its own promise when satisfied. */
   #checks = new Set<() => void>();
   #queries = new Map<number, InFlightQuery>();
   #nextQuery = 0;
@@ -70,53 +62,62 @@ export class ProxyController implements Proxy {
   #pendingMetrics = new Map<string, MetricsBucket>();
   #metricsTimer: NodeJS.Timeout | undefined;
   #crashes = 0;
+  readonly #onConnection = (socket: Socket) => {
+    if (owners.get(this.#server!) === this) this.#accept(socket);
+  };
 
-  constructor(options: ProxyOptions & { logger?: Logger }) {
+  constructor(options: ControllerOptions) {
     this.#listen = options.listen;
+    this.#handedOver = options.listener;
     this.#workerCount = Math.max(1, options.workers ?? 1);
-    this.#upstreamTimeoutMs = options.upstreamTimeoutMs ?? 60_000;
+    this.#config = {
+      upstreamTimeoutMs: options.upstreamTimeoutMs ?? 60_000,
+      controlThread: options.controlThread ?? true,
+      tableBufferBytes: options.tableBufferBytes ?? 1 << 20,
+    };
     this.#switchTimeoutMs = options.switchTimeoutMs ?? 5_000;
     this.#logger = (options.logger ?? silentLogger).child({ component: "proxy" });
+    this.#table = this.#encode(0, []);
   }
 
   async start(): Promise<{ host: string; port: number }> {
     if (this.#state !== "idle") throw new EngineError("INTERNAL", "The proxy was already started.");
-    const address = parseListen(this.#listen);
-    if (!address) throw new EngineError("CONFIG_INVALID", `The proxy address "${this.#listen}" is not host:port.`);
-    this.#address = address;
+    const parsed = this.#handedOver ? undefined : parseListen(this.#listen);
+    if (!this.#handedOver && !parsed) throw new EngineError("CONFIG_INVALID", `The proxy address "${this.#listen}" is not host:port.`);
     this.#state = "starting";
-    cluster.setupPrimary({ exec: workerFile, args: [], execArgv: workerExecArgv(process.execArgv) });
-    const slots = Array.from({ length: this.#workerCount }, () => this.#fork());
-    const failure = () => slots.find((s) => s.listenError !== undefined || (!s.listening && !this.#slots.has(s)));
-    await this.#until(() => failure() !== undefined || slots.every((s) => s.listening), 30_000).catch(() => {});
-    const failed = failure();
-    if (failed || !slots.every((s) => s.listening)) {
-      const reason = failed?.listenError ?? (failed ? "a worker exited before it listened" : "the workers did not start in 30 s");
-      await this.#kill();
+    const address = await this.#bind(parsed).catch(async (error: Error) => {
       this.#state = "stopped";
-      throw new EngineError("PROXY_LISTEN_FAILED", `The proxy could not listen on ${this.#listen}: ${reason}.`, {
+      throw new EngineError("PROXY_LISTEN_FAILED", `The proxy could not listen on ${this.#listen}: ${error.message}.`, {
         details: { listen: this.#listen },
       });
+    });
+    const slots = Array.from({ length: this.#workerCount }, () => this.#fork());
+    const failed = () => slots.find((s) => s.exited);
+    await this.#until(() => failed() !== undefined || slots.every((s) => s.ready), 30_000).catch(() => {});
+    if (failed() || !slots.every((s) => s.ready)) {
+      const reason = failed() ? "a worker exited before it was ready" : "the workers were not ready within 30 s";
+      await this.#kill();
+      this.#release();
+      this.#state = "stopped";
+      throw new EngineError("PROXY_LISTEN_FAILED", `The proxy could not serve on ${this.#listen}: ${reason}.`, { details: { listen: this.#listen } });
     }
-    // Port 0: cluster's primary binds once and every worker shares that port.
-    address.port = slots[0]!.port;
-    if (slots.some((s) => s.port !== address.port)) this.#logger.warn("proxy workers listen on different ports", { ports: slots.map((s) => s.port) });
     this.#state = "running";
-    this.#logger.info("proxy listening", { address: formatAuthority(address.host, address.port), workers: slots.length });
-    return { ...address };
+    this.#logger.info("proxy listening", { address: formatAuthority(address.host, address.port), workers: slots.length, handedOver: !!this.#handedOver });
+    return address;
   }
 
   async apply(routes: Route[]): Promise<SwitchResult> {
     const started = performance.now();
-    const version = ++this.#version;
-    this.#routes = routes;
-    for (const slot of this.#slots) if (slot.hello) this.#send(slot, { type: "routes", version, routes });
-    const acked = () => [...this.#slots].every((s) => s.ackedVersion >= version);
+    const version = this.#table.version + 1;
+    this.#table = this.#encode(version, routes);
+    for (const slot of this.#slots) slot.sendTable(this.#table);
+    // Workers still starting are not waited for: they serve only once they caught up with the latest table.
+    const acked = () => this.#slots.every((s) => !s.caughtUp || s.ackedVersion >= version);
     try {
       await this.#until(acked, this.#switchTimeoutMs);
       if (this.#state === "stopping" || this.#state === "stopped") throw new Error("the proxy is stopping");
     } catch (error) {
-      const pending = [...this.#slots].filter((s) => s.ackedVersion < version).map((s) => s.worker.process.pid);
+      const pending = this.#slots.filter((s) => s.caughtUp && s.ackedVersion < version).map((s) => s.pid);
       throw new EngineError("DEPLOY_SWITCH_FAILED", `Proxy workers did not acknowledge route table ${version}: ${(error as Error).message}.`, {
         details: { version, pendingWorkerPids: pending },
       });
@@ -126,9 +127,9 @@ export class ProxyController implements Proxy {
 
   async inFlight(releaseId: string): Promise<number> {
     const id = ++this.#nextQuery;
-    const query: InFlightQuery = { waiting: new Set([...this.#slots].filter((s) => s.hello)), count: 0 };
+    const query: InFlightQuery = { waiting: new Set(this.#slots.filter((s) => s.hello)), count: 0 };
     this.#queries.set(id, query);
-    for (const slot of query.waiting) this.#send(slot, { type: "inflight", id, releaseId });
+    for (const slot of query.waiting) slot.send({ type: "inflight", id, releaseId });
     try {
       await this.#until(() => query.waiting.size === 0, 2_000);
     } catch {
@@ -140,11 +141,16 @@ export class ProxyController implements Proxy {
   }
 
   routes(): Route[] {
-    return this.#routes;
+    return this.#table.routes;
   }
 
-  listener(): undefined {
-    return undefined;
+  listener(): Server | undefined {
+    return this.#server;
+  }
+
+  /** The pids of the worker processes running now, or only of those serving (for tests and benchmarks). */
+  workerPids(which: "all" | "serving" = "all"): number[] {
+    return this.#slots.filter((s) => !s.exited && s.pid !== undefined && (which === "all" || s.ready)).map((s) => s.pid!);
   }
 
   onMetrics(listener: (buckets: MetricsBucket[]) => void): () => void {
@@ -155,43 +161,114 @@ export class ProxyController implements Proxy {
   async stop(graceMs = 10_000): Promise<void> {
     if (this.#state === "idle" || this.#state === "stopped") return;
     this.#state = "stopping";
-    for (const slot of this.#slots) this.#send(slot, { type: "stop", graceMs });
+    // Closed in this process only: a successor holding the same socket keeps accepting on it.
+    this.#release();
+    for (const socket of this.#queue.splice(0)) socket.destroy();
+    for (const slot of this.#slots) {
+      slot.stopping = true;
+      slot.send({ type: "stop", graceMs });
+    }
     // Workers exit on their own after the grace; the margin covers a worker too busy to notice.
-    await this.#until(() => this.#slots.size === 0, graceMs + 3_000).catch(() => this.#kill());
+    await this.#until(() => this.#slots.length === 0, graceMs + 3_000).catch(() => this.#kill());
     this.#state = "stopped";
     this.#emitMetrics();
   }
 
-  #fork(): Slot {
-    const config: WorkerConfig = { host: this.#address!.host, port: this.#address!.port, upstreamTimeoutMs: this.#upstreamTimeoutMs };
-    const worker = cluster.fork({ [workerConfigEnv]: JSON.stringify(config) });
-    const slot: Slot = { worker, forkedAt: Date.now(), hello: false, listening: false, port: 0, listenError: undefined, ackedVersion: -1 };
-    this.#slots.add(slot);
-    worker.on("message", (message: unknown) => {
-      if (isFromWorker(message)) this.#onMessage(slot, message);
-      this.#recheck();
+  /** Listens on `listen`, or takes over the handed-over listener; resolves with the bound address. */
+  async #bind(address: { host: string; port: number } | undefined): Promise<{ host: string; port: number }> {
+    let server = this.#handedOver;
+    if (server) {
+      if (!server.listening) throw new Error("the handed-over listener is not listening");
+      // Accepted sockets must stay unread here: their first bytes belong to the worker that serves them.
+      (server as Server & { pauseOnConnect: boolean }).pauseOnConnect = true;
+    } else {
+      server = createServer({ pauseOnConnect: true, noDelay: true });
+      await new Promise<void>((resolve, reject) => {
+        server!.once("error", reject);
+        server!.listen({ host: address!.host, port: address!.port }, () => {
+          server!.off("error", reject);
+          resolve();
+        });
+      });
+    }
+    this.#server = server;
+    owners.set(server, this);
+    server.on("connection", this.#onConnection);
+    server.on("error", (error) => this.#logger.error("proxy listener error", { error: error.message }));
+    const bound = server.address();
+    if (bound === null || typeof bound === "string") throw new Error("the listener is not a TCP socket");
+    // The host as configured (e.g. "localhost"), with the port the socket got (port 0 resolved).
+    return { host: address?.host ?? bound.address, port: bound.port };
+  }
+
+  /** Stops serving the listener: closes it unless a successor in this process took it over. */
+  #release(): void {
+    const server = this.#server;
+    if (!server) return;
+    server.off("connection", this.#onConnection);
+    if (owners.get(server) !== this) return;
+    owners.delete(server);
+    server.close();
+  }
+
+  #accept(socket: Socket): void {
+    socket.on("error", () => {}); // a client that resets while its socket waits here
+    const slot = this.#nextReady();
+    if (slot) return slot.sendSocket(socket, (back) => this.#accept(back));
+    if (this.#queue.length >= maxQueued) {
+      this.#logger.warn("proxy connection queue full; closing a new connection", { queued: this.#queue.length });
+      return void socket.destroy();
+    }
+    this.#queue.push(socket);
+  }
+
+  /** The next ready worker, round robin; undefined when none is. */
+  #nextReady(): WorkerSlot | undefined {
+    for (let i = 0; i < this.#slots.length; i++) {
+      const slot = this.#slots[(this.#cursor + i) % this.#slots.length]!;
+      if (slot.ready) {
+        this.#cursor = (this.#cursor + i + 1) % this.#slots.length;
+        return slot;
+      }
+    }
+    return undefined;
+  }
+
+  #flushQueue(): void {
+    while (this.#queue.length > 0) {
+      const slot = this.#nextReady();
+      if (!slot) return;
+      const socket = this.#queue.shift()!;
+      if (!socket.destroyed) slot.sendSocket(socket, (back) => this.#accept(back));
+    }
+  }
+
+  #encode(version: number, routes: Route[]): OutgoingTable {
+    const frame = this.#config.controlThread ? tableFrame(version, Buffer.from(JSON.stringify(routes))) : undefined;
+    return { version, routes, frame };
+  }
+
+  #fork(): WorkerSlot {
+    const slot = new WorkerSlot(this.#config, {
+      message: (s, message) => this.#onMessage(s, message),
+      ack: (s) => {
+        if (s.ackedVersion >= this.#table.version) s.caughtUp = true;
+        this.#flushQueue();
+        this.#recheck();
+      },
+      exit: (s, code, signal) => this.#onExit(s, code, signal),
     });
-    worker.on("error", (error) => this.#logger.warn("proxy worker IPC error", { error: error.message }));
-    worker.on("exit", (code, signal) => this.#onExit(slot, code, signal));
+    this.#slots.push(slot);
+    // On the control pipe the table waits until the control thread reads it; over IPC it goes on hello.
+    if (this.#config.controlThread) slot.sendTable(this.#table);
     return slot;
   }
 
-  #onMessage(slot: Slot, message: FromWorker): void {
+  #onMessage(slot: WorkerSlot, message: FromWorker): void {
     switch (message.type) {
       case "hello":
-        slot.hello = true;
-        this.#send(slot, { type: "routes", version: this.#version, routes: this.#routes });
-        break;
-      case "ack":
-        slot.ackedVersion = Math.max(slot.ackedVersion, message.version);
-        break;
-      case "listening":
-        slot.listening = true;
-        slot.port = message.port;
-        break;
-      case "listen-error":
-        slot.listenError = `${message.code} (${message.message})`;
-        if (this.#state === "running") this.#logger.error("a restarted proxy worker could not listen", { error: slot.listenError });
+        if (!this.#config.controlThread) slot.sendTable(this.#table);
+        this.#flushQueue();
         break;
       case "inflight": {
         const query = this.#queries.get(message.id);
@@ -203,31 +280,24 @@ export class ProxyController implements Proxy {
         this.#metricsTimer ??= setTimeout(() => this.#emitMetrics(), metricsWindowMs);
         break;
       case "log":
-        this.#logger[message.level](message.message, { ...message.fields, pid: slot.worker.process.pid });
+        this.#logger[message.level](message.message, { ...message.fields, pid: slot.pid });
         break;
     }
+    this.#recheck();
   }
 
-  #onExit(slot: Slot, code: number | null, signal: string | null): void {
-    this.#slots.delete(slot);
+  #onExit(slot: WorkerSlot, code: number | null, signal: string | null): void {
+    this.#slots = this.#slots.filter((s) => s !== slot);
     for (const query of this.#queries.values()) query.waiting.delete(slot); // its requests died with it
     this.#recheck();
     if (this.#state !== "running") return;
     // A worker that crashes right after starting would otherwise be re-forked in a tight loop.
     this.#crashes = Date.now() - slot.forkedAt < 10_000 ? this.#crashes + 1 : 0;
     const delay = Math.min(5_000, 50 * 2 ** this.#crashes);
-    this.#logger.warn("proxy worker exited; starting another", { pid: slot.worker.process.pid, code, signal, delayMs: delay });
+    this.#logger.warn("proxy worker exited; starting another", { pid: slot.pid, code, signal, delayMs: delay });
     setTimeout(() => {
       if (this.#state === "running") this.#fork();
     }, delay).unref();
-  }
-
-  #send(slot: Slot, message: ToWorker): void {
-    try {
-      if (slot.worker.isConnected()) slot.worker.send(message);
-    } catch {
-      // The worker is exiting; its exit event updates every wait.
-    }
   }
 
   #emitMetrics(): void {
@@ -268,7 +338,7 @@ export class ProxyController implements Proxy {
   }
 
   async #kill(): Promise<void> {
-    for (const slot of this.#slots) slot.worker.process.kill("SIGKILL");
-    await this.#until(() => this.#slots.size === 0, 5_000).catch(() => {});
+    for (const slot of this.#slots) slot.kill();
+    await this.#until(() => this.#slots.length === 0, 5_000).catch(() => {});
   }
 }

@@ -83,10 +83,10 @@ test("start() rejects with PROXY_LISTEN_FAILED naming the address when the port 
 test("workers exit when the engine process dies", async () => {
   // A separate engine process that starts a proxy, prints its workers' pids, and then gets killed.
   const code = `
-    import cluster from "node:cluster";
     import { createProxy } from ${JSON.stringify(new URL("./index.ts", import.meta.url).href)};
-    await createProxy({ listen: "127.0.0.1:0", workers: 2 }).start();
-    console.log("pids " + Object.values(cluster.workers).map((w) => w.process.pid).join(","));
+    const proxy = createProxy({ listen: "127.0.0.1:0", workers: 2 });
+    await proxy.start();
+    console.log("pids " + proxy.workerPids().join(","));
     setInterval(() => {}, 1000);
   `;
   const engine = spawn(process.execPath, [...process.execArgv.filter((a) => !a.startsWith("--test")), "--input-type=module", "-e", code], {
@@ -153,3 +153,75 @@ test("workers inherit the engine's loaders but not its script, test runner or in
     ["--import", "tsx", "--max-old-space-size=512"],
   );
 });
+
+test("a connection that arrives while no worker is ready waits for the re-forked one instead of failing", async () => {
+  const p = await startProxy({ workers: 1 });
+  try {
+    const up = await startUpstream("queued");
+    upstreams.push(up);
+    await p.proxy.apply([route([up])]);
+    const [pid] = p.proxy.workerPids();
+    process.kill(pid!, "SIGKILL");
+    await eventually(() => p.proxy.workerPids("serving").length === 0, 5_000, "the worker to be gone");
+    // Accepted by the controller, held until the new worker has the table.
+    const answer = await send(p.port, "/");
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body, "queued");
+    assert.notEqual(p.proxy.workerPids()[0], pid);
+  } finally {
+    await p.proxy.stop(1_000);
+  }
+});
+
+test("start() rejects with PROXY_LISTEN_FAILED when the handed-over listener is closed, and CONFIG_INVALID for a bad address", async () => {
+  const closed = createServer();
+  const proxy = createProxy({ listen: "127.0.0.1:0", listener: closed });
+  await assert.rejects(proxy.start(), (error) => isEngineError(error) && error.code === "PROXY_LISTEN_FAILED" && /not listening/.test(error.message));
+  await assert.rejects(createProxy({ listen: "nowhere" }).start(), (error) => isEngineError(error) && error.code === "CONFIG_INVALID");
+});
+
+test("listens on IPv6 [::1]:0 and answers there", async (t) => {
+  const probe = createServer();
+  const ipv6 = await new Promise<boolean>((resolve) => probe.once("error", () => resolve(false)).listen(0, "::1", () => probe.close(() => resolve(true))));
+  if (!ipv6) return t.skip("no IPv6 loopback here");
+  const proxy = createProxy({ listen: "[::1]:0" });
+  const address = await proxy.start();
+  try {
+    assert.equal(address.host, "::1");
+    assert.ok(address.port > 0);
+    const up = await startUpstream("six");
+    upstreams.push(up);
+    await proxy.apply([route([up])]);
+    const body = await new Promise<string>((resolve, reject) => {
+      request({ host: "::1", port: address.port, path: "/", headers: { host: "app.test" } }, (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve(text));
+      })
+        .on("error", reject)
+        .end();
+    });
+    assert.equal(body, "six");
+  } finally {
+    await proxy.stop(1_000);
+  }
+});
+
+test("stop() ends every worker process and closes the listener", async () => {
+  const p = await startProxy({ workers: 2 });
+  const pids = p.proxy.workerPids();
+  assert.equal(pids.length, 2);
+  await p.proxy.stop(1_000);
+  assert.equal(p.proxy.listener()?.listening, false);
+  assert.deepEqual(pids.filter(alive), []);
+  assert.deepEqual(p.proxy.workerPids(), []);
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import cluster from "node:cluster";
 import { Agent } from "node:http";
 import { after, before, test } from "node:test";
 import { isEngineError } from "../core/index.js";
@@ -9,12 +8,12 @@ let p: StartedProxy;
 let blue: TestUpstream;
 let green: TestUpstream;
 
-const workerPids = () => Object.values(cluster.workers ?? {}).map((w) => w!.process.pid!);
+const workerPids = () => p.proxy.workerPids();
 
 before(async () => {
   blue = await startUpstream("blue");
   green = await startUpstream("green");
-  // Two workers on port 0: the primary picks one port and both share it.
+  // Two workers behind the controller's one listening socket.
   p = await startProxy({ workers: 2, switchTimeoutMs: 1_000 });
 });
 
@@ -24,10 +23,16 @@ after(async () => {
   await green.close();
 });
 
-test("two workers share one port and both serve", async () => {
+test("two workers behind one port both serve, connections round robin", async () => {
   assert.equal(workerPids().length, 2);
   await p.proxy.apply([route([blue])]);
   for (let i = 0; i < 4; i++) assert.equal((await send(p.port, "/")).body, "blue");
+  // Each connection (agent: false) goes to the next worker, and each worker keeps its own
+  // keep-alive connection to the upstream: sequential requests arrive from exactly two sockets.
+  const before = blue.seen.length;
+  for (let i = 0; i < 6; i++) await send(p.port, "/");
+  const fromPorts = new Set(blue.seen.slice(before).map((req) => req.socket.remotePort));
+  assert.equal(fromPorts.size, 2);
 });
 
 test("switch under load: no failed request, and none reaches the old table after apply() resolves", async () => {
@@ -91,10 +96,80 @@ test("a crashed worker is re-forked and gets the current table before it serves"
   const before = workerPids();
   process.kill(before[0]!, "SIGKILL");
   await eventually(() => {
-    const now = workerPids();
+    const now = p.proxy.workerPids("serving");
     return now.length === 2 && !now.includes(before[0]!);
-  }, 10_000, "a new worker");
-  // The new worker listens only after it has the table; with both serving, every answer is green.
-  await eventually(async () => (await p.proxy.inFlight("rel_green")) === 0, 10_000, "both workers answer");
+  }, 10_000, "a new worker serving");
+  // The new worker gets connections only once it has the current table: every answer is green,
+  // from both workers (two upstream connections, one per worker).
+  const seen = green.seen.length;
   for (let i = 0; i < 6; i++) assert.equal((await send(p.port, "/")).body, "green");
+  assert.equal(new Set(green.seen.slice(seen).map((req) => req.socket.remotePort)).size, 2);
+});
+
+test("under concurrent load, a request sent right after apply() resolves reaches the new table, every time", async () => {
+  const agent = new Agent({ keepAlive: true, maxSockets: 6 });
+  let running = true;
+  let background = 0;
+  const failures: string[] = [];
+  // Bounded background load on keep-alive connections: it keeps both workers' request threads busy.
+  const loop = async () => {
+    for (let i = 0; running && i < 5_000; i++) {
+      background++;
+      const answer = await send(p.port, "/", { agent }).catch((e: Error) => ({ status: 0, body: e.message }));
+      if (answer.status !== 200) failures.push(`${answer.status} ${answer.body}`);
+    }
+  };
+  const loops = Array.from({ length: 6 }, loop);
+  const probe = new Agent({ keepAlive: true, maxSockets: 2 });
+  const wrong: string[] = [];
+  try {
+    for (let k = 0; k < 60; k++) {
+      const target = k % 2 === 0 ? green : blue;
+      await p.proxy.apply([route([target], { releaseId: `rel_${target.name}` })]);
+      // On an already open keep-alive connection (whichever worker holds it) and on a new one.
+      const [kept, fresh] = await Promise.all([send(p.port, "/", { agent: probe }), send(p.port, "/")]);
+      if (kept.body !== target.name) wrong.push(`apply ${k} (kept connection): ${kept.body}`);
+      if (fresh.body !== target.name) wrong.push(`apply ${k} (new connection): ${fresh.body}`);
+    }
+  } finally {
+    running = false;
+    await Promise.all(loops);
+    agent.destroy();
+    probe.destroy();
+  }
+  assert.deepEqual(wrong, []);
+  assert.deepEqual(failures, []);
+  assert.ok(background > 60, `only ${background} background requests were sent`);
+});
+
+test("a table bigger than the shared buffer still switches, and so does a small one after it", async () => {
+  const small = await startProxy({ workers: 1, tableBufferBytes: 512 });
+  try {
+    // 200 routes of other hosts make the table ~60 KB, far past the 512-byte buffer.
+    const filler = Array.from({ length: 200 }, (_, i) => route([blue], { host: `filler-${i}.test`, releaseId: `rel_filler_${i}` }));
+    const big = [...filler, route([green], { releaseId: "rel_green" })];
+    assert.ok(JSON.stringify(big).length > 512 * 50);
+    await small.proxy.apply(big);
+    assert.equal((await send(small.port, "/")).body, "green");
+    assert.equal((await send(small.port, "/", { host: "filler-7.test" })).body, "blue");
+    await small.proxy.apply([route([blue])]); // fits: back to the shared buffer
+    assert.equal((await send(small.port, "/")).body, "blue");
+    assert.equal((await send(small.port, "/", { host: "filler-7.test" })).body, "blue");
+    await small.proxy.apply(big); // and over the port again
+    assert.equal((await send(small.port, "/")).body, "green");
+  } finally {
+    await small.proxy.stop(1_000);
+  }
+});
+
+test("with the control thread off, tables go over IPC and still switch (the benchmark's baseline)", async () => {
+  const ipc = await startProxy({ workers: 1, controlThread: false });
+  try {
+    await ipc.proxy.apply([route([blue])]);
+    assert.equal((await send(ipc.port, "/")).body, "blue");
+    await ipc.proxy.apply([route([green])]);
+    assert.equal((await send(ipc.port, "/")).body, "green");
+  } finally {
+    await ipc.proxy.stop(1_000);
+  }
 });

@@ -4,8 +4,8 @@
  */
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createProxy } from "./index.js";
-import type { MetricsBucket, Proxy, ProxyOptions, Route } from "./types.js";
+import { createProxy, type ControllerOptions, type ProxyController } from "./index.js";
+import type { MetricsBucket, Route } from "./types.js";
 
 export interface TestUpstream {
   name: string;
@@ -54,14 +54,14 @@ export function route(upstreams: TestUpstream[], fields: Partial<Route> = {}): R
 }
 
 export interface StartedProxy {
-  proxy: Proxy;
+  proxy: ProxyController;
   port: number;
   /** Every metrics bucket the proxy has reported so far. */
   buckets: MetricsBucket[];
 }
 
 /** Starts a proxy on 127.0.0.1:0 and collects its metrics. */
-export async function startProxy(options: Partial<ProxyOptions> = {}): Promise<StartedProxy> {
+export async function startProxy(options: Partial<ControllerOptions> = {}): Promise<StartedProxy> {
   const proxy = createProxy({ listen: "127.0.0.1:0", workers: 1, ...options });
   const { port } = await proxy.start();
   const buckets: MetricsBucket[] = [];

@@ -1,14 +1,22 @@
 /**
- * A proxy worker process (forked by the controller through node:cluster). It asks for the current
- * route table, installs it, and only then listens, so it never serves a request without a table.
- * It answers the controller's questions over IPC and sends metric buckets once a second.
+ * A proxy worker process (forked by the controller). Its main thread is the request thread: it
+ * serves the connections the controller accepted and hands over (server.emit("connection")), and
+ * answers the controller's questions over IPC. Route tables reach it through its control thread
+ * (control-thread.ts) and shared memory: once per request it checks the table version, and
+ * recompiles its RouteIndex when the version moved, before routing. It sends metric buckets once
+ * a second.
  */
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Socket } from "node:net";
+import { dirname, extname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { MessageChannel, Worker } from "node:worker_threads";
+import type { ControlThreadData } from "./control-thread.js";
 import { createForwarder, targetOf, type RouteTarget } from "./forward.js";
-import { workerConfigEnv, type FromWorker, type ToWorker, type WorkerConfig } from "./messages.js";
+import { controlFd, workerConfigEnv, type FromWorker, type ToWorker, type WorkerConfig } from "./messages.js";
 import { ReleaseStats } from "./metrics.js";
 import { RouteIndex } from "./route-table.js";
+import { createTableBuffer, noVersion, TableReader } from "./shared-table.js";
 import type { Route } from "./types.js";
 import { createUpgrader } from "./upgrade.js";
 import { UpstreamRegistry, type UpstreamState } from "./upstreams.js";
@@ -27,16 +35,40 @@ const upstreams = new UpstreamRegistry({ timeoutMs: config.upstreamTimeoutMs });
 /** Every release a table has named, kept while it has requests in flight or metrics to send. */
 const releases = new Map<string, ReleaseStats>();
 let liveReleases = new Set<string>();
-let table = new RouteIndex<RouteTarget>(0, [], () => undefined as never);
-const currentTable = () => table;
+let table = new RouteIndex<RouteTarget>(noVersion, [], () => undefined as never);
+let reader: TableReader | undefined;
 
-const server = createServer(createForwarder(currentTable));
+/** The table a request is routed by: read once per request, so a request sees exactly one version. */
+function currentTable(): RouteIndex<RouteTarget> {
+  if (reader !== undefined && reader.version() !== table.version) {
+    const published = reader.read();
+    install(published.version, JSON.parse(published.json) as Route[]);
+  }
+  return table;
+}
+
+let stopping = false;
+const forward = createForwarder(currentTable);
+const server = createServer((req, res) => {
+  // Draining: tell keep-alive clients to close after this answer, so none sends on a closing connection.
+  if (stopping) res.shouldKeepAlive = false;
+  forward(req, res);
+});
 // Longer than clients' idle timeouts (as nginx's 75 s): a client must never send on a connection the
 // proxy is closing at that moment. Clients read the Keep-Alive hint and close first.
 server.keepAliveTimeout = 75_000;
 server.on("upgrade", createUpgrader(currentTable, config.upstreamTimeoutMs));
-let listening = false;
-let stopping = false;
+// The server never listens itself (the controller accepts), but its connection tracking starts on
+// "listening": it enforces headersTimeout/requestTimeout and lets closeIdleConnections() work.
+server.emit("listening");
+const sockets = new Set<Socket>();
+
+function serve(socket: Socket): void {
+  sockets.add(socket);
+  socket.once("close", () => sockets.delete(socket));
+  socket.setNoDelay(true);
+  server.emit("connection", socket);
+}
 
 function install(version: number, routes: Route[]): void {
   const used = new Set<UpstreamState>();
@@ -53,14 +85,31 @@ function install(version: number, routes: Route[]): void {
   upstreams.commit(used);
 }
 
-function listen(): void {
-  listening = true;
-  server.once("error", (error: NodeJS.ErrnoException) => {
-    send({ type: "listen-error", code: error.code ?? "UNKNOWN", message: error.message }, () => process.exit(1));
+function startControlThread(): void {
+  const buffer = createTableBuffer(config!.tableBufferBytes);
+  const { port1, port2 } = new MessageChannel();
+  reader = new TableReader(buffer, port1);
+  const workerData: ControlThreadData = { buffer, port: port2, fd: controlFd };
+  // Beside this file with the same extension. Worker threads do not inherit tsx's loader on Node 20,
+  // so under tsx (tests, benchmarks) the thread registers it before it imports the .ts file.
+  const here = fileURLToPath(import.meta.url);
+  const file = join(dirname(here), `control-thread${extname(here)}`);
+  const options = { workerData, transferList: [port2] };
+  const thread =
+    extname(here) === ".ts"
+      ? new Worker(
+          `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})` +
+            `.then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(file).href)}); })`,
+          { ...options, eval: true },
+        )
+      : new Worker(file, options);
+  // Picks a new table up while the request thread idles; a request picks it up anyway.
+  thread.on("message", () => currentTable());
+  thread.on("error", (error) => crash("proxy control thread crashed", error));
+  thread.on("exit", () => {
+    if (!stopping && process.connected) crash("proxy control thread exited", new Error("its control pipe closed"));
   });
-  server.listen({ host: config!.host, port: config!.port }, () => {
-    send({ type: "listening", port: (server.address() as AddressInfo).port });
-  });
+  thread.unref();
 }
 
 /** Sends the metric buckets of finished seconds (of every second, with `all`), and forgets idle releases. */
@@ -89,26 +138,35 @@ function inFlightTotal(): number {
   return total;
 }
 
+/**
+ * Drains: every answer from now on closes its connection; connections still idle after a short
+ * window (in which busy keep-alive clients get that answer) are closed; exits once nothing is in
+ * flight, or at the grace deadline.
+ */
 function stop(graceMs: number): void {
   if (stopping) return;
   stopping = true;
-  server.close();
-  const deadline = Date.now() + graceMs;
+  const started = Date.now();
+  const deadline = started + graceMs;
+  const idleWindowEnd = started + Math.min(300, graceMs / 2);
   const poll = () => {
-    // Connections idle between keep-alive requests are closed as soon as they are idle.
-    server.closeIdleConnections();
-    if (inFlightTotal() > 0 && Date.now() < deadline) return void setTimeout(poll, 20);
+    const now = Date.now();
+    if (now >= idleWindowEnd) server.closeIdleConnections();
+    const busy = inFlightTotal() > 0 || (sockets.size > 0 && now < idleWindowEnd);
+    if (busy && now < deadline) return void setTimeout(poll, 20);
     flushMetrics(true, () => process.exit(0));
   };
   poll();
 }
 
-process.on("message", (message: ToWorker) => {
+process.on("message", (message: ToWorker, handle?: unknown) => {
   switch (message.type) {
+    case "connection":
+      if (handle) serve(handle as Socket);
+      break;
     case "routes":
       if (message.version >= table.version) install(message.version, message.routes);
       send({ type: "ack", version: table.version });
-      if (!listening && !stopping) listen();
       break;
     case "inflight":
       send({ type: "inflight", id: message.id, count: releases.get(message.releaseId)?.inFlight ?? 0 });
@@ -124,14 +182,15 @@ process.on("message", (message: ToWorker) => {
 process.on("SIGINT", () => {});
 process.on("SIGTERM", () => {});
 
-// The engine is gone (crashed or killed): a worker must never outlive it.
+// The controller's process is gone (crashed or killed): a worker must never outlive it.
 process.on("disconnect", () => process.exit(0));
-process.on("uncaughtException", (error) => {
-  send({ type: "log", level: "error", message: "proxy worker crashed", fields: { error: error.stack ?? String(error) } }, () =>
-    process.exit(1),
-  );
-  setTimeout(() => process.exit(1), 500).unref();
-});
 
+function crash(message: string, error: unknown): void {
+  send({ type: "log", level: "error", message, fields: { error: (error as Error)?.stack ?? String(error) } }, () => process.exit(1));
+  setTimeout(() => process.exit(1), 500).unref();
+}
+process.on("uncaughtException", (error) => crash("proxy worker crashed", error));
+
+if (config.controlThread) startControlThread();
 scheduleFlush();
 send({ type: "hello" });
