@@ -1,6 +1,8 @@
 /**
  * The runtime adapter: what starts and stops instances. Import runtimes from here; the shared
  * contract suite lives in runtime.contract.ts and is imported directly by each runtime's tests.
+ * The engine picks a runtime from the registry (`environments.<env>.runtime`, default `local`).
  */
 export type { ExitInfo, InstanceInfo, InstanceSpec, InstanceStatus, Runtime, StopOptions } from "./types.js";
+export { createRuntime, runtimeConfigSchema, runtimeTypes, type RuntimeConfig, type RuntimeContext, type RuntimeType, type RuntimeTypeName } from "./registry.js";
 export { LocalRuntime, detectDrift, driftDetectionSupported, type LocalRuntimeOptions, type DriftFinding } from "./local/index.js";

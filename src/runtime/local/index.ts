@@ -1,2 +1,3 @@
 export { LocalRuntime, type LocalRuntimeOptions } from "./local-runtime.js";
+export { localRuntimeOptions, type LocalRuntimeConfig } from "./options.js";
 export { detectDrift, driftDetectionSupported, type DriftFinding, type DriftInput, type DriftInstance } from "./drift.js";
