@@ -3,7 +3,8 @@
  */
 import { resolve } from "node:path";
 import Database from "better-sqlite3";
-import { EngineError, systemClock, type Clock } from "../../core/index.js";
+import { createLogger, EngineError, systemClock, type Clock } from "../../core/index.js";
+import { acceptFreshStoreVariable, StoreFileGuard } from "./guard.js";
 import type { SqlDatabase, SqlExecutor, SqlValue } from "../sql/database.js";
 import { SqlStore } from "../sql/store.js";
 import type { Store } from "../types.js";
@@ -14,6 +15,15 @@ export interface SqliteStoreOptions {
   clock?: Clock;
   /** How long to wait for another process's write to finish before giving up. Default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * Open an empty store although the state folder's marker shows a store file existed there (it was
+   * deleted). Default: false, unless $ENGINEROOM_ACCEPT_FRESH_STORE is 1; otherwise STORE_LOST.
+   */
+  acceptFreshStore?: boolean;
+  /** Told once when the file is deleted or replaced under a running store. Default: an error on standard error. */
+  onLost?: (error: EngineError) => void;
+  /** How often the file is checked while nothing uses the store, in ms (it is also checked before every operation). Default 2000. */
+  checkIntervalMs?: number;
 }
 
 /** Runs tasks one at a time, in the order they were given. */
@@ -52,10 +62,20 @@ class SqliteDatabase implements SqlDatabase {
   readonly #mutex: Mutex;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #direct: SqlExecutor;
+  readonly #fileGuard: StoreFileGuard | undefined;
   #closed = false;
 
-  constructor(path: string, busyTimeoutMs: number) {
+  constructor(path: string, busyTimeoutMs: number, options: SqliteStoreOptions) {
     this.#path = path;
+    // Before the file is opened (which would create an empty one): refuse a store that was deleted.
+    this.#fileGuard =
+      path === ":memory:"
+        ? undefined
+        : new StoreFileGuard(path, {
+            acceptFresh: options.acceptFreshStore ?? process.env[acceptFreshStoreVariable] === "1",
+            onLost: options.onLost ?? ((error) => createLogger().error(`${error.message} ${error.hint}`)),
+            intervalMs: options.checkIntervalMs ?? 2000,
+          });
     try {
       this.#db = new Database(path, { timeout: busyTimeoutMs });
       this.#db.pragma("journal_mode = WAL");
@@ -63,6 +83,7 @@ class SqliteDatabase implements SqlDatabase {
     } catch (error) {
       throw new EngineError("STORE_UNAVAILABLE", `Cannot open the SQLite store ${path}: ${(error as Error).message}`, { cause: error });
     }
+    this.#fileGuard?.opened();
     // An in-memory database is private to its connection, so it needs no mutex shared with others.
     this.#mutexKey = path === ":memory:" ? `:memory:${Math.random()}` : resolve(path);
     this.#mutex = mutexes.get(this.#mutexKey) ?? new Mutex();
@@ -81,12 +102,16 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   exec(sql: string): Promise<void> {
-    return this.#mutex.run(() => this.#direct.exec(sql));
+    return this.#mutex.run(() => {
+      this.#fileGuard?.check();
+      return this.#direct.exec(sql);
+    });
   }
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     // BEGIN IMMEDIATE takes the write lock now, so a read-then-write (max + 1) cannot race another process.
     return this.#mutex.run(async () => {
+      this.#fileGuard?.check();
       this.#guard(() => this.#db.exec("BEGIN IMMEDIATE"));
       try {
         const result = await fn(this.#direct);
@@ -102,6 +127,7 @@ class SqliteDatabase implements SqlDatabase {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    this.#fileGuard?.stop();
     return this.#mutex.run(() => {
       this.#db.close();
       if (--this.#mutex.users === 0) mutexes.delete(this.#mutexKey);
@@ -115,7 +141,13 @@ class SqliteDatabase implements SqlDatabase {
         statement = this.#db.prepare(sql);
         this.#statements.set(sql, statement);
       }
-      if (statement.reader) return statement.all(...params) as T[];
+      // A write to a deleted file would be lost: check before each one. A read still gets what the
+      // file held, so reads check at most once a second (the check costs a stat, ~5 µs).
+      if (statement.reader) {
+        this.#fileGuard?.checkSoon();
+        return statement.all(...params) as T[];
+      }
+      this.#fileGuard?.check();
       statement.run(...params);
       return [];
     });
@@ -134,6 +166,11 @@ class SqliteDatabase implements SqlDatabase {
  * The Store on a SQLite file. Several processes may share the file (WAL mode and a busy timeout);
  * within one process, every SqliteStore on a file takes turns.
  *
+ * The file is watched (see guard.ts): deleted or replaced while the store is open, every operation
+ * from then on fails with STORE_LOST, and `onLost` is told once; and a store whose file is missing
+ * although the state folder's marker shows it existed is refused with STORE_LOST instead of being
+ * started empty, unless `acceptFreshStore` (or ENGINEROOM_ACCEPT_FRESH_STORE=1) says so.
+ *
  * @example
  * const store = new SqliteStore({ path: ".engineroom/engineroom.db" });
  * await store.migrate();
@@ -142,6 +179,6 @@ export class SqliteStore extends SqlStore implements Store {
   readonly kind = "sqlite";
 
   constructor(options: SqliteStoreOptions) {
-    super(new SqliteDatabase(options.path, options.busyTimeoutMs ?? 5000), options.clock ?? systemClock);
+    super(new SqliteDatabase(options.path, options.busyTimeoutMs ?? 5000, options), options.clock ?? systemClock);
   }
 }
