@@ -85,13 +85,13 @@ describe("Redactor: every form a value takes in output", () => {
     const message = `expected the body to contain "ok"; it starts ${JSON.stringify(body.slice(0, 120))}`;
     const redacted = redactor.redact(message);
     assert.equal(redacted, `expected the body to contain "ok"; it starts "${"x".repeat(100)}[REDACTED:STRIPE_KEY]"`);
-    assert.equal(redactor.redact(JSON.stringify({ message })).includes(secret.slice(0, 4)), false);
+    assert.equal(redactor.redact(JSON.stringify({ message })).includes(secret.slice(0, Redactor.minPrefix)), false);
     // A prefix that ends the text (a log line cut at its maximum length), or is followed by an ellipsis.
     assert.equal(redactor.redact(`token=${secret.slice(0, 11)}`), "token=[REDACTED:STRIPE_KEY]");
     assert.equal(redactor.redact(`token=${secret.slice(0, 6)}… (cut)`), "token=[REDACTED:STRIPE_KEY]… (cut)");
     // Text that only starts like the secret, with more text after it, is left alone.
     assert.equal(redactor.redact("sk_live_ mode is on"), "sk_live_ mode is on");
-    assert.equal(redactor.redact(`the ${secret.slice(0, 3)}"`), `the ${secret.slice(0, 3)}"`);
+    assert.equal(redactor.redact(`the ${secret.slice(0, 5)}"`), `the ${secret.slice(0, 5)}"`, "shorter than Redactor.minPrefix");
   });
 
   it("refuses values too short to redact safely, and redacts keys of JSON values", () => {

@@ -19,8 +19,12 @@
 
 /** A value shorter than this is not redacted (it is too short to mask safely). */
 export const redactMinLength = 4;
-/** A prefix of a value is redacted at a truncation point only from this many characters on. */
-export const redactMinPrefix = 4;
+/**
+ * A prefix of a value is redacted at a truncation point only from this many characters on. Shorter
+ * prefixes are ordinary words too often ("admin" of "admin-password-2024" ending a log line, or as a
+ * quoted JSON value), and leak little of a value of some length.
+ */
+export const redactMinPrefix = 6;
 
 /** One way a secret can appear in output. */
 interface Form {
