@@ -5,7 +5,7 @@
  * analysis API.
  */
 import type { ReleaseSample } from "../metrics/index.js";
-import { latencyBoundsMs } from "../proxy/index.js";
+import { latencyBoundsMs } from "../metrics/index.js";
 import { normalUpperTail } from "./stats.js";
 import { analyse, type AnalysisPolicy, type Verdict } from "./verdict.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { latencyBoundsMs } from "../proxy/index.js";
+import { latencyBoundsMs } from "../metrics/index.js";
 import { binomialUpperBound, binomialUpperTail, countAbove, fisherGreater, histogramPercentile, logChoose, logGamma, mannWhitneyGreater, normalUpperTail, percentileUpperBound } from "./stats.js";
 
 /** |actual − expected| within `rel` of expected. */

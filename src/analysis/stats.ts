@@ -4,7 +4,7 @@
  * and interpolated histogram percentiles. Pure functions, stable for counts up to 1e9 and beyond
  * (everything is computed in log space or as differences, never as huge products).
  */
-import { latencyBoundsMs } from "../proxy/index.js";
+import { latencyBoundsMs } from "../metrics/index.js";
 
 /** ln Γ(x) for x > 0: Stirling's series from 10 up (error below 2e-14), shifted up by the recurrence below it. */
 export function logGamma(x: number): number {

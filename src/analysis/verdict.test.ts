@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ReleaseSample } from "../metrics/index.js";
-import { latencyBoundsMs } from "../proxy/index.js";
+import { latencyBoundsMs } from "../metrics/index.js";
 import { emptySample, healthyTraffic, mulberry32, TrafficSimulator, type TrafficModel } from "./simulation.js";
 import { analyse, defaultAnalysisPolicy, withDefaults, type AnalysisPolicy, type Check, type Verdict } from "./verdict.js";
 

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { isEngineError } from "../core/index.js";
-import { latencyBoundsMs } from "../proxy/index.js";
+import { latencyBoundsMs } from "./histogram.js";
 import { expand, PrometheusMetricSource, toLatencyHistogram, type PrometheusOptions } from "./prometheus.js";
 
 const labels = '{service="{{service}}",environment="{{environment}}",release="{{release}}"}';

@@ -1,6 +1,6 @@
 import { request } from "undici";
 import { EngineError } from "../core/index.js";
-import { latencyBoundsMs } from "../proxy/index.js";
+import { latencyBoundsMs } from "./histogram.js";
 import type { MetricSource, ReleaseSample, SampleQuery } from "./source.js";
 
 /**

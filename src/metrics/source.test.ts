@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ManualClock } from "../core/index.js";
-import { latencyBoundsMs, type MetricsBucket } from "../proxy/index.js";
+import { latencyBoundsMs, type MetricsBucket } from "./histogram.js";
 import { ProxyMetricSource } from "./source.js";
 import { MetricsWindow } from "./window.js";
 

@@ -1,5 +1,5 @@
 import type { Clock } from "../core/index.js";
-import { latencyBoundsMs, type MetricsBucket } from "../proxy/index.js";
+import { latencyBoundsMs, type MetricsBucket } from "./histogram.js";
 
 /** A summary of a release's traffic over a time range. */
 export interface TrafficSummary {

@@ -23,11 +23,31 @@ export interface RouteTarget {
   upstreams: UpstreamState[];
   /** Round-robin cursor. */
   next: number;
+  /** The warm previous release's upstreams (Route.fallback), tried once when no other upstream of `upstreams` is left. */
+  fallback: UpstreamState[];
+  /** Where the answers of `fallback` count. */
+  fallbackRelease: ReleaseStats;
+  fallbackNext: number;
 }
 
-/** Compiles a route of a new table into what the hot path uses; `used` collects the upstream pools the table keeps. */
-export function targetOf(route: Route, release: ReleaseStats, registry: UpstreamRegistry, used: Set<UpstreamState>): RouteTarget {
-  return { release, upstreams: route.upstreams.map((u) => registry.use(u, used)), next: 0 };
+/** Gives the ReleaseStats of another release named by the table (the fallback's), created on first use and kept while the table names it. */
+export type StatsOf = (releaseId: string, service: string, environment: string) => ReleaseStats;
+
+/**
+ * Compiles a route of a new table into what the hot path uses; `used` collects the upstream pools
+ * the table keeps. `statsOf` gives the fallback release's stats; without it (or without
+ * `route.fallbackReleaseId`) the fallback's answers count in the route's release.
+ */
+export function targetOf(route: Route, release: ReleaseStats, registry: UpstreamRegistry, used: Set<UpstreamState>, statsOf?: StatsOf): RouteTarget {
+  const fallbackId = route.fallbackReleaseId;
+  return {
+    release,
+    upstreams: route.upstreams.map((u) => registry.use(u, used)),
+    next: 0,
+    fallback: (route.fallback ?? []).map((u) => registry.use(u, used)),
+    fallbackRelease: fallbackId !== undefined && fallbackId !== route.releaseId && statsOf ? statsOf(fallbackId, route.service, route.environment) : release,
+    fallbackNext: 0,
+  };
 }
 
 /** Picks the route's next upstream, round robin; undefined when the route has none. */
@@ -39,9 +59,28 @@ function pickUpstream(target: RouteTarget): UpstreamState | undefined {
   return upstream;
 }
 
+/**
+ * For a retry: the upstream after `failed` in the route's list (the cursor is left alone, so the
+ * failed one is not tried first by the next request too), else the next of the fallback; undefined
+ * when there is neither.
+ */
+function pickOther(target: RouteTarget, failed: UpstreamState): { upstream: UpstreamState; release: ReleaseStats } | undefined {
+  const list = target.upstreams;
+  if (list.length > 1) {
+    const at = list.indexOf(failed);
+    return { upstream: list[at + 1 === list.length ? 0 : at + 1]!, release: target.release };
+  }
+  const fallback = target.fallback;
+  if (fallback.length === 0) return undefined;
+  const upstream = fallback[target.fallbackNext]!;
+  target.fallbackNext = target.fallbackNext + 1 === fallback.length ? 0 : target.fallbackNext + 1;
+  return { upstream, release: target.fallbackRelease };
+}
+
 /** Where routeRequest() sends a request. Reused, like requestFacts: the worker is single-threaded. */
 export const routed = {
   headers: [] as string[],
+  target: undefined as unknown as RouteTarget,
   release: undefined as unknown as ReleaseStats,
   upstream: undefined as unknown as UpstreamState,
 };
@@ -60,6 +99,7 @@ export function routeRequest(table: RouteIndex<RouteTarget>, req: IncomingMessag
     target.release.upstreamError(performance.now() - start, Date.now());
     return 502;
   }
+  routed.target = target;
   routed.release = target.release;
   routed.upstream = upstream;
   return 0;
@@ -80,16 +120,37 @@ export function isTimeout(error: unknown): boolean {
   return code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" || code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT";
 }
 
+/** Errors of a connection that broke under a request (the upstream closed or reset it). */
+function isReset(code: string | undefined): boolean {
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
+}
+
+/** Methods that may be sent twice (RFC 9110 §9.2.2). */
+function isIdempotent(method: string): boolean {
+  return method === "GET" || method === "HEAD" || method === "OPTIONS" || method === "PUT" || method === "DELETE" || method === "TRACE";
+}
+
+/** What createForwarder() takes besides the table. */
+export interface ForwarderOptions {
+  /** A client that gives up after the upstream sent no response header for this long counts as an upstream timeout, not a client abort. Default 5 000 ms. */
+  hungUpstreamMs?: number;
+}
+
+export const defaultHungUpstreamMs = 5_000;
+
 const kExchange = Symbol("exchange");
 type TaggedResponse = ServerResponse & { [kExchange]?: Exchange };
 
 /** One request in flight: undici's handler for it and the bookkeeping that ends it exactly once. */
 class Exchange {
   readonly res: TaggedResponse;
-  readonly release: ReleaseStats;
-  readonly upstream: UpstreamState;
+  readonly target: RouteTarget;
   readonly options: Dispatcher.DispatchOptions;
   readonly start: number;
+  readonly hungMs: number;
+  /** The release and upstream of the current try (they change when a retry goes elsewhere). */
+  release: ReleaseStats;
+  upstream: UpstreamState;
   client: Client;
   status = 0;
   retried = false;
@@ -97,15 +158,18 @@ class Exchange {
   ended = false;
   /** The undici client is still ours (until undici is done with the request). */
   holding = true;
+  /** Set by undici when it starts writing the request upstream: null means nothing of this try was sent. */
   abort: ((error?: Error) => void) | null = null;
   resume: (() => void) | null = null;
 
-  constructor(res: TaggedResponse, release: ReleaseStats, upstream: UpstreamState, options: Dispatcher.DispatchOptions, start: number) {
+  constructor(res: TaggedResponse, target: RouteTarget, upstream: UpstreamState, options: Dispatcher.DispatchOptions, start: number, hungMs: number) {
     this.res = res;
-    this.release = release;
+    this.target = target;
+    this.release = target.release;
     this.upstream = upstream;
     this.options = options;
     this.start = start;
+    this.hungMs = hungMs;
     this.client = upstream.acquire();
   }
 
@@ -150,48 +214,72 @@ class Exchange {
     this.#giveBack();
     if (this.ended) return;
     const res = this.res;
+    const code = (error as { code?: string }).code;
     const socket = res.socket;
-    if (socket === null || socket.destroyed) return this.clientAborted();
-    if (this.#mayRetry(error)) {
-      this.retried = true;
-      this.client = this.upstream.acquire();
-      this.holding = true;
-      this.abort = null;
-      return this.dispatch();
-    }
+    // The client went away (undici saw its body stream close): not the upstream's failure.
+    if (socket === null || (socket.destroyed && (code === "UND_ERR_ABORTED" || error === clientGone))) return this.clientAborted();
+    if (this.#mayRetry(code) && this.#retry(code)) return;
     this.#endClientSide();
     const ms = performance.now() - this.start;
-    if ((error as { code?: string }).code === "UND_ERR_INVALID_ARG") {
+    if (code === "UND_ERR_INVALID_ARG") {
       // undici refused the request itself (e.g. a duplicate Host header): the client's fault.
       if (!res.headersSent) plainAnswer(res, 400);
       this.release.response(400, ms, Date.now());
       return;
     }
-    if (res.headersSent) res.destroy(error);
-    else if (isTimeout(error)) plainAnswer(res, 504);
-    else plainAnswer(res, 502);
-    this.release.upstreamError(ms, Date.now());
+    const timedOut = isTimeout(error);
+    if (res.headersSent || socket.destroyed) res.destroy(error);
+    else plainAnswer(res, timedOut ? 504 : 502);
+    this.release.upstreamError(ms, Date.now(), timedOut);
   }
 
   clientAborted(): void {
     if (this.ended) return;
     this.#endClientSide();
-    this.release.clientAbort(Date.now());
+    const ms = performance.now() - this.start;
+    // An upstream silent for this long is hung: its clients giving up are its errors, not theirs.
+    if (this.status === 0 && ms >= this.hungMs) this.release.upstreamError(ms, Date.now(), true);
+    else this.release.clientAbort(Date.now());
     // Before onConnect there is nothing to abort yet; onConnect cancels it then.
     if (this.abort !== null && this.holding) this.#cancel();
   }
 
   /**
-   * A kept-alive connection the upstream closed just as the request went out fails with a reset
-   * and no answer. A request without a body that is safe to repeat gets one more try, on a fresh
-   * connection, rather than a 502.
+   * A try that failed before any response byte gets one more, on another upstream when there is one.
+   * Nothing of it was sent (connection refused, connect timeout): any method, as long as its body
+   * stream was not read. The connection broke under it (refused by a crashed instance's reset, or
+   * a kept-alive connection the upstream closed just as the request went out): only an idempotent
+   * method without a body, which is safe to send twice.
    */
-  #mayRetry(error: Error): boolean {
-    if (this.retried || this.status !== 0 || this.options.body !== null) return false;
-    const method = this.options.method;
-    if (method !== "GET" && method !== "HEAD" && method !== "OPTIONS") return false;
-    const code = (error as { code?: string }).code;
-    return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
+  #mayRetry(code: string | undefined): boolean {
+    if (this.retried || this.status !== 0 || code === "UND_ERR_INVALID_ARG" || code === "UND_ERR_ABORTED") return false;
+    const body = this.options.body as IncomingMessage | null;
+    if (this.abort === null) return body === null || (!body.destroyed && !body.readableDidRead);
+    return isReset(code) && body === null && isIdempotent(this.options.method);
+  }
+
+  /** Sends the request again, elsewhere when it can; false when there is nowhere to send it (the caller answers the error). */
+  #retry(code: string | undefined): boolean {
+    const other = pickOther(this.target, this.upstream);
+    // Refused with nowhere else to go: the same address would refuse again. After a reset, the same
+    // upstream on a fresh connection is still worth it (a stale keep-alive connection broke).
+    if (other === undefined && this.abort === null) return false;
+    const failed = this.release;
+    failed.retriedError(Date.now(), code === "UND_ERR_CONNECT_TIMEOUT");
+    this.retried = true;
+    if (other !== undefined) {
+      this.upstream = other.upstream;
+      if (other.release !== failed) {
+        failed.inFlight--;
+        other.release.inFlight++;
+        this.release = other.release;
+      }
+    }
+    this.client = this.upstream.acquire();
+    this.holding = true;
+    this.abort = null;
+    this.dispatch();
+    return true;
   }
 
   #cancel(): void {
@@ -222,16 +310,16 @@ function onResponseClose(this: TaggedResponse): void {
  * Builds the worker's request listener. `table()` returns the current route table; it is read once
  * per request, so a request is routed against exactly one table version.
  */
-export function createForwarder(table: () => RouteIndex<RouteTarget>): (req: IncomingMessage, res: ServerResponse) => void {
+export function createForwarder(table: () => RouteIndex<RouteTarget>, options: ForwarderOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
+  const hungMs = options.hungUpstreamMs ?? defaultHungUpstreamMs;
   return (req, res) => {
     const start = performance.now();
     const refused = routeRequest(table(), req, false, start);
     if (refused !== 0) return plainAnswer(res, refused);
-    const release = routed.release;
-    const upstream = routed.upstream;
-    release.inFlight++;
+    const target = routed.target;
+    target.release.inFlight++;
     const options = { path: req.url!, method: req.method as Dispatcher.HttpMethod, headers: routed.headers, body: requestFacts.hasBody ? req : null };
-    const exchange = new Exchange(res, release, upstream, options, start);
+    const exchange = new Exchange(res, target, routed.upstream, options, start, hungMs);
     (res as TaggedResponse)[kExchange] = exchange;
     res.on("close", onResponseClose);
     exchange.dispatch();

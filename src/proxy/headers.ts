@@ -130,6 +130,20 @@ export function responseHeaders(raw: Buffer[]): string[] {
   return out;
 }
 
+/** As responseHeaders(), for a response Node's own HTTP client parsed (`rawHeaders`, strings). */
+export function responseHeaderStrings(raw: string[]): string[] {
+  const out: string[] = [];
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const kind = kindOf(name);
+    if (kind === Kind.Connection) connection = raw[i + 1]!;
+    else if (kind !== Kind.Hop && kind !== Kind.TransferEncoding && kind !== Kind.Upgrade) out.push(name, raw[i + 1]!);
+  }
+  if (connection !== undefined) dropNamedBy(connection, out);
+  return out;
+}
+
 /** Removes from `out` the headers a Connection header lists (other than its own keywords). */
 function dropNamedBy(connection: string, out: string[]): void {
   const lower = connection.toLowerCase();

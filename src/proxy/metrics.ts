@@ -8,11 +8,22 @@
  * request is in the histogram, the proxy's own 502/504 answers (upstreamErrors) included; client
  * aborts are not. For a WebSocket tunnel it is the time to the upstream's 101.
  *
+ * Upstream errors, timeouts and retries (the choice, for analysis): a try that failed before any
+ * response byte and was retried on another upstream (or on the warm previous release) counts as an
+ * upstream error of the release that failed, and as `retried`: analysis sees the failure of that
+ * release, clients did not. The answer of the retry counts, with the whole request's latency, in the
+ * release that gave it. A retried try is not in the latency histogram (no client waited for it
+ * alone), so the histogram holds every client answer: status classes + upstreamErrors - retried.
+ * Timeouts are upstream errors and also `upstreamTimeouts`: the proxy's own 504s and bodies cut for
+ * going quiet, and a client that gives up while the upstream has sent no response header for longer
+ * than the hung-upstream threshold (default 5 s): a hung instance must show as errors even though its
+ * clients time out before the proxy does. A client that gives up sooner is a client abort.
+ *
  * A worker sends each second once, complete, just after the second ends; the controller adds up the
  * workers' buckets that arrive within 100 ms of each other. A consumer may still get two buckets of
  * the same release and second (a slow worker) and must add them: buckets merge by addition.
  */
-import { latencyBoundsMs, type MetricsBucket } from "./types.js";
+import { latencyBoundsMs, type MetricsBucket } from "../metrics/index.js";
 
 const slots = latencyBoundsMs.length + 1;
 const statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
@@ -34,6 +45,8 @@ export class ReleaseStats {
   #touched = false;
   #status = [0, 0, 0, 0, 0];
   #upstreamErrors = 0;
+  #upstreamTimeouts = 0;
+  #retried = 0;
   #clientAborts = 0;
   #latency: number[] = new Array<number>(slots).fill(0);
   #completed: MetricsBucket[] = [];
@@ -52,11 +65,20 @@ export class ReleaseStats {
     this.#latency[latencySlot(ms)]!++;
   }
 
-  /** Counts a request the upstream failed (refused, reset, timed out). */
-  upstreamError(ms: number, now: number): void {
+  /** Counts a request the upstream failed (refused, reset, timed out: `timedOut`), answered 502/504 or cut by the proxy. */
+  upstreamError(ms: number, now: number, timedOut = false): void {
     this.#at(now);
     this.#upstreamErrors++;
+    if (timedOut) this.#upstreamTimeouts++;
     this.#latency[latencySlot(ms)]!++;
+  }
+
+  /** Counts a try the upstream failed that the proxy retried elsewhere: an upstream error the client did not see. Not in the latency histogram. */
+  retriedError(now: number, timedOut = false): void {
+    this.#at(now);
+    this.#upstreamErrors++;
+    this.#retried++;
+    if (timedOut) this.#upstreamTimeouts++;
   }
 
   /** Counts a request the client gave up on before the response ended. Not in the latency histogram. */
@@ -97,11 +119,15 @@ export class ReleaseStats {
       time: this.#second,
       status: { "1xx": s[0]!, "2xx": s[1]!, "3xx": s[2]!, "4xx": s[3]!, "5xx": s[4]! },
       upstreamErrors: this.#upstreamErrors,
+      upstreamTimeouts: this.#upstreamTimeouts,
+      retried: this.#retried,
       clientAborts: this.#clientAborts,
       latency: this.#latency,
     });
     this.#status = [0, 0, 0, 0, 0];
     this.#upstreamErrors = 0;
+    this.#upstreamTimeouts = 0;
+    this.#retried = 0;
     this.#clientAborts = 0;
     this.#latency = new Array<number>(slots).fill(0);
     this.#touched = false;
@@ -124,6 +150,8 @@ export function mergeBuckets(into: Map<string, MetricsBucket>, buckets: readonly
     }
     for (const cls of statusClasses) sum.status[cls] += bucket.status[cls];
     sum.upstreamErrors += bucket.upstreamErrors;
+    sum.upstreamTimeouts = (sum.upstreamTimeouts ?? 0) + (bucket.upstreamTimeouts ?? 0);
+    sum.retried = (sum.retried ?? 0) + (bucket.retried ?? 0);
     sum.clientAborts += bucket.clientAborts;
     for (let i = 0; i < sum.latency.length; i++) sum.latency[i]! += bucket.latency[i] ?? 0;
   }

@@ -47,3 +47,12 @@ test("no route matches → undefined", () => {
   assert.equal(only.match("shop.test", "/"), undefined);
   assert.equal(only.match("other.test", "/api"), undefined);
 });
+
+test("a host with the root's trailing dot matches the host without it, not *", () => {
+  assert.equal(index.match("shop.test.", "/"), "shop-root");
+  assert.equal(index.match("SHOP.test.:8080", "/api/x"), "shop-api");
+  assert.equal(hostOf("a.example."), "a.example");
+  const dotted = new RouteIndex(3, [r("a.example.", "/", "dotted"), r("*", "/", "any")], (route) => route.releaseId);
+  assert.equal(dotted.match("a.example", "/"), "dotted");
+  assert.equal(dotted.match("a.example.", "/"), "dotted");
+});

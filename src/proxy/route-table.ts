@@ -20,7 +20,7 @@ export class RouteIndex<T> {
   constructor(version: number, routes: readonly Route[], attach: (route: Route) => T) {
     this.version = version;
     for (const route of routes) {
-      const host = route.host.toLowerCase();
+      const host = route.host === "*" ? "*" : withoutRootDot(route.host.toLowerCase());
       const prefix = route.pathPrefix.startsWith("/") ? route.pathPrefix : `/${route.pathPrefix}`;
       const entry: Entry<T> = { prefix, open: prefix.endsWith("/"), target: attach(route) };
       let list = host === "*" ? this.#anyHost : this.#byHost.get(host);
@@ -60,12 +60,20 @@ function find<T>(list: Entry<T>[], url: string): T | undefined {
   return undefined;
 }
 
-/** "Example.com:8080" → "example.com"; "[::1]:8080" → "[::1]". */
+/**
+ * "Example.com:8080" → "example.com"; "[::1]:8080" → "[::1]"; "a.example." → "a.example" (the
+ * fully qualified form, with the root's empty label, names the same host).
+ */
 export function hostOf(hostHeader: string): string {
   let end = hostHeader.length;
   const colon = hostHeader.lastIndexOf(":");
   if (colon !== -1 && hostHeader.indexOf("]", colon) === -1) end = colon;
+  if (end > 1 && hostHeader.charCodeAt(end - 1) === 46 /* . */) end--;
   const host = end === hostHeader.length ? hostHeader : hostHeader.slice(0, end);
   // V8 returns the same string when it is already lower case, so this is free in the common case.
   return host.toLowerCase();
+}
+
+function withoutRootDot(host: string): string {
+  return host.length > 1 && host.endsWith(".") ? host.slice(0, -1) : host;
 }

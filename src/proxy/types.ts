@@ -3,6 +3,7 @@
  * control loop; the engine sends it route tables and gets back per-second metric deltas.
  */
 import type { Server } from "node:net";
+import type { MetricsBucket } from "../metrics/index.js";
 
 export interface Upstream {
   host: string;
@@ -27,6 +28,11 @@ export interface Route {
    * upstream of `upstreams` is left to try.
    */
   fallback?: Upstream[];
+  /**
+   * The release `fallback` belongs to: the answers it gives count in that release's metrics. Without
+   * it they count in this route's release (the failed try still counts as its upstream error).
+   */
+  fallbackReleaseId?: string;
 }
 
 export interface RouteTable {
@@ -35,25 +41,8 @@ export interface RouteTable {
   routes: Route[];
 }
 
-/** Upper bounds in milliseconds of the latency histogram buckets; the last bucket is everything above. Fixed, so histograms merge by addition. */
-export const latencyBoundsMs = [1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 750, 1000, 2000, 5000, 10000] as const;
-
-/** Requests one release served in one second, summed over workers. */
-export interface MetricsBucket {
-  service: string;
-  environment: string;
-  releaseId: string;
-  /** Start of the second, epoch milliseconds. */
-  time: number;
-  /** Responses by status class. */
-  status: { "1xx": number; "2xx": number; "3xx": number; "4xx": number; "5xx": number };
-  /** Requests the upstream failed (refused, reset, timed out) — answered 502/504 by the proxy. Not in `status`. */
-  upstreamErrors: number;
-  /** Requests the client gave up on before the answer. Not errors of the release. */
-  clientAborts: number;
-  /** Counts per latency bucket: `latency[i]` counts requests with latency <= latencyBoundsMs[i] (and above the previous bound); the last element counts the rest. Length latencyBoundsMs.length + 1. */
-  latency: number[];
-}
+// The histogram format lives in metrics/; re-exported so that code importing it from the proxy still compiles.
+export { latencyBoundsMs, type MetricsBucket } from "../metrics/index.js";
 
 export interface SwitchResult {
   version: number;
@@ -68,6 +57,12 @@ export interface ProxyOptions {
   workers?: number;
   /** How long an upstream may take to send response headers, or go quiet while sending the body, before the proxy answers 504 (or cuts the response). Default 60 000. */
   upstreamTimeoutMs?: number;
+  /**
+   * A client that gives up on a request after the upstream has sent no response header for this
+   * long counts as an upstream timeout of the release (a hung instance), not as a client abort.
+   * Default 5 000.
+   */
+  hungUpstreamMs?: number;
   /** How long apply() waits for every worker to acknowledge a route table before it rejects with DEPLOY_SWITCH_FAILED. Default 5 000. */
   switchTimeoutMs?: number;
   /** A listening server handed over by a previous data-plane process: used instead of binding `listen`, so no connection is refused during the handover. */

@@ -78,3 +78,58 @@ test("an upgrade to a route whose upstream is down answers 502", async () => {
   assert.equal(status, 502);
   await eventually(() => total(p.buckets, "rel_ws_down").upstreamErrors === 1, 3_000, "upstream error counted");
 });
+
+/** Reads one HTTP response with a content-length body off a raw socket. */
+function readResponse(socket: Socket): Promise<{ head: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    let buffered = "";
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString("latin1");
+      const end = buffered.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      const head = buffered.slice(0, end);
+      const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+      if (buffered.length < end + 4 + length) return;
+      socket.off("data", onData);
+      resolve({ head, body: buffered.slice(end + 4, end + 4 + length) });
+    };
+    socket.on("data", onData);
+    socket.once("error", reject);
+  });
+}
+
+test("an upgrade the app answers with 200 is a normal response; the next request on the connection is routed and rewritten", async () => {
+  const declines = await startUpstream("declines", (req, res) => {
+    res.end(`plain ${req.url}`);
+    return true;
+  });
+  const other = await startUpstream("other", (req, res) => {
+    res.end(JSON.stringify({ url: req.url, xff: req.headers["x-forwarded-for"], proto: req.headers["x-forwarded-proto"] }));
+    return true;
+  });
+  try {
+    await p.proxy.apply([route([declines], { releaseId: "rel_declines" }), route([other], { releaseId: "rel_other", host: "other.test" })]);
+    const { connect } = await import("node:net");
+    const socket = connect({ host: "127.0.0.1", port: p.port });
+    await new Promise((r) => socket.once("connect", r));
+    const upgradeHead = "GET /ws HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+    const next = "GET /next HTTP/1.1\r\nHost: other.test\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n";
+    socket.write(upgradeHead);
+    const first = await readResponse(socket);
+    assert.match(first.head, /^HTTP\/1\.1 200/);
+    assert.equal(first.body, "plain /ws");
+    socket.write(next);
+    const second = await readResponse(socket);
+    assert.deepEqual(JSON.parse(second.body), { url: "/next", xff: "203.0.113.9, 127.0.0.1", proto: "http" });
+    // Pipelined right behind the declined upgrade, in the same packet: routed all the same.
+    socket.write(upgradeHead + next);
+    assert.equal((await readResponse(socket)).body, "plain /ws");
+    assert.equal(JSON.parse((await readResponse(socket)).body).url, "/next");
+    socket.destroy();
+    await eventually(() => total(p.buckets, "rel_declines")["2xx"] === 2 && total(p.buckets, "rel_other")["2xx"] === 2, 3_000, "both counted as answers");
+    assert.equal(await p.proxy.inFlight("rel_declines"), 0);
+  } finally {
+    await declines.close();
+    await other.close();
+  }
+});

@@ -1,13 +1,19 @@
 /**
- * WebSocket (and any other HTTP/1.1 Upgrade) tunnels: the request head is rewritten and written to
- * a fresh upstream connection, then bytes are piped both ways until either side closes. A tunnel
- * counts as one request of its release, with the status of the upstream's answer (101 normally),
- * its latency the time to that answer, and it is in flight until it closes.
+ * WebSocket (and any other HTTP/1.1 Upgrade) requests. The rewritten request goes to a fresh
+ * upstream connection; only a 101 answer starts a tunnel, whose bytes are then piped both ways
+ * until either side closes. Any other answer is relayed as a normal response, after which the
+ * client connection goes back to the HTTP server, so its next request is parsed, routed and
+ * rewritten like any other (no raw tunnel to an app that declined the upgrade).
+ *
+ * A tunnel counts as one request of its release, with the status of the upstream's answer (101
+ * normally), its latency the time to that answer, and it is in flight until it closes. A declined
+ * upgrade counts as the response it was, its latency the time to its end.
  */
-import type { IncomingMessage } from "node:http";
-import { connect, type Socket } from "node:net";
+import { request as httpRequest, ServerResponse, type ClientRequest, type IncomingMessage, type Server } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { answerText, isTimeout, routeRequest, routed, type RouteTarget } from "./forward.js";
+import { answerText, defaultHungUpstreamMs, isTimeout, routeRequest, routed, type ForwarderOptions, type RouteTarget } from "./forward.js";
+import { responseHeaderStrings } from "./headers.js";
 import type { RouteIndex } from "./route-table.js";
 
 function rawAnswer(socket: Duplex, status: number): void {
@@ -16,12 +22,23 @@ function rawAnswer(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
 }
 
-/** Builds the worker's 'upgrade' listener; `table()` as for createForwarder. */
+/** The head of a 101 answer as the upstream sent it (its Upgrade and Connection headers included). */
+function switchingHead(res: IncomingMessage): string {
+  let text = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ""}\r\n`;
+  const raw = res.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return `${text}\r\n`;
+}
+
+/** Builds the worker's 'upgrade' listener (called by the server with `this` = the server); `table()` as for createForwarder. */
 export function createUpgrader(
   table: () => RouteIndex<RouteTarget>,
   timeoutMs: number,
-): (req: IncomingMessage, client: Duplex, head: Buffer) => void {
-  return (req, client, head) => {
+  options: ForwarderOptions = {},
+): (this: Server, req: IncomingMessage, client: Duplex, head: Buffer) => void {
+  const hungMs = options.hungUpstreamMs ?? defaultHungUpstreamMs;
+  return function upgrade(this: Server, req, client, head) {
+    const httpServer = this;
     const start = performance.now();
     const refused = routeRequest(table(), req, true, start);
     if (refused !== 0) return rawAnswer(client, refused);
@@ -38,46 +55,90 @@ export function createUpgrader(
       upstream.leave();
     };
 
-    const server: Socket = connect({ host: upstream.host, port: upstream.port });
-    server.setTimeout(timeoutMs);
-    server.once("connect", () => {
-      let text = `${req.method} ${req.url} HTTP/1.1\r\n`;
-      for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-      server.write(`${text}\r\n`, "latin1");
-      if (head.length > 0) server.write(head);
-      client.pipe(server);
+    const outgoing: ClientRequest = httpRequest({
+      host: upstream.host,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      setHost: false,
+      agent: false,
     });
-    server.once("data", (first: Buffer) => {
+    outgoing.setTimeout(timeoutMs, () => outgoing.destroy(Object.assign(new Error("upstream timed out"), { code: "ETIMEDOUT" })));
+
+    outgoing.once("upgrade", (res: IncomingMessage, server: Socket, upstreamHead: Buffer) => {
       answered = true;
+      release.response(res.statusCode ?? 101, performance.now() - start, Date.now());
       server.setTimeout(0);
-      // "HTTP/1.1 101 ..." — the status code is bytes 9 to 11.
-      const status = Number(first.toString("latin1", 9, 12)) || 502;
-      release.response(status, performance.now() - start, Date.now());
-    });
-    server.pipe(client);
-    // Before the upstream answered, a failure gets a proper 502/504; after, it just ends the tunnel.
-    const fail = (error?: Error) => {
-      if (ended) return;
-      // A clean upstream end was already passed on by pipe(); let it flush rather than cut it.
-      if (answered) {
+      client.write(switchingHead(res), "latin1");
+      if (upstreamHead.length > 0) client.write(upstreamHead);
+      if (head.length > 0) server.write(head);
+      server.pipe(client);
+      client.pipe(server);
+      const close = () => {
+        // A clean end was already passed on by pipe(); let it flush rather than cut it.
         if (!client.writableEnded) client.destroy();
-      } else if (client.destroyed) release.clientAbort(Date.now());
-      else {
-        rawAnswer(client, isTimeout(error) ? 504 : 502);
-        release.upstreamError(performance.now() - start, Date.now());
-      }
-      end();
-      server.destroy();
-    };
-    server.on("timeout", () => fail(Object.assign(new Error("upstream timed out"), { code: "ETIMEDOUT" })));
-    server.on("error", fail);
-    server.on("close", () => fail());
-    client.on("error", () => client.destroy());
-    client.on("close", () => {
-      if (ended) return;
-      if (!answered) release.clientAbort(Date.now());
-      end();
-      server.destroy();
+        server.destroy();
+        end();
+      };
+      server.on("error", close);
+      server.on("close", close);
+      client.on("close", close);
     });
+
+    outgoing.once("response", (upstreamRes: IncomingMessage) => {
+      // The app declined the upgrade: an ordinary answer, then HTTP goes on on this connection.
+      answered = true;
+      const socket = client as Socket;
+      const res = new ServerResponse(req);
+      res.assignSocket(socket);
+      const status = upstreamRes.statusCode ?? 502;
+      res.writeHead(status, upstreamRes.statusMessage, responseHeaderStrings(upstreamRes.rawHeaders));
+      upstreamRes.pipe(res);
+      upstreamRes.on("error", () => res.destroy());
+      res.once("finish", () => {
+        release.response(status, performance.now() - start, Date.now());
+        end();
+        res.detachSocket(socket);
+        socket.off("error", onClientError);
+        socket.off("close", onClientClose);
+        if (!res.shouldKeepAlive || socket.destroyed) return void socket.end();
+        if (head.length > 0) socket.unshift(head);
+        httpServer.emit("connection", socket);
+      });
+      res.once("close", () => {
+        if (ended) return;
+        // Cut before the end: by the upstream (its error) or the client (gone).
+        if (upstreamRes.complete) release.clientAbort(Date.now());
+        else release.upstreamError(performance.now() - start, Date.now());
+        end();
+        socket.destroy();
+        outgoing.destroy();
+      });
+    });
+
+    // Before the upstream answered, a failure gets a proper 502/504.
+    outgoing.on("error", (error: Error) => {
+      if (answered || ended) return;
+      if (client.destroyed) return;
+      const timedOut = isTimeout(error);
+      rawAnswer(client, timedOut ? 504 : 502);
+      release.upstreamError(performance.now() - start, Date.now(), timedOut);
+      end();
+    });
+    outgoing.end();
+
+    const onClientError = () => client.destroy();
+    const onClientClose = () => {
+      if (ended || answered) return;
+      const ms = performance.now() - start;
+      // As for a plain request: a client giving up on an upstream silent this long is the upstream's error.
+      if (ms >= hungMs) release.upstreamError(ms, Date.now(), true);
+      else release.clientAbort(Date.now());
+      end();
+      outgoing.destroy();
+    };
+    client.on("error", onClientError);
+    client.on("close", onClientClose);
   };
 }
