@@ -72,9 +72,13 @@ export interface Runtime {
   forget(id: string): void;
   /**
    * Takes over the instances an earlier engine process started that still run: each is checked to
-   * be the same process that was recorded (pid, process start time, folder, port) and from then on is
-   * tracked like one this runtime started (`list`, `stop`, `logs`, `onExit`). Records of instances
-   * that are gone, or whose pid now belongs to another process, are dropped. Returns the adopted ones.
+   * be the same process that was recorded (pid, process start time, folder) and from then on is
+   * tracked like one this runtime started (`list`, `stop`, `logs`, `onExit`, which fires when it
+   * exits, with `expected` true only when this runtime was asked to stop it). Whether it still
+   * listens on its port is checked too, but an instance whose process runs and whose app no longer
+   * listens is adopted anyway: its health check decides what happens to it. Records of instances that
+   * are gone, or whose pid now belongs to another process (left alone, never signalled), are dropped.
+   * Instances already tracked are skipped. Returns the adopted ones.
    */
   adopt(): Promise<InstanceInfo[]>;
 }
