@@ -44,11 +44,11 @@ export async function up(options: UpOptions): Promise<number> {
       process.exit(130);
     }
     stopping = true;
-    say(`${signal}: stopping — draining the proxy and stopping instances…`);
+    say(`${signal}: stopping the engine; the data plane keeps serving…`);
     await api.close().catch(() => {});
-    await engine.stop();
+    await engine.stop({ keepDataPlane: true });
     engine.files.removeEngineInfo();
-    say("engine stopped");
+    say(`engine stopped; proxies and instances keep serving (data plane pid ${engine.dataPlane.info.pid}). \`engineroom up\` attaches to them again; \`engineroom down\` stops them.`);
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
@@ -66,7 +66,7 @@ export async function up(options: UpOptions): Promise<number> {
       }
     }
   }
-  say("Ctrl-C stops the engine.");
+  say("Ctrl-C stops the engine (the proxies and instances keep serving); `engineroom down` stops everything.");
   await new Promise(() => {}); // runs until a signal
   return 0;
 }

@@ -1,5 +1,3 @@
-import { readlinkSync } from "node:fs";
-import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import { ArtifactStore } from "../artifact/index.js";
 import type { LoadedProject } from "../config/index.js";
@@ -7,6 +5,7 @@ import { EngineError, createLogger, redactor, systemClock, type Clock, type Logg
 import { createSecretProviders, resolveSecrets, secretsConfigSchema, type SecretProviders } from "../secrets/index.js";
 import type { Verdict } from "../analysis/index.js";
 import { promote, type ConfigSnapshots, type DeployResult, type ProgressListener, type PromoteOptions, type RunOptions } from "../deploy/index.js";
+import { DataPlane } from "../dataplane/index.js";
 import { LocalRuntime } from "../runtime/index.js";
 import { openStore, type Store } from "../store/index.js";
 import { FileConfigSnapshots, processAlive, StateFiles } from "./state-files.js";
@@ -43,10 +42,12 @@ export class Engine {
   readonly artifacts: ArtifactStore;
   /** Changes made outside the engine, scanned every 30 s and on `plan --refresh-only`. */
   readonly drift: DriftWatch;
-  #pidTimer: NodeJS.Timeout | undefined;
+  /** The data-plane process (proxies) this engine is attached to; it outlives the engine. */
+  readonly dataPlane: DataPlane;
   #stopping: Promise<void> | undefined;
 
-  private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts">) {
+  private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts" | "dataPlane">) {
+    this.dataPlane = parts.dataPlane;
     this.configSnapshots = parts.configSnapshots;
     this.artifacts = parts.artifacts;
     this.drift = new DriftWatch(this);
@@ -71,15 +72,19 @@ export class Engine {
     if (running && running.pid !== process.pid && processAlive(running.pid)) {
       throw new EngineError("ENGINE_ALREADY_RUNNING", `An engine (pid ${running.pid}) already runs for this project; its API is at ${running.api}.`);
     }
-    killLeftovers(files, logger, join(project.stateDir, "artifacts"));
     const store = await openStore({ url: expandEnv(options.storeUrl ?? project.config.store.url), dir: project.stateDir, clock });
+    let dataPlane: DataPlane;
+    try {
+      dataPlane = await DataPlane.attach({ stateDir: project.stateDir, logger: logger.child({ component: "dataplane-client" }) });
+    } catch (error) {
+      await store.close().catch(() => {});
+      throw error;
+    }
     const runtime = new LocalRuntime({ logDir: join(project.stateDir, "logs"), clock });
     const artifacts = new ArtifactStore({ dir: join(project.stateDir, "artifacts") });
     const configs = new FileConfigSnapshots(join(project.stateDir, "configs"));
-    const environments: EnvironmentRuntime[] = [];
-    const listens = await concreteListens(project.config.environments.map((c) => options.proxyListen ?? c.proxy.listen));
-    for (const [index, config] of project.config.environments.entries()) {
-      environments.push(
+    const environments = project.config.environments.map(
+      (config) =>
         new EnvironmentRuntime({
           config,
           store,
@@ -90,19 +95,27 @@ export class Engine {
           logger,
           projectDir: project.dir,
           resolveEnv: (env) => resolveSecrets(env, secrets, redactor),
-          proxyListen: listens[index],
+          proxy: dataPlane.proxy({
+            environment: config.name,
+            listen: options.proxyListen ?? config.proxy.listen,
+            workers: config.proxy.workers,
+            upstreamTimeoutMs: 60_000,
+          }),
         }),
-      );
-    }
-    const engine = new Engine({ project, store, runtime, files, clock, logger, environments, configSnapshots: configs, artifacts });
+    );
+    const engine = new Engine({ project, store, runtime, files, clock, logger, environments, configSnapshots: configs, artifacts, dataPlane });
     try {
       for (const environment of environments) await environment.start();
-      engine.#pidTimer = setInterval(() => engine.#recordInstances(), 1000);
-      engine.#pidTimer.unref();
       const proxies = environments.map((e) => `${e.name} on ${e.proxyAddress}`).join(", ");
-      await store.events.append({ type: "engine.started", message: `engine started (pid ${process.pid}); proxies: ${proxies}`, data: { pid: process.pid } });
+      const plane = dataPlane.handedOver
+        ? `handed over from pid ${dataPlane.handedOver.from} to ${dataPlane.handedOver.to}`
+        : `${dataPlane.started ? "started" : "attached to"} pid ${dataPlane.info.pid}`;
+      await store.events.append({
+        type: "engine.started",
+        message: `engine started (pid ${process.pid}); data plane ${plane}; proxies: ${proxies}`,
+        data: { pid: process.pid, dataPlane: { pid: dataPlane.info.pid, started: dataPlane.started, version: dataPlane.info.version, handedOver: dataPlane.handedOver ?? null } },
+      });
       for (const environment of environments) await environment.deployer.recover({ onProgress: options.onProgress });
-      engine.#recordInstances();
       engine.drift.start(30_000);
     } catch (error) {
       await engine.stop().catch(() => {});
@@ -194,48 +207,29 @@ export class Engine {
     return this.environment(release.environment).deployer.approve(releaseId, options);
   }
 
-  /** Stops cleanly: cancels watch windows, stops the proxies (letting in-flight requests finish), stops every instance, closes the store. */
-  stop(): Promise<void> {
+  /**
+   * Stops the engine. By default everything stops: the proxies drain and the data-plane process exits,
+   * then every instance stops (`engineroom down`, and tests). With `keepDataPlane` only the engine
+   * stops: watch windows pause (the next engine resumes them), and the proxies and instances keep
+   * serving for the next engine to adopt (Ctrl-C of `engineroom up`, an engine upgrade).
+   */
+  stop(options: { keepDataPlane?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
-      clearInterval(this.#pidTimer);
       this.drift.stop();
-      await Promise.all(this.environments.map((e) => e.stop().catch((error) => this.logger.warn("environment stop failed", { environment: e.name, error: String(error) }))));
-      this.files.writeInstancePids([]);
-      await this.store.events.append({ type: "engine.stopped", message: "engine stopped", data: {} }).catch(() => {});
+      const keep = options.keepDataPlane ?? false;
+      const failed = (e: EnvironmentRuntime) => (error: unknown) => this.logger.warn("environment stop failed", { environment: e.name, error: String(error) });
+      if (keep) {
+        await Promise.all(this.environments.map((e) => e.detach().catch(failed(e))));
+        this.dataPlane.close();
+      } else {
+        await Promise.all(this.environments.map((e) => e.stop().catch(failed(e))));
+        await this.dataPlane.shutdown(5_000).catch((error) => this.logger.warn("data plane shutdown failed", { error: String(error) }));
+      }
+      const message = keep ? `engine stopped; the data plane (pid ${this.dataPlane.info.pid}) keeps serving` : "engine and data plane stopped";
+      await this.store.events.append({ type: "engine.stopped", message, data: { keepDataPlane: keep } }).catch(() => {});
       await this.store.close();
     })();
     return this.#stopping;
-  }
-
-  #recordInstances(): void {
-    const pids = this.runtime.list().flatMap((i) => (i.status !== "exited" && i.pid ? [i.pid] : []));
-    this.files.writeInstancePids(pids);
-  }
-}
-
-/**
- * Port 0 means "any free port". node:cluster gives every worker that asks for port 0 on one host the
- * same shared port, so two environments' proxies would end up on one port: pick real ones first.
- * The probe sockets stay open until every port is picked, so that no two environments get the same.
- */
-async function concreteListens(listens: string[]): Promise<string[]> {
-  const probes: Server[] = [];
-  try {
-    return await Promise.all(
-      listens.map(async (listen) => {
-        const match = /^(.*):0$/.exec(listen);
-        if (!match) return listen;
-        const probe = createServer();
-        probes.push(probe);
-        const port = await new Promise<number>((resolve, reject) => {
-          probe.once("error", reject);
-          probe.listen(0, match[1]!.replace(/^\[|\]$/g, ""), () => resolve((probe.address() as AddressInfo).port));
-        });
-        return `${match[1]}:${port}`;
-      }),
-    );
-  } finally {
-    await Promise.all(probes.map((probe) => new Promise((resolve) => probe.close(resolve))));
   }
 }
 
@@ -247,28 +241,6 @@ export function secretProviders(project: LoadedProject): SecretProviders {
     throw new EngineError("CONFIG_INVALID", `${project.file} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
   }
   return createSecretProviders(parsed.data, { projectDir: project.dir, stateDir: project.stateDir });
-}
-
-/** Instances of an engine that died without stopping them lead their own process groups; end them. */
-function killLeftovers(files: StateFiles, logger: Logger, artifactsDir: string): void {
-  for (const pid of files.readInstancePids()) {
-    if (!processAlive(pid)) continue;
-    // A pid may have been reused since: end only a process that still works in one of our artifacts.
-    let cwd: string;
-    try {
-      cwd = readlinkSync(`/proc/${pid}/cwd`);
-    } catch {
-      continue;
-    }
-    if (!cwd.startsWith(artifactsDir + "/")) continue;
-    try {
-      process.kill(-pid, "SIGKILL");
-      logger.warn(`stopped instance process group ${pid} left over by an engine that did not stop cleanly`);
-    } catch {
-      // Not a group leader we may signal any more; leave it.
-    }
-  }
-  files.writeInstancePids([]);
 }
 
 /** Replaces ${VAR} with the environment variable's value, so that store URLs need not hold passwords. */

@@ -2,7 +2,7 @@ import type { EnvironmentConfig, ServiceConfig } from "../config/index.js";
 import type { Clock, Logger } from "../core/index.js";
 import { Deployer, Supervisor, WriterLock, type Artifacts, type ConfigSnapshots } from "../deploy/index.js";
 import { MetricsWindow, PrometheusMetricSource, ProxyMetricSource, type MetricSource } from "../metrics/index.js";
-import { createProxy, type Proxy } from "../proxy/index.js";
+import type { Proxy } from "../proxy/index.js";
 import type { Runtime } from "../runtime/index.js";
 import type { Store } from "../store/index.js";
 import { ProxyTraffic } from "./traffic.js";
@@ -31,8 +31,8 @@ export interface EnvironmentParts {
   projectDir: string;
   /** Resolves secret references in a service's env (and registers the values with the redactor). */
   resolveEnv: (env: ServiceConfig["env"]) => Promise<Record<string, string>>;
-  /** Overrides the environment's proxy.listen (tests use port 0). */
-  proxyListen?: string;
+  /** This environment's proxy: served by the data-plane process, which outlives the engine. */
+  proxy: Proxy;
 }
 
 /**
@@ -57,7 +57,7 @@ export class EnvironmentRuntime {
     this.name = config.name;
     this.config = config;
     const log = logger.child({ environment: config.name });
-    this.proxy = createProxy({ listen: parts.proxyListen ?? config.proxy.listen, workers: config.proxy.workers, logger: log });
+    this.proxy = parts.proxy;
     this.traffic = new ProxyTraffic(this.proxy, () => this.config.services, config.name);
     this.metrics = new MetricsWindow({ clock });
     this.proxy.onMetrics((buckets) => this.metrics.add(buckets));
@@ -92,11 +92,19 @@ export class EnvironmentRuntime {
     });
   }
 
+  /** Sets up the proxy in the data plane, or finds it serving the table it kept; the engine takes that table over. */
   async start(): Promise<void> {
     const address = await this.proxy.start();
     this.proxyAddress = address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+    this.traffic.seed(this.proxy.routes());
   }
 
+  /** Ends the engine's part: watch windows and background work. The proxy and the instances keep serving. */
+  async detach(): Promise<void> {
+    await this.deployer.close();
+  }
+
+  /** Stops everything of this environment: the proxy first (draining in-flight requests), then the instances. */
   async stop(): Promise<void> {
     await this.deployer.close();
     await this.proxy.stop(5000);

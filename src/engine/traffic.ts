@@ -1,6 +1,12 @@
 import type { ServiceConfig } from "../config/index.js";
-import type { TrafficControl } from "../deploy/index.js";
+import type { RouteOptions, TrafficControl } from "../deploy/index.js";
 import type { Proxy, Route, SwitchResult, Upstream } from "../proxy/index.js";
+
+interface Target {
+  releaseId: string;
+  upstreams: Upstream[];
+  fallback?: Upstream[];
+}
 
 /**
  * The engine's side of the data plane: remembers which release (and which of its instances) each
@@ -10,7 +16,7 @@ export class ProxyTraffic implements TrafficControl {
   #proxy: Proxy;
   #services: () => Readonly<Record<string, ServiceConfig>>;
   #environment: string;
-  #targets = new Map<string, { releaseId: string; upstreams: Upstream[] }>();
+  #targets = new Map<string, Target>();
 
   constructor(proxy: Proxy, services: () => Readonly<Record<string, ServiceConfig>>, environment: string) {
     this.#proxy = proxy;
@@ -18,9 +24,20 @@ export class ProxyTraffic implements TrafficControl {
     this.#environment = environment;
   }
 
-  async route(service: string, releaseId: string, upstreams: Upstream[]): Promise<SwitchResult> {
+  /**
+   * Takes over the table the data plane kept serving while no engine was connected, so that the
+   * first change after a restart does not drop the routes of services not yet restored.
+   */
+  seed(routes: readonly Route[]): void {
+    for (const route of routes) {
+      if (route.environment !== this.#environment || this.#targets.has(route.service)) continue;
+      this.#targets.set(route.service, { releaseId: route.releaseId, upstreams: route.upstreams, fallback: route.fallback });
+    }
+  }
+
+  async route(service: string, releaseId: string, upstreams: Upstream[], options: RouteOptions = {}): Promise<SwitchResult> {
     const before = this.#targets.get(service);
-    this.#targets.set(service, { releaseId, upstreams });
+    this.#targets.set(service, { releaseId, upstreams, fallback: options.fallback });
     try {
       return await this.#proxy.apply(this.table());
     } catch (error) {
@@ -47,7 +64,7 @@ export class ProxyTraffic implements TrafficControl {
   async refresh(releaseId: string, upstreams: Upstream[]): Promise<void> {
     for (const [service, target] of this.#targets) {
       if (target.releaseId === releaseId) {
-        this.#targets.set(service, { releaseId, upstreams });
+        this.#targets.set(service, { ...target, upstreams });
         await this.#proxy.apply(this.table());
       }
     }
@@ -74,6 +91,7 @@ export class ProxyTraffic implements TrafficControl {
           environment: this.#environment,
           releaseId: target.releaseId,
           upstreams: target.upstreams,
+          ...(target.fallback && target.fallback.length > 0 ? { fallback: target.fallback } : {}),
         });
       }
     }

@@ -1,0 +1,271 @@
+/**
+ * The engine's side of the data plane: finds the data-plane process of the state folder (or starts
+ * one, detached), asks for a handover when its code differs from this build's, and gives each
+ * environment a `Proxy` that works over the control socket. When the connection drops (the data
+ * plane was killed), it reconnects, starting the data plane again if it is gone; it comes back with
+ * its persisted tables.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { EngineError, childExecArgv, silentLogger, type Logger } from "../core/index.js";
+import type { MetricsBucket } from "../proxy/index.js";
+import { codeVersion, daemonEntry, dataPlanePaths, jsonLines, type Answer, type HelloResult, type MetricsEvent, type ProxySettings } from "./protocol.js";
+import { RemoteProxy } from "./remote-proxy.js";
+
+export interface DataPlaneOptions {
+  stateDir: string;
+  logger?: Logger;
+  /** Start a data-plane process when none runs. Default true; `engineroom down` attaches only. */
+  start?: boolean;
+  /** The data-plane entry to start or hand over to. Default: this build's. */
+  entry?: string;
+  /** How long a request waits for a lost connection to come back before it fails. Default 15 s. */
+  reconnectMs?: number;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+type ResolvedOptions = Required<DataPlaneOptions>;
+
+const startTimeoutMs = 20_000;
+
+export class DataPlane {
+  readonly #options: ResolvedOptions;
+  readonly #paths: ReturnType<typeof dataPlanePaths>;
+  #socket: Socket | undefined;
+  #connecting: Promise<void> | undefined;
+  #pending = new Map<number, Pending>();
+  #nextId = 0;
+  #closed = false;
+  #hello: HelloResult | undefined;
+  #proxies = new Map<string, RemoteProxy>();
+  #metricListeners = new Set<(buckets: MetricsBucket[]) => void>();
+  #lastSeq: { bootId: string; seq: number } | undefined;
+  /** Whether the data plane this client found had to be started (false: it was running already). */
+  started = false;
+  /** Set when a handover replaced a data plane of other code. */
+  handedOver: { from: number; to: number } | undefined;
+
+  private constructor(options: DataPlaneOptions) {
+    this.#options = { start: true, entry: daemonEntry, reconnectMs: 15_000, logger: silentLogger, ...options };
+    this.#paths = dataPlanePaths(options.stateDir);
+  }
+
+  /** Connects to the state folder's data plane, starting it (or handing it over to this build's code) as needed. */
+  static async attach(options: DataPlaneOptions): Promise<DataPlane> {
+    const plane = new DataPlane(options);
+    await plane.#connect(true);
+    const ours = codeVersion(plane.#options.entry);
+    if (plane.#hello!.version !== ours) await plane.#handOver(ours);
+    return plane;
+  }
+
+  /** The data plane as it answered last: pid, code version, proxies with their tables. */
+  get info(): HelloResult {
+    return this.#hello!;
+  }
+
+  get logFile(): string {
+    return this.#paths.log;
+  }
+
+  /** A Proxy for one environment, served by the data plane. */
+  proxy(settings: ProxySettings): RemoteProxy {
+    const proxy = new RemoteProxy(this, settings, this.#hello?.proxies.find((p) => p.environment === settings.environment));
+    this.#proxies.set(settings.environment, proxy);
+    return proxy;
+  }
+
+  onMetrics(listener: (buckets: MetricsBucket[]) => void): () => void {
+    this.#metricListeners.add(listener);
+    return () => void this.#metricListeners.delete(listener);
+  }
+
+  /** Sends one request; waits for a lost connection to come back first (bounded). */
+  async request<T>(op: string, args: Record<string, unknown> = {}): Promise<T> {
+    if (this.#closed) throw new EngineError("DATAPLANE_UNAVAILABLE", "The connection to the data plane is closed.");
+    if (!this.#socket) await this.#reconnect();
+    const id = ++this.#nextId;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#socket!.write(JSON.stringify({ id, op, ...args }) + "\n");
+    });
+  }
+
+  /** `engineroom down`: the data plane stops its proxies (draining up to `graceMs`), forgets them and exits. */
+  async shutdown(graceMs: number): Promise<void> {
+    const pid = this.#hello?.pid;
+    await this.request("shutdown", { graceMs });
+    this.close();
+    if (pid) await waitGone(pid, graceMs + 5_000);
+  }
+
+  /** Leaves the data plane running (the engine stops; the data plane keeps serving). */
+  close(): void {
+    this.#closed = true;
+    this.#socket?.destroy();
+    this.#socket = undefined;
+    this.#failPending("the engine closed its connection to the data plane");
+  }
+
+  async #connect(first: boolean): Promise<void> {
+    let socket: Socket;
+    try {
+      socket = await openSocket(this.#paths.socket);
+    } catch (error) {
+      if (!this.#options.start) {
+        throw new EngineError("DATAPLANE_UNAVAILABLE", `No data plane runs for ${this.#options.stateDir}.`, { hint: "Nothing to stop: `engineroom up` starts it." });
+      }
+      socket = await this.#spawn(error as Error);
+      if (first) this.started = true;
+    }
+    this.#adopt(socket);
+    this.#hello = await this.request<HelloResult>("hello");
+    await this.request("metrics.subscribe", this.#lastSeq ? { bootId: this.#lastSeq.bootId, afterSeq: this.#lastSeq.seq } : {});
+  }
+
+  #adopt(socket: Socket): void {
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on(
+      "data",
+      jsonLines((value) => this.#onValue(value), (line) => this.#options.logger.warn("bad line from the data plane", { line })),
+    );
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      if (this.#socket !== socket) return;
+      this.#socket = undefined;
+      this.#failPending("the data plane went away");
+      if (!this.#closed) {
+        this.#options.logger.warn("lost the data plane; reconnecting");
+        void this.#reconnect().catch((error) => this.#options.logger.error("could not reconnect to the data plane", { error: String(error) }));
+      }
+    });
+  }
+
+  #onValue(value: unknown): void {
+    const message = value as Answer | MetricsEvent;
+    if ("event" in message) {
+      if (message.event !== "metrics") return;
+      this.#lastSeq = { bootId: message.bootId, seq: message.seq };
+      for (const listener of this.#metricListeners) listener(message.buckets);
+      return;
+    }
+    const pending = this.#pending.get(message.id);
+    if (!pending) return;
+    this.#pending.delete(message.id);
+    if (message.ok) pending.resolve(message.result);
+    else {
+      const { code, message: text, hint, details } = message.error;
+      pending.reject(new EngineError(code as never, text, { hint, details }));
+    }
+  }
+
+  /** One reconnection at a time: every request waits for it. The proxies are set up again on the (maybe new) data plane. */
+  #reconnect(): Promise<void> {
+    this.#connecting ??= (async () => {
+      const deadline = Date.now() + this.#options.reconnectMs;
+      for (;;) {
+        try {
+          await this.#connect(false);
+          for (const proxy of this.#proxies.values()) await proxy.reattach();
+          this.#options.logger.info("data plane connected again", { pid: this.#hello!.pid });
+          return;
+        } catch (error) {
+          if (this.#closed || Date.now() > deadline) {
+            throw new EngineError("DATAPLANE_UNAVAILABLE", `The data plane did not come back: ${(error as Error).message}.`, { cause: error });
+          }
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    })().finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  async #handOver(version: string): Promise<void> {
+    const from = this.#hello!.pid;
+    this.#options.logger.info("the data plane runs other code; handing over to this build's", { pid: from, running: this.#hello!.version, ours: version });
+    const { pid } = await this.request<{ pid: number }>("handover", { entry: this.#options.entry, execArgv: childExecArgv() });
+    // The predecessor drains and exits; the successor owns the control socket already, so the
+    // reconnection (started by the close) reaches it.
+    this.#socket?.destroy();
+    await this.#reconnect();
+    if (this.#hello?.pid !== pid) {
+      throw new EngineError("DATAPLANE_HANDOVER_FAILED", `Expected the new data plane (pid ${pid}) on the control socket, found pid ${this.#hello?.pid}.`);
+    }
+    this.handedOver = { from, to: pid };
+  }
+
+  /** Starts a data-plane process detached from us: its own session, its output on its log file. */
+  async #spawn(why: Error): Promise<Socket> {
+    mkdirSync(this.#paths.dir, { recursive: true, mode: 0o700 });
+    const log = openSync(this.#paths.log, "a", 0o600);
+    let child;
+    try {
+      child = spawn(process.execPath, [...childExecArgv(), this.#options.entry], {
+        detached: true,
+        stdio: ["ignore", log, log],
+        env: { ...process.env, ENGINEROOM_DATAPLANE_STATE: this.#options.stateDir },
+      });
+    } finally {
+      closeSync(log);
+    }
+    child.unref();
+    this.#options.logger.info("started the data plane", { pid: child.pid, because: why.message });
+    let exited = false;
+    child.once("exit", () => (exited = true));
+    const deadline = Date.now() + startTimeoutMs;
+    for (;;) {
+      try {
+        return await openSocket(this.#paths.socket);
+      } catch (error) {
+        if (Date.now() > deadline || (exited && !(await openSocket(this.#paths.socket).then((s) => (s.destroy(), true), () => false)))) {
+          throw new EngineError("DATAPLANE_UNAVAILABLE", `The data plane did not start: ${(error as Error).message}. Its log: ${this.#paths.log}\n${tail(this.#paths.log)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  }
+
+  #failPending(why: string): void {
+    for (const pending of this.#pending.values()) pending.reject(new EngineError("DATAPLANE_UNAVAILABLE", `No answer from the data plane: ${why}.`));
+    this.#pending.clear();
+  }
+}
+
+function openSocket(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", reject);
+  });
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, "utf8").split("\n").slice(-6).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}

@@ -1,0 +1,211 @@
+/**
+ * The data-plane process's state: one proxy per environment, the route tables persisted before every
+ * switch, recent metric buckets kept for an engine that attaches later, and the control socket's
+ * request handling. It never depends on an engine being connected: it serves its last tables.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { Server } from "node:net";
+import { EngineError, toEngineError, type Logger } from "../core/index.js";
+import { createProxy, type MetricsBucket, type Proxy, type Route } from "../proxy/index.js";
+import { dataPlanePaths, type ProxyRecord, type ProxySettings } from "./protocol.js";
+
+/** At most this many metric batches are kept for an engine that attaches later (about 15 minutes of traffic). */
+const historyLimit = 900 * 4;
+
+interface Running {
+  record: ProxyRecord;
+  proxy: Proxy;
+  unsubscribe: () => void;
+}
+
+export interface HostOptions {
+  stateDir: string;
+  logger: Logger;
+}
+
+/** A batch of metric buckets as the data plane numbered it. */
+export interface NumberedBatch {
+  seq: number;
+  buckets: MetricsBucket[];
+}
+
+export class DataPlaneHost {
+  readonly bootId = randomBytes(6).toString("hex");
+  readonly startedAt = new Date().toISOString();
+  readonly #paths: ReturnType<typeof dataPlanePaths>;
+  readonly #logger: Logger;
+  readonly #proxies = new Map<string, Running>();
+  readonly #history: NumberedBatch[] = [];
+  readonly #metricListeners = new Set<(batch: NumberedBatch) => void>();
+  #seq = 0;
+  /** Serialises changes of the proxy set and of the persisted file. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: HostOptions) {
+    this.#paths = dataPlanePaths(options.stateDir);
+    this.#logger = options.logger;
+    mkdirSync(this.#paths.dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Starts every proxy the state folder records, on the address it had, with its last route table. */
+  async restore(listeners: Map<string, Server> = new Map()): Promise<void> {
+    for (const record of this.#readRecords()) {
+      try {
+        await this.#startProxy({ ...record, listen: record.address }, record.routes, listeners.get(record.environment), record.listen);
+      } catch (error) {
+        this.#logger.error("could not start a recorded proxy again", { environment: record.environment, error: toEngineError(error).message });
+      }
+    }
+  }
+
+  records(): ProxyRecord[] {
+    return [...this.#proxies.values()].map((p) => ({ ...p.record, routes: p.proxy.routes() }));
+  }
+
+  /** The listening servers by environment, for a successor process. */
+  listeners(): Map<string, Server> {
+    const out = new Map<string, Server>();
+    for (const [environment, running] of this.#proxies) {
+      const server = running.proxy.listener();
+      if (server) out.set(environment, server);
+    }
+    return out;
+  }
+
+  /** The proxy of an environment, started if it does not run, or moved if its settings changed. */
+  ensure(settings: ProxySettings): Promise<ProxyRecord> {
+    return this.#serial(async () => {
+      const running = this.#proxies.get(settings.environment);
+      if (running && sameSettings(running.record, settings)) return { ...running.record, routes: running.proxy.routes() };
+      const routes = running?.proxy.routes() ?? [];
+      // Same listen, other settings: the new proxy takes the listening socket, so nothing is refused.
+      const listener = running && running.record.listen === settings.listen ? running.proxy.listener() : undefined;
+      const listen = running && running.record.listen === settings.listen ? running.record.address : settings.listen;
+      const record = await this.#startProxy({ ...settings, listen }, routes, listener, settings.listen);
+      if (running) await this.#stopProxy(running, 10_000);
+      this.#persist();
+      return record;
+    });
+  }
+
+  /** Persists the table, then switches to it; resolves when every worker acknowledged. */
+  async apply(environment: string, routes: Route[]) {
+    const running = this.#get(environment);
+    running.record.routes = routes;
+    this.#persist();
+    return running.proxy.apply(routes);
+  }
+
+  inFlight(environment: string, releaseId: string): Promise<number> {
+    return this.#get(environment).proxy.inFlight(releaseId);
+  }
+
+  remove(environment: string, graceMs: number): Promise<void> {
+    return this.#serial(async () => {
+      const running = this.#proxies.get(environment);
+      if (!running) return;
+      this.#proxies.delete(environment);
+      this.#persist();
+      await this.#stopProxy(running, graceMs);
+    });
+  }
+
+  /** Metric batches after `afterSeq` of this boot (all of them for another boot), and every later one. */
+  subscribe(listener: (batch: NumberedBatch) => void, from: { bootId?: string; afterSeq?: number } = {}): () => void {
+    const after = from.bootId === this.bootId ? (from.afterSeq ?? 0) : 0;
+    for (const batch of this.#history) if (batch.seq > after) listener(batch);
+    this.#metricListeners.add(listener);
+    return () => void this.#metricListeners.delete(listener);
+  }
+
+  /** Every batch kept, for a successor process. */
+  history(): MetricsBucket[][] {
+    return this.#history.map((b) => b.buckets);
+  }
+
+  /** Takes a predecessor's metric history, numbered in this boot. */
+  addHistory(batches: MetricsBucket[][]): void {
+    for (const buckets of batches) this.#record(buckets);
+  }
+
+  /** Stops every proxy, letting in-flight requests finish up to `graceMs`. With `forget`, the records are removed too (`engineroom down`). */
+  stopAll(graceMs: number, options: { forget?: boolean } = {}): Promise<void> {
+    return this.#serial(async () => {
+      const all = [...this.#proxies.values()];
+      this.#proxies.clear();
+      if (options.forget) this.#persist();
+      await Promise.all(all.map((running) => this.#stopProxy(running, graceMs)));
+    });
+  }
+
+  async #startProxy(settings: ProxySettings, routes: Route[], listener: Server | undefined, configuredListen: string): Promise<ProxyRecord> {
+    const logger = this.#logger.child({ environment: settings.environment });
+    const proxy = createProxy({ listen: settings.listen, workers: settings.workers, upstreamTimeoutMs: settings.upstreamTimeoutMs, listener, logger });
+    // The table first: workers get it before they take a connection.
+    if (routes.length > 0) void proxy.apply(routes).catch(() => {});
+    const address = await proxy.start();
+    await proxy.apply(routes);
+    const unsubscribe = proxy.onMetrics((buckets) => this.#record(buckets));
+    const record: ProxyRecord = {
+      environment: settings.environment,
+      listen: configuredListen,
+      workers: settings.workers,
+      upstreamTimeoutMs: settings.upstreamTimeoutMs,
+      address: formatAddress(address.host, address.port),
+      routes,
+    };
+    this.#proxies.set(settings.environment, { record, proxy, unsubscribe });
+    logger.info("proxy serving", { address: record.address, routes: routes.length, handedOver: listener !== undefined });
+    return { ...record };
+  }
+
+  async #stopProxy(running: Running, graceMs: number): Promise<void> {
+    await running.proxy.stop(graceMs).catch((error) => this.#logger.warn("proxy stop failed", { error: String(error) }));
+    running.unsubscribe();
+  }
+
+  #record(buckets: MetricsBucket[]): void {
+    const batch = { seq: ++this.#seq, buckets };
+    this.#history.push(batch);
+    if (this.#history.length > historyLimit) this.#history.splice(0, this.#history.length - historyLimit);
+    for (const listener of this.#metricListeners) listener(batch);
+  }
+
+  #get(environment: string): Running {
+    const running = this.#proxies.get(environment);
+    if (!running) throw new EngineError("DATAPLANE_UNAVAILABLE", `The data plane runs no proxy for ${environment}.`, { hint: "The engine sets it up at start; restart the engine." });
+    return running;
+  }
+
+  #readRecords(): ProxyRecord[] {
+    try {
+      const parsed = JSON.parse(readFileSync(this.#paths.proxies, "utf8")) as { proxies?: ProxyRecord[] };
+      return Array.isArray(parsed.proxies) ? parsed.proxies : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Written to a temporary file and renamed, so a crash leaves the old table or the new one, never half. */
+  #persist(): void {
+    const proxies = [...this.#proxies.values()].map((p) => p.record);
+    const temp = `${this.#paths.proxies}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify({ proxies }) + "\n", { mode: 0o600 });
+    renameSync(temp, this.#paths.proxies);
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(work, work);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+}
+
+function sameSettings(a: ProxySettings, b: ProxySettings): boolean {
+  return a.listen === b.listen && a.workers === b.workers && a.upstreamTimeoutMs === b.upstreamTimeoutMs;
+}
+
+export function formatAddress(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
