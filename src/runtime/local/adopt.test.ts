@@ -137,6 +137,39 @@ describe("LocalRuntime adoption", { timeout: 60_000 }, () => {
     }
   });
 
+  it("ends the app of a shim that was killed, and reports the exit as a crash, adopted or not", async () => {
+    // Owned: the shim is killed while this runtime watches.
+    const runtime = new LocalRuntime({ logDir, stateDir });
+    try {
+      const info = await runtime.start({ ...spec("orphan-1"), port: await runtime.allocatePort() });
+      seen.add(info.pid!);
+      await waitUntil(() => get(info).then(() => true, () => false), "orphan-1 to serve");
+      const appPid = Number((await get(info)).split(" ")[1]);
+      seen.add(appPid);
+      const exited = new Promise<ExitInfo>((resolve) => runtime.onExit(resolve));
+      process.kill(info.pid!, "SIGKILL");
+      assert.deepEqual(await exited, { id: info.id, code: null, signal: "SIGKILL", expected: false });
+      await waitUntil(() => !isAlive(appPid), `app ${appPid} of the killed shim to be ended`);
+      runtime.forget(info.id);
+    } finally {
+      await runtime.stopAll(500);
+    }
+
+    // Recorded by a dead owner: the shim is killed while no runtime watches; adopt() ends its app.
+    const { owner, infos } = await startInOwner([spec("orphan-2")]);
+    const [info] = infos as [InstanceInfo];
+    await waitUntil(() => get(info).then(() => true, () => false), "orphan-2 to serve");
+    const appPid = Number((await get(info)).split(" ")[1]);
+    seen.add(appPid);
+    owner.kill("SIGKILL");
+    process.kill(info.pid!, "SIGKILL");
+    await waitUntil(() => !isAlive(info.pid!), "the shim to die");
+    assert.equal(isAlive(appPid), true, "its app outlived it");
+    assert.deepEqual(await new LocalRuntime({ logDir, stateDir }).adopt(), []);
+    await waitUntil(() => !isAlive(appPid), `app ${appPid} to be ended by adopt()`);
+    assert.equal(existsSync(new InstanceFiles(stateDir).recordPath("orphan-2")), false);
+  });
+
   it("drops a record whose pid now belongs to another process, and leaves that process alone", async () => {
     const stranger = spawn(process.execPath, ["-e", `process.on("SIGTERM", () => console.log("signalled")); console.log("up"); setInterval(() => {}, 1000)`], {
       cwd: appDir,
