@@ -24,26 +24,21 @@ export function registerSecretsCommands(program: Command, globals: (command: Com
     .command("set <name>")
     .description("store a secret read from standard input, e.g. printf %s \"$VALUE\" | engineroom secrets set db_password")
     .option("--provider <name>", "a writable provider under secrets.providers (default: secrets.default)")
-    .action(async (name: string, options: { provider?: string }, command: Command) => {
-      if (process.stdin.isTTY) {
-        throw new EngineError("SECRET_VALUE_INVALID", "No value on standard input.", {
-          hint: `Pipe it in: printf %s "$VALUE" | engineroom secrets set ${name}`,
-        });
-      }
-      const value = (await readStdin()).replace(/\r?\n$/, "");
-      const { name: providerName, provider } = writableProviderFor(secretProviders(project(globals(command))), options.provider);
-      try {
+    .action(async (name: string, options: { provider?: string }, command: Command) =>
+      badInputExits2(async () => {
+        if (process.stdin.isTTY) {
+          throw new EngineError("SECRET_VALUE_INVALID", "No value on standard input.", {
+            hint: `Pipe it in: printf %s "$VALUE" | engineroom secrets set ${name}`,
+          });
+        }
+        const value = (await readStdin()).replace(/\r?\n$/, "");
+        const { name: providerName, provider } = writableProviderFor(secretProviders(project(globals(command))), options.provider);
         // Before any provider sees it: an empty value, or one too short to redact, is bad input.
         assertStorableValue(name, value, `provider "${providerName}"`);
         await provider.set(name, value);
-      } catch (error) {
-        if (!isEngineError(error) || error.code !== "SECRET_VALUE_INVALID") throw error;
-        process.stderr.write(renderError(error) + "\n");
-        process.exitCode = exitCodes.badInput;
-        return;
-      }
-      out(`${green("set")} ${name} in ${providerName} (${value.length} characters)`);
-    });
+        out(`${green("set")} ${name} in ${providerName} (${value.length} characters)`);
+      }),
+    );
 
   secrets
     .command("list")
@@ -79,6 +74,20 @@ export function registerSecretsCommands(program: Command, globals: (command: Com
       await writeKeyFile(file, undefined, { projectDir: existsSync(config) ? dirname(config) : undefined });
       out(`${green("wrote")} a new secrets key to ${file} (mode 0600); keep a copy somewhere safe: without it the local store cannot be read`);
     });
+}
+
+/**
+ * Runs `work`; a value or name it refuses is bad input, exit 2 as the CLI's table says for bad input.
+ * (The CLI's error handler maps SECRET_* codes to 1, as most of them are failures of a provider.)
+ */
+async function badInputExits2(work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (!isEngineError(error) || (error.code !== "SECRET_VALUE_INVALID" && error.code !== "SECRET_NAME_INVALID")) throw error;
+    process.stderr.write(renderError(error) + "\n");
+    process.exitCode = exitCodes.badInput;
+  }
 }
 
 async function readStdin(): Promise<string> {
