@@ -100,6 +100,11 @@ describe("Redactor: every form a value takes in output", () => {
     assert.equal(redactor.size, 0);
     assert.equal(redactor.add("TOKEN", "t0k3n-value"), true);
     assert.equal(redactor.redact("123 t0k3n-value"), "123 [REDACTED:TOKEN]");
+    redactor.add("CODE", "q7z2");
+    assert.equal(redactor.redact("q7z2"), "[REDACTED:CODE]", "a text as short as the shortest value");
+    redactor.add("SHORT", "abcdef");
+    redactor.add("LONG", "abcdefghijkl");
+    assert.equal(redactor.redact("cut: abcdefghi"), "cut: [REDACTED:LONG]", "a longer value cut short wins over a shorter one it starts with");
     const deep = redactor.redactDeep(JSON.parse('{"t0k3n-value": 1, "__proto__": {"a": "t0k3n-value"}, "list": ["x t0k3n-value"]}') as object);
     assert.equal(JSON.stringify(deep), '{"[REDACTED:TOKEN]":1,"__proto__":{"a":"[REDACTED:TOKEN]"},"list":["x [REDACTED:TOKEN]"]}');
     assert.equal(Object.getPrototypeOf(deep), Object.prototype);

@@ -72,7 +72,7 @@ export class Redactor {
   }
 
   redact(text: string): string {
-    if (this.#secrets.size === 0 || text.length < redactMinPrefix) return text;
+    if (this.#secrets.size === 0 || text.length < redactMinLength) return text;
     const { pattern, full, byHead } = (this.#compiled ??= compile(this.#secrets));
     pattern.lastIndex = 0;
     let out = "";
@@ -82,7 +82,13 @@ export class Redactor {
       const found = match[0];
       let end = start + found.length;
       let name = full.get(found);
-      if (name === undefined) {
+      if (name !== undefined) {
+        // A short value can be the start of a longer one cut at this point: take the longer.
+        const longer = found.length >= redactMinPrefix ? byHead.get(found.slice(0, redactMinPrefix)) : undefined;
+        const cut = longer && truncatedPrefix(text, start, longer);
+        if (cut && cut.end > end) [end, name] = [cut.end, cut.name];
+        pattern.lastIndex = end;
+      } else {
         // Only a head matched here: redact it with what follows if that is a prefix of a form cut at a truncation point.
         const cut = truncatedPrefix(text, start, byHead.get(found)!);
         if (!cut) {
