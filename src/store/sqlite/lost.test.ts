@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isEngineError, type EngineError } from "../../core/index.js";
+import { openStore } from "../index.js";
 import { SqliteStore } from "./index.js";
 
 const root = await mkdtemp(join(tmpdir(), "engineroom-sqlite-lost-"));
@@ -80,5 +81,16 @@ describe("SqliteStore: the store file deleted or replaced", () => {
     } finally {
       await again.close();
     }
+  });
+
+  it("makes `openStore` (what `engineroom up` calls) refuse a deleted store file, and accept none ever made", async () => {
+    const dir = join(root, `up-${++count}`);
+    const store = await openStore({ dir });
+    await store.releases.create(release);
+    await store.close();
+    await rm(join(dir, "engineroom.db"));
+    await assert.rejects(openStore({ dir }), lost(/refusing to start on an empty store/));
+    await rm(dir, { recursive: true });
+    await (await openStore({ dir })).close(); // a state folder removed whole is a fresh start on purpose
   });
 });
