@@ -106,8 +106,11 @@ export class TableReader {
         if (bytes) json = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
       }
       // A writer that started meanwhile may have torn what we copied: read again.
-      if (Atomics.load(h, SEQ) !== seq || json === undefined) continue;
-      for (const posted of this.#posted.keys()) if (posted <= version) this.#posted.delete(posted);
+      if (Atomics.load(h, SEQ) !== seq) continue;
+      // Only if the writer's thread died between posting and our read (its port's messages go with it).
+      if (json === undefined) throw new Error(`route table ${version} was published but its message is gone`);
+      // Keeps this one: a read before the next publish returns it again.
+      for (const posted of this.#posted.keys()) if (posted < version) this.#posted.delete(posted);
       return { version, json };
     }
   }
