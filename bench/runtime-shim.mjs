@@ -4,7 +4,7 @@
  * output piped in (the baseline), (2) through LocalRuntime compiled to plain JS (as `engineroom up`
  * runs from dist; needs `npm run build`, or --dist <dir>), and (3) through LocalRuntime from src under
  * tsx (as the tests run it). Prints medians: start() until resolved, start until the app's first HTTP
- * answer, and the resident memory of the shim and of the app.
+ * answer, and the resident memory of the shim (RSS, and PSS, which splits shared pages) and of the app.
  *
  *   node bench/runtime-shim.mjs [--rounds 10] [--dist dist]
  *
@@ -24,6 +24,8 @@ const here = import.meta.dirname;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length / 2) - 1];
 const rssKiB = (pid) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN);
+/** Proportional set size: resident memory with pages shared among processes (node's code) split between them. */
+const pssKiB = (pid) => Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? NaN);
 
 async function firstAnswer(port, deadline = Date.now() + 10_000) {
   for (;;) {
@@ -49,7 +51,7 @@ async function viaRuntime(runtimeIndex, dir) {
     await firstAnswer(port);
     const answerMs = performance.now() - t0;
     const appPid = Number(readFileSync(`/proc/${info.pid}/task/${info.pid}/children`, "utf8").trim().split(/\s+/)[0]);
-    out.push({ startMs, answerMs, shimKiB: rssKiB(info.pid), appKiB: rssKiB(appPid) });
+    out.push({ startMs, answerMs, shimKiB: rssKiB(info.pid), shimPssKiB: pssKiB(info.pid), appKiB: rssKiB(appPid) });
     await runtime.stop(info.id, { graceMs: 2_000 });
     runtime.forget(info.id);
   }
@@ -68,7 +70,7 @@ async function direct(dir) {
     child.stdout.resume();
     child.stderr.resume();
     await firstAnswer(port);
-    out.push({ startMs, answerMs: performance.now() - t0, shimKiB: 0, appKiB: rssKiB(child.pid) });
+    out.push({ startMs, answerMs: performance.now() - t0, shimKiB: 0, shimPssKiB: 0, appKiB: rssKiB(child.pid) });
     const gone = new Promise((r) => child.once("exit", r));
     process.kill(-child.pid, "SIGTERM");
     await gone;
@@ -80,7 +82,7 @@ function row(name, results) {
   const m = (pick) => median(results.map(pick));
   const ms = (v) => `${v.toFixed(1)} ms`;
   const mib = (kib) => (kib ? `${(kib / 1024).toFixed(1)} MiB` : "-");
-  console.log(`${name.padEnd(26)} start ${ms(m((r) => r.startMs)).padStart(9)}   first answer ${ms(m((r) => r.answerMs)).padStart(9)}   shim RSS ${mib(m((r) => r.shimKiB)).padStart(9)}   app RSS ${mib(m((r) => r.appKiB))}`);
+  console.log(`${name.padEnd(26)} start ${ms(m((r) => r.startMs)).padStart(9)}   first answer ${ms(m((r) => r.answerMs)).padStart(9)}   shim RSS ${mib(m((r) => r.shimKiB)).padStart(9)} (PSS ${mib(m((r) => r.shimPssKiB))})   app RSS ${mib(m((r) => r.appKiB))}`);
 }
 
 /** Runs this file again as a child (under tsx for the src variant) and reads its rounds. */
