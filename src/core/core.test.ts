@@ -108,6 +108,8 @@ describe("Redactor: every form a value takes in output", () => {
     const deep = redactor.redactDeep(JSON.parse('{"t0k3n-value": 1, "__proto__": {"a": "t0k3n-value"}, "list": ["x t0k3n-value"]}') as object);
     assert.equal(JSON.stringify(deep), '{"[REDACTED:TOKEN]":1,"__proto__":{"a":"[REDACTED:TOKEN]"},"list":["x [REDACTED:TOKEN]"]}');
     assert.equal(Object.getPrototypeOf(deep), Object.prototype);
+    redactor.add("ODD", 'x1","y2');
+    assert.deepEqual(redactor.redactDeep(["x1", "y2", 'is x1","y2']), ["x1", "y2", "is [REDACTED:ODD]"], "string by string, never across two");
   });
 });
 

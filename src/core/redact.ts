@@ -106,8 +106,15 @@ export class Redactor {
 
   /** Redacts every string inside a JSON-like value (keys too), returning a copy. */
   redactDeep<T>(value: T): T {
-    if (this.#secrets.size === 0 || value === undefined) return value;
-    return JSON.parse(JSON.stringify(value), (_key, inner: unknown) => {
+    if (this.#secrets.size === 0) return value;
+    const json = JSON.stringify(value) as string | undefined;
+    if (json === undefined) return value;
+    // Every form a string can hold shows in its JSON text as a JSON-escaped form (or a prefix of one
+    // before a quote), so one pass over the whole text tells whether any string needs redacting:
+    // most answers hold no secret and cost no more than a copy.
+    if (this.redact(json) === json) return JSON.parse(json) as T;
+    // String by string, not on the text: a value holding `","` would otherwise cut across strings.
+    return JSON.parse(json, (_key, inner: unknown) => {
       if (typeof inner === "string") return this.redact(inner);
       if (inner && typeof inner === "object" && !Array.isArray(inner)) return redactKeys(inner as Record<string, unknown>, this);
       return inner;
