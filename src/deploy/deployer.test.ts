@@ -56,7 +56,10 @@ describe("Deployer", () => {
     const [stopped] = await rig.events("release.stopped");
     assert.match(stopped!.message, /^v1 drained in \d+ms and stopped$/);
     assert.equal(rig.supervisor.has(v1.id), false);
-    assert.equal(rig.traffic.routes.length, 2, "the end of the watch changes no route");
+    const [, switched, ended] = rig.traffic.routes;
+    assert.equal(switched?.fallback?.length, 2, "through v2's watch the proxy may fall back to warm v1");
+    assert.deepEqual(ended, { service: "web", releaseId: v2.id, upstreams: rig.supervisor.upstreams(v2.id) }, "the end of the watch drops the fallback");
+    assert.equal(rig.traffic.routes.length, 3);
   });
 
   it("rolls back during the watch at once, to the warm previous release", async () => {
@@ -73,8 +76,11 @@ describe("Deployer", () => {
     assert.deepEqual(rig.runtime.list().filter((i) => !running.has(i.id)), [], "nothing was started");
     await until(async () => (await stoppedEvents()).includes(v2.id), "v2 drained and stopped");
 
-    assert.equal(rig.clock.pendingSleepers, 0, "v2's watch was cancelled");
+    await Promise.race([rig.deployer.analysis.ended(v2.id), realTimeout(1_000)]); // v2's watch was cancelled
+    const again = await rig.store.releases.get(v1.id);
+    assert.deepEqual([again?.state, again?.reason], ["watching", `watching for ${watchMs}ms again after the rollback of v2`], "v1 serves again: live, then watched");
     await rig.clock.advance(watchMs * 2);
+    await until(async () => (await state(v1)) === "stable", "v1 earns stable");
     assert.equal(await state(v2), "rolled-back");
     assert.equal(rig.supervisor.isWarm(v1.id), true);
   });

@@ -15,6 +15,8 @@ export async function healthGate(
   service: ServiceConfig,
   deps: { supervisor: Supervisor; runtime: Runtime; clock: Clock },
   signal: AbortSignal,
+  /** Only these instances of the release (the fresh ones next to adopted instances); default all. */
+  only?: readonly string[],
 ): Promise<{ ms: number }> {
   // An abort that came before this point fires no "abort" event for the listener below.
   signal.throwIfAborted();
@@ -39,7 +41,7 @@ export async function healthGate(
   const started = clock.now();
   try {
     const outcomes = await Promise.race([
-      Promise.all(supervisor.targets(releaseId).map((target) => waitHealthy(target, service.health, clock, local.signal).then((o) => ({ target, o })))),
+      Promise.all(supervisor.targets(releaseId).filter((t) => !only || only.includes(t.id)).map((target) => waitHealthy(target, service.health, clock, local.signal).then((o) => ({ target, o })))),
       crash,
     ]);
     const failed = outcomes.find((x): x is { target: (typeof outcomes)[number]["target"]; o: Extract<HealthOutcome, { healthy: false }> } => !x.o.healthy);

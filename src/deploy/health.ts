@@ -54,3 +54,15 @@ export async function waitHealthy(
     await clock.sleep(health.interval, signal);
   }
 }
+
+/** Failures in a row of a live instance's health check that take it out of the rotation, when the config does not say. */
+export const defaultUnhealthyThreshold = 3;
+
+/**
+ * Failures in a row that make a live instance unhealthy: `health.unhealthy_threshold` when the
+ * config schema has it, else 3.
+ */
+export function unhealthyThreshold(health: HealthConfig): number {
+  const configured = (health as HealthConfig & { unhealthy_threshold?: number }).unhealthy_threshold;
+  return typeof configured === "number" && configured >= 1 ? configured : defaultUnhealthyThreshold;
+}

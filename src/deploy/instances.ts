@@ -3,32 +3,9 @@ import type { Clock, Logger } from "../core/index.js";
 import type { Upstream } from "../proxy/index.js";
 import type { ExitInfo, InstanceInfo, Runtime } from "../runtime/index.js";
 import type { EventLog, Release } from "../store/index.js";
-import { waitHealthy, type HealthTarget } from "./health.js";
-
-/** One slot of a release: the instance currently filling it, and its crash history. */
-interface Slot {
-  index: number;
-  instance: InstanceInfo;
-  /** Passed its health check since it last started. */
-  healthy: boolean;
-  /** Times of recent crashes, for the restart budget. */
-  crashes: number[];
-  restarting: boolean;
-}
-
-interface Group {
-  release: Release;
-  service: ServiceConfig;
-  cwd: string;
-  env: Record<string, string>;
-  slots: Slot[];
-  /** Before the health gate passes, crashes fail the deploy; after, they are restarted. */
-  supervised: boolean;
-  stopping: boolean;
-  /** Aborted when the release is stopped: ends restart backoffs and health checks that still run for it. */
-  stopped: AbortController;
-  crashListeners: Set<(exit: ExitInfo, slot: Slot) => void>;
-}
+import { describeProbe, probePassed, type HealthTarget } from "./health.js";
+import { probe } from "./probe.js";
+import { SlotKeeper, type Group, type Slot } from "./slot-keeper.js";
 
 export interface InstanceView {
   id: string;
@@ -40,13 +17,23 @@ export interface InstanceView {
   restarts: number;
 }
 
+/** The live health of one instance of a release, as the supervisor last saw it. */
+export interface InstanceHealth {
+  instanceId: string;
+  /** The last probe passed (false while the slot is down or restarting). */
+  ok: boolean;
+  detail: string;
+  /** Failures in a row. */
+  failures: number;
+}
+
 export interface SupervisorOptions {
   runtime: Runtime;
   events: EventLog;
   clock: Clock;
   logger: Logger;
   environment: string;
-  /** Called when a release's set of healthy upstreams changes (a crash, a restart back to health). */
+  /** Called when a release's set of healthy upstreams changes (a crash, a health failure, a restart back to health). */
   onUpstreamsChanged: (releaseId: string) => void;
   /** True when the release's routes take traffic now; `release.down` is raised only for such a release. */
   isServing?: (releaseId: string) => boolean;
@@ -54,33 +41,53 @@ export interface SupervisorOptions {
   onGaveUp?: (releaseId: string, instanceId: string) => void;
 }
 
+/** What `adopt()` did with the instances an earlier engine left running. */
+export interface AdoptResult {
+  /** Adopted instances that passed their health probe: kept as they are. */
+  kept: InstanceInfo[];
+  /** Fresh instances started for slots with none, or in place of a failing one; they need the health gate. */
+  started: InstanceInfo[];
+  /** Adopted instances that were stopped: failing their probe, or in no slot of the release. */
+  stopped: { id: string; why: string }[];
+}
+
 /**
- * Keeps the instances of each running release: starts them, restarts the ones that crash with
- * exponential backoff (within the service's restart budget), and tells the engine when a release's
- * healthy upstreams change so the proxy stops sending traffic to a dead instance.
+ * Keeps the instances of each running release: starts them (or adopts them from an earlier engine),
+ * health-checks every instance of a supervised release all the time, restarts the ones that crash
+ * (with exponential backoff) or fail their health check, within the service's restart budget, and
+ * tells the engine when a release's healthy upstreams change so the proxy stops sending traffic to
+ * a dead or hung instance.
  */
 export class Supervisor {
   #options: SupervisorOptions;
   #groups = new Map<string, Group>();
   #byInstance = new Map<string, { group: Group; slot: Slot }>();
   #unsubscribe: () => void;
+  #downListeners = new Set<(releaseId: string) => void>();
+  #keeper: SlotKeeper;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
+    this.#keeper = new SlotKeeper({
+      options,
+      spawn: (group, index, attempt) => this.#spawn(group, index, attempt),
+      stopInstance: (instance, graceMs) => this.#stopInstance(instance, graceMs),
+      bind: (instance, group, slot) => void this.#byInstance.set(instance.id, { group, slot }),
+      unbind: (id) => void this.#byInstance.delete(id),
+      isCurrent: (group) => this.#groups.get(group.release.id) === group,
+      upstreams: (releaseId) => this.upstreams(releaseId),
+      down: (releaseId) => {
+        for (const listener of this.#downListeners) listener(releaseId);
+      },
+    });
     this.#unsubscribe = options.runtime.onExit((exit) => this.#onExit(exit));
   }
 
   /** Starts `service.instances` instances of the release, each on a free port. Resolves once all are spawned. */
   async start(release: Release, service: ServiceConfig, cwd: string, env: Record<string, string>): Promise<InstanceInfo[]> {
-    const group: Group = { release, service, cwd, env, slots: [], supervised: false, stopping: false, stopped: new AbortController(), crashListeners: new Set() };
-    this.#groups.set(release.id, group);
+    const group = this.#newGroup(release, service, cwd, env);
     try {
-      for (let index = 0; index < service.instances; index++) {
-        const instance = await this.#spawn(group, index, 0);
-        const slot: Slot = { index, instance, healthy: false, crashes: [], restarting: false };
-        group.slots.push(slot);
-        this.#byInstance.set(instance.id, { group, slot });
-      }
+      for (let index = 0; index < service.instances; index++) this.#fill(group, index, await this.#spawn(group, index, 0));
     } catch (error) {
       await this.stop(release.id, 1000);
       throw error;
@@ -88,24 +95,95 @@ export class Supervisor {
     return group.slots.map((s) => s.instance);
   }
 
+  /**
+   * Builds the release's group from instances an earlier engine started (each in the slot its
+   * `labels.slot` names): each is probed once with the service's health check and kept if it
+   * passes; a failing one, or one in no slot, is stopped; slots left empty get a fresh instance.
+   * Nothing healthy is restarted. Like `start()`, the group is supervised only once `supervise()`
+   * is called (after the fresh instances passed the health gate).
+   */
+  async adopt(release: Release, service: ServiceConfig, cwd: string, env: Record<string, string>, instances: InstanceInfo[]): Promise<AdoptResult> {
+    const group = this.#newGroup(release, service, cwd, env);
+    const result: AdoptResult = { kept: [], started: [], stopped: [] };
+    const bySlot = new Map<number, InstanceInfo>();
+    const unwanted: { instance: InstanceInfo; why: string }[] = [];
+    for (const instance of instances) {
+      const index = Number(instance.labels.slot);
+      if (instance.status !== "running") unwanted.push({ instance, why: `it is ${instance.status}` });
+      else if (!Number.isInteger(index) || index < 0 || index >= service.instances) unwanted.push({ instance, why: `slot ${instance.labels.slot ?? "(none)"} is not one of the ${service.instances} the release has` });
+      else if (bySlot.has(index)) unwanted.push({ instance, why: `slot ${index} is filled by ${bySlot.get(index)!.id}` });
+      else bySlot.set(index, instance);
+    }
+    const probes = await Promise.all(
+      [...bySlot].map(async ([index, instance]) => {
+        const outcome = await probe({ host: instance.host, port: instance.port, path: service.health.path, timeoutMs: service.health.timeout });
+        return { index, instance, ok: probePassed(outcome), detail: describeProbe(outcome) };
+      }),
+    );
+    for (const p of probes) {
+      if (p.ok) continue;
+      bySlot.delete(p.index);
+      unwanted.push({ instance: p.instance, why: `its health check failed: GET ${service.health.path}: ${p.detail}` });
+    }
+    await Promise.all(
+      unwanted.map(async ({ instance, why }) => {
+        await this.#options.runtime.stop(instance.id, { graceMs: service.release.stop_grace });
+        this.#options.runtime.forget(instance.id);
+        result.stopped.push({ id: instance.id, why });
+      }),
+    );
+    try {
+      for (let index = 0; index < service.instances; index++) {
+        const adopted = bySlot.get(index);
+        if (adopted) {
+          this.#fill(group, index, adopted);
+          result.kept.push(adopted);
+        } else {
+          const started = await this.#spawn(group, index, 0);
+          this.#fill(group, index, started);
+          result.started.push(started);
+        }
+      }
+    } catch (error) {
+      await this.stop(release.id, service.release.stop_grace);
+      throw error;
+    }
+    group.slots.sort((a, b) => a.index - b.index);
+    return result;
+  }
+
   /** Health targets of the release's current instances. */
   targets(releaseId: string): HealthTarget[] {
     return (this.#groups.get(releaseId)?.slots ?? []).map((s) => ({ id: s.instance.id, host: s.instance.host, port: s.instance.port }));
   }
 
-  /** Marks every instance healthy after the deploy's health gate, and from then on restarts crashed ones. */
+  /** Marks every running instance healthy after the health gate; from then on crashed or unhealthy ones are restarted, and health is checked all the time. */
   supervise(releaseId: string): void {
     const group = this.#groups.get(releaseId);
-    if (!group) return;
+    if (!group || group.supervised) return;
     group.supervised = true;
-    for (const slot of group.slots) slot.healthy = slot.instance.status === "running";
+    for (const slot of group.slots) {
+      slot.healthy = slot.instance.status === "running";
+      slot.failures = 0;
+      if (slot.healthy) this.#keeper.checkHealth(group, slot);
+    }
   }
 
-  /** Upstreams the proxy may send traffic to: running instances that passed health. */
+  /** Upstreams the proxy may send traffic to: running instances in the rotation. */
   upstreams(releaseId: string): Upstream[] {
     return (this.#groups.get(releaseId)?.slots ?? [])
       .filter((s) => s.healthy && s.instance.status === "running")
       .map((s) => ({ host: s.instance.host, port: s.instance.port, instanceId: s.instance.id }));
+  }
+
+  /** The live health of each instance of the release (the watch's analysis reads it). */
+  health(releaseId: string): InstanceHealth[] {
+    return (this.#groups.get(releaseId)?.slots ?? []).map((s) => ({
+      instanceId: s.instance.id,
+      ok: s.healthy && s.instance.status === "running" && (s.lastProbe?.ok ?? true),
+      detail: s.instance.status !== "running" ? `instance ${s.instance.status}` : s.restarting ? "restarting" : (s.lastProbe?.detail ?? "not probed yet"),
+      failures: s.failures,
+    }));
   }
 
   /** True when the release has all its instances running and healthy: a rollback to it needs no start. */
@@ -136,19 +214,19 @@ export class Supervisor {
     return () => group.crashListeners.delete(wrapped);
   }
 
+  /** Calls `listener` (after the `release.down` event) when a serving release has no instance left in the rotation. */
+  onReleaseDown(listener: (releaseId: string) => void): () => void {
+    this.#downListeners.add(listener);
+    return () => void this.#downListeners.delete(listener);
+  }
+
   /** Stops every instance of the release (SIGTERM, then SIGKILL after `graceMs`) and forgets it. */
   async stop(releaseId: string, graceMs: number): Promise<void> {
     const group = this.#groups.get(releaseId);
     if (!group) return;
     group.stopping = true;
     group.stopped.abort(new Error(`release ${releaseId} stopped`));
-    await Promise.all(
-      group.slots.map(async (slot) => {
-        await this.#options.runtime.stop(slot.instance.id, { graceMs });
-        this.#options.runtime.forget(slot.instance.id);
-        this.#byInstance.delete(slot.instance.id);
-      }),
-    );
+    await Promise.all(group.slots.map((slot) => this.#stopInstance(slot.instance, graceMs)));
     // A rollback may have started the release afresh meanwhile; that group is not ours to forget.
     if (this.#groups.get(releaseId) === group) this.#groups.delete(releaseId);
   }
@@ -172,10 +250,46 @@ export class Supervisor {
     this.#unsubscribe();
   }
 
+  /**
+   * Lets go of every release without stopping its instances (they outlive this engine, and the next
+   * one adopts them): health checks and restart backoffs end, exits are no longer watched.
+   */
+  detach(): void {
+    this.#unsubscribe();
+    for (const group of this.#groups.values()) {
+      group.stopping = true;
+      group.stopped.abort(new Error("the supervisor let go"));
+    }
+    this.#groups.clear();
+    this.#byInstance.clear();
+  }
+
+  #newGroup(release: Release, service: ServiceConfig, cwd: string, env: Record<string, string>): Group {
+    const group: Group = { release, service, cwd, env, slots: [], supervised: false, stopping: false, down: false, stopped: new AbortController(), crashListeners: new Set() };
+    this.#groups.set(release.id, group);
+    return group;
+  }
+
+  #fill(group: Group, index: number, instance: InstanceInfo): void {
+    const slot: Slot = { index, instance, healthy: false, failures: 0, lastProbe: undefined, crashes: [], restarting: false, probing: undefined };
+    group.slots.push(slot);
+    this.#byInstance.set(instance.id, { group, slot });
+  }
+
+  async #stopInstance(instance: InstanceInfo, graceMs: number): Promise<void> {
+    await this.#options.runtime.stop(instance.id, { graceMs });
+    this.#options.runtime.forget(instance.id);
+    this.#byInstance.delete(instance.id);
+  }
+
   async #spawn(group: Group, index: number, attempt: number): Promise<InstanceInfo> {
-    const { runtime } = this.#options;
+    const { runtime, environment } = this.#options;
     const port = await runtime.allocatePort();
-    const id = `${group.release.service}-${this.#options.environment}-v${group.release.number}-${index + 1}${attempt ? `-r${attempt}` : ""}`;
+    const base = `${group.release.service}-${environment}-v${group.release.number}-${index + 1}${attempt ? `-r${attempt}` : ""}`;
+    // An adopted instance may carry the id this slot would get now: never reuse one the runtime knows.
+    const known = new Set(runtime.list().map((i) => i.id));
+    let id = base;
+    for (let n = 2; known.has(id); n++) id = `${base}-${n}`;
     return runtime.start({
       id,
       service: group.release.service,
@@ -184,6 +298,7 @@ export class Supervisor {
       cwd: group.cwd,
       env: group.env,
       port,
+      labels: { environment, slot: String(index) },
     });
   }
 
@@ -191,7 +306,9 @@ export class Supervisor {
     const entry = this.#byInstance.get(exit.id);
     if (!entry || exit.expected) return;
     const { group, slot } = entry;
+    if (slot.instance.id !== exit.id) return;
     slot.instance = { ...slot.instance, status: "exited", exitCode: exit.code, signal: exit.signal };
+    slot.probing?.abort();
     if (group.stopping) return;
     const wasHealthy = slot.healthy;
     slot.healthy = false;
@@ -199,65 +316,7 @@ export class Supervisor {
       for (const listener of group.crashListeners) listener(exit, slot);
       return;
     }
-    void this.#handleCrash(group, slot, exit, wasHealthy);
+    void this.#keeper.handleCrash(group, slot, exit, wasHealthy);
   }
 
-  async #handleCrash(group: Group, slot: Slot, exit: ExitInfo, wasHealthy: boolean): Promise<void> {
-    const { events, clock, runtime, logger, environment } = this.#options;
-    const { release, service } = group;
-    const lastLines = await runtime.logs(exit.id, { lines: 20 }).catch(() => []);
-    const now = clock.now();
-    slot.crashes = slot.crashes.filter((t) => now - t < service.restart.window);
-    slot.crashes.push(now);
-    const base = { service: release.service, environment, releaseId: release.id };
-    await events.append({
-      ...base,
-      type: "instance.crashed",
-      message: `instance ${exit.id} exited (${exit.signal ?? `code ${exit.code}`})`,
-      data: { instanceId: exit.id, code: exit.code, signal: exit.signal, lastLines },
-    });
-    if (wasHealthy) this.#options.onUpstreamsChanged(release.id);
-    if (this.upstreams(release.id).length === 0 && (this.#options.isServing?.(release.id) ?? true)) {
-      await events.append({ ...base, type: "release.down", message: `release v${release.number} has no healthy instance left`, data: {} });
-    }
-    if (slot.crashes.length > service.restart.max_restarts) {
-      await events.append({
-        ...base,
-        type: "instance.failed",
-        message: `instance ${exit.id} crashed ${slot.crashes.length} times within ${service.restart.window}ms; not restarting it`,
-        data: { instanceId: exit.id, crashes: slot.crashes.length },
-      });
-      this.#options.onGaveUp?.(release.id, exit.id);
-      return;
-    }
-    const backoff = Math.min(service.restart.backoff * 2 ** (slot.crashes.length - 1), service.restart.max_backoff);
-    slot.restarting = true;
-    try {
-      await clock.sleep(backoff, group.stopped.signal);
-      if (group.stopping || !this.#groups.has(release.id)) return;
-      this.#byInstance.delete(slot.instance.id);
-      runtime.forget(slot.instance.id);
-      const instance = await this.#spawn(group, slot.index, slot.crashes.length);
-      slot.instance = instance;
-      this.#byInstance.set(instance.id, { group, slot });
-      const outcome = await waitHealthy({ id: instance.id, host: instance.host, port: instance.port }, service.health, clock, group.stopped.signal);
-      if (group.stopping || slot.instance !== instance || instance.status !== "running") return;
-      if (outcome.healthy) {
-        slot.healthy = true;
-        this.#options.onUpstreamsChanged(release.id);
-        await events.append({
-          ...base,
-          type: "instance.restarted",
-          message: `instance ${instance.id} restarted after ${backoff}ms and is healthy`,
-          data: { instanceId: instance.id, port: instance.port, backoffMs: backoff },
-        });
-      } else {
-        await events.append({ ...base, type: "instance.unhealthy", message: outcome.reason, data: { instanceId: instance.id, lastProbe: outcome.lastProbe } });
-      }
-    } catch (error) {
-      if (!group.stopping) logger.warn("instance restart failed", { instance: slot.instance.id, error: String(error) });
-    } finally {
-      slot.restarting = false;
-    }
-  }
 }

@@ -6,13 +6,16 @@ import { activeStates, canTransition, rollbackTargetStates } from "./state.js";
 /**
  * The release state machine as DESIGN.md and the README state it, written out edge by edge so the
  * test does not restate the implementation's table: forward one step at a time, `failed` from any
- * step before live, `rolled-back` once traffic went to it, `superseded` only from watching.
+ * step before live, `rolled-back` once traffic went to it, `superseded` only from watching, and back
+ * to live from superseded (a rollback to it).
  */
 const edges = new Set([
   ...["pending → starting", "starting → healthy", "healthy → verified", "verified → live", "live → watching", "watching → stable"],
   ...["pending → failed", "starting → failed", "healthy → failed", "verified → failed"],
   ...["live → rolled-back", "watching → rolled-back", "stable → rolled-back", "superseded → rolled-back"],
   ...["live → stable", "watching → superseded"],
+  // A superseded release that a rollback sends traffic back to is live again, and can earn stable.
+  ...["superseded → live"],
 ]);
 const expected = (from: ReleaseState) => releaseStates.filter((to) => edges.has(`${from} → ${to}`));
 

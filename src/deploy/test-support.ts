@@ -14,12 +14,12 @@ import { ArtifactStore } from "../artifact/index.js";
 import { serviceSchema, type ServiceConfig } from "../config/index.js";
 import { ManualClock, silentLogger } from "../core/index.js";
 import type { SwitchResult, Upstream } from "../proxy/index.js";
-import { LocalRuntime } from "../runtime/index.js";
+import { LocalRuntime, type InstanceInfo } from "../runtime/index.js";
 import { SqliteStore, type EngineEvent } from "../store/index.js";
 import { Deployer, type ConfigSnapshots } from "./deployer.js";
 import { Supervisor } from "./instances.js";
 import { probe } from "./probe.js";
-import type { TrafficControl } from "./types.js";
+import type { RouteOptions, TrafficControl } from "./types.js";
 
 const realPause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -166,12 +166,12 @@ export function testService(overrides: ServiceOverrides = {}): ServiceConfig {
 
 /** A recording fake of the proxy as the deploy domain sees it: remembers every route() call. */
 export class RecordingTraffic implements TrafficControl {
-  readonly routes: { service: string; releaseId: string; upstreams: Upstream[] }[] = [];
+  readonly routes: { service: string; releaseId: string; upstreams: Upstream[]; fallback?: Upstream[] }[] = [];
   /** In-flight counts the fake reports per release (0 when unset). */
   readonly inFlightCounts = new Map<string, number>();
 
-  async route(service: string, releaseId: string, upstreams: Upstream[]): Promise<SwitchResult> {
-    this.routes.push({ service, releaseId, upstreams });
+  async route(service: string, releaseId: string, upstreams: Upstream[], options?: RouteOptions): Promise<SwitchResult> {
+    this.routes.push({ service, releaseId, upstreams, ...(options?.fallback ? { fallback: options.fallback } : {}) });
     return { version: this.routes.length, ackMs: 0 };
   }
 
@@ -211,13 +211,13 @@ export class SupervisorRig {
   supervisor = this.newSupervisor();
 
   /** A supervisor over this rig's runtime and store (a second one stands for a restarted engine). */
-  newSupervisor(): Supervisor {
+  newSupervisor(environment = "production"): Supervisor {
     return new Supervisor({
       runtime: this.runtime,
       events: this.store.events,
       clock: this.clock,
       logger: silentLogger,
-      environment: "production",
+      environment,
       onUpstreamsChanged: (releaseId) => this.upstreamChanges.push(releaseId),
       onGaveUp: (releaseId, instanceId) => this.onGaveUp(releaseId, instanceId),
     });
@@ -247,18 +247,36 @@ export class DeployerRig extends SupervisorRig {
   readonly configs = new MemoryConfigSnapshots();
   deployer: Deployer;
 
-  constructor(readonly service: ServiceConfig) {
+  constructor(
+    readonly service: ServiceConfig,
+    readonly requireApproval = false,
+  ) {
     super();
     this.deployer = this.newDeployer();
   }
 
-  /** A deployer over this rig's parts and its current supervisor. */
-  newDeployer(): Deployer {
+  /**
+   * Stands for an engine killed with SIGKILL and started again, while its instances run on (as the
+   * data plane does): the old supervisor lets go of them without stopping anything, a new supervisor
+   * and deployer take over, and the running instances are what `Runtime.adopt()` would hand the new
+   * engine. The old deployer's watch windows end as the process would.
+   */
+  async restartEngine(): Promise<InstanceInfo[]> {
+    this.supervisor.detach();
+    await this.deployer.close();
+    this.supervisor = this.newSupervisor();
+    this.deployer = this.newDeployer();
+    return this.runtime.list().filter((i) => i.status === "running");
+  }
+
+  /** A deployer over this rig's parts and its current supervisor (or another environment's). */
+  newDeployer(options: { environment?: string; supervisor?: Supervisor; requireApproval?: boolean } = {}): Deployer {
     return new Deployer({
-      environment: "production",
+      environment: options.environment ?? "production",
+      requireApproval: options.requireApproval ?? this.requireApproval,
       store: this.store,
       runtime: this.runtime,
-      supervisor: this.supervisor,
+      supervisor: options.supervisor ?? this.supervisor,
       traffic: this.traffic,
       artifacts: this.artifacts,
       configs: this.configs,

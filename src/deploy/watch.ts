@@ -2,8 +2,10 @@ import { analyse, withDefaults, type AnalysisPolicy, type Verdict } from "../ana
 import type { ServiceConfig } from "../config/index.js";
 import type { Clock } from "../core/index.js";
 import type { MetricSource, ReleaseSample } from "../metrics/index.js";
-import { latencyBoundsMs } from "../proxy/index.js";
+import { latencyBoundsMs } from "../metrics/index.js";
 import { AnalysisLog } from "./analysis-log.js";
+import { unhealthyThreshold } from "./health.js";
+import type { InstanceHealth } from "./instances.js";
 import type { Release } from "../store/index.js";
 
 export interface WatchInput {
@@ -19,12 +21,12 @@ export interface WatchInput {
   clock: Clock;
   signal: AbortSignal;
   onVerdict: (verdict: Verdict) => void;
-  /** Probes every instance's health check once; the watch fails a release whose instance fails it `unhealthyStreak` times in a row. */
-  probeHealth?: () => Promise<{ instanceId: string; ok: boolean; detail: string }[]>;
+  /**
+   * The live health of every instance, as the supervisor last checked it; the watch fails a release
+   * whose instance failed its health check `unhealthy_threshold` times in a row.
+   */
+  health?: () => InstanceHealth[];
 }
-
-/** Health-check failures in a row, during the watch, that fail a release. */
-export const unhealthyStreak = 3;
 
 export interface WatchOutcome {
   /** "fail" as soon as a verdict fails; otherwise the last verdict's outcome when the window ends. */
@@ -67,8 +69,7 @@ export async function watchRelease(input: WatchInput): Promise<WatchOutcome> {
         .catch(() => undefined)
     : undefined;
   let verdict: Verdict | undefined;
-  const streaks = new Map<string, number>();
-  let probes = 0;
+  let looks = 0;
   while (clock.now() < end) {
     await clock.sleep(Math.min(service.analysis.interval, end - clock.now()), signal);
     const now = clock.now();
@@ -77,12 +78,7 @@ export async function watchRelease(input: WatchInput): Promise<WatchOutcome> {
     // Metrics that cannot be read are no data: inconclusive, never a pass or a failure.
     const sample = candidate ?? { requests: 0, errors: 0, latency: new Array<number>(latencyBoundsMs.length + 1).fill(0), fromMs: input.switchedAt, toMs: now };
     verdict = analyse({ candidate: sample, baseline: baseline && baseline.requests > 0 ? baseline : undefined, policy, elapsedMs: now - input.switchedAt });
-    if (input.probeHealth) {
-      const results = await input.probeHealth();
-      signal.throwIfAborted();
-      probes++;
-      verdict = withHealth(verdict, results, streaks, probes, service.health.path);
-    }
+    if (input.health) verdict = withHealth(verdict, input.health(), ++looks, service);
     input.onVerdict(verdict);
     if (verdict.outcome === "fail") return { outcome: "fail", verdict, policy };
   }
@@ -90,13 +86,14 @@ export async function watchRelease(input: WatchInput): Promise<WatchOutcome> {
 }
 
 /** Adds the health-check evidence to a verdict: a release whose instance keeps failing its health check fails, whatever its traffic says. */
-function withHealth(verdict: Verdict, results: { instanceId: string; ok: boolean; detail: string }[], streaks: Map<string, number>, probes: number, path: string): Verdict {
-  for (const r of results) streaks.set(r.instanceId, r.ok ? 0 : (streaks.get(r.instanceId) ?? 0) + 1);
-  const worst = results.map((r) => ({ ...r, streak: streaks.get(r.instanceId) ?? 0 })).sort((a, b) => b.streak - a.streak)[0];
+export function withHealth(verdict: Verdict, results: InstanceHealth[], looks: number, service: ServiceConfig): Verdict {
+  const { path } = service.health;
+  const threshold = unhealthyThreshold(service.health);
+  const worst = [...results].sort((a, b) => b.failures - a.failures)[0];
   const failing = results.filter((r) => !r.ok).length;
-  const fails = !!worst && worst.streak >= unhealthyStreak;
+  const fails = !!worst && worst.failures >= threshold;
   const summary = fails
-    ? `Instance ${worst.instanceId} failed GET ${path} ${worst.streak} times in a row (last: ${worst.detail})`
+    ? `Instance ${worst.instanceId} failed GET ${path} ${worst.failures} times in a row (last: ${worst.detail})`
     : `${results.length - failing} of ${results.length} instances pass GET ${path}`;
   const check: Verdict["checks"][number] = {
     name: "health-checks",
@@ -104,16 +101,30 @@ function withHealth(verdict: Verdict, results: { instanceId: string; ok: boolean
     metric: "health",
     observed: failing,
     baseline: null,
-    limit: unhealthyStreak,
+    limit: threshold,
     test: "probe",
-    statistic: { name: "failures in a row", value: worst?.streak ?? 0 },
+    statistic: { name: "failures in a row", value: worst?.failures ?? 0 },
     pValue: null,
     alpha: verdict.alpha,
-    samples: { candidate: probes, baseline: null },
+    samples: { candidate: looks, baseline: null },
     summary: summary + ".",
   };
   if (fails) return { ...verdict, outcome: "fail", reason: `${summary}.`, checks: [...verdict.checks, check] };
   return { ...verdict, checks: [...verdict.checks, check] };
+}
+
+/**
+ * The verdict on a watched release that lost every instance (`release.down`): a failure, with the
+ * health evidence added to the last verdict (or to one over no traffic, when none was given yet).
+ */
+export function downVerdict(last: Verdict | undefined, results: InstanceHealth[], service: ServiceConfig, elapsedMs: number, reason: string): Verdict {
+  const base = last ?? analyse({ candidate: emptySample(elapsedMs), baseline: undefined, policy: policyOf(service), elapsedMs });
+  const verdict = withHealth(base, results, 1, service);
+  return verdict.outcome === "fail" ? verdict : { ...verdict, outcome: "fail", reason };
+}
+
+function emptySample(toMs: number): ReleaseSample {
+  return { requests: 0, errors: 0, latency: new Array<number>(latencyBoundsMs.length + 1).fill(0), fromMs: 0, toMs };
 }
 
 /** The watch windows running now, one per watched release, and their verdicts. */
