@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { Redactor } from "../../core/index.js";
 import { runRuntimeContract } from "../runtime.contract.js";
 import type { ExitInfo, InstanceSpec } from "../types.js";
+import { InstanceFiles } from "./instance-files.js";
 import { LogWriter, tailLog } from "./log-file.js";
 import { LocalRuntime, type LocalRuntimeOptions } from "./local-runtime.js";
 
@@ -88,6 +89,61 @@ describe("LocalRuntime logs", () => {
     await assert.rejects(runtime.start(spec), { code: "DEPLOY_START_FAILED" });
   });
 });
+
+describe("LocalRuntime log shim", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "engineroom-shim-"));
+    // Prints its pid; on SIGINT, SIGTERM or SIGHUP prints 20 more lines over ~100 ms, then exits 0.
+    await writeFile(
+      join(dir, "drains.cjs"),
+      `console.log("pid " + process.pid);
+      const bye = (signal) => { let i = 0; const t = setInterval(() => { console.log(signal + " line " + ++i); if (i === 20) { clearInterval(t); process.exit(0); } }, 5); };
+      for (const s of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(s, () => bye(s));
+      setInterval(() => {}, 1000);`,
+    );
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const signal of ["SIGINT", "SIGHUP", "SIGTERM"] as const) {
+    it(`survives ${signal} to the instance's group and keeps draining the app's output`, async () => {
+      const runtime = new LocalRuntime({ logDir: join(dir, "logs"), stateDir: dir });
+      const id = `drains-${signal}`;
+      const exited = new Promise<ExitInfo>((resolve) => runtime.onExit((exit) => exit.id === id && resolve(exit)));
+      const info = await runtime.start({ id, service: "svc", releaseId: "r", command: `exec "${process.execPath}" drains.cjs`, cwd: dir, env: {}, port: 1 });
+      await waitFor(async () => (await runtime.logs(id)).some((l) => / out pid \d+$/.test(l)));
+      process.kill(-info.pid!, signal);
+      // Code 0 comes from the shim's exit record: a shim killed by the signal could not have written it.
+      assert.deepEqual(await exited, { id, code: 0, signal: null, expected: false });
+      const lines = await runtime.logs(id);
+      assert.equal(lines.filter((l) => l.includes(`out ${signal} line`)).length, 20, lines.join("\n"));
+      runtime.forget(id);
+    });
+  }
+
+  it("keeps its instance records owner-only, and removes them when the instance is forgotten", async () => {
+    const runtime = new LocalRuntime({ logDir: join(dir, "logs"), stateDir: dir });
+    const exited = new Promise<ExitInfo>((resolve) => runtime.onExit(resolve));
+    await runtime.start({ id: "brief", service: "svc", releaseId: "r", command: "sleep 0.2", cwd: dir, env: {}, port: 1 });
+    const files = new InstanceFiles(dir);
+    assert.equal((await stat(files.dir)).mode & 0o777, 0o700);
+    assert.equal((await stat(files.recordPath("brief"))).mode & 0o777, 0o600);
+    await exited;
+    assert.equal((await stat(files.exitPath("brief"))).mode & 0o777, 0o600);
+    runtime.forget("brief");
+    assert.deepEqual((await readdir(files.dir)).filter((f) => f.startsWith("brief")), []);
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 
 describe("tailLog", () => {
   it("finds the last lines across chunk boundaries and rotated files", async () => {
