@@ -81,4 +81,10 @@ export interface Runtime {
    * Instances already tracked are skipped. Returns the adopted ones.
    */
   adopt(): Promise<InstanceInfo[]>;
+  /**
+   * Lets go of every instance without stopping it, for an engine that exits and leaves its instances
+   * serving: they keep running (the next engine adopts them), no `onExit` listener hears of them any
+   * more, and the runtime no longer keeps the process alive.
+   */
+  close(): void;
 }
