@@ -223,3 +223,21 @@ test("a slow client holds the upstream back instead of the proxy buffering the b
   });
   assert.equal(received, totalBytes);
 });
+
+test("response headers pass unchanged from one response to the next, a changed value included (the header cache)", async () => {
+  let n = 0;
+  const varying = await up("varying", (_req, res) => {
+    n++;
+    res.writeHead(200, [["X-Count", String(n)], ["X-Same", "same"], ["Keep-Alive", "timeout=5"], ["X-Latin1", "caf\u00e9"]].flat());
+    res.end();
+    return true;
+  });
+  await p.proxy.apply([route([varying], { releaseId: "rel_varying" })]);
+  for (const expected of ["1", "2", "3"]) {
+    const answer = await send(p.port, "/");
+    assert.equal(answer.headers["x-count"], expected);
+    assert.equal(answer.headers["x-same"], "same");
+    assert.equal(answer.headers["x-latin1"], "caf\u00e9", "latin1 bytes pass unchanged");
+    assert.equal(answer.headers["keep-alive"], undefined, "a hop-by-hop header stays dropped");
+  }
+});

@@ -114,17 +114,58 @@ export function requestHeaders(req: IncomingMessage, upgrade: boolean): string[]
   return out;
 }
 
-/** The headers to send the client for an upstream response (undici's raw Buffers), hop-by-hop ones dropped. */
+/** A response header name seen before, and the last value it had: most responses repeat them. */
+interface KnownName {
+  name: string;
+  kind: Kind;
+  lastValue: string;
+}
+
+/** Response header names by length, first and last byte; bounded, so odd names cannot grow it. */
+const knownNames = new Map<number, KnownName[]>();
+let knownCount = 0;
+const maxKnown = 256;
+
+/** True when `text` has exactly the bytes of `bytes` (latin1: one char per byte). */
+function sameText(text: string, bytes: Buffer): boolean {
+  const length = bytes.length;
+  if (text.length !== length) return false;
+  for (let i = 0; i < length; i++) if (text.charCodeAt(i) !== bytes[i]) return false;
+  return true;
+}
+
+function knownName(bytes: Buffer): KnownName {
+  const length = bytes.length;
+  const key = length === 0 ? 0 : (length << 16) | (bytes[0]! << 8) | bytes[length - 1]!;
+  let list = knownNames.get(key);
+  if (list !== undefined) for (let i = 0; i < list.length; i++) if (sameText(list[i]!.name, bytes)) return list[i]!;
+  // latin1 maps bytes 1:1, and Node writes header strings back as latin1: the bytes pass unchanged.
+  const name = bytes.toString("latin1");
+  const known = { name, kind: kindOf(name), lastValue: "" };
+  if (knownCount < maxKnown) {
+    if (list === undefined) knownNames.set(key, (list = []));
+    list.push(known);
+    knownCount++;
+  }
+  return known;
+}
+
+/**
+ * The headers to send the client for an upstream response (undici's raw Buffers), hop-by-hop ones
+ * dropped. Decoding each Buffer was a measurable share of a request's CPU; names and values that
+ * repeat the previous response's are taken from a small cache instead.
+ */
 export function responseHeaders(raw: Buffer[]): string[] {
   const out: string[] = [];
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    // latin1 maps bytes 1:1, and Node writes header strings back as latin1: the bytes pass unchanged.
-    const name = raw[i]!.toString("latin1");
-    const value = raw[i + 1]!.toString("latin1");
-    const kind = kindOf(name);
+    const known = knownName(raw[i]!);
+    const bytes = raw[i + 1]!;
+    let value = known.lastValue;
+    if (!sameText(value, bytes)) known.lastValue = value = bytes.toString("latin1");
+    const kind = known.kind;
     if (kind === Kind.Connection) connection = value;
-    else if (kind !== Kind.Hop && kind !== Kind.TransferEncoding && kind !== Kind.Upgrade) out.push(name, value);
+    else if (kind !== Kind.Hop && kind !== Kind.TransferEncoding && kind !== Kind.Upgrade) out.push(known.name, value);
   }
   if (connection !== undefined) dropNamedBy(connection, out);
   return out;
