@@ -115,7 +115,7 @@ export class DataPlane {
   async #connect(first: boolean): Promise<void> {
     let socket: Socket;
     try {
-      socket = await openSocket(this.#paths.socket);
+      socket = await this.#openWhileAlive();
     } catch (error) {
       if (!this.#options.start) {
         throw new EngineError("DATAPLANE_UNAVAILABLE", `No data plane runs for ${this.#options.stateDir}.`, { hint: "Nothing to stop: `engineroom up` starts it." });
@@ -126,6 +126,24 @@ export class DataPlane {
     this.#adopt(socket);
     this.#hello = await this.request<HelloResult>("hello");
     await this.request("metrics.subscribe", this.#lastSeq ? { bootId: this.#lastSeq.bootId, afterSeq: this.#lastSeq.seq } : {});
+  }
+
+  /**
+   * Connects to the control socket. While the recorded data-plane process lives (it may be starting,
+   * or a successor may be taking the socket over), a failed connect is retried rather than answered
+   * by starting a second data plane.
+   */
+  async #openWhileAlive(): Promise<Socket> {
+    const deadline = Date.now() + startTimeoutMs;
+    for (;;) {
+      try {
+        return await openSocket(this.#paths.socket);
+      } catch (error) {
+        const pid = recordedPid(this.#paths.info);
+        if (pid === undefined || !processAlive(pid) || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
   }
 
   #adopt(socket: Socket): void {
@@ -246,6 +264,15 @@ function openSocket(path: string): Promise<Socket> {
     });
     socket.once("error", reject);
   });
+}
+
+function recordedPid(infoFile: string): number | undefined {
+  try {
+    const pid = (JSON.parse(readFileSync(infoFile, "utf8")) as { pid?: unknown }).pid;
+    return typeof pid === "number" && Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function tail(file: string): string {

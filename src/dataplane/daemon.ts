@@ -163,7 +163,9 @@ async function exit(why: string, graceMs: number, down: boolean): Promise<void> 
   if (exiting) return;
   exiting = true;
   logger.info("data plane stopping", { why, graceMs });
-  control?.close();
+  // After a handover the socket path is the successor's: closing our server would unlink it (libuv
+  // removes a pipe's path on close), so it stays open until the process exits.
+  if (why !== "handover") control?.close();
   await host.stopAll(graceMs, { forget: down });
   if (down) {
     rmSync(paths.info, { force: true });

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { ArtifactStore } from "../artifact/index.js";
-import type { LoadedProject } from "../config/index.js";
+import { expandEnvReferences, type LoadedProject } from "../config/index.js";
 import { EngineError, createLogger, redactor, systemClock, type Clock, type Logger } from "../core/index.js";
 import { createSecretProviders, resolveSecrets, secretsConfigSchema, type SecretProviders } from "../secrets/index.js";
 import type { Verdict } from "../analysis/index.js";
@@ -80,7 +80,9 @@ export class Engine {
       await store.close().catch(() => {});
       throw error;
     }
-    const runtime = new LocalRuntime({ logDir: join(project.stateDir, "logs"), clock });
+    const runtime = new LocalRuntime({ logDir: join(project.stateDir, "logs"), stateDir: project.stateDir, clock, logger });
+    // What an earlier engine left running, checked to be the same processes; recovery sorts them out.
+    const adopted = await runtime.adopt();
     const artifacts = new ArtifactStore({ dir: join(project.stateDir, "artifacts") });
     const configs = new FileConfigSnapshots(join(project.stateDir, "configs"));
     const environments = project.config.environments.map(
@@ -94,7 +96,7 @@ export class Engine {
           clock,
           logger,
           projectDir: project.dir,
-          resolveEnv: (env) => resolveSecrets(env, secrets, redactor),
+          resolveEnv: (env) => resolveSecrets(env, secrets, redactor, { warn: (message) => logger.warn(message) }),
           proxy: dataPlane.proxy({
             environment: config.name,
             listen: options.proxyListen ?? config.proxy.listen,
@@ -115,7 +117,14 @@ export class Engine {
         message: `engine started (pid ${process.pid}); data plane ${plane}; proxies: ${proxies}`,
         data: { pid: process.pid, dataPlane: { pid: dataPlane.info.pid, started: dataPlane.started, version: dataPlane.info.version, handedOver: dataPlane.handedOver ?? null } },
       });
-      for (const environment of environments) await environment.deployer.recover({ onProgress: options.onProgress });
+      for (const environment of environments) {
+        const mine = adopted.filter((i) => i.labels.environment === environment.name);
+        await environment.deployer.recover({ onProgress: options.onProgress, adopted: mine });
+      }
+      // Instances of environments no longer declared (or unlabelled ones from an older engine).
+      const names = new Set(environments.map((e) => e.name));
+      const orphans = adopted.filter((i) => !names.has(i.labels.environment ?? ""));
+      await Promise.all(orphans.map((i) => runtime.stop(i.id, { graceMs: 5_000 }).then(() => runtime.forget(i.id))));
       engine.drift.start(30_000);
     } catch (error) {
       await engine.stop().catch(() => {});
@@ -243,9 +252,13 @@ export function secretProviders(project: LoadedProject): SecretProviders {
   return createSecretProviders(parsed.data, { projectDir: project.dir, stateDir: project.stateDir });
 }
 
-/** Replaces ${VAR} with the environment variable's value, so that store URLs need not hold passwords. */
+/**
+ * Replaces ${VAR} in the store URL with the environment variable's value, so that store URLs need not
+ * hold passwords. An unset or empty variable is CONFIG_INVALID: an empty URL would silently start a
+ * fresh SQLite store.
+ */
 export function expandEnv(value: string | undefined): string | undefined {
-  return value?.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => process.env[name] ?? "");
+  return value === undefined ? undefined : expandEnvReferences(value, "store.url");
 }
 
 export function formatAddress(host: string, port: number): string {

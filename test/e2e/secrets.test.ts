@@ -17,7 +17,7 @@ function filesUnder(dir: string): string[] {
     const path = join(dir, name);
     const stat = statSync(path, { throwIfNoEntry: false });
     if (!stat) return [];
-    return stat.isDirectory() ? filesUnder(path) : [path];
+    return stat.isDirectory() ? filesUnder(path) : stat.isFile() ? [path] : []; // not the data plane's control socket
   });
 }
 
