@@ -85,6 +85,28 @@ describe("the data plane outlives the engine", { concurrency: false }, () => {
     assert.equal((await get(`${p.proxyUrl()}/`)).version, "v1");
   });
 
+  it("kill -9 in a watch window: after the restart the release is still watched, its warm predecessor adopted, and abort rolls back to it at once", async () => {
+    const p = project();
+    await p.up();
+    assert.equal((await p.run(["deploy", "web"])).code, 0);
+    assert.equal((await p.run(["deploy", "web", p.artifact({ version: "v2" })])).code, 0);
+    const before = await livePids(p);
+    assert.equal(before.size, 4, "v2 serves and v1 is kept warm through the watch window");
+    await p.kill("SIGKILL");
+    await p.up();
+    const status = await p.status();
+    assert.equal(status.environments[0]!.services[0]!.live?.state, "watching");
+    assert.deepEqual(await livePids(p), before, "both releases' instances were adopted");
+    const load = startLoad(p.proxyUrl(), { connections: 2, maxMs: 30_000 });
+    const aborted = await p.run(["abort", "web", "--json"]);
+    assert.equal(aborted.code, 0, aborted.out);
+    assert.equal(JSON.parse(aborted.out).warm, true, "the adopted predecessor was still warm");
+    await sleep(300);
+    const result = await load.stop();
+    assert.equal(result.failures, 0, JSON.stringify(result.problems));
+    assert.equal((await get(`${p.proxyUrl()}/`)).version, "v1");
+  });
+
   it("the data plane killed: the engine starts it again and it serves its table", async () => {
     const p = project();
     await p.up();
