@@ -1,5 +1,5 @@
 /**
- * The proxy is the data plane. It runs in worker processes (node:cluster) apart from the engine's
+ * The proxy is the data plane. It runs in worker processes apart from the engine's
  * control loop; the engine sends it route tables and gets back per-second metric deltas.
  */
 import type { Server } from "node:net";

@@ -91,6 +91,7 @@ export function createUpgrader(
       answered = true;
       const socket = client as Socket;
       const res = new ServerResponse(req);
+      if (/\bclose\b/i.test(req.headers.connection ?? "")) res.shouldKeepAlive = false;
       res.assignSocket(socket);
       const status = upstreamRes.statusCode ?? 502;
       res.writeHead(status, upstreamRes.statusMessage, responseHeaderStrings(upstreamRes.rawHeaders));
