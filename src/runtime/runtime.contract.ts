@@ -165,6 +165,14 @@ export function runRuntimeContract(name: string, makeRuntime: () => Promise<Runt
       assert.deepEqual(await runtime.stop(spec.id), first);
     });
 
+    it("stops an instance asked to stop the moment it started", async () => {
+      const { spec, info } = await startScript("server.cjs");
+      const exit = await runtime.stop(spec.id, { graceMs: 5_000 });
+      assert.equal(exit.expected, true);
+      assert.equal(runtime.list().find((i) => i.id === spec.id)?.status, "exited");
+      if (info.pid !== undefined) await waitUntil(() => !isAlive(info.pid!), `process ${info.pid} to be gone`);
+    });
+
     for (const shell of [false, true]) {
       it(`kills an instance that ignores SIGTERM once the grace period is over${shell ? ", under a shell" : ""}`, async () => {
         const { spec } = await startScript("ignores-term.cjs", { shell });

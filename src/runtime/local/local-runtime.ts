@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { appendFileSync } from "node:fs";
 import { access, mkdir, readdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { EngineError, redactor as processRedactor, silentLogger, systemClock } from "../../core/index.js";
@@ -9,7 +10,7 @@ import { tailLog } from "./log-file.js";
 import { PortAllocator } from "./ports.js";
 import { whyNotAdoptable } from "./adoption.js";
 import { groupListensOn, isRunning, readStat, signalGroupExcept } from "./procfs.js";
-import { launchShim } from "./shim-launch.js";
+import { launchShim, type LaunchedShim } from "./shim-launch.js";
 
 export interface LocalRuntimeOptions {
   /** Instance output goes to `<logDir>/<service>/<id>.log`. */
@@ -43,6 +44,8 @@ interface Tracked {
   record: InstanceRecord;
   /** The shim, when this runtime started it (its exit is then heard at once, not at the next poll). */
   child: ChildProcess | undefined;
+  /** Settles once the shim ignores SIGTERM (at once for an adopted one). */
+  ready: Promise<unknown>;
   shimSignal: string | null;
   /** When stop() was first asked (real time, as the shim stamps its exit record). */
   stopRequestedAt: number | undefined;
@@ -131,7 +134,7 @@ export class LocalRuntime implements Runtime {
       startedAt: this.#clock.now(),
     };
     let record: InstanceRecord | undefined;
-    let child: ChildProcess;
+    let launched: LaunchedShim;
     try {
       const start = {
         command: spec.command,
@@ -143,18 +146,19 @@ export class LocalRuntime implements Runtime {
         exitPath: this.#files.exitPath(spec.id),
         secrets: this.#redactor.entries(),
       };
-      ({ child } = await launchShim(start, this.#files.shimErrorsPath(spec.id), (pid) => {
+      launched = await launchShim(start, this.#files.shimErrorsPath(spec.id), (pid) => {
         // Recorded before anything else can fail, so that no instance ever runs unrecorded.
         record = { ...base, pid, pidStartTime: readStat(pid)?.startTime ?? -1 };
         this.#files.write(record);
-      }));
+      });
     } catch (error) {
       if (record) killGroup(record.pid, "SIGKILL");
-      const said = this.#files.readShimErrors(spec.id);
       this.#files.remove(spec.id);
-      throw startFailed(spec, `${(error as Error).message}${said ? `: ${this.#redactor.redact(said)}` : ""}`, error);
+      throw startFailed(spec, `node could not be spawned for its log shim: ${(error as Error).message}`, error);
     }
-    const tracked = this.#track(record!, child);
+    const tracked = this.#track(record!, launched.child, launched.ready);
+    // A shim that never got ready is ended; its exit (a crash, with what it said in the log) follows.
+    void launched.ready.then((ready) => ready || killGroup(tracked.record.pid, "SIGKILL"));
     return { ...tracked.info };
   }
 
@@ -167,15 +171,19 @@ export class LocalRuntime implements Runtime {
       if (tracked.info.status === "running") tracked.info.status = "stopping";
       tracked.hold = setInterval(() => {}, 60_000);
       const { pid, pidStartTime } = tracked.record;
-      // Signal the group only while its leader is still the process we recorded.
-      if (!isRunning(pid, pidStartTime)) this.#check(tracked);
-      else killGroup(pid, "SIGTERM");
       const abort = new AbortController();
-      this.#clock.sleep(options.graceMs ?? defaultGraceMs, abort.signal).then(
-        () => this.#killAfterGrace(tracked, abort.signal),
-        () => {},
-      );
       void tracked.exited.then(() => abort.abort());
+      // Not before the shim ignores SIGTERM, which would kill it before it ran its app.
+      void tracked.ready.then(() => {
+        if (tracked.exit) return;
+        // Signal the group only while its leader is still the process we recorded.
+        if (!isRunning(pid, pidStartTime)) return this.#check(tracked);
+        killGroup(pid, "SIGTERM");
+        this.#clock.sleep(options.graceMs ?? defaultGraceMs, abort.signal).then(
+          () => this.#killAfterGrace(tracked, abort.signal),
+          () => {},
+        );
+      });
     }
     return tracked.exited;
   }
@@ -254,7 +262,7 @@ export class LocalRuntime implements Runtime {
   }
 
   /** Tracks an instance from now on, whether this runtime started it or adopted it: one exit path for both. */
-  #track(record: InstanceRecord, child: ChildProcess | undefined): Tracked {
+  #track(record: InstanceRecord, child: ChildProcess | undefined, ready: Promise<unknown> = Promise.resolve()): Tracked {
     let settle!: (exit: ExitInfo) => void;
     const tracked: Tracked = {
       info: {
@@ -273,6 +281,7 @@ export class LocalRuntime implements Runtime {
       },
       record,
       child,
+      ready,
       shimSignal: null,
       stopRequestedAt: undefined,
       shimKilled: false,
@@ -303,8 +312,11 @@ export class LocalRuntime implements Runtime {
     // A shim that exits has ended its group; one that was killed may leave its app behind.
     killGroup(pid, "SIGKILL");
     if (!recorded) {
-      const said = this.#files.readShimErrors(id);
-      this.#logger.warn(`the log shim of instance ${id} ended without recording its app's exit`, { id, pid, ...(said ? { shim: this.#redactor.redact(said) } : {}) });
+      const lines = this.#files.readShimErrors(id).split("\n").map((line) => line.replace(/^\d{4}-\S+Z /, "").trim());
+      const said = this.#redactor.redact(lines.filter(Boolean).join(" | "));
+      this.#logger.warn(`the log shim of instance ${id} ended without recording its app's exit`, { id, pid, ...(said ? { shim: said } : {}) });
+      // Where whoever looks at the instance's last lines will see it.
+      if (said) appendLine(tracked.record.logPath, `${new Date().toISOString()} err [engineroom] the instance's log shim failed: ${said}`);
     }
     const code = recorded ? recorded.code : null;
     const signal = recorded ? recorded.signal : (tracked.shimSignal ?? (tracked.shimKilled ? "SIGKILL" : null));
@@ -371,6 +383,14 @@ async function assertFolder(spec: InstanceSpec, cwd: string): Promise<void> {
   const found = await stat(cwd).catch(() => undefined);
   if (!found) throw startFailed(spec, `its folder ${spec.cwd} does not exist`);
   if (!found.isDirectory()) throw startFailed(spec, `${spec.cwd} is not a folder`);
+}
+
+function appendLine(path: string, line: string): void {
+  try {
+    appendFileSync(path, line + "\n");
+  } catch {
+    // the log folder is gone: the warning above is all there is
+  }
 }
 
 function startFailed(spec: InstanceSpec, reason: string, cause?: unknown): EngineError {

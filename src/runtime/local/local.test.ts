@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -122,6 +122,20 @@ describe("LocalRuntime log shim", () => {
       runtime.forget(id);
     });
   }
+
+  it("reports a shim that fails before it runs the app as a crash, with what it said in the instance's log", async () => {
+    const runtime = new LocalRuntime({ logDir: join(dir, "logs"), stateDir: dir });
+    const doomed = join(dir, "doomed");
+    await mkdir(doomed);
+    const exited = new Promise<ExitInfo>((resolve) => runtime.onExit(resolve));
+    await runtime.start({ id: "doomed", service: "svc", releaseId: "r", command: "echo never", cwd: doomed, env: {}, port: 1 });
+    await rm(doomed, { recursive: true }); // before the shim (a node process starting) gets to move there
+    assert.deepEqual(await exited, { id: "doomed", code: null, signal: null, expected: false });
+    const lines = await runtime.logs("doomed");
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0]!, /err \[engineroom\] the instance's log shim failed: .*the log shim failed: ENOENT/);
+    runtime.forget("doomed");
+  });
 
   it("keeps its instance records owner-only, and removes them when the instance is forgotten", async () => {
     const runtime = new LocalRuntime({ logDir: join(dir, "logs"), stateDir: dir });

@@ -35,15 +35,20 @@ export function shimExecArgv(execArgv: readonly string[]): string[] {
 export interface LaunchedShim {
   child: ChildProcess;
   pid: number;
+  /**
+   * Resolves true once the shim ignores SIGTERM (so that stopping the instance cannot kill the shim
+   * before it ran its app), or once it has recorded its app's exit (an app that ended that fast);
+   * false when the shim died before either, or did not get there within 15 s. Never rejects.
+   */
+  ready: Promise<boolean>;
 }
 
 /**
  * Starts a log shim in its own session (so its pid is the instance's process group), with nothing of
  * this process's stdio: its stdin is a pipe that carries `start` once and is closed, its stderr a
  * file. `onSpawned` runs as soon as the pid is known (to record it before anything else can fail).
- * Resolves once the shim ignores SIGTERM, so that stopping it at once cannot kill it before its app
- * ran (or once it has recorded its app's exit, for an app that ended that fast); rejects when the
- * shim dies before either.
+ * Resolves once the shim is spawned: instances of a release start side by side, each shim's own
+ * start-up (a node process) overlapping the others'. Rejects only when node cannot be spawned.
  */
 export async function launchShim(start: ShimStart, errorsPath: string, onSpawned: (pid: number) => void): Promise<LaunchedShim> {
   const errors = openSync(errorsPath, "a", 0o600);
@@ -69,17 +74,18 @@ export async function launchShim(start: ShimStart, errorsPath: string, onSpawned
   onSpawned(pid);
   child.stdin!.on("error", () => {}); // a shim that died early: its exit says so
   child.stdin!.end(JSON.stringify(start));
-
   let exited = false;
   child.once("exit", () => (exited = true));
+  return { child, pid, ready: untilReady(pid, start.exitPath, () => exited) };
+}
+
+async function untilReady(pid: number, exitPath: string, exited: () => boolean): Promise<boolean> {
   const deadline = Date.now() + readyTimeoutMs;
   for (let wait = 2; ; wait = Math.min(wait * 2, 20)) {
     const caught = await caughtSignals(pid);
-    if (!exited && caught !== undefined && (caught & readyMask) === readyMask) return { child, pid };
-    // A quick app may have run and ended already: its exit record says the shim did its job.
-    if ((exited || caught === undefined) && existsSync(start.exitPath)) return { child, pid };
-    if (exited || caught === undefined) throw new Error("the log shim exited before it started the instance");
-    if (Date.now() > deadline) throw new Error(`the log shim did not start within ${readyTimeoutMs / 1000} s`);
+    if (!exited() && caught !== undefined && (caught & readyMask) === readyMask) return true;
+    if (exited() || caught === undefined) return existsSync(exitPath);
+    if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }

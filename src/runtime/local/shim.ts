@@ -55,6 +55,10 @@ export async function runShim(): Promise<void> {
   });
   const stamp = (tag: string, line: string) => log.write(`${new Date().toISOString()} ${tag} ${redactor.redact(line)}`);
 
+  // Asked to stop while it was starting (the runtime signals the group once the shim is ready to take
+  // it, which is before the app runs): the app would never hear of it, so it does not start.
+  if (stopRequested) return finish(start, { code: null, signal: null, error: "asked to stop before it started", exitedAt: Date.now() });
+
   const app = spawn("/bin/sh", ["-c", start.command], { cwd: start.cwd, env: start.env, stdio: ["ignore", "pipe", "pipe"] });
   app.once("error", async (error) => {
     stamp("err", `[engineroom] could not start the instance: ${error.message}`);
@@ -128,4 +132,6 @@ function readStdin(): Promise<string> {
   });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void runShim();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runShim().catch((error: Error) => fail(`the log shim failed: ${error.message}`));
+}
