@@ -45,6 +45,8 @@ export class DataPlane {
   #proxies = new Map<string, RemoteProxy>();
   #metricListeners = new Set<(buckets: MetricsBucket[]) => void>();
   #lastSeq: { bootId: string; seq: number } | undefined;
+  /** Batches that arrived before anyone listened (the history replayed at attach): each new listener gets them first. */
+  #backlog: MetricsBucket[][] | undefined = [];
   /** Whether the data plane this client found had to be started (false: it was running already). */
   started = false;
   /** Set when a handover replaced a data plane of other code. */
@@ -61,6 +63,8 @@ export class DataPlane {
     await plane.#connect(true);
     const ours = codeVersion(plane.#options.entry);
     if (plane.#hello!.version !== ours) await plane.#handOver(ours);
+    // The environments register their listeners right after attach; the backlog is for them.
+    setTimeout(() => (plane.#backlog = undefined), 60_000).unref();
     return plane;
   }
 
@@ -81,6 +85,7 @@ export class DataPlane {
   }
 
   onMetrics(listener: (buckets: MetricsBucket[]) => void): () => void {
+    for (const buckets of this.#backlog ?? []) listener(buckets);
     this.#metricListeners.add(listener);
     return () => void this.#metricListeners.delete(listener);
   }
@@ -170,6 +175,7 @@ export class DataPlane {
     if ("event" in message) {
       if (message.event !== "metrics") return;
       this.#lastSeq = { bootId: message.bootId, seq: message.seq };
+      if (this.#backlog && this.#metricListeners.size === 0 && this.#backlog.length < 10_000) this.#backlog.push(message.buckets);
       for (const listener of this.#metricListeners) listener(message.buckets);
       return;
     }
@@ -233,7 +239,8 @@ export class DataPlane {
       closeSync(log);
     }
     child.unref();
-    this.#options.logger.info("started the data plane", { pid: child.pid, because: why.message });
+    this.#options.logger.info(`started the data plane (pid ${child.pid}); its log: ${this.#paths.log}`);
+    this.#options.logger.debug("no data plane answered", { error: why.message });
     let exited = false;
     child.once("exit", () => (exited = true));
     const deadline = Date.now() + startTimeoutMs;
