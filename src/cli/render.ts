@@ -50,9 +50,11 @@ function ago(time: number): string {
   return `${formatDuration(Math.max(0, Date.now() - time))} ago`;
 }
 
-export function renderStatus(status: ProjectStatus): string {
+/** `engineroom status` as text; `api` is the address the CLI reached the engine's API at. */
+export function renderStatus(status: ProjectStatus, options: { api?: string } = {}): string {
   const chain = status.environments.map((e) => e.name).join(" → ");
-  const out = [`${bold(status.project)} — ${status.environments.length > 1 ? `chain ${chain}, ` : ""}store ${status.store}`];
+  const api = options.api ? `, api http://${options.api}` : "";
+  const out = [`${bold(status.project)} — ${status.environments.length > 1 ? `chain ${chain}, ` : ""}store ${status.store}${api}`];
   for (const env of status.environments) {
     out.push("", `${bold(`[${env.name}]`)} proxy http://${env.proxy}${env.requireApproval ? "  (releases wait for approval)" : ""}`);
     if (env.lock) out.push(yellow(`  locked by "${env.lock.command}" (pid ${env.lock.pid} on ${env.lock.host}) since ${ago(env.lock.acquiredAt)}`));

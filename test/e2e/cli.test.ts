@@ -3,11 +3,12 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { processAlive } from "../../src/engine/index.js";
 import { get } from "../helpers/load.js";
 import { waitFor } from "../helpers/wait.js";
-import { testConfig } from "../helpers/project.js";
+import { startProject, testConfig, type TestProject } from "../helpers/project.js";
 
 const root = resolve(import.meta.dirname, "../..");
 // tsx resolved from here, since the CLI runs in other folders.
@@ -28,8 +29,20 @@ function cliBackground(cwd: string, ...args: string[]): ChildProcess & { output:
   return Object.assign(child, { output: () => output });
 }
 
+/** Runs the CLI without blocking this process (an engine started in this process must go on answering). */
+function cliAsync(cwd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [...cliArgs, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
+    child.on("close", (code) => done({ code, stdout, stderr }));
+  });
+}
+
 const exited = (child: ChildProcess) =>
-  new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on("exit", (code) => r(code))));
+  new Promise<number | null>((r) => (child.exitCode !== null || child.signalCode !== null ? r(child.exitCode) : child.on("exit", (code) => r(code))));
 
 
 function artifact(dir: string, behaviour: Record<string, unknown>): string {
@@ -47,11 +60,47 @@ describe("engineroom CLI", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "engineroom-cli-"));
   });
+  /** Every process of the project this test saw: engines, the data plane, instances. */
+  const seen = new Set<number>();
+  const remember = () => {
+    const status = cli(dir, "status", "--json");
+    if (status.code !== 0) return;
+    for (const s of JSON.parse(status.stdout).environments[0].services) for (const i of s.instances as { pid?: number }[]) if (i.pid) seen.add(i.pid);
+    const plane = dataPlanePid();
+    if (plane) seen.add(plane);
+  };
+  const dataPlanePid = () => {
+    try {
+      return (JSON.parse(readFileSync(join(dir, ".engineroom/dataplane/dataplane.json"), "utf8")) as { pid: number }).pid;
+    } catch {
+      return undefined;
+    }
+  };
+  const startEngine = async () => {
+    engine = cliBackground(dir, "up");
+    seen.add(engine.pid!);
+    const infoFile = join(dir, ".engineroom/engine.json");
+    const named = () => {
+      try {
+        return JSON.parse(readFileSync(infoFile, "utf8")).pid === engine.pid; // the file may be half written
+      } catch {
+        return false;
+      }
+    };
+    await waitFor("the engine", named, 60_000).catch((error) => {
+      throw new Error(`${(error as Error).message}; it printed:\n${engine.output()}`);
+    });
+    proxy = "http://" + JSON.parse(readFileSync(infoFile, "utf8")).proxy;
+  };
+
   after(async () => {
-    if (engine && engine.exitCode === null) {
+    // Whatever a failed test left: `down`, then anything still alive is killed.
+    if (existsSync(join(dir, "engineroom.yaml"))) cli(dir, "down");
+    if (engine && engine.exitCode === null && engine.signalCode === null) {
       engine.kill("SIGKILL");
       await exited(engine);
     }
+    for (const pid of seen) if (processAlive(pid)) process.kill(pid, "SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -92,9 +141,7 @@ describe("engineroom CLI", () => {
   });
 
   it("up runs the engine; deploy, status, releases, logs and rollback talk to it", async () => {
-    engine = cliBackground(dir, "up");
-    await waitFor("engine.json", () => existsSync(join(dir, ".engineroom/engine.json")));
-    proxy = "http://" + JSON.parse(readFileSync(join(dir, ".engineroom/engine.json"), "utf8")).proxy;
+    await startEngine();
 
     const v1 = cli(dir, "deploy", "web", artifact(dir, { version: "v1" }));
     assert.equal(v1.code, 0, v1.stderr);
@@ -123,14 +170,14 @@ describe("engineroom CLI", () => {
     assert.equal(back.code, 0, back.stderr);
     assert.match(back.stdout, /v3 → v1 \(warm\)/);
     assert.equal((await get(proxy)).version, "v1");
+    remember();
 
     const releases = JSON.parse(cli(dir, "releases", "web", "--json").stdout) as { number: number; state: string }[];
     assert.deepEqual(
-      releases.map((r) => [r.number, r.state]),
+      releases.map((r) => [r.number, r.state]).slice(0, 2),
       [
         [3, "rolled-back"],
         [2, "failed"],
-        [1, "superseded"],
       ],
     );
     const logs = cli(dir, "logs", "web", "-n", "5");
@@ -158,14 +205,103 @@ describe("engineroom CLI", () => {
     });
   }
 
-  it("SIGINT stops the engine cleanly: instances stopped, engine.json removed", async () => {
-    const status = JSON.parse(cli(dir, "status", "--json").stdout);
-    const pids = (status.environments[0].services[0].instances as { pid: number }[]).map((i) => i.pid);
-    assert.ok(pids.length > 0);
+  it("SIGINT stops the engine alone: the data plane keeps serving, and the next up attaches to it", async () => {
+    remember();
     engine.kill("SIGINT");
     assert.equal(await exited(engine), 0);
-    assert.match(engine.output(), /engine stopped/);
+    assert.match(engine.output(), /engine stopped; proxies and instances keep serving/);
     assert.ok(!existsSync(join(dir, ".engineroom/engine.json")));
-    for (const pid of pids) assert.equal(processAlive(pid), false, `instance ${pid} is stopped`);
+    assert.equal((await get(proxy)).version, "v1");
+    const noEngine = cli(dir, "status");
+    assert.equal(noEngine.code, 3);
+    assert.match(noEngine.stderr, /ENGINE_NOT_RUNNING/);
+    await startEngine();
+    assert.equal((await get(proxy)).version, "v1");
+    remember();
+  });
+
+  it("says the engine went away (exit 3) and what state the deploy was left in, when the engine dies mid-deploy", async () => {
+    const deploying = cliBackground(dir, "deploy", "web", artifact(dir, { version: "cut-off", healthStatus: 503 }));
+    await waitFor("the new release at its health gate", () => /starting/.test(deploying.output()));
+    remember();
+    engine.kill("SIGKILL");
+    await exited(engine);
+    assert.equal(await exited(deploying), 3, deploying.output());
+    const output = deploying.output();
+    assert.match(output, /error ENGINE_GONE: The engine went away during the command: the deploy of web v(\d+) had started its instances and was at the health gate/);
+    const number = /web v(\d+) had started/.exec(output)![1];
+    assert.match(output, new RegExp(`the switch had not happened: production still serves v1; the next \`engineroom up\` marks v${number} failed`));
+    assert.doesNotMatch(output, /INTERNAL|This is a bug/);
+    assert.equal((await get(proxy)).version, "v1", "what it said holds: production still serves v1");
+  });
+
+  it("down stops the data plane and every instance, leaving no process behind", async () => {
+    const down = cli(dir, "down");
+    assert.equal(down.code, 0, down.stderr);
+    await waitFor("every process of the project to end", () => [...seen].every((pid) => !processAlive(pid)), 30_000);
+  });
+});
+
+describe("engineroom CLI against a chain of two environments", () => {
+  let p: TestProject;
+  const chain = testConfig().replace("watch: 5m", "watch: 300ms") + "environments:\n  staging: {}\n  production: {}\n";
+
+  before(async () => {
+    p = await startProject(chain);
+  });
+  after(async () => {
+    await p?.cleanup();
+  });
+
+  it("deploy --env passes the environment through: the engine refuses a later one with DEPLOY_WRONG_ENVIRONMENT, an unknown one is bad input", async () => {
+    const later = await cliAsync(p.dir, ["deploy", "web", p.artifact({ version: "v1" }), "--env", "production"]);
+    assert.equal(later.code, 1, later.stderr);
+    assert.match(later.stderr, /DEPLOY_WRONG_ENVIRONMENT: production is not the first environment/);
+    const unknown = await cliAsync(p.dir, ["deploy", "web", "--env", "nowhere"]);
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.match(unknown.stderr, /ENVIRONMENT_UNKNOWN/);
+  });
+
+  it("status prints the API's bound address, as text and in --json", async () => {
+    const text = await cliAsync(p.dir, ["status"]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.ok(text.stdout.split("\n")[0]!.includes(`api http://${p.apiAddress}`), text.stdout);
+    assert.equal(JSON.parse((await cliAsync(p.dir, ["status", "--json"])).stdout).api, p.apiAddress);
+  });
+
+  it("plan exits 2 (bad input) on CONFIG_INVALID, as every command does", async () => {
+    const good = readFileSync(p.configFile, "utf8");
+    writeFileSync(p.configFile, good.replace("    instances: 2", "    instances: 2\n    replicas: 3"));
+    try {
+      const planned = await cliAsync(p.dir, ["plan"]);
+      assert.equal(planned.code, 2, planned.stderr);
+      assert.match(planned.stderr, /CONFIG_INVALID/);
+      assert.match(planned.stderr, /replicas: unknown key/);
+    } finally {
+      writeFileSync(p.configFile, good);
+    }
+  });
+
+  it("commands that talk to the engine load neither the engine, the store, the config parser nor an HTTP framework", async () => {
+    // A module hook that writes down every module the CLI resolves.
+    const trace = join(p.dir, "modules.txt");
+    const hooks = join(p.dir, "trace-hooks.mjs");
+    writeFileSync(hooks, `import { appendFileSync } from "node:fs";\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(trace)}, r.url + "\\n"); return r; }\n`);
+    const register = `data:text/javascript,${encodeURIComponent(`import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(hooks).href)});`)}`;
+    for (const args of [["status"], ["rollback", "web", "--env", "staging"], ["releases", "web"]]) {
+      writeFileSync(trace, "");
+      const run = await new Promise<{ code: number | null; out: string }>((done) => {
+        const child = spawn(process.execPath, ["--import", register, ...cliArgs, ...args], { cwd: p.dir, env: { ...process.env, NO_COLOR: "1" } });
+        let out = "";
+        child.stdout.on("data", (c) => (out += c));
+        child.stderr.on("data", (c) => (out += c));
+        child.on("close", (code) => done({ code, out }));
+      });
+      assert.ok(run.code === 0 || /ROLLBACK_NO_TARGET/.test(run.out), run.out);
+      const loaded = readFileSync(trace, "utf8").split("\n").filter(Boolean);
+      assert.ok(loaded.some((url) => url.endsWith("/src/cli/client.ts")), "the trace works");
+      const heavy = loaded.filter((url) => /\/src\/(engine|store|config|deploy|plan|proxy|runtime|secrets|api)\/|\/node_modules\/(fastify|undici|better-sqlite3|pg|zod|js-yaml)\//.test(url));
+      assert.deepEqual(heavy, [], `${args.join(" ")} loaded heavy modules`);
+    }
   });
 });

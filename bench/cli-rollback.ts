@@ -1,0 +1,100 @@
+/**
+ * CLI rollback benchmark: how long `engineroom rollback web`, typed in a shell, takes to put traffic
+ * back on the previous release. A real engine (port-0 proxy and API) runs a small service; each
+ * round deploys a new release (not timed), then spawns `node bin/engineroom.js rollback web` and
+ * polls the proxy until the first answer comes from the previous release. The baseline is the
+ * same spawn of `node -e ""` (bare Node.js start-up and exit), measured in the same run.
+ *
+ *   npm run build && node --import tsx bench/cli-rollback.ts [--rounds 10]
+ *
+ * Loopback only; every round is bounded (a rollback that takes over 10 s fails the run).
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { DeployResult } from "../src/deploy/index.js";
+import { startProject, testConfig } from "../test/helpers/project.js";
+import { fmt, median, percentile } from "./stats.js";
+
+const { values } = parseArgs({ options: { rounds: { type: "string", default: "10" } } });
+const rounds = Math.min(50, Math.max(1, Number(values.rounds)));
+const root = resolve(import.meta.dirname, "..");
+const bin = join(root, "bin/engineroom.js");
+if (!existsSync(join(root, "dist/cli/main.js"))) {
+  console.error("dist/ is missing: run `npm run build` first");
+  process.exit(2);
+}
+
+const project = await startProject(testConfig().replace("watch: 5m", "watch: 1h"));
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+const target = new URL(project.proxyUrl);
+
+/** One GET / through the proxy; answers the x-version header. */
+function version(): Promise<string | undefined> {
+  return new Promise((done, fail) => {
+    const req = request({ host: target.hostname, port: target.port, path: "/", agent }, (res) => {
+      res.resume();
+      res.on("end", () => done(res.headers["x-version"] as string | undefined));
+    });
+    req.on("error", fail);
+    req.end();
+  });
+}
+
+/** Spawns `args` at t0; resolves with spawn → exit, and spawn → first proxied answer from `expect` (when given). */
+async function timed(args: string[], expect?: string): Promise<{ exitMs: number; trafficMs: number; code: number | null; output: string }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { cwd: project.dir, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (c) => (output += c));
+  child.stderr.on("data", (c) => (output += c));
+  let exitMs = NaN;
+  const exited = new Promise<number | null>((done) => child.on("exit", (code) => ((exitMs = performance.now() - t0), done(code))));
+  let trafficMs = NaN;
+  if (expect) {
+    const deadline = t0 + 10_000;
+    while (performance.now() < deadline) {
+      if ((await version()) === expect) {
+        trafficMs = performance.now() - t0;
+        break;
+      }
+    }
+    if (!Number.isFinite(trafficMs)) throw new Error(`no answer from ${expect} within 10 s of the command`);
+  }
+  const code = await exited;
+  return { exitMs, trafficMs, code, output };
+}
+
+const deploy = (n: number) => project.api.stream<DeployResult>("/v1/services/web/deploys", { artifact: project.artifact({ version: `v${n}` }) }, () => {});
+
+const traffic: number[] = [];
+const exits: number[] = [];
+const baseline: number[] = [];
+try {
+  let n = 1;
+  await deploy(n);
+  let live = `v${n}`;
+  for (let round = 0; round < rounds; round++) {
+    const previous = live;
+    await deploy(++n); // v(n) live, the one before it warm in its watch window
+    if ((await version()) !== `v${n}`) throw new Error(`v${n} is not serving after its deploy`);
+    const run = await timed([bin, "rollback", "web"], previous);
+    live = previous;
+    if (run.code !== 0) throw new Error(`rollback exited ${run.code}: ${run.output}`);
+    traffic.push(run.trafficMs);
+    exits.push(run.exitMs);
+    baseline.push((await timed(["-e", ""])).exitMs);
+    process.stderr.write(`round ${round + 1}: v${n} → ${previous} traffic after ${fmt(run.trafficMs)}, CLI exit ${fmt(run.exitMs)}; node -e "" ${fmt(baseline.at(-1)!)}\n`);
+  }
+} finally {
+  agent.destroy();
+  await project.cleanup();
+}
+
+console.log(`\ncli-rollback: ${rounds} warm rollbacks with \`node bin/engineroom.js rollback web\` (engine in the bench process, proxy workers apart)`);
+console.log(`  spawn → traffic on the old release   median ${fmt(median(traffic))}  p90 ${fmt(percentile(traffic, 0.9))}   target < 100 ms`);
+console.log(`  spawn → CLI exit                     median ${fmt(median(exits))}`);
+console.log(`  baseline: spawn → exit of node -e ""  median ${fmt(median(baseline))}`);
+console.log(`  the CLI's own share (traffic - baseline medians) ${fmt(median(traffic) - median(baseline))}`);

@@ -1,0 +1,74 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { EngineError } from "../core/index.js";
+import { ApiClient } from "./client.js";
+
+export interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+}
+
+/** The config file the user means: --config, then $ENGINEROOM_CONFIG, then ./engineroom.yaml. */
+export function configPath(options: GlobalOptions): string {
+  return resolve(options.config ?? process.env.ENGINEROOM_CONFIG ?? "engineroom.yaml");
+}
+
+/**
+ * The project's state folder, found without loading the config machinery (YAML parser, schemas):
+ * a command that talks to a running engine needs only engine.json and the token from it. The
+ * top-level `state_dir:` is read from the text when it is a plain one-line value; anything less
+ * simple (a nested key of that name, a quoted value with escapes, a flow mapping) is left to the
+ * full parser.
+ */
+export async function stateDirOf(file: string): Promise<string> {
+  if (!existsSync(file)) throw new EngineError("CONFIG_NOT_FOUND", `No config file at ${file}.`);
+  const text = readFileSync(file, "utf8");
+  const simple = simpleStateDir(text);
+  if (simple !== undefined) return resolve(dirname(file), simple);
+  const { loadProject } = await import("../config/index.js");
+  return loadProject(file).stateDir;
+}
+
+/** The value of a top-level `state_dir: <value>` line when it is unambiguous, else undefined. */
+export function simpleStateDir(text: string): string | undefined {
+  // Comment lines hold no key (the starter config mentions `# state_dir: .engineroom`).
+  const lines = text.split(/\r?\n/).filter((line) => line.includes("state_dir") && !/^\s*#/.test(line));
+  if (lines.length === 0) return ".engineroom"; // the schema's default
+  if (lines.length !== 1) return undefined;
+  const match = /^state_dir:[ \t]+(.*?)[ \t]*(?:[ \t]#.*)?$/.exec(lines[0]!);
+  if (!match) return undefined;
+  const value = match[1]!;
+  const quoted = /^"([^"\\]*)"$/.exec(value) ?? /^'([^']*)'$/.exec(value);
+  if (quoted) return quoted[1] || undefined;
+  // A plain scalar that YAML reads as this very string: no indicator character up front, no `: ` or ` #` inside.
+  if (!value || /^[-?:,[\]{}#&*!|>'"%@`~]/.test(value) || /: | #|^(null|true|false|[0-9.+-]+)$/i.test(value)) return undefined;
+  return value;
+}
+
+/** Is a process with this pid alive (or alive and someone else's)? */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** A client of the engine that runs for this project (its address and token from the state folder), or ENGINE_NOT_RUNNING. */
+export async function connect(options: GlobalOptions): Promise<ApiClient> {
+  const file = configPath(options);
+  const stateDir = await stateDirOf(file);
+  let info: { pid?: unknown; api?: unknown } | undefined;
+  let token: string | undefined;
+  try {
+    info = JSON.parse(readFileSync(join(stateDir, "engine.json"), "utf8")) as typeof info;
+    token = readFileSync(join(stateDir, "api-token"), "utf8").trim();
+  } catch {
+    info = undefined;
+  }
+  if (!info || !token || typeof info.pid !== "number" || typeof info.api !== "string" || !processAlive(info.pid)) {
+    throw new EngineError("ENGINE_NOT_RUNNING", `No engine runs for ${file}.`);
+  }
+  return new ApiClient({ address: info.api, token });
+}
