@@ -12,6 +12,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { CliProject } from "../test/helpers/cli.js";
+import { get } from "../test/helpers/load.js";
+import { waitFor } from "../test/helpers/wait.js";
 import { fmt, median, parseWrk } from "./stats.js";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "6" } } });
@@ -27,8 +29,10 @@ const pids = async () => {
   return status.environments[0]!.services[0]!.instances.map((i) => `${i.id}:${i.pid}`).sort().join(",");
 };
 
+// `up --deploy` writes engine.json before it deploys: the cold start ends when v1 answers.
 let t0 = performance.now();
 await project.up({ args: ["--deploy"] });
+await waitFor("v1 serving", async () => (await get(project.proxyUrl() + "/").catch(() => ({ version: undefined }))).version === "v1", 60_000);
 const coldMs = performance.now() - t0;
 const before = await pids();
 
