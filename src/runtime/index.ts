@@ -5,4 +5,4 @@
  */
 export type { ExitInfo, InstanceInfo, InstanceSpec, InstanceStatus, Runtime, StopOptions } from "./types.js";
 export { createRuntime, runtimeConfigSchema, runtimeTypes, type RuntimeConfig, type RuntimeContext, type RuntimeType, type RuntimeTypeName } from "./registry.js";
-export { LocalRuntime, detectDrift, driftDetectionSupported, type LocalRuntimeOptions, type DriftFinding } from "./local/index.js";
+export { LocalRuntime, stopRecordedInstances, detectDrift, driftDetectionSupported, type LocalRuntimeOptions, type DriftFinding } from "./local/index.js";

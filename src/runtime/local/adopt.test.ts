@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { Redactor } from "../../core/index.js";
 import type { ExitInfo, InstanceInfo, InstanceSpec } from "../types.js";
 import { InstanceFiles, type InstanceRecord } from "./instance-files.js";
+import { stopRecordedInstances } from "./cleanup.js";
 import { LocalRuntime } from "./local-runtime.js";
 import { readStat } from "./procfs.js";
 import { shimExecArgv } from "./shim-launch.js";
@@ -168,6 +169,17 @@ describe("LocalRuntime adoption", { timeout: 60_000 }, () => {
     assert.deepEqual(await new LocalRuntime({ logDir, stateDir }).adopt(), []);
     await waitUntil(() => !isAlive(appPid), `app ${appPid} to be ended by adopt()`);
     assert.equal(existsSync(new InstanceFiles(stateDir).recordPath("orphan-2")), false);
+  });
+
+  it("stops whatever a dead owner left running with stopRecordedInstances", async () => {
+    const { owner, infos } = await startInOwner([spec("left-1"), spec("left-2")]);
+    for (const info of infos) await waitUntil(() => get(info).then(() => true, () => false), `${info.id} to serve`);
+    owner.kill("SIGKILL");
+    const exits = await stopRecordedInstances(stateDir, 2_000);
+    assert.deepEqual(exits.map((e) => [e.id, e.expected]).sort(), [["left-1", true], ["left-2", true]]);
+    for (const info of infos) assert.equal(isAlive(info.pid!), false);
+    assert.equal(existsSync(new InstanceFiles(stateDir).recordPath("left-1")), false);
+    assert.deepEqual(await stopRecordedInstances(stateDir), []);
   });
 
   it("drops a record whose pid now belongs to another process, and leaves that process alone", async () => {

@@ -1,12 +1,12 @@
 import type { ChildProcess } from "node:child_process";
 import { appendFileSync } from "node:fs";
-import { access, mkdir, readdir, stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { EngineError, redactor as processRedactor, silentLogger, systemClock } from "../../core/index.js";
 import type { Clock, Logger, Redactor } from "../../core/index.js";
 import type { ExitInfo, InstanceInfo, InstanceSpec, Runtime, StopOptions } from "../types.js";
 import { InstanceFiles, type InstanceRecord } from "./instance-files.js";
-import { tailLog } from "./log-file.js";
+import { findLog, tailLog } from "./log-file.js";
 import { PortAllocator } from "./ports.js";
 import { whyNotAdoptable } from "./adoption.js";
 import { groupListensOn, isRunning, readStat, signalGroupExcept } from "./procfs.js";
@@ -211,7 +211,7 @@ export class LocalRuntime implements Runtime {
    * started by an earlier engine process too, found by their log file.
    */
   async logs(id: string, options: { lines?: number } = {}): Promise<string[]> {
-    const path = this.#instances.get(id)?.record.logPath ?? (await this.#findLog(id));
+    const path = this.#instances.get(id)?.record.logPath ?? (await findLog(this.#logDir, id));
     return path ? tailLog(path, options.lines ?? defaultLogLines) : [];
   }
 
@@ -352,21 +352,6 @@ export class LocalRuntime implements Runtime {
       killGroup(pid, "SIGKILL");
     }, shimDrainMs);
     done.addEventListener("abort", () => clearTimeout(timer), { once: true });
-  }
-
-  async #findLog(id: string): Promise<string | undefined> {
-    if (!safeName.test(id)) return undefined;
-    let services: string[];
-    try {
-      services = await readdir(this.#logDir);
-    } catch {
-      return undefined;
-    }
-    for (const service of services) {
-      const path = join(this.#logDir, service, `${id}.log`);
-      if (await access(path).then(() => true, () => false)) return path;
-    }
-    return undefined;
   }
 }
 

@@ -1,4 +1,5 @@
-import { open, rename, rm, type FileHandle } from "node:fs/promises";
+import { access, open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 
 /** A line longer than this many characters is cut into pieces, so a program that never prints a
@@ -204,4 +205,20 @@ async function tailFile(path: string, count: number, chunkBytes: number): Promis
   } finally {
     await handle.close();
   }
+}
+
+/** The log file of instance `id` under `<logDir>/<service>/`, whatever its service; undefined if none (or `id` is no safe name). */
+export async function findLog(logDir: string, id: string): Promise<string | undefined> {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(id)) return undefined;
+  let services: string[];
+  try {
+    services = await readdir(logDir);
+  } catch {
+    return undefined;
+  }
+  for (const service of services) {
+    const path = join(logDir, service, `${id}.log`);
+    if (await access(path).then(() => true, () => false)) return path;
+  }
+  return undefined;
 }
