@@ -23,7 +23,7 @@ describe("Deployer.recover after an engine restart, adopting the instances that 
     rig = await ready(new DeployerRig(testService({ release: { watch: watchMs, stop_grace: 300 }, ...overrides }), requireApproval));
   }
   const deploy = (behaviour: AppBehaviour) => drive(rig.clock, rig.deployer.deploy("web", rig.app(behaviour)));
-  const recover = (adopted: Awaited<ReturnType<DeployerRig["restartEngine"]>>) => drive(rig.clock, rig.deployer.recover({ adopted }));
+  const recover = (adopted: Awaited<ReturnType<DeployerRig["restartEngine"]>>) => drive(rig.clock, rig.deployer.recover({ adopted }), { timeoutMs: 30_000 });
   const state = async (release: Release) => (await rig.store.releases.get(release.id))?.state;
   const live = () => rig.store.live.get("web", "production");
   /** The pids of a release's instances, remembered so that the test checks none is left. */

@@ -125,7 +125,8 @@ export interface AppBehaviour {
 
 /**
  * Writes the test app into `<dir>/<version>/`: it listens on $PORT, answers `GET /health` with
- * `health`, `/crash` by exiting with code 7, anything else `hello <version>` with `x-version`.
+ * `health` (503 once `/sick` was asked), `/crash` by exiting with code 7, anything else
+ * `hello <version>` with `x-version`.
  */
 export function writeApp(dir: string, behaviour: AppBehaviour): string {
   const folder = join(dir, `app-${behaviour.version}-${Math.random().toString(36).slice(2, 8)}`);
@@ -136,6 +137,7 @@ export function writeApp(dir: string, behaviour: AppBehaviour): string {
 if (b.exitAtStart) { console.error("cannot start " + b.version); process.exit(3); }
 require("node:http").createServer((req, res) => {
   if (req.url === "/crash") { console.error(b.version + " crashing"); process.exit(7); }
+  if (req.url === "/sick") { b.health = 503; res.writeHead(200); return res.end("sick now"); }
   if (req.url === "/health") { res.writeHead(b.health || 200); return res.end("health"); }
   res.writeHead(200, { "x-version": b.version }); res.end("hello " + b.version);
 }).listen(Number(process.env.PORT), "127.0.0.1", () => console.log(b.version + " listening"));
@@ -157,7 +159,8 @@ export function testService(overrides: ServiceOverrides = {}): ServiceConfig {
   return serviceSchema.parse({
     run: "node server.cjs",
     instances: overrides.instances ?? 2,
-    health: { path: "/health", interval: 100, timeout: 1000, healthy_threshold: 2, start_timeout: 20_000, ...overrides.health },
+    // Live health probes every interval of the clock, which a test drives fast: 500ms keeps their load low.
+    health: { path: "/health", interval: 500, timeout: 1000, healthy_threshold: 2, start_timeout: 60_000, ...overrides.health },
     release: { watch: 300_000, drain_timeout: 5_000, stop_grace: 2_000, ...overrides.release },
     restart: { max_restarts: 5, window: 60_000, backoff: 1_000, max_backoff: 30_000, ...overrides.restart },
     smoke: overrides.smoke ?? [],
