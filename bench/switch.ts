@@ -1,0 +1,148 @@
+/**
+ * Switch benchmark: how long apply() takes until every proxy worker acknowledged a new route table,
+ * while wrk keeps the workers busy. For 1 and 2 workers, with route tables through each worker's
+ * control thread and shared memory (the default), and over the worker's IPC channel as before (the
+ * baseline, the path the request thread's event loop delays), in the same run. Two upstream
+ * processes answer after `--delay` ms (default 20, as the zero-downtime benchmark's instances); the
+ * switches alternate between them. After every acknowledgement one request on a kept-alive
+ * connection checks that it reaches the new upstream.
+ *
+ *   node --import tsx bench/switch.ts [--switches 100] [--rounds 2] [--workers 1,2] [--connections 64] [--delay 20] [--gap 20]
+ *
+ * Each round runs the four cases, in reverse order every other round; figures are over all rounds
+ * (acknowledgement percentiles over every switch, req/s the median of the rounds).
+ *
+ * Needs wrk (Debian: apt-get install -y wrk). Loopback only; wrk is bounded by -d and stopped early;
+ * every process it starts is ended before it exits. Prints figures, asserts nothing.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { parseArgs } from "node:util";
+import { Pool } from "undici";
+import { createProxy, type Route } from "../src/proxy/index.js";
+import { fmt, median, parseWrk, percentile } from "./stats.js";
+
+const { values } = parseArgs({
+  options: {
+    switches: { type: "string", default: "100" },
+    rounds: { type: "string", default: "2" },
+    workers: { type: "string", default: "1,2" },
+    connections: { type: "string", default: "64" },
+    delay: { type: "string", default: "20" },
+    gap: { type: "string", default: "20" },
+  },
+});
+const switches = Number(values.switches);
+const connections = Number(values.connections);
+const gapMs = Number(values.gap);
+if (spawnSync("wrk", ["--version"]).error) {
+  console.error("wrk is not installed (apt-get install -y wrk)");
+  process.exit(2);
+}
+
+const children: ChildProcess[] = [];
+process.on("exit", () => children.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
+process.on("SIGINT", () => process.exit(130));
+
+/** An upstream process on 127.0.0.1 that answers its name after `delay` ms. */
+async function startUpstream(name: string, delay: number): Promise<number> {
+  const code = `
+    const { createServer } = require("node:http");
+    const server = createServer((req, res) => { req.resume(); setTimeout(() => res.end(${JSON.stringify(name)}), ${delay}); });
+    server.keepAliveTimeout = 60000;
+    server.listen(0, "127.0.0.1", () => console.log("listening " + server.address().port));
+    process.on("disconnect", () => process.exit(0));
+  `;
+  const child = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit", "ipc"] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening (\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once("exit", (c) => reject(new Error(`upstream ${name} exited (${c})`)));
+  });
+}
+
+const delay = Number(values.delay);
+const ports = { blue: await startUpstream("blue", delay), green: await startUpstream("green", delay) };
+const table = (name: "blue" | "green"): Route[] => [
+  { host: "*", pathPrefix: "/", service: "bench", environment: "bench", releaseId: `rel_${name}`, upstreams: [{ host: "127.0.0.1", port: ports[name], instanceId: name }] },
+];
+
+interface Result {
+  name: string;
+  acks: number[];
+  wrongAfterAck: number;
+  requests: number;
+  failed: number;
+  /** Non-2xx answers and wrk's socket errors by kind, when any. */
+  problems: string;
+  rps: number;
+  latencyP99Ms: number;
+}
+
+async function run(workers: number, controlThread: boolean): Promise<Result> {
+  const name = `${workers} worker${workers > 1 ? "s" : ""}, ${controlThread ? "control thread" : "IPC (baseline)"}`;
+  const proxy = createProxy({ listen: "127.0.0.1:0", workers, controlThread, switchTimeoutMs: 10_000 });
+  const { port } = await proxy.start();
+  await proxy.apply(table("blue"));
+  const wrk = spawn("wrk", ["-t2", `-c${connections}`, "-d120s", "--latency", `http://127.0.0.1:${port}/`], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(wrk);
+  let output = "";
+  wrk.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const wrkDone = new Promise<void>((resolve) => wrk.once("exit", () => resolve()));
+  await new Promise((r) => setTimeout(r, 1_000)); // warm: every connection open and busy
+  const probe = new Pool(`http://127.0.0.1:${port}`, { connections: 1 });
+  const acks: number[] = [];
+  let wrongAfterAck = 0;
+  for (let i = 0; i < switches; i++) {
+    const target = i % 2 === 0 ? "green" : "blue";
+    const { ackMs } = await proxy.apply(table(target));
+    acks.push(ackMs);
+    const res = await probe.request({ method: "GET", path: "/" });
+    if ((await res.body.text()) !== target) wrongAfterAck++;
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  await probe.close();
+  wrk.kill("SIGINT");
+  await wrkDone;
+  await proxy.stop(2_000);
+  const summary = parseWrk(output);
+  const socketErrors = Object.values(summary.socketErrors).reduce((a, b) => a + b, 0);
+  const problems = summary.non2xx + socketErrors > 0 ? `non-2xx ${summary.non2xx}, socket errors ${JSON.stringify(summary.socketErrors)}` : "";
+  return { name, acks, wrongAfterAck, requests: summary.requests, failed: summary.non2xx + socketErrors, problems, rps: summary.rps, latencyP99Ms: summary.latencyP99Ms ?? NaN };
+}
+
+console.log(`switch: ${switches} switches per case under wrk -t2 -c${connections}, upstreams answer in ${delay} ms, ${gapMs} ms between switches, node ${process.version}`);
+const cases = values.workers.split(",").map(Number).flatMap((workers) => [true, false].map((controlThread) => ({ workers, controlThread })));
+const byCase = new Map<string, Result[]>();
+for (let round = 0; round < Number(values.rounds); round++) {
+  for (const { workers, controlThread } of round % 2 === 0 ? cases : [...cases].reverse()) {
+    const result = await run(workers, controlThread);
+    byCase.set(result.name, [...(byCase.get(result.name) ?? []), result]);
+    process.stderr.write(`  round ${round + 1}: ${result.name}: ack p50 ${fmt(median(result.acks))} p99 ${fmt(percentile(result.acks, 0.99))}, ${result.rps.toFixed(0)} req/s, request p99 ${fmt(result.latencyP99Ms)} ${result.problems}\n`);
+  }
+}
+const results: Result[] = [...byCase.values()].map((runs) => ({
+  name: runs[0]!.name,
+  acks: runs.flatMap((r) => r.acks),
+  wrongAfterAck: runs.reduce((a, r) => a + r.wrongAfterAck, 0),
+  requests: runs.reduce((a, r) => a + r.requests, 0),
+  failed: runs.reduce((a, r) => a + r.failed, 0),
+  problems: runs.map((r) => r.problems).join(" "),
+  rps: median(runs.map((r) => r.rps)),
+  latencyP99Ms: median(runs.map((r) => r.latencyP99Ms)),
+}));
+
+const cells = (v: string[]) => `| ${v[0]!.padEnd(30)} | ${v.slice(1).map((x) => x.padStart(9)).join(" | ")} |`;
+console.log(cells(["case", "ack p50", "ack p99", "ack max", "req/s", "req p99", "failed", "old after"]));
+console.log(`|${"-".repeat(32)}|${`${"-".repeat(11)}|`.repeat(7)}`);
+for (const r of results) {
+  console.log(
+    cells([r.name, fmt(median(r.acks)), fmt(percentile(r.acks, 0.99)), fmt(Math.max(...r.acks)), r.rps.toFixed(0), fmt(r.latencyP99Ms), String(r.failed), String(r.wrongAfterAck)]),
+  );
+}
+console.log("target: ack p99 < 10 ms; failed 0; old after = probe requests after an acknowledgement that reached the old upstream, target 0");
+process.exit(0);
