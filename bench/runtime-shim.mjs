@@ -6,7 +6,9 @@
  * tsx (as the tests run it). Prints medians: start() until resolved, start until the app's first HTTP
  * answer, and the resident memory of the shim (RSS, and PSS, which splits shared pages) and of the app.
  *
- *   node bench/runtime-shim.mjs [--rounds 10] [--dist dist]
+ * It also times adopt() of --adopt (default 10) running instances by a fresh runtime.
+ *
+ *   node bench/runtime-shim.mjs [--rounds 10] [--adopt 10] [--dist dist]
  *
  * Plain JS so that it runs without tsx; it starts itself again under tsx for (3). Loopback only;
  * every process it starts is stopped before the next round.
@@ -17,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { rounds: { type: "string", default: "10" }, dist: { type: "string", default: "dist" }, child: { type: "string" } } });
+const { values } = parseArgs({ options: { rounds: { type: "string", default: "10" }, dist: { type: "string", default: "dist" }, child: { type: "string" }, adopt: { type: "string" } } });
 const rounds = Math.min(Number(values.rounds), 100);
 const app = `require("node:http").createServer((q, s) => s.end("ok")).listen(Number(process.env.PORT), "127.0.0.1");`;
 const here = import.meta.dirname;
@@ -58,6 +60,33 @@ async function viaRuntime(runtimeIndex, dir) {
   return out;
 }
 
+/** Starts `count` instances, then times adopt() by a fresh runtime on the same state (the next engine's view). */
+async function adoption(runtimeIndex, dir, count) {
+  const { LocalRuntime } = await import(runtimeIndex);
+  const owner = new LocalRuntime({ logDir: join(dir, "logs"), stateDir: dir });
+  const ports = [];
+  for (let i = 0; i < count; i++) {
+    const port = await owner.allocatePort();
+    await owner.start({ id: `a${i}`, service: "bench", releaseId: "r", command: `exec "${process.execPath}" app.cjs`, cwd: dir, env: {}, port });
+    ports.push(port);
+  }
+  for (const port of ports) await firstAnswer(port);
+  owner.close();
+  const next = new LocalRuntime({ logDir: join(dir, "logs"), stateDir: dir });
+  const times = [];
+  for (let round = 0; round < 5; round++) {
+    const probe = new LocalRuntime({ logDir: join(dir, "logs"), stateDir: dir });
+    const t0 = performance.now();
+    const adopted = await probe.adopt();
+    times.push(performance.now() - t0);
+    if (adopted.length !== count) throw new Error(`adopted ${adopted.length} of ${count}`);
+    probe.close();
+  }
+  await next.adopt();
+  await next.stopAll(2_000);
+  return times;
+}
+
 /** The baseline: the app spawned directly, output piped into this process, as the runtime did before the shim. */
 async function direct(dir) {
   const out = [];
@@ -86,8 +115,8 @@ function row(name, results) {
 }
 
 /** Runs this file again as a child (under tsx for the src variant) and reads its rounds. */
-async function inChild(execArgv, runtimeIndex) {
-  const child = spawn(process.execPath, [...execArgv, join(here, "runtime-shim.mjs"), "--child", runtimeIndex, "--rounds", String(rounds)], { stdio: ["ignore", "pipe", "inherit"], cwd: resolve(here, "..") });
+async function inChild(execArgv, runtimeIndex, extra = []) {
+  const child = spawn(process.execPath, [...execArgv, join(here, "runtime-shim.mjs"), "--child", runtimeIndex, "--rounds", String(rounds), ...extra], { stdio: ["ignore", "pipe", "inherit"], cwd: resolve(here, "..") });
   let text = "";
   child.stdout.on("data", (c) => (text += c));
   const code = await new Promise((r) => child.once("exit", r));
@@ -98,13 +127,18 @@ async function inChild(execArgv, runtimeIndex) {
 const dir = mkdtempSync(join(tmpdir(), "engineroom-bench-shim-"));
 writeFileSync(join(dir, "app.cjs"), app);
 try {
-  if (values.child) console.log(JSON.stringify(await viaRuntime(values.child, dir)));
+  if (values.child && values.adopt) console.log(JSON.stringify(await adoption(values.child, dir, Number(values.adopt))));
+  else if (values.child) console.log(JSON.stringify(await viaRuntime(values.child, dir)));
   else {
     console.log(`${rounds} rounds each, medians`);
     row("direct spawn (baseline)", await direct(dir));
     const distIndex = resolve(values.dist, "runtime/index.js");
-    if (existsSync(distIndex)) row("shim, plain JS (dist)", await inChild([], distIndex));
-    else console.log(`shim, plain JS (dist): skipped, no ${distIndex} (npm run build)`);
+    if (existsSync(distIndex)) {
+      row("shim, plain JS (dist)", await inChild([], distIndex));
+      const count = Math.min(Number(values.adopt ?? 10), 50);
+      const times = await inChild([], distIndex, ["--adopt", String(count)]);
+      console.log(`adopt() of ${count} running instances by a new runtime: median ${median(times).toFixed(1)} ms over ${times.length} rounds`);
+    } else console.log(`shim, plain JS (dist): skipped, no ${distIndex} (npm run build)`);
     row("shim, under tsx (src)", await inChild(["--import", "tsx"], resolve(here, "../src/runtime/index.ts")));
   }
 } finally {

@@ -1,6 +1,6 @@
 import { realpathSync } from "node:fs";
 import type { InstanceFiles, InstanceRecord } from "./instance-files.js";
-import { groupMembers, readCwd, readStat } from "./procfs.js";
+import { readCwd, readStat, type ProcSnapshot } from "./procfs.js";
 
 /**
  * Why a record does not describe a running process this runtime may adopt, or undefined when it
@@ -11,12 +11,12 @@ import { groupMembers, readCwd, readStat } from "./procfs.js";
  * outlives its leader while members remain, and no other group can take its id meanwhile, so those
  * members are the instance's own (its app, when its shim was killed).
  */
-export function whyNotAdoptable(record: InstanceRecord, files: InstanceFiles): string | undefined {
+export function whyNotAdoptable(record: InstanceRecord, files: InstanceFiles, snapshot: ProcSnapshot): string | undefined {
   const { id, pid, pidStartTime } = record;
   const found = readStat(pid);
   if (!found || found.state === "Z") {
     const exit = files.readExit(id);
-    for (const member of groupMembers(pid)) {
+    for (const member of snapshot.groups.get(pid) ?? []) {
       try {
         process.kill(member, "SIGKILL");
       } catch {

@@ -9,7 +9,7 @@ import { InstanceFiles, type InstanceRecord } from "./instance-files.js";
 import { findLog, tailLog } from "./log-file.js";
 import { PortAllocator } from "./ports.js";
 import { whyNotAdoptable } from "./adoption.js";
-import { groupListensOn, isRunning, readStat, signalGroupExcept } from "./procfs.js";
+import { groupListensOn, isRunning, procSnapshot, readStat, signalGroupExcept } from "./procfs.js";
 import { launchShim, type LaunchedShim } from "./shim-launch.js";
 
 export interface LocalRuntimeOptions {
@@ -245,15 +245,16 @@ export class LocalRuntime implements Runtime {
   async adopt(): Promise<InstanceInfo[]> {
     const adopted: InstanceInfo[] = [];
     const records = this.#files.readAll((file) => this.#logger.warn("instance record is damaged; ignoring it", { file }));
+    const snapshot = await procSnapshot();
     for (const record of records) {
       if (this.#instances.has(record.id)) continue;
-      const refusal = whyNotAdoptable(record, this.#files);
+      const refusal = whyNotAdoptable(record, this.#files, snapshot);
       if (refusal) {
         this.#logger.info(`not adopting instance ${record.id}: ${refusal}`, { id: record.id, pid: record.pid });
         this.#files.remove(record.id);
         continue;
       }
-      if (!(await groupListensOn(record.pid, record.port))) {
+      if (!(await groupListensOn(record.pid, record.port, snapshot))) {
         this.#logger.warn(`adopted instance ${record.id}, but nothing of it listens on its port ${record.port}`, { id: record.id, pid: record.pid });
       }
       adopted.push({ ...this.#track(record, undefined).info });

@@ -84,11 +84,34 @@ export async function socketOwners(inodes: Iterable<number>, pids?: Iterable<num
   return owners;
 }
 
+/** Listening sockets and process groups, read once for many questions (adopting many instances). */
+export interface ProcSnapshot {
+  listeners: Map<number, number[]>;
+  /** pgrp → its live members (zombies left out). */
+  groups: Map<number, number[]>;
+}
+
+/** Reads a ProcSnapshot: one pass over /proc/net/tcp{,6} and one over every process's stat. */
+export async function procSnapshot(): Promise<ProcSnapshot> {
+  const listeners = await listeningSockets();
+  const groups = new Map<number, number[]>();
+  let count = 0;
+  for (const pid of allPids()) {
+    if (++count % slice === 0) await yieldToLoop();
+    const info = readStat(pid);
+    if (!info || info.state === "Z") continue;
+    const members = groups.get(info.pgrp);
+    if (members) members.push(pid);
+    else groups.set(info.pgrp, [pid]);
+  }
+  return { listeners, groups };
+}
+
 /** True when a process of process group `pgrp` listens on TCP `port` (any address). */
-export async function groupListensOn(pgrp: number, port: number): Promise<boolean> {
-  const inodes = (await listeningSockets()).get(port) ?? [];
+export async function groupListensOn(pgrp: number, port: number, snapshot?: ProcSnapshot): Promise<boolean> {
+  const inodes = (snapshot?.listeners ?? (await listeningSockets())).get(port) ?? [];
   if (inodes.length === 0) return false;
-  const owners = await socketOwners(inodes, groupMembers(pgrp));
+  const owners = await socketOwners(inodes, snapshot ? (snapshot.groups.get(pgrp) ?? []) : groupMembers(pgrp));
   return owners.size > 0;
 }
 
