@@ -225,3 +225,21 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+test("a worker ignores SIGINT and SIGTERM sent to it: the controller decides when it stops", async () => {
+  const p = await startProxy({ workers: 1 });
+  try {
+    const up = await startUpstream("steady");
+    upstreams.push(up);
+    await p.proxy.apply([route([up])]);
+    const [pid] = p.proxy.workerPids();
+    process.kill(pid!, "SIGINT");
+    process.kill(pid!, "SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(alive(pid!));
+    assert.equal((await send(p.port, "/")).body, "steady");
+    assert.deepEqual(p.proxy.workerPids(), [pid]);
+  } finally {
+    await p.proxy.stop(1_000);
+  }
+});

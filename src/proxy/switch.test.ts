@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
 import { Agent } from "node:http";
 import { after, before, test } from "node:test";
 import { isEngineError } from "../core/index.js";
@@ -18,7 +19,17 @@ before(async () => {
 });
 
 after(async () => {
+  const pids = p.proxy.workerPids();
   await p.proxy.stop(1_000);
+  // No worker is left behind, the re-forked one included.
+  const alive = (pid: number) => {
+    try {
+      return process.kill(pid, 0);
+    } catch {
+      return false;
+    }
+  };
+  assert.deepEqual(pids.filter(alive), []);
   await blue.close();
   await green.close();
 });
@@ -83,6 +94,9 @@ test("apply() rejects with DEPLOY_SWITCH_FAILED when a worker does not acknowled
   const [stuck] = workerPids();
   process.kill(stuck!, "SIGSTOP");
   try {
+    // kill() returns before every thread of the worker has stopped: wait until all have.
+    const states = () => readdirSync(`/proc/${stuck}/task`).map((task) => readFileSync(`/proc/${stuck}/task/${task}/stat`, "utf8").split(") ")[1]![0]);
+    await eventually(() => states().every((state) => state === "T"), 5_000, "the worker to stop");
     await assert.rejects(p.proxy.apply([route([green])]), (error) => isEngineError(error) && error.code === "DEPLOY_SWITCH_FAILED");
   } finally {
     process.kill(stuck!, "SIGCONT");
