@@ -1,3 +1,5 @@
+import { realpathSync } from "node:fs";
+import { resolve } from "node:path";
 import type { ServiceConfig } from "../config/index.js";
 import type { Clock, Logger } from "../core/index.js";
 import type { Upstream } from "../proxy/index.js";
@@ -107,12 +109,21 @@ export class Supervisor {
     const result: AdoptResult = { kept: [], started: [], stopped: [] };
     const bySlot = new Map<number, InstanceInfo>();
     const unwanted: { instance: InstanceInfo; why: string }[] = [];
+    const unlabelled: InstanceInfo[] = [];
     for (const instance of instances) {
       const index = Number(instance.labels.slot);
       if (instance.status !== "running") unwanted.push({ instance, why: `it is ${instance.status}` });
-      else if (!Number.isInteger(index) || index < 0 || index >= service.instances) unwanted.push({ instance, why: `slot ${instance.labels.slot ?? "(none)"} is not one of the ${service.instances} the release has` });
+      else if (instance.cwd && !sameFolder(instance.cwd, cwd)) unwanted.push({ instance, why: `it runs in ${instance.cwd}, not in the release's artifact` });
+      else if (instance.labels.slot === undefined) unlabelled.push(instance);
+      else if (!Number.isInteger(index) || index < 0 || index >= service.instances) unwanted.push({ instance, why: `slot ${instance.labels.slot} is not one of the ${service.instances} the release has` });
       else if (bySlot.has(index)) unwanted.push({ instance, why: `slot ${index} is filled by ${bySlot.get(index)!.id}` });
       else bySlot.set(index, instance);
+    }
+    // Instances started before slots were labelled fill the free slots in order.
+    for (const instance of unlabelled) {
+      const free = Array.from({ length: service.instances }, (_, i) => i).find((i) => !bySlot.has(i));
+      if (free === undefined) unwanted.push({ instance, why: `all ${service.instances} slots of the release are filled` });
+      else bySlot.set(free, instance);
     }
     const probes = await Promise.all(
       [...bySlot].map(async ([index, instance]) => {
@@ -319,4 +330,14 @@ export class Supervisor {
     void this.#keeper.handleCrash(group, slot, exit, wasHealthy);
   }
 
+}
+
+/** Two paths name the same folder (a runtime may report the resolved path of a link). */
+function sameFolder(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
 }
