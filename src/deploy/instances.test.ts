@@ -116,6 +116,25 @@ describe("Supervisor", () => {
     assert.equal(await count("instance.failed"), 0);
   });
 
+  it("adopts running instances into their slots, fills an empty slot, and stops what it cannot adopt", async () => {
+    const { release, instances } = await startRelease({ instances: 3 });
+    const [first, second, third] = instances;
+    rig.supervisor.detach(); // the engine is gone; its instances run on
+    rig.supervisor = rig.newSupervisor();
+    const elsewhere = { ...third!, cwd: rig.dir }; // recorded as running in another folder
+    const unlabelled = { ...second!, labels: {} }; // recorded by an engine that did not label slots
+    const result = await rig.supervisor.adopt(release, testService({ instances: 3 }), first!.cwd, {}, [first!, unlabelled, elsewhere]);
+    assert.deepEqual(result.kept.map((i) => i.id), [first!.id, second!.id]);
+    assert.deepEqual(result.stopped, [{ id: third!.id, why: `it runs in ${rig.dir}, not in the release's artifact` }]);
+    assert.equal(result.started.length, 1);
+    assert.deepEqual(rig.supervisor.view(release.id).map((v) => v.pid), [first!.pid, second!.pid, result.started[0]!.pid]);
+    assert.deepEqual(result.started[0]!.labels, { environment: "production", slot: "2" });
+    assert.throws(() => process.kill(third!.pid!, 0), "the instance it could not adopt was stopped");
+    await listening(result.started[0]!);
+    rig.supervisor.supervise(release.id);
+    assert.equal(rig.supervisor.isWarm(release.id), true);
+  });
+
   it("stops every instance of a release without calling it a crash", async () => {
     const { release, instances } = await startRelease();
     rig.supervisor.supervise(release.id);
