@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { request } from "node:http";
+import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { after, test } from "node:test";
 import { isEngineError } from "../core/index.js";
@@ -240,6 +240,28 @@ test("a worker ignores SIGINT and SIGTERM sent to it: the controller decides whe
     assert.equal((await send(p.port, "/")).body, "steady");
     assert.deepEqual(p.proxy.workerPids(), [pid]);
   } finally {
+    await p.proxy.stop(1_000);
+  }
+});
+
+test("while draining, a request on a kept-alive connection is answered with Connection: close", async () => {
+  const p = await startProxy({ workers: 1 });
+  const up = await startUpstream("closing");
+  upstreams.push(up);
+  await p.proxy.apply([route([up])]);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const first = await send(p.port, "/", { agent });
+    assert.equal(first.headers.connection, "keep-alive");
+    const stopping = p.proxy.stop(3_000);
+    await new Promise((r) => setTimeout(r, 50)); // the worker has the stop; its idle window is 300 ms
+    const during = await send(p.port, "/", { agent });
+    assert.equal(during.status, 200);
+    assert.equal(during.body, "closing");
+    assert.equal(during.headers.connection, "close");
+    await stopping;
+  } finally {
+    agent.destroy();
     await p.proxy.stop(1_000);
   }
 });

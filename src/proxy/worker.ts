@@ -6,7 +6,7 @@
  * recompiles its RouteIndex when the version moved, before routing. It sends metric buckets once
  * a second.
  */
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -49,11 +49,7 @@ function currentTable(): RouteIndex<RouteTarget> {
 
 let stopping = false;
 const forward = createForwarder(currentTable);
-const server = createServer((req, res) => {
-  // Draining: tell keep-alive clients to close after this answer, so none sends on a closing connection.
-  if (stopping) res.shouldKeepAlive = false;
-  forward(req, res);
-});
+const server = createServer(forward);
 // Longer than clients' idle timeouts (as nginx's 75 s): a client must never send on a connection the
 // proxy is closing at that moment. Clients read the Keep-Alive hint and close first.
 server.keepAliveTimeout = 75_000;
@@ -146,6 +142,12 @@ function inFlightTotal(): number {
 function stop(graceMs: number): void {
   if (stopping) return;
   stopping = true;
+  // From now on every answer tells its keep-alive client to close, so none sends on a closing connection.
+  server.removeAllListeners("request");
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    res.shouldKeepAlive = false;
+    forward(req, res);
+  });
   const started = Date.now();
   const deadline = started + graceMs;
   const idleWindowEnd = started + Math.min(300, graceMs / 2);
