@@ -118,6 +118,8 @@ interface Run {
   cpuUs: number;
   /** The system (kernel) part of cpuUs. */
   sysUs: number;
+  /** CPU of the upstream process(es) per request, µs: what a plain Node HTTP server spends on the same requests, for scale. */
+  upstreamUs: number;
 }
 
 const clockTicks = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim()) || 100;
@@ -165,6 +167,7 @@ function toMs(text: string): number {
 
 function wrk(port: number, seconds: number, pids: readonly number[]): Promise<Run> {
   const cpuBefore = cpuSeconds(pids);
+  const upstreamBefore = cpuSeconds(upstreamPids);
   return new Promise((resolve, reject) => {
     const child = spawn("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", `http://127.0.0.1:${port}/`]);
     children.push(child);
@@ -177,7 +180,9 @@ function wrk(port: number, seconds: number, pids: readonly number[]): Promise<Ru
       const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
       const cpuAfter = cpuSeconds(pids);
       const sysUs = ((cpuAfter.sys - cpuBefore.sys) * 1e6) / requests;
+      const upstreamAfter = cpuSeconds(upstreamPids);
       resolve({
+        upstreamUs: ((upstreamAfter.user + upstreamAfter.sys - upstreamBefore.user - upstreamBefore.sys) * 1e6) / requests,
         cpuUs: ((cpuAfter.user - cpuBefore.user) * 1e6) / requests + sysUs,
         sysUs,
         rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
@@ -194,6 +199,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const upstreamScript = fileURLToPath(new URL("./proxy-upstream.mjs", import.meta.url));
 const upstream = await startChild(process.execPath, [upstreamScript], /listening (\d+)/, { PROCESSES: String(upstreamProcesses) });
 const upstreamPort = Number(upstream.match[1]);
+const upstreamPids = [upstream.child.pid!, ...descendants(upstream.child.pid!)];
 
 const nginxPort = await freePort();
 writeFileSync(join(tmp, "nginx.conf"), nginxConfig(nginxPort, upstreamPort));
@@ -253,6 +259,7 @@ console.log(row("nginx", n));
 console.log(row("engineroom", e));
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 console.log(cells(["engineroom/nginx", ratio(e.rps, n.rps), ratio(e.p50, n.p50), ratio(e.p99, n.p99), ratio(e.cpuUs, n.cpuUs), ratio(e.sysUs, n.sysUs)]));
+console.log(`upstream (a plain Node HTTP server, for scale): ${median([...results.nginx, ...results.engineroom].map((r) => r.upstreamUs)).toFixed(1)} µs/req`);
 console.log(`\nrequests counted by the proxy's metrics: ${counted}`);
 console.log(`targets: req/s ratio >= 0.80, p99 ratio <= 1.50 (load average at the end ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores: above the cores, other work disturbed the run)`);
 
