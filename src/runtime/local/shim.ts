@@ -104,7 +104,11 @@ export async function runShim(): Promise<void> {
   });
 }
 
+let finished = false;
+
 function finish(start: ShimStart, exit: ExitRecord): void {
+  if (finished) return; // a spawn error may be followed by the close of its pipes
+  finished = true;
   try {
     writeAtomic(start.exitPath, JSON.stringify(exit) + "\n");
   } catch (error) {
