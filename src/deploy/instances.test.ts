@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import type { Release } from "../store/index.js";
+import { hostname } from "node:os";
+import { holderIsDead } from "./holder.js";
 import { probe } from "./probe.js";
 import { crash as crashInstance, drive, ready, SupervisorRig, testService, until, writeApp, type AppBehaviour, type ServiceOverrides } from "./test-support.js";
 
@@ -20,6 +22,8 @@ describe("Supervisor", () => {
   }
   const listening = (i: { host: string; port: number }) =>
     until(async () => (await probe({ host: i.host, port: i.port, path: "/health", timeoutMs: 500 })).ok, `instance on :${i.port}`);
+  /** The process exited (a zombie waiting for its parent counts as gone). */
+  const gone = (pid: number) => holderIsDead({ pid, host: hostname() });
   const spawned = (id: string) => rig.runtime.list().some((i) => i.id === id);
   const count = async (type: string) => (await rig.events(type)).length;
   /** Makes the instance exit with code 7 on its own; once supervised, waits for the supervisor to record the crash. */
@@ -129,7 +133,7 @@ describe("Supervisor", () => {
     assert.equal(result.started.length, 1);
     assert.deepEqual(rig.supervisor.view(release.id).map((v) => v.pid), [first!.pid, second!.pid, result.started[0]!.pid]);
     assert.deepEqual(result.started[0]!.labels, { environment: "production", slot: "2" });
-    assert.throws(() => process.kill(third!.pid!, 0), "the instance it could not adopt was stopped");
+    await until(() => gone(third!.pid!), "the instance it could not adopt to be stopped");
     await listening(result.started[0]!);
     rig.supervisor.supervise(release.id);
     assert.equal(rig.supervisor.isWarm(release.id), true);
@@ -142,7 +146,7 @@ describe("Supervisor", () => {
     assert.equal(rig.supervisor.has(release.id), false);
     assert.deepEqual(rig.supervisor.upstreams(release.id), []);
     assert.deepEqual(rig.runtime.list(), [], "stopped instances are forgotten");
-    for (const i of instances) assert.throws(() => process.kill(i.pid!, 0), "the process is gone");
+    for (const i of instances) await until(() => gone(i.pid!), `process ${i.pid} to be gone`);
     assert.equal(await count("instance.crashed"), 0);
     assert.equal(rig.clock.pendingSleepers, 0);
   });

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import type { Release } from "../store/index.js";
+import { hostname } from "node:os";
+import { holderIsDead } from "./holder.js";
 import { probe } from "./probe.js";
 import { drive, ready, SupervisorRig, testService, until, writeApp, type ServiceOverrides } from "./test-support.js";
 
@@ -37,7 +39,7 @@ describe("Supervisor: live health of every supervised instance", () => {
     assert.equal(restarted!.data.why, "unhealthy");
     assert.match(restarted!.message, /\(it failed its health check\) and is healthy$/);
     assert.equal(rig.supervisor.upstreams(release.id).length, 2);
-    assert.throws(() => process.kill(hung!.pid!, 0), "the hung process was ended");
+    await until(() => holderIsDead({ pid: hung!.pid!, host: hostname() }), "the hung process to be ended");
     assert.equal(rig.supervisor.isWarm(release.id), true);
     assert.deepEqual(rig.supervisor.health(release.id).map((h) => h.failures), [0, 0]);
   });
