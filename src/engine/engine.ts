@@ -229,6 +229,7 @@ export class Engine {
       const failed = (e: EnvironmentRuntime) => (error: unknown) => this.logger.warn("environment stop failed", { environment: e.name, error: String(error) });
       if (keep) {
         await Promise.all(this.environments.map((e) => e.detach().catch(failed(e))));
+        this.runtime.close(); // stops watching the instances; they keep running for the next engine
         this.dataPlane.close();
       } else {
         await Promise.all(this.environments.map((e) => e.stop().catch(failed(e))));
