@@ -77,9 +77,13 @@ export class SlotKeeper {
     const { health } = group.service;
     void (async () => {
       try {
-        for (;;) {
-          await clock.sleep(health.interval, probing.signal);
+        // Probes start every interval (a probe that waited for its timeout shortens the wait after it),
+        // so a hung instance is out after about threshold × max(interval, timeout).
+        for (let probeMs = 0; ; ) {
+          await clock.sleep(Math.max(0, health.interval - probeMs), probing.signal);
+          const started = clock.now();
           const result = await probe({ host: instance.host, port: instance.port, path: health.path, timeoutMs: health.timeout, signal: probing.signal });
+          probeMs = clock.now() - started;
           if (probing.signal.aborted || slot.instance !== instance || instance.status !== "running") return;
           const ok = probePassed(result);
           slot.lastProbe = { ok, detail: describeProbe(result) };
