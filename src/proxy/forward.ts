@@ -148,6 +148,8 @@ class Exchange {
   readonly options: Dispatcher.DispatchOptions;
   readonly start: number;
   readonly hungMs: number;
+  /** Since when the whole request is with the upstream (its body read to the end), waiting for an answer; 0 while the body is still coming. */
+  waitingSince: number;
   /** The release and upstream of the current try (they change when a retry goes elsewhere). */
   release: ReleaseStats;
   upstream: UpstreamState;
@@ -170,6 +172,7 @@ class Exchange {
     this.options = options;
     this.start = start;
     this.hungMs = hungMs;
+    this.waitingSince = options.body === null ? start : 0;
     this.client = upstream.acquire();
   }
 
@@ -237,8 +240,9 @@ class Exchange {
     if (this.ended) return;
     this.#endClientSide();
     const ms = performance.now() - this.start;
-    // An upstream silent for this long is hung: its clients giving up are its errors, not theirs.
-    if (this.status === 0 && ms >= this.hungMs) this.release.upstreamError(ms, Date.now(), true);
+    // An upstream silent for this long after it got the whole request is hung: its clients giving
+    // up are its errors, not theirs. (A client slow to upload its body is not waiting for it.)
+    if (this.status === 0 && this.waitingSince > 0 && performance.now() - this.waitingSince >= this.hungMs) this.release.upstreamError(ms, Date.now(), true);
     else this.release.clientAbort(Date.now());
     // Before onConnect there is nothing to abort yet; onConnect cancels it then.
     if (this.abort !== null && this.holding) this.#cancel();
@@ -322,6 +326,7 @@ export function createForwarder(table: () => RouteIndex<RouteTarget>, options: F
     const exchange = new Exchange(res, target, routed.upstream, options, start, hungMs);
     (res as TaggedResponse)[kExchange] = exchange;
     res.on("close", onResponseClose);
+    if (options.body !== null) req.once("end", () => (exchange.waitingSince = performance.now()));
     exchange.dispatch();
   };
 }

@@ -148,3 +148,20 @@ test("a client giving up on an upstream silent past the hung threshold is an ups
   const sum = totals(f.buckets(), "rel_hung");
   assert.deepEqual([sum.clientAborts, sum.upstreamErrors, sum.upstreamTimeouts], [1, 1, 1]);
 });
+
+test("a client slow to send its body that gives up is a client abort, however long it took", async () => {
+  const reads = await up("reads", (req) => {
+    req.resume(); // reads the body, answers only at its end (which never comes)
+    return true;
+  });
+  f.apply([route([reads], { releaseId: "rel_upload" })]);
+  const req = request({ host: "127.0.0.1", port: f.port, path: "/", method: "POST", headers: { host: "app.test" } });
+  req.on("error", () => {});
+  req.write("start of a long upload");
+  await eventually(() => f.inFlight("rel_upload") === 1, 2_000, "the upload in flight");
+  await new Promise((r) => setTimeout(r, 600)); // past the hung threshold (400 ms), body still coming
+  req.destroy();
+  await eventually(() => f.inFlight("rel_upload") === 0, 2_000, "the upload ended");
+  const sum = totals(f.buckets(), "rel_upload");
+  assert.deepEqual([sum.clientAborts, sum.upstreamErrors, sum.upstreamTimeouts], [1, 0, 0]);
+});
