@@ -15,9 +15,10 @@
  * release that gave it. A retried try is not in the latency histogram (no client waited for it
  * alone), so the histogram holds every client answer: status classes + upstreamErrors - retried.
  * Timeouts are upstream errors and also `upstreamTimeouts`: the proxy's own 504s and bodies cut for
- * going quiet, and a client that gives up while the upstream has sent no response header for longer
- * than the hung-upstream threshold (default 5 s): a hung instance must show as errors even though its
- * clients time out before the proxy does. A client that gives up sooner is a client abort.
+ * going quiet, and a client that gives up while the upstream, which has had the whole request (body
+ * included) for longer than the hung-upstream threshold (default 5 s), has sent no response header:
+ * a hung instance must show as errors even though its clients time out before the proxy does. A
+ * client that gives up sooner, or while still sending its body, is a client abort.
  *
  * A worker sends each second once, complete, just after the second ends; the controller adds up the
  * workers' buckets that arrive within 100 ms of each other. A consumer may still get two buckets of
