@@ -144,5 +144,6 @@ for (const r of results) {
     cells([r.name, fmt(median(r.acks)), fmt(percentile(r.acks, 0.99)), fmt(Math.max(...r.acks)), r.rps.toFixed(0), fmt(r.latencyP99Ms), String(r.failed), String(r.wrongAfterAck)]),
   );
 }
+console.log("reference: the node:cluster controller before this one, measured with bench/zero-downtime.ts (issue 7): ack p50 5.5 ms, p99 57 ms");
 console.log("target: ack p99 < 10 ms; failed 0; old after = probe requests after an acknowledgement that reached the old upstream, target 0");
 process.exit(0);
