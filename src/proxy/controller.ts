@@ -117,7 +117,11 @@ export class ProxyController implements Proxy {
       await this.#until(acked, this.#switchTimeoutMs);
       if (this.#state === "stopping" || this.#state === "stopped") throw new Error("the proxy is stopping");
     } catch (error) {
-      const pending = this.#slots.filter((s) => s.caughtUp && s.ackedVersion < version).map((s) => s.pid);
+      const lagging = this.#slots.filter((s) => s.caughtUp && s.ackedVersion < version);
+      // A worker that cannot acknowledge is hung or overloaded: it takes no new connection until it catches up.
+      for (const slot of lagging) slot.caughtUp = false;
+      if (lagging.length > 0) this.#logger.warn("proxy workers out of rotation until they acknowledge the table", { version, pids: lagging.map((s) => s.pid) });
+      const pending = lagging.map((s) => s.pid);
       throw new EngineError("DEPLOY_SWITCH_FAILED", `Proxy workers did not acknowledge route table ${version}: ${(error as Error).message}.`, {
         details: { version, pendingWorkerPids: pending },
       });

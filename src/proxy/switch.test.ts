@@ -98,11 +98,16 @@ test("apply() rejects with DEPLOY_SWITCH_FAILED when a worker does not acknowled
     const states = () => readdirSync(`/proc/${stuck}/task`).map((task) => readFileSync(`/proc/${stuck}/task/${task}/stat`, "utf8").split(") ")[1]![0]);
     await eventually(() => states().every((state) => state === "T"), 5_000, "the worker to stop");
     await assert.rejects(p.proxy.apply([route([green])]), (error) => isEngineError(error) && error.code === "DEPLOY_SWITCH_FAILED");
+    // The stuck worker is out of rotation: new connections go to the other one, which has the table.
+    assert.deepEqual(p.proxy.workerPids("serving"), workerPids().filter((pid) => pid !== stuck));
+    for (let i = 0; i < 4; i++) assert.equal((await send(p.port, "/")).body, "green");
   } finally {
     process.kill(stuck!, "SIGCONT");
   }
   const next = await p.proxy.apply([route([blue])]);
   assert.ok(next.version > 1);
+  // Resumed, it caught up with the table and serves again.
+  await eventually(() => p.proxy.workerPids("serving").includes(stuck!), 5_000, "the resumed worker to serve");
 });
 
 test("a crashed worker is re-forked and gets the current table before it serves", async () => {
