@@ -177,12 +177,13 @@ export class SlotKeeper {
       }
       const backoff = reason === "crashed" ? Math.min(service.restart.backoff * 2 ** (slot.crashes.length - 1), service.restart.max_backoff) : 0;
       slot.restarting = true;
+      // An unhealthy instance is ended (with its grace: a hung one takes all of it) while its replacement starts.
+      const ending = old.status === "exited" ? undefined : runtime.stop(old.id, { graceMs: service.release.stop_grace }).then(() => runtime.forget(old.id));
       try {
-        if (old.status !== "exited") await runtime.stop(old.id, { graceMs: service.release.stop_grace });
         if (backoff > 0) await clock.sleep(backoff, group.stopped.signal);
         if (group.stopping || !this.#host.isCurrent(group)) return;
         this.#host.unbind(old.id);
-        runtime.forget(old.id);
+        if (!ending) runtime.forget(old.id);
         const instance = await this.#host.spawn(group, slot.index, slot.crashes.length);
         slot.instance = instance;
         this.#host.bind(instance, group, slot);
@@ -210,6 +211,7 @@ export class SlotKeeper {
         return;
       } finally {
         slot.restarting = false;
+        await ending?.catch(() => undefined);
       }
     }
   }
