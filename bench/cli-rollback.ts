@@ -3,8 +3,9 @@
  * back on the previous release. A real engine (`engineroom up`, its own process, port-0 proxy and
  * API) runs a small service; each round deploys a new release (not timed), then spawns
  * `node bin/engineroom.js rollback web` and polls the proxy until the first answer comes from the
- * previous release. The baseline is the same spawn of `node -e ""` (bare Node.js start-up and
- * exit), measured in the same run. `engineroom down` ends every process at the end.
+ * previous release. Baselines, measured in the same run: the same spawn of `node -e ""` (bare
+ * Node.js start-up and exit), and the same rollback asked over the API by this process (the
+ * engine's own share). `engineroom down` ends every process at the end.
  *
  *   npm run build && node --import tsx bench/cli-rollback.ts [--rounds 10]
  *
@@ -45,6 +46,32 @@ for (const deadline = Date.now() + 60_000; info()?.pid !== engine.pid; await new
 }
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 const target = new URL(`http://${info()!.proxy}`);
+const api = new URL(`http://${(info() as { api?: string }).api}`);
+const token = readFileSync(join(dir, ".engineroom/api-token"), "utf8").trim();
+
+/** Asks for the rollback over the API from this (warm) process; resolves when the answer has ended. */
+function apiRollback(): Promise<void> {
+  return new Promise((done, fail) => {
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const req = request({ host: api.hostname, port: api.port, method: "POST", path: "/v1/services/web/rollback", headers }, (res) => res.resume().on("end", done));
+    req.on("error", fail);
+    req.end("{}");
+  });
+}
+
+/** From asking over the API to the first proxied answer from `expect`. */
+async function timedApi(expect: string): Promise<number> {
+  const t0 = performance.now();
+  const answered = apiRollback();
+  for (const deadline = t0 + 10_000; performance.now() < deadline; ) {
+    if ((await version()) === expect) {
+      const ms = performance.now() - t0;
+      await answered;
+      return ms;
+    }
+  }
+  throw new Error(`no answer from ${expect} within 10 s of the API call`);
+}
 
 /** One GET / through the proxy; answers the x-version header. */
 function version(): Promise<string | undefined> {
@@ -92,6 +119,7 @@ function deploy(n: number): void {
 }
 
 const traffic: number[] = [];
+const viaApi: number[] = [];
 const exits: number[] = [];
 const baseline: number[] = [];
 try {
@@ -108,7 +136,10 @@ try {
     traffic.push(run.trafficMs);
     exits.push(run.exitMs);
     baseline.push((await timed(["-e", ""])).exitMs);
-    process.stderr.write(`round ${round + 1}: v${n} → ${previous} traffic after ${fmt(run.trafficMs)}, CLI exit ${fmt(run.exitMs)}; node -e "" ${fmt(baseline.at(-1)!)}\n`);
+    const before = live;
+    deploy(++n);
+    viaApi.push(await timedApi(before));
+    process.stderr.write(`round ${round + 1}: CLI → traffic ${fmt(run.trafficMs)}, CLI exit ${fmt(run.exitMs)}; node -e "" ${fmt(baseline.at(-1)!)}; API → traffic ${fmt(viaApi.at(-1)!)}\n`);
   }
 } finally {
   agent.destroy();
@@ -122,4 +153,5 @@ console.log(`\ncli-rollback: ${rounds} warm rollbacks with \`node bin/engineroom
 console.log(`  spawn → traffic on the old release   median ${fmt(median(traffic))}  min ${fmt(Math.min(...traffic))}  p90 ${fmt(percentile(traffic, 0.9))}   target < 100 ms`);
 console.log(`  spawn → CLI exit                     median ${fmt(median(exits))}  min ${fmt(Math.min(...exits))}`);
 console.log(`  baseline: spawn → exit of node -e ""  median ${fmt(median(baseline))}  min ${fmt(Math.min(...baseline))}`);
-console.log(`  the CLI's own share (traffic - baseline medians) ${fmt(median(traffic) - median(baseline))}`);
+console.log(`  baseline: API call → traffic          median ${fmt(median(viaApi))}  min ${fmt(Math.min(...viaApi))}   (the engine's share, no CLI)`);
+console.log(`  the CLI's own share (CLI → traffic, less node -e "", less API → traffic, medians) ${fmt(median(traffic) - median(baseline) - median(viaApi))}`);
