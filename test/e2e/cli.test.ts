@@ -282,7 +282,7 @@ describe("engineroom CLI against a chain of two environments", () => {
     }
   });
 
-  it("commands that talk to the engine load neither the engine, the store, the config parser nor an HTTP framework", async () => {
+  it("commands that talk to the engine load neither the engine, the store, the config parser, an HTTP framework nor commander", async () => {
     // A module hook that writes down every module the CLI resolves.
     const trace = join(p.dir, "modules.txt");
     const hooks = join(p.dir, "trace-hooks.mjs");
@@ -291,7 +291,8 @@ describe("engineroom CLI against a chain of two environments", () => {
     for (const args of [["status"], ["rollback", "web", "--env", "staging"], ["releases", "web"]]) {
       writeFileSync(trace, "");
       const run = await new Promise<{ code: number | null; out: string }>((done) => {
-        const child = spawn(process.execPath, ["--import", register, ...cliArgs, ...args], { cwd: p.dir, env: { ...process.env, NO_COLOR: "1" } });
+        // NODE_DEBUG=module names every CommonJS module loaded too (commander is one).
+        const child = spawn(process.execPath, ["--import", register, ...cliArgs, ...args], { cwd: p.dir, env: { ...process.env, NO_COLOR: "1", NODE_DEBUG: "module" } });
         let out = "";
         child.stdout.on("data", (c) => (out += c));
         child.stderr.on("data", (c) => (out += c));
@@ -302,6 +303,7 @@ describe("engineroom CLI against a chain of two environments", () => {
       assert.ok(loaded.some((url) => url.endsWith("/src/cli/client.ts")), "the trace works");
       const heavy = loaded.filter((url) => /\/src\/(engine|store|config|deploy|plan|proxy|runtime|secrets|api)\/|\/node_modules\/(fastify|undici|better-sqlite3|pg|zod|js-yaml)\//.test(url));
       assert.deepEqual(heavy, [], `${args.join(" ")} loaded heavy modules`);
+      assert.doesNotMatch(run.out, /node_modules\/commander\//, `${args.join(" ")} loaded commander`);
     }
   });
 });
