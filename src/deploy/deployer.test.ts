@@ -141,7 +141,7 @@ describe("Deployer", () => {
     const controller = new AbortController();
     const onProgress = (p: { step: string }) => p.step === "starting" && controller.abort(new Error("the client disconnected"));
     // The clock stands still: a cancelled deploy must not wait for its health gate.
-    const error = await rejection(Promise.race([rig.deployer.deploy("web", rig.app({ version: "v1" }), { signal: controller.signal, onProgress }), realTimeout(3_000)]));
+    const error = await rejection(Promise.race([rig.deployer.deploy("web", rig.app({ version: "v1" }), { signal: controller.signal, onProgress }), realTimeout(10_000)]));
     assert.equal(error.code, "DEPLOY_CANCELLED");
     assert.match(error.message, /the client disconnected/);
     await assertFailedWithoutTraffic("DEPLOY_CANCELLED");
