@@ -107,7 +107,7 @@ export async function switchTo(ctx: DeployContext, release: Release, service: Se
   const before = await store.live.get(release.service, environment);
   const fallback = before && supervisor.has(before.releaseId) ? supervisor.upstreams(before.releaseId) : [];
   const switchStarted = performance.now();
-  const result = await traffic.route(release.service, release.id, supervisor.upstreams(release.id), fallback.length ? { fallback } : undefined);
+  const result = await traffic.route(release.service, release.id, supervisor.upstreams(release.id), fallback.length ? { fallback, fallbackReleaseId: before!.releaseId } : undefined);
   await store.live.set(release.service, environment, release.id, before?.releaseId ?? null);
   const switchMs = performance.now() - switchStarted;
   let current = await ctx.transition(release, "live", `switched in ${switchMs.toFixed(1)}ms (route table v${result.version})`, {

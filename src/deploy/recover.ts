@@ -93,7 +93,7 @@ async function restoreLive(
         const adopted = await startAndGate(ctx, release, config, signal, { adopted: instances, supervise: true });
         const warmPrevious = previous && (await adoptPrevious(ctx, previous, config, previousInstances, signal));
         const fallback = warmPrevious ? supervisor.upstreams(previous.id) : [];
-        await traffic.route(live.service, release.id, supervisor.upstreams(release.id), fallback.length ? { fallback } : undefined);
+        await traffic.route(live.service, release.id, supervisor.upstreams(release.id), fallback.length ? { fallback, fallbackReleaseId: previous!.id } : undefined);
         await store.events.append({
           type: "release.restored",
           service: live.service,

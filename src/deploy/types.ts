@@ -10,6 +10,8 @@ import type { WriterLock } from "./locks.js";
 export interface RouteOptions {
   /** The warm previous release's upstreams, kept through a watch window: the proxy retries a request there once when the new release's instance refused or reset it. */
   fallback?: Upstream[];
+  /** The release `fallback` belongs to, so that a change of its upstreams (a crash, a restart) can refresh the fallback too. */
+  fallbackReleaseId?: string;
 }
 
 /** What the deploy domain needs from the data plane. The engine implements it over the proxy. */
