@@ -102,6 +102,7 @@ export class EnvironmentRuntime {
   /** Ends the engine's part: watch windows and background work. The proxy and the instances keep serving. */
   async detach(): Promise<void> {
     await this.deployer.close();
+    this.supervisor.detach();
   }
 
   /** Stops everything of this environment: the proxy first (draining in-flight requests), then the instances. */

@@ -6,6 +6,7 @@ interface Target {
   releaseId: string;
   upstreams: Upstream[];
   fallback?: Upstream[];
+  fallbackReleaseId?: string;
 }
 
 /**
@@ -37,7 +38,7 @@ export class ProxyTraffic implements TrafficControl {
 
   async route(service: string, releaseId: string, upstreams: Upstream[], options: RouteOptions = {}): Promise<SwitchResult> {
     const before = this.#targets.get(service);
-    this.#targets.set(service, { releaseId, upstreams, fallback: options.fallback });
+    this.#targets.set(service, { releaseId, upstreams, fallback: options.fallback, fallbackReleaseId: options.fallbackReleaseId });
     try {
       return await this.#proxy.apply(this.table());
     } catch (error) {
@@ -62,12 +63,17 @@ export class ProxyTraffic implements TrafficControl {
 
   /** Re-sends the table with new upstreams for a release, if some service routes to it (after an instance crashed or came back). */
   async refresh(releaseId: string, upstreams: Upstream[]): Promise<void> {
+    let changed = false;
     for (const [service, target] of this.#targets) {
       if (target.releaseId === releaseId) {
         this.#targets.set(service, { ...target, upstreams });
-        await this.#proxy.apply(this.table());
+        changed = true;
+      } else if (target.fallbackReleaseId === releaseId) {
+        this.#targets.set(service, { ...target, fallback: upstreams });
+        changed = true;
       }
     }
+    if (changed) await this.#proxy.apply(this.table());
   }
 
   /** True when some service's routes point at the release now. */

@@ -68,13 +68,13 @@ describe("environments: staging → production", () => {
     assert.equal(again.code, "PROMOTE_ALREADY_LIVE");
   });
 
-  it("refuses to promote a release that was replaced before its watch ended, even when it is live again", async () => {
+  it("refuses to promote a release that was replaced before its watch ended and is live again, until it earns stable", async () => {
     await deploy("v2");
     await deploy("v3"); // v2 superseded while watching
-    await p.api.stream("/v1/services/web/rollback", { env: "staging" }, () => {}); // back to v2
+    await p.api.stream("/v1/services/web/rollback", { env: "staging" }, () => {}); // back to v2: watched again
     const refused = await failure(promote());
     assert.equal(refused.code, "PROMOTE_NOT_STABLE");
-    assert.match(refused.message, /is superseded/);
+    assert.match(refused.message, /is watching/);
     assert.equal((await get(await proxyOf("production"))).version, "v1");
   });
 
