@@ -64,6 +64,13 @@ export const healthSchema = z
     interval: duration.default(1000).meta({ description: "Time between probes." }),
     timeout: duration.default(2000).meta({ description: "A probe slower than this fails." }),
     healthy_threshold: z.number().int().min(1).max(100).default(2).meta({ description: "Passes in a row before an instance counts as healthy." }),
+    unhealthy_threshold: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(3)
+      .meta({ description: "Failures in a row of a live instance's health check that take it out of the rotation and restart it." }),
     start_timeout: duration.default(30_000).meta({ description: "A new instance that is not healthy by then fails its release." }),
   })
   .meta({ description: "The health check every instance must pass before it gets traffic." });
@@ -182,6 +189,13 @@ export const projectSchema = z
       })
       .default({}),
     proxy: proxySchema.default({ listen: "127.0.0.1:8080", workers: 1 }),
+    runtime: z
+      .union([z.string(), z.record(z.string(), z.unknown())])
+      .optional()
+      .meta({
+        description:
+          "Where instances run: `local` (the default: child processes on this machine, each under its own log shim), or `{ type: local, host, log_max_bytes, log_files }`. Checked against the runtime's own options at start.",
+      }),
     secrets: secretsSectionSchema,
     api: z
       .strictObject({

@@ -6,7 +6,7 @@ import { createSecretProviders, resolveSecrets, secretsConfigSchema, type Secret
 import type { Verdict } from "../analysis/index.js";
 import { promote, type ConfigSnapshots, type DeployResult, type ProgressListener, type PromoteOptions, type RunOptions } from "../deploy/index.js";
 import { DataPlane } from "../dataplane/index.js";
-import { LocalRuntime } from "../runtime/index.js";
+import { createRuntime, runtimeConfigSchema, type Runtime } from "../runtime/index.js";
 import { openStore, type Store } from "../store/index.js";
 import { FileConfigSnapshots, processAlive, StateFiles } from "./state-files.js";
 import { DriftWatch } from "./drift.js";
@@ -31,7 +31,7 @@ export interface EngineOptions {
 export class Engine {
   readonly project: LoadedProject;
   readonly store: Store;
-  readonly runtime: LocalRuntime;
+  readonly runtime: Runtime;
   readonly files: StateFiles;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -66,6 +66,7 @@ export class Engine {
     const clock = options.clock ?? systemClock;
     const logger = options.logger ?? createLogger();
     const secrets = secretProviders(project); // checked before anything is created or changed
+    runtimeConfig(project);
     const files = new StateFiles(project.stateDir);
     files.ensure();
     const running = files.readEngineInfo();
@@ -80,7 +81,7 @@ export class Engine {
       await store.close().catch(() => {});
       throw error;
     }
-    const runtime = new LocalRuntime({ logDir: join(project.stateDir, "logs"), stateDir: project.stateDir, clock, logger });
+    const runtime = createRuntime(runtimeConfig(project), { stateDir: project.stateDir, clock, logger });
     // What an earlier engine left running, checked to be the same processes; recovery sorts them out.
     const adopted = await runtime.adopt();
     const artifacts = new ArtifactStore({ dir: join(project.stateDir, "artifacts") });
@@ -241,6 +242,16 @@ export class Engine {
     })();
     return this.#stopping;
   }
+}
+
+/** The project's runtime settings (`runtime:`), checked against the runtime type's own options. */
+export function runtimeConfig(project: LoadedProject) {
+  const parsed = runtimeConfigSchema.safeParse(project.config.runtime);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `runtime${issue.path.length ? "." + issue.path.join(".") : ""}: ${issue.message}`);
+    throw new EngineError("CONFIG_INVALID", `${project.file} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
+  }
+  return parsed.data;
 }
 
 /** The project's secret providers; a provider's options are checked here, against its type's schema. */
