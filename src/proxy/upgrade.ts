@@ -10,6 +10,7 @@
  * upgrade counts as the response it was, its latency the time to its end.
  */
 import { request as httpRequest, ServerResponse, type ClientRequest, type IncomingMessage, type Server } from "node:http";
+import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { answerText, defaultHungUpstreamMs, isTimeout, routeRequest, routed, type ForwarderOptions, type RouteTarget } from "./forward.js";
@@ -30,15 +31,19 @@ function switchingHead(res: IncomingMessage): string {
   return `${text}\r\n`;
 }
 
-/** Builds the worker's 'upgrade' listener (called by the server with `this` = the server); `table()` as for createForwarder. */
+/**
+ * Builds the worker's 'upgrade' listener; `table()` as for createForwarder. After a declined upgrade
+ * the connection goes back to `options.server`, or to the server the listener is called on (`this`,
+ * as `server.on("upgrade", ...)` calls it); with neither, it is closed after the answer.
+ */
 export function createUpgrader(
   table: () => RouteIndex<RouteTarget>,
   timeoutMs: number,
-  options: ForwarderOptions = {},
-): (this: Server, req: IncomingMessage, client: Duplex, head: Buffer) => void {
+  options: ForwarderOptions & { server?: Server } = {},
+): (this: unknown, req: IncomingMessage, client: Duplex, head: Buffer) => void {
   const hungMs = options.hungUpstreamMs ?? defaultHungUpstreamMs;
-  return function upgrade(this: Server, req, client, head) {
-    const httpServer = this;
+  return function upgrade(this: unknown, req, client, head) {
+    const httpServer = options.server ?? (this instanceof EventEmitter ? (this as Server) : undefined);
     const start = performance.now();
     const refused = routeRequest(table(), req, true, start);
     if (refused !== 0) return rawAnswer(client, refused);
@@ -103,7 +108,7 @@ export function createUpgrader(
         res.detachSocket(socket);
         socket.off("error", onClientError);
         socket.off("close", onClientClose);
-        if (!res.shouldKeepAlive || socket.destroyed) return void socket.end();
+        if (!res.shouldKeepAlive || socket.destroyed || httpServer === undefined) return void socket.end();
         if (head.length > 0) socket.unshift(head);
         httpServer.emit("connection", socket);
       });
