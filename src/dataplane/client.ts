@@ -61,8 +61,9 @@ export class DataPlane {
   static async attach(options: DataPlaneOptions): Promise<DataPlane> {
     const plane = new DataPlane(options);
     await plane.#connect(true);
+    // Only an engine that will run on it replaces a data plane of other code (`down` does not).
     const ours = codeVersion(plane.#options.entry);
-    if (plane.#hello!.version !== ours) await plane.#handOver(ours);
+    if (plane.#options.start && plane.#hello!.version !== ours) await plane.#handOver(ours);
     // The environments register their listeners right after attach; the backlog is for them.
     setTimeout(() => (plane.#backlog = undefined), 60_000).unref();
     return plane;
