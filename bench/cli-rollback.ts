@@ -7,7 +7,10 @@
  * Node.js start-up and exit), and the same rollback asked over the API by this process (the
  * engine's own share). `engineroom down` ends every process at the end.
  *
- *   npm run build && node --import tsx bench/cli-rollback.ts [--rounds 10]
+ *   npm run build && node --import tsx bench/cli-rollback.ts [--rounds 10] [--compare <other build>/bin/engineroom.js]
+ *
+ * `--compare` times another build's CLI the same way in every round (e.g. a checkout of the commit
+ * before the thin CLI, built with `npx tsc -p tsconfig.build.json`).
  *
  * Loopback only; every round is bounded (a rollback that takes over 10 s fails the run).
  */
@@ -20,7 +23,7 @@ import { parseArgs } from "node:util";
 import { testConfig } from "../test/helpers/project.js";
 import { fmt, median, percentile } from "./stats.js";
 
-const { values } = parseArgs({ options: { rounds: { type: "string", default: "10" } } });
+const { values } = parseArgs({ options: { rounds: { type: "string", default: "10" }, compare: { type: "string" } } });
 const rounds = Math.min(50, Math.max(1, Number(values.rounds)));
 const root = resolve(import.meta.dirname, "..");
 const bin = join(root, "bin/engineroom.js");
@@ -120,6 +123,7 @@ function deploy(n: number): void {
 
 const traffic: number[] = [];
 const viaApi: number[] = [];
+const compared: number[] = [];
 const exits: number[] = [];
 const baseline: number[] = [];
 try {
@@ -139,6 +143,12 @@ try {
     const before = live;
     deploy(++n);
     viaApi.push(await timedApi(before));
+    if (values.compare) {
+      deploy(++n);
+      const other = await timed([resolve(values.compare), "rollback", "web"], before);
+      if (other.code !== 0) throw new Error(`the compared CLI's rollback exited ${other.code}: ${other.output}`);
+      compared.push(other.trafficMs);
+    }
     process.stderr.write(`round ${round + 1}: CLI → traffic ${fmt(run.trafficMs)}, CLI exit ${fmt(run.exitMs)}; node -e "" ${fmt(baseline.at(-1)!)}; API → traffic ${fmt(viaApi.at(-1)!)}\n`);
   }
 } finally {
@@ -153,5 +163,6 @@ console.log(`\ncli-rollback: ${rounds} warm rollbacks with \`node bin/engineroom
 console.log(`  spawn → traffic on the old release   median ${fmt(median(traffic))}  min ${fmt(Math.min(...traffic))}  p90 ${fmt(percentile(traffic, 0.9))}   target < 100 ms`);
 console.log(`  spawn → CLI exit                     median ${fmt(median(exits))}  min ${fmt(Math.min(...exits))}`);
 console.log(`  baseline: spawn → exit of node -e ""  median ${fmt(median(baseline))}  min ${fmt(Math.min(...baseline))}`);
+if (values.compare) console.log(`  ${values.compare}: spawn → traffic   median ${fmt(median(compared))}  min ${fmt(Math.min(...compared))}`);
 console.log(`  baseline: API call → traffic          median ${fmt(median(viaApi))}  min ${fmt(Math.min(...viaApi))}   (the engine's share, no CLI)`);
 console.log(`  the CLI's own share (CLI → traffic, less node -e "", less API → traffic, medians) ${fmt(median(traffic) - median(baseline) - median(viaApi))}`);
