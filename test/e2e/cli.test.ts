@@ -56,6 +56,8 @@ describe("engineroom CLI", () => {
   let dir: string;
   let engine: ReturnType<typeof cliBackground>;
   let proxy: string;
+  /** The engine the mid-deploy test killed. */
+  let killed: number | undefined;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "engineroom-cli-"));
@@ -224,6 +226,7 @@ describe("engineroom CLI", () => {
     const deploying = cliBackground(dir, "deploy", "web", artifact(dir, { version: "cut-off", healthStatus: 503 }));
     await waitFor("the new release at its health gate", () => /starting/.test(deploying.output()));
     remember();
+    killed = engine.pid;
     engine.kill("SIGKILL");
     await exited(engine);
     assert.equal(await exited(deploying), 3, deploying.output());
@@ -239,6 +242,16 @@ describe("engineroom CLI", () => {
     const down = cli(dir, "down");
     assert.equal(down.code, 0, down.stderr);
     await waitFor("every process of the project to end", () => [...seen].every((pid) => !processAlive(pid)), 30_000);
+  });
+
+  it("unlock --force works without an engine, straight in the store: it takes the lease the killed engine's deploy held", () => {
+    const refused = cli(dir, "unlock");
+    assert.equal(refused.code, 4);
+    assert.match(refused.stderr, /LOCK_HELD: unlock takes a lock from its holder; nothing was changed/);
+    const forced = cli(dir, "unlock", "--force");
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, new RegExp(`^unlocked production: took the lock from "deploy web" \\(pid ${killed} on `, "m"));
+    assert.match(cli(dir, "unlock", "--force").stdout, /^production was not locked$/m);
   });
 });
 
