@@ -32,7 +32,7 @@ export class ProxyTraffic implements TrafficControl {
   seed(routes: readonly Route[]): void {
     for (const route of routes) {
       if (route.environment !== this.#environment || this.#targets.has(route.service)) continue;
-      this.#targets.set(route.service, { releaseId: route.releaseId, upstreams: route.upstreams, fallback: route.fallback });
+      this.#targets.set(route.service, { releaseId: route.releaseId, upstreams: route.upstreams, fallback: route.fallback, fallbackReleaseId: route.fallbackReleaseId });
     }
   }
 
@@ -97,7 +97,7 @@ export class ProxyTraffic implements TrafficControl {
           environment: this.#environment,
           releaseId: target.releaseId,
           upstreams: target.upstreams,
-          ...(target.fallback && target.fallback.length > 0 ? { fallback: target.fallback } : {}),
+          ...(target.fallback && target.fallback.length > 0 ? { fallback: target.fallback, fallbackReleaseId: target.fallbackReleaseId } : {}),
         });
       }
     }

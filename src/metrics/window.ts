@@ -11,6 +11,10 @@ export interface TrafficSummary {
   rps: number;
   status: MetricsBucket["status"];
   upstreamErrors: number;
+  /** Of the upstream errors: timeouts (the proxy's 504s, cut bodies, clients giving up on a hung upstream). */
+  upstreamTimeouts: number;
+  /** Of the upstream errors: tries the proxy retried elsewhere, so that no client saw them. */
+  retried: number;
   clientAborts: number;
   /** (5xx + upstream errors) / (requests + upstream errors); 0 when there were none. */
   errorRate: number;
@@ -51,6 +55,8 @@ export class MetricsWindow {
     const status = { "1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0 };
     const latency = new Array<number>(latencyBoundsMs.length + 1).fill(0);
     let upstreamErrors = 0;
+    let upstreamTimeouts = 0;
+    let retried = 0;
     let clientAborts = 0;
     for (const [time, bucket] of this.#byRelease.get(releaseId) ?? []) {
       if (time < fromMs || time >= toMs) continue;
@@ -58,6 +64,8 @@ export class MetricsWindow {
       bucket.latency.forEach((n, i) => (latency[i]! += n));
       upstreamErrors += bucket.upstreamErrors;
       clientAborts += bucket.clientAborts;
+      upstreamTimeouts += bucket.upstreamTimeouts ?? 0;
+      retried += bucket.retried ?? 0;
     }
     const requests = status["1xx"] + status["2xx"] + status["3xx"] + status["4xx"] + status["5xx"];
     const attempts = requests + upstreamErrors;
@@ -70,6 +78,8 @@ export class MetricsWindow {
       rps: requests / seconds,
       status,
       upstreamErrors,
+      upstreamTimeouts,
+      retried,
       clientAborts,
       errorRate: attempts === 0 ? 0 : (status["5xx"] + upstreamErrors) / attempts,
       p50: histogramQuantile(latency, 0.5),
@@ -99,6 +109,8 @@ export function mergeBuckets(a: MetricsBucket, b: MetricsBucket): MetricsBucket 
       "5xx": a.status["5xx"] + b.status["5xx"],
     },
     upstreamErrors: a.upstreamErrors + b.upstreamErrors,
+    upstreamTimeouts: (a.upstreamTimeouts ?? 0) + (b.upstreamTimeouts ?? 0),
+    retried: (a.retried ?? 0) + (b.retried ?? 0),
     clientAborts: a.clientAborts + b.clientAborts,
     latency: a.latency.map((n, i) => n + (b.latency[i] ?? 0)),
   };

@@ -117,12 +117,14 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5_0
 
 /** Sums buckets of one release into one. */
 export function total(buckets: MetricsBucket[], releaseId: string) {
-  const sum = { "1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, upstreamErrors: 0, clientAborts: 0, latency: 0 };
+  const sum = { "1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, upstreamErrors: 0, upstreamTimeouts: 0, retried: 0, clientAborts: 0, latency: 0 };
   for (const b of buckets) {
     if (b.releaseId !== releaseId) continue;
     for (const cls of ["1xx", "2xx", "3xx", "4xx", "5xx"] as const) sum[cls] += b.status[cls];
     sum.upstreamErrors += b.upstreamErrors;
     sum.clientAborts += b.clientAborts;
+    sum.upstreamTimeouts += b.upstreamTimeouts ?? 0;
+    sum.retried += b.retried ?? 0;
     sum.latency += b.latency.reduce((a, c) => a + c, 0);
   }
   return sum;
