@@ -95,7 +95,8 @@ export function codeVersion(entry: string = daemonEntry): string {
   for (const dir of [dirname(entry), join(dirname(entry), "..", "proxy"), join(dirname(entry), "..", "metrics")]) {
     let names: string[];
     try {
-      names = readdirSync(dir).filter((n) => n.endsWith(ext) && !n.includes(".test.")).sort();
+      // What runs in the data plane only: not tests, contracts or test helpers.
+      names = readdirSync(dir).filter((n) => n.endsWith(ext) && !/\.(test|contract)\.|support\./.test(n)).sort();
     } catch {
       continue;
     }
