@@ -54,7 +54,8 @@ function ago(time: number): string {
 export function renderStatus(status: ProjectStatus, options: { api?: string } = {}): string {
   const chain = status.environments.map((e) => e.name).join(" → ");
   const api = options.api ? `, api http://${options.api}` : "";
-  const out = [`${bold(status.project)} — ${status.environments.length > 1 ? `chain ${chain}, ` : ""}store ${status.store}${api}`];
+  const plane = status.dataPlane ? `, data plane pid ${status.dataPlane.pid}` : "";
+  const out = [`${bold(status.project)} — ${status.environments.length > 1 ? `chain ${chain}, ` : ""}store ${status.store}${api}${plane}`];
   for (const env of status.environments) {
     out.push("", `${bold(`[${env.name}]`)} proxy http://${env.proxy}${env.requireApproval ? "  (releases wait for approval)" : ""}`);
     if (env.lock) out.push(yellow(`  locked by "${env.lock.command}" (pid ${env.lock.pid} on ${env.lock.host}) since ${ago(env.lock.acquiredAt)}`));
@@ -79,9 +80,14 @@ function renderService(s: ServiceStatus, environment: string): string[] {
     out.push(`  live      ${dim(`none in ${environment}`)}`);
   }
   if (s.previous) out.push(`  previous  v${s.previous.number} ${colourState(s.previous.state)}  ${s.previous.warm ? green("warm") : dim("cold")} (rollback target)`);
-  if (s.traffic && s.traffic.requests > 0) {
+  if (s.traffic && s.traffic.requests + s.traffic.upstreamErrors > 0) {
     const t = s.traffic;
-    out.push(`  traffic   ${t.rps.toFixed(1)} req/s  errors ${(t.errorRate * 100).toFixed(2)}%  p50 ≤${t.p50}ms p95 ≤${t.p95}ms p99 ≤${t.p99}ms  (last minute)`);
+    const upstream = [
+      t.upstreamErrors ? `${t.upstreamErrors} upstream errors` : "",
+      t.upstreamTimeouts ? `${t.upstreamTimeouts} timeouts` : "",
+      t.retried ? `${t.retried} retried` : "",
+    ].filter(Boolean);
+    out.push(`  traffic   ${t.rps.toFixed(1)} req/s  errors ${(t.errorRate * 100).toFixed(2)}%${upstream.length ? ` (${upstream.join(", ")})` : ""}  p50 ≤${t.p50}ms p95 ≤${t.p95}ms p99 ≤${t.p99}ms  (last minute)`);
   }
   if (s.analysis) out.push(`  analysis  ${colourVerdict(s.analysis.outcome)} ${dim(s.analysis.reason)}`);
   for (const i of s.instances) {

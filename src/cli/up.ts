@@ -1,5 +1,5 @@
 import { createApi } from "../api/index.js";
-import { Engine, formatAddress } from "../engine/index.js";
+import { Engine, createOperations, formatAddress } from "../engine/index.js";
 import { createLogger, toEngineError } from "../core/index.js";
 import { project, type GlobalOptions } from "./context.js";
 import { bold, green, progressPrinter, renderError } from "./render.js";
@@ -15,7 +15,7 @@ export async function up(options: UpOptions): Promise<number> {
   const logger = createLogger({ format: options.json ? "json" : "pretty" });
   const say = (line: string) => process.stderr.write(line + "\n");
   const engine = await Engine.start({ project: loaded, logger, onProgress: progressPrinter() });
-  const api = createApi({ engine, token: engine.files.token() });
+  const api = createApi({ operations: createOperations(engine), token: engine.files.token() });
   const [host, port] = splitAddress(loaded.config.api.listen);
   try {
     await api.listen({ host, port });
@@ -35,7 +35,9 @@ export async function up(options: UpOptions): Promise<number> {
     project: loaded.config.project,
   });
   const proxies = engine.environments.map((e) => `${e.name} http://${e.proxyAddress}`).join(", ");
-  say(`${green("engine up")}  ${bold(loaded.config.project)}: proxy ${proxies}  api http://${apiAddress}  state ${loaded.stateDir}`);
+  const plane = engine.dataPlane;
+  const how = plane.handedOver ? "handed over to this build" : plane.started ? "started" : "attached: it kept serving";
+  say(`${green("engine up")}  ${bold(loaded.config.project)}: proxy ${proxies}  api http://${apiAddress}  data plane pid ${plane.info.pid} (${how})  state ${loaded.stateDir}`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -34,6 +34,8 @@ export interface EnvironmentStatus {
 export interface ProjectStatus {
   project: string;
   store: string;
+  /** The data-plane process that serves the proxies; it outlives the engine. */
+  dataPlane: { pid: number; version: string; startedAt: string };
   /** The promotion chain, first to last. */
   environments: EnvironmentStatus[];
   /** Changes made outside the engine, from the last drift scan. */
@@ -47,6 +49,7 @@ export async function projectStatus(engine: Engine, only?: string): Promise<Proj
   return {
     project: engine.project.config.project,
     store: engine.store.kind,
+    dataPlane: { pid: engine.dataPlane.info.pid, version: engine.dataPlane.info.version, startedAt: engine.dataPlane.info.startedAt },
     environments: await Promise.all(environments.map((e) => environmentStatus(engine, e))),
     drift: engine.drift.findings,
     events: await engine.store.events.list({ limit: 10, environment: only }),

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { ApiClient, createApi } from "../../src/api/index.js";
 import { loadProject } from "../../src/config/index.js";
 import { silentLogger } from "../../src/core/logger.js";
-import { Engine } from "../../src/engine/index.js";
+import { Engine, createOperations } from "../../src/engine/index.js";
 
 const fixtureApp = resolve(import.meta.dirname, "../fixtures/app");
 
@@ -38,7 +38,7 @@ export interface TestProject {
   proxyUrl: string;
   /** Makes an artifact folder of the fixture app with this behaviour. */
   artifact(behaviour: Behaviour): string;
-  /** Stops the engine (and its API) as Ctrl-C would. */
+  /** Stops the engine (and its API) and its data plane: proxies and instances too, as `engineroom down` does. */
   stop(): Promise<void>;
   /** Starts the engine again on the same folder. */
   restart(): Promise<void>;
@@ -117,7 +117,7 @@ export async function startProject(config: string = testConfig(), options: { sto
   const boot = async () => {
     const engine = await Engine.start({ project: loadProject(configFile), logger: silentLogger, storeUrl: options.storeUrl });
     const token = engine.files.token();
-    const app = createApi({ engine, token });
+    const app = createApi({ operations: createOperations(engine), token });
     await app.listen({ host: "127.0.0.1", port: 0 });
     const address = app.server.address() as { port: number };
     closeApi = () => app.close();
