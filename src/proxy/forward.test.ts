@@ -133,7 +133,7 @@ test("metrics: status classes, upstream errors (502/504) and latency counts per 
     const s = total(p.buckets, releaseId);
     return s.upstreamErrors === 1 && total(p.buckets, "rel_down").upstreamErrors === 1 ? s : undefined;
   }, 5_000, "metrics buckets");
-  assert.deepEqual({ ...sum, latency: undefined }, { "1xx": 0, "2xx": 2, "3xx": 1, "4xx": 1, "5xx": 1, upstreamErrors: 1, clientAborts: 0, latency: undefined });
+  assert.deepEqual({ ...sum, latency: undefined }, { "1xx": 0, "2xx": 2, "3xx": 1, "4xx": 1, "5xx": 1, upstreamErrors: 1, upstreamTimeouts: 1, retried: 0, clientAborts: 0, latency: undefined });
   assert.equal(sum.latency, 6, "every answered request is in the latency histogram");
   const bucket = p.buckets.find((b) => b.releaseId === releaseId)!;
   assert.equal(bucket.latency.length, latencyBoundsMs.length + 1);
