@@ -13,3 +13,13 @@ export function childExecArgv(execArgv: readonly string[] = process.execArgv): s
   }
   return out;
 }
+
+/** True while a process with this pid exists (one we may not signal counts too). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

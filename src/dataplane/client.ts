@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { EngineError, childExecArgv, silentLogger, type Logger } from "../core/index.js";
+import { EngineError, childExecArgv, processAlive, silentLogger, type Logger } from "../core/index.js";
 import type { MetricsBucket } from "../proxy/index.js";
 import { codeVersion, daemonEntry, dataPlanePaths, jsonLines, type Answer, type HelloResult, type MetricsEvent, type ProxySettings } from "./protocol.js";
 import { RemoteProxy } from "./remote-proxy.js";
@@ -291,14 +291,6 @@ function tail(file: string): string {
   }
 }
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 async function waitGone(pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -17,7 +17,7 @@ export interface EngineInfo {
   project: string;
 }
 
-/** The files of the state folder that are not the store: engine.json, api-token, instances.json. */
+/** The engine's files of the state folder that are not the store: engine.json and api-token. */
 export class StateFiles {
   readonly dir: string;
 
@@ -58,20 +58,6 @@ export class StateFiles {
   removeEngineInfo(): void {
     rmSync(join(this.dir, "engine.json"), { force: true });
   }
-
-  /** Pids (process-group leaders) of the instances running now, so a later engine can clean up after a crash. */
-  writeInstancePids(pids: number[]): void {
-    writeFileSync(join(this.dir, "instances.json"), JSON.stringify(pids) + "\n");
-  }
-
-  readInstancePids(): number[] {
-    try {
-      const value = JSON.parse(readFileSync(join(this.dir, "instances.json"), "utf8"));
-      return Array.isArray(value) ? value.filter((p): p is number => Number.isInteger(p) && p > 1) : [];
-    } catch {
-      return [];
-    }
-  }
 }
 
 /** Config snapshots as JSON files under `<state>/configs/`, named by their hash. */
@@ -100,12 +86,5 @@ export class FileConfigSnapshots implements ConfigSnapshots {
   }
 }
 
-/** True if a process with this pid exists (and we may signal it). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+/** True if a process with this pid exists; kept here for the engine's users. */
+export { processAlive } from "../core/index.js";

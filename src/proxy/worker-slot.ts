@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { childExecArgv } from "../core/index.js";
 import { isFromWorker, workerConfigEnv, type FromWorker, type ToWorker, type WorkerConfig } from "./messages.js";
 import { FrameReader } from "./shared-table.js";
 import type { Route } from "./types.js";
@@ -15,20 +16,8 @@ import type { Route } from "./types.js";
 const here = fileURLToPath(import.meta.url);
 const workerFile = join(dirname(here), `worker${extname(here)}`);
 
-/**
- * The engine's node flags, for the workers: loaders (`--import tsx`) and limits carry over, but not
- * flags that would run something else or clash: an -e/-p script, the test runner, watch mode, or an
- * inspector port the engine already holds.
- */
-export function workerExecArgv(execArgv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!;
-    if (arg === "-e" || arg === "--eval" || arg === "-p" || arg === "--print" || arg === "--input-type") i++; // and its value
-    else if (!/^(--eval=|--print=|--input-type=|--test|--watch|--inspect|--debug)/.test(arg)) out.push(arg);
-  }
-  return out;
-}
+/** The engine's node flags, for the workers (`--import tsx` under the tests): core's childExecArgv. */
+export const workerExecArgv = childExecArgv;
 
 /** A route table as the controller sends it: encoded once per apply, written to every worker. */
 export interface OutgoingTable {

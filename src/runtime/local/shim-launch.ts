@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { childExecArgv } from "../../core/index.js";
 import type { ShimStart } from "./instance-files.js";
 import { caughtSignals } from "./procfs.js";
 
@@ -17,20 +18,8 @@ const readySignals = [1, 2, 15]; // SIGHUP, SIGINT, SIGTERM
 const readyMask = readySignals.reduce((mask, n) => mask | (1n << BigInt(n - 1)), 0n);
 const readyTimeoutMs = 15_000;
 
-/**
- * The engine's node flags that a shim needs too (`--import tsx` under tests), without the ones that
- * make sense once per process tree: eval, test runner, watch, inspector. As src/proxy/controller.ts
- * does for its workers.
- */
-export function shimExecArgv(execArgv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!;
-    if (arg === "-e" || arg === "--eval" || arg === "-p" || arg === "--print" || arg === "--input-type") i++; // and its value
-    else if (!/^(--eval=|--print=|--input-type=|--test|--watch|--inspect|--debug)/.test(arg)) out.push(arg);
-  }
-  return out;
-}
+/** The engine's node flags that a shim needs too (`--import tsx` under tests): core's childExecArgv. */
+export const shimExecArgv = childExecArgv;
 
 export interface LaunchedShim {
   child: ChildProcess;
