@@ -27,6 +27,8 @@ export interface InstanceHealth {
   detail: string;
   /** Failures in a row. */
   failures: number;
+  /** The most failures in a row an instance of this slot reached since the release started, replaced ones included. */
+  peak?: { failures: number; instanceId: string; detail: string };
 }
 
 export interface SupervisorOptions {
@@ -194,6 +196,7 @@ export class Supervisor {
       ok: s.healthy && s.instance.status === "running" && (s.lastProbe?.ok ?? true),
       detail: s.instance.status !== "running" ? `instance ${s.instance.status}` : s.restarting ? "restarting" : (s.lastProbe?.detail ?? "not probed yet"),
       failures: s.failures,
+      peak: s.peak,
     }));
   }
 
@@ -282,7 +285,7 @@ export class Supervisor {
   }
 
   #fill(group: Group, index: number, instance: InstanceInfo): void {
-    const slot: Slot = { index, instance, healthy: false, failures: 0, lastProbe: undefined, crashes: [], restarting: false, probing: undefined };
+    const slot: Slot = { index, instance, healthy: false, failures: 0, peak: undefined, lastProbe: undefined, crashes: [], restarting: false, probing: undefined };
     group.slots.push(slot);
     this.#byInstance.set(instance.id, { group, slot });
   }

@@ -39,7 +39,8 @@ describe("Supervisor: live health of every supervised instance", () => {
     assert.equal(restarted!.data.why, "unhealthy");
     assert.match(restarted!.message, /\(it failed its health check\) and is healthy$/);
     assert.equal(rig.supervisor.upstreams(release.id).length, 2);
-    await until(() => holderIsDead({ pid: hung!.pid!, host: hostname() }), "the hung process to be ended");
+    // The hung instance is stopped with its grace, on the test's clock: drive it until the SIGKILL.
+    await drive(rig.clock, until(() => holderIsDead({ pid: hung!.pid!, host: hostname() }), "the hung process to be ended", 15_000), { timeoutMs: 20_000 });
     assert.equal(rig.supervisor.isWarm(release.id), true);
     assert.deepEqual(rig.supervisor.health(release.id).map((h) => h.failures), [0, 0]);
   });

@@ -14,6 +14,8 @@ export interface Slot {
   healthy: boolean;
   /** Health-check failures in a row of the slot (kept through a restart until the new instance passes). */
   failures: number;
+  /** The most failures in a row any instance of this slot reached, with that instance and its last probe: a replacement does not wipe it, so the watch sees it. */
+  peak: { failures: number; instanceId: string; detail: string } | undefined;
   lastProbe: { ok: boolean; detail: string } | undefined;
   /** Times of recent restarts (crashes and health failures), for the restart budget. */
   crashes: number[];
@@ -88,6 +90,7 @@ export class SlotKeeper {
           const ok = probePassed(result);
           slot.lastProbe = { ok, detail: describeProbe(result) };
           slot.failures = ok ? 0 : slot.failures + 1;
+          if (slot.failures > (slot.peak?.failures ?? 0)) slot.peak = { failures: slot.failures, instanceId: instance.id, detail: slot.lastProbe.detail };
           if (slot.failures >= unhealthyThreshold(health)) return void (await this.unhealthy(group, slot, instance));
         }
       } catch {

@@ -89,7 +89,9 @@ export async function watchRelease(input: WatchInput): Promise<WatchOutcome> {
 export function withHealth(verdict: Verdict, results: InstanceHealth[], looks: number, service: ServiceConfig): Verdict {
   const { path } = service.health;
   const threshold = unhealthyThreshold(service.health);
-  const worst = [...results].sort((a, b) => b.failures - a.failures)[0];
+  // An instance replaced for failing its check still counts: its slot keeps the peak it reached.
+  const peaks = results.map((r) => (r.peak && r.peak.failures > r.failures ? { ...r, ...r.peak } : r));
+  const worst = [...peaks].sort((a, b) => b.failures - a.failures)[0];
   const failing = results.filter((r) => !r.ok).length;
   const fails = !!worst && worst.failures >= threshold;
   const summary = fails
@@ -109,8 +111,10 @@ export function withHealth(verdict: Verdict, results: InstanceHealth[], looks: n
     samples: { candidate: looks, baseline: null },
     summary: summary + ".",
   };
-  if (fails) return { ...verdict, outcome: "fail", reason: `${summary}.`, checks: [...verdict.checks, check] };
-  return { ...verdict, checks: [...verdict.checks, check] };
+  // One health check per verdict: a verdict built on an earlier one (release.down) replaces its check.
+  const checks = [...verdict.checks.filter((c) => c.name !== "health-checks"), check];
+  if (fails) return { ...verdict, outcome: "fail", reason: `${summary}.`, checks };
+  return { ...verdict, checks };
 }
 
 /**
