@@ -4,7 +4,8 @@
  * request handling. It never depends on an engine being connected: it serves its last tables.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { rename, writeFile } from "node:fs/promises";
 import type { Server } from "node:net";
 import { EngineError, toEngineError, type Logger } from "../core/index.js";
 import { createProxy, type MetricsBucket, type Proxy, type Route } from "../proxy/index.js";
@@ -41,6 +42,8 @@ export class DataPlaneHost {
   #seq = 0;
   /** Serialises changes of the proxy set and of the persisted file. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** The persisted file's writes, in order. */
+  #writes: Promise<void> = Promise.resolve();
 
   constructor(options: HostOptions) {
     this.#paths = dataPlanePaths(options.stateDir);
@@ -84,17 +87,21 @@ export class DataPlaneHost {
       const listen = running && running.record.listen === settings.listen ? running.record.address : settings.listen;
       const record = await this.#startProxy({ ...settings, listen }, routes, listener, settings.listen);
       if (running) await this.#stopProxy(running, 10_000);
-      this.#persist();
+      await this.#persist();
       return record;
     });
   }
 
-  /** Persists the table, then switches to it; resolves when every worker acknowledged. */
+  /**
+   * Switches to the table and persists it at the same time (the disk is off the switch's path);
+   * resolves once every worker acknowledged it AND it is on disk, so an engine that got the answer
+   * knows a restarted data plane comes back with this table.
+   */
   async apply(environment: string, routes: Route[]) {
     const running = this.#get(environment);
     running.record.routes = routes;
-    this.#persist();
-    return running.proxy.apply(routes);
+    const [result] = await Promise.all([running.proxy.apply(routes), this.#persist()]);
+    return result;
   }
 
   inFlight(environment: string, releaseId: string): Promise<number> {
@@ -106,7 +113,7 @@ export class DataPlaneHost {
       const running = this.#proxies.get(environment);
       if (!running) return;
       this.#proxies.delete(environment);
-      this.#persist();
+      await this.#persist();
       await this.#stopProxy(running, graceMs);
     });
   }
@@ -134,7 +141,7 @@ export class DataPlaneHost {
     return this.#serial(async () => {
       const all = [...this.#proxies.values()];
       this.#proxies.clear();
-      if (options.forget) this.#persist();
+      if (options.forget) await this.#persist();
       await Promise.all(all.map((running) => this.#stopProxy(running, graceMs)));
     });
   }
@@ -187,12 +194,19 @@ export class DataPlaneHost {
     }
   }
 
-  /** Written to a temporary file and renamed, so a crash leaves the old table or the new one, never half. */
-  #persist(): void {
-    const proxies = [...this.#proxies.values()].map((p) => p.record);
+  /**
+   * Writes the records as they are now to a temporary file and renames it, so a crash leaves the old
+   * tables or the new ones, never half. Writes happen one after the other, in the order asked.
+   */
+  #persist(): Promise<void> {
+    const text = JSON.stringify({ proxies: [...this.#proxies.values()].map((p) => p.record) }) + "\n";
     const temp = `${this.#paths.proxies}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify({ proxies }) + "\n", { mode: 0o600 });
-    renameSync(temp, this.#paths.proxies);
+    const next = this.#writes.then(async () => {
+      await writeFile(temp, text, { mode: 0o600 });
+      await rename(temp, this.#paths.proxies);
+    });
+    this.#writes = next.catch((error) => this.#logger.error("could not persist the route tables", { error: String(error) }));
+    return next;
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
