@@ -60,17 +60,19 @@ function pickUpstream(target: RouteTarget): UpstreamState | undefined {
 }
 
 /**
- * For a retry: the upstream after `failed` in the route's list (the cursor is left alone, so the
- * failed one is not tried first by the next request too), else the next of the fallback; undefined
- * when there is neither.
+ * For a retry: the next of the fallback (the warm previous release, during a watch window), else
+ * the upstream after `failed` in the route's list (the cursor is left alone, so the failed one is
+ * not tried first by the next request too); undefined when there is neither.
  */
-function pickOther(target: RouteTarget, failed: UpstreamState): { upstream: UpstreamState; release: ReleaseStats } | undefined {
+function pickOther(target: RouteTarget, failed: UpstreamState | undefined): { upstream: UpstreamState; release: ReleaseStats } | undefined {
   const list = target.upstreams;
-  if (list.length > 1) {
+  const fallback = target.fallback;
+  // During a watch window the warm previous release is the known-good place: a sibling of a crashed
+  // instance of the new release is often crashing too (the same build).
+  if (failed !== undefined && list.length > 1 && fallback.length === 0) {
     const at = list.indexOf(failed);
     return { upstream: list[at + 1 === list.length ? 0 : at + 1]!, release: target.release };
   }
-  const fallback = target.fallback;
   if (fallback.length === 0) return undefined;
   const upstream = fallback[target.fallbackNext]!;
   target.fallbackNext = target.fallbackNext + 1 === fallback.length ? 0 : target.fallbackNext + 1;
@@ -96,8 +98,18 @@ export function routeRequest(table: RouteIndex<RouteTarget>, req: IncomingMessag
   if (target === undefined) return 404;
   const upstream = pickUpstream(target);
   if (upstream === undefined) {
-    target.release.upstreamError(performance.now() - start, Date.now());
-    return 502;
+    // Every instance of the release is out (crashed, unhealthy): during a watch window the warm
+    // previous release takes the request. It still counts as a failed try of the release.
+    const fallback = pickOther(target, undefined);
+    if (fallback === undefined) {
+      target.release.upstreamError(performance.now() - start, Date.now());
+      return 502;
+    }
+    target.release.retriedError(Date.now());
+    routed.target = target;
+    routed.release = fallback.release;
+    routed.upstream = fallback.upstream;
+    return 0;
   }
   routed.target = target;
   routed.release = target.release;
@@ -164,10 +176,10 @@ class Exchange {
   abort: ((error?: Error) => void) | null = null;
   resume: (() => void) | null = null;
 
-  constructor(res: TaggedResponse, target: RouteTarget, upstream: UpstreamState, options: Dispatcher.DispatchOptions, start: number, hungMs: number) {
+  constructor(res: TaggedResponse, target: RouteTarget, upstream: UpstreamState, options: Dispatcher.DispatchOptions, start: number, hungMs: number, release: ReleaseStats = target.release) {
     this.res = res;
     this.target = target;
-    this.release = target.release;
+    this.release = release;
     this.upstream = upstream;
     this.options = options;
     this.start = start;
@@ -321,9 +333,9 @@ export function createForwarder(table: () => RouteIndex<RouteTarget>, options: F
     const refused = routeRequest(table(), req, false, start);
     if (refused !== 0) return plainAnswer(res, refused);
     const target = routed.target;
-    target.release.inFlight++;
     const options = { path: req.url!, method: req.method as Dispatcher.HttpMethod, headers: routed.headers, body: requestFacts.hasBody ? req : null };
-    const exchange = new Exchange(res, target, routed.upstream, options, start, hungMs);
+    const exchange = new Exchange(res, target, routed.upstream, options, start, hungMs, routed.release);
+    exchange.release.inFlight++;
     (res as TaggedResponse)[kExchange] = exchange;
     res.on("close", onResponseClose);
     if (options.body !== null) req.once("end", () => (exchange.waitingSince = performance.now()));

@@ -185,8 +185,9 @@ describe("a release whose instances keep crashing while watched", () => {
     await p.cleanup();
   });
 
-  it("is rolled back by the engine to the warm previous release", async () => {
+  it("is rolled back by the engine to the warm previous release, and no request fails on the way", async () => {
     await deploy(p, p.artifact({ version: "v1" }));
+    const load = startLoad(p.proxyUrl, { connections: 4, maxMs: 60_000 });
     const v2 = await deploy(p, p.artifact({ version: "v2", crashAfterMs: 700 }));
     assert.equal(v2.release.state, "watching");
     let latest: Release | undefined;
@@ -199,5 +200,9 @@ describe("a release whose instances keep crashing while watched", () => {
     // Both instances crash together: the release has none left, so it is rolled back at once (release.down).
     assert.match(latest!.reason, /kept crashing during the watch window|release\.down/);
     assert.equal((await get(p.proxyUrl)).version, "v1");
+    // Requests the crashed instances refused or reset were retried on the warm v1 (the route's fallback).
+    const result = await load.stop();
+    assert.equal(result.failures, 0, `no request failed: ${JSON.stringify(result.problems)}`);
+    assert.ok((result.versions.v2 ?? 0) > 0, "v2 served before it crashed");
   });
 });
