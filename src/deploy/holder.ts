@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { processAlive } from "../core/index.js";
 import type { LockHolder } from "../store/index.js";
 
 /**
@@ -34,15 +35,6 @@ function hasProc(): boolean {
   return processStartTime(process.pid) !== undefined;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, owned by someone else
-  }
-}
-
 /** This process as a lease holder. */
 export function thisHolder(command: string): LockHolder {
   const startTime = processStartTime(process.pid);
@@ -55,7 +47,7 @@ export function thisHolder(command: string): LockHolder {
  */
 export function holderIsDead(holder: Pick<LockHolder, "pid" | "host" | "startTime">): boolean {
   if (holder.host !== hostname()) return false;
-  if (!pidAlive(holder.pid)) return true;
+  if (!processAlive(holder.pid)) return true;
   if (!hasProc()) return false;
   const now = procStat(holder.pid);
   if (!now) return true;

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { after, afterEach, beforeEach, describe, it } from "node:test";
-import pg from "pg";
-import { ManualClock } from "../core/index.js";
-import { PostgresStore, SqliteStore, type Store } from "../store/index.js";
+import type { ManualClock } from "../core/index.js";
+import type { Store } from "../store/index.js";
+import { testStoreBackends } from "../store/test-support.js";
 import { holderIsDead, processStartTime, thisHolder } from "./holder.js";
 import { WriterLock, writerLockKey } from "./locks.js";
 import { drive, rejection } from "./test-support.js";
@@ -49,41 +48,7 @@ describe("lease holders", () => {
   });
 });
 
-const postgresUrl = process.env.ENGINEROOM_TEST_POSTGRES_URL;
-const backends: [string, () => Promise<{ store: Store; clock: ManualClock; cleanup: () => Promise<void> }>][] = [
-  [
-    "SQLite",
-    async () => {
-      const clock = new ManualClock();
-      const store = new SqliteStore({ path: ":memory:", clock });
-      await store.migrate();
-      return { store, clock, cleanup: () => store.close() };
-    },
-  ],
-];
-if (postgresUrl) {
-  backends.push([
-    "PostgreSQL",
-    async () => {
-      const clock = new ManualClock();
-      const schema = `er_lock_${randomBytes(6).toString("hex")}`;
-      const store = new PostgresStore({ url: postgresUrl, clock, schema });
-      await store.migrate();
-      return {
-        store,
-        clock,
-        cleanup: async () => {
-          await store.close();
-          const client = new pg.Client({ connectionString: postgresUrl });
-          await client.connect();
-          await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => client.end());
-        },
-      };
-    },
-  ]);
-}
-
-for (const [name, open] of backends) {
+for (const [name, open] of testStoreBackends()) {
   describe(`WriterLock over ${name}`, () => {
     let store: Store;
     let clock: ManualClock;

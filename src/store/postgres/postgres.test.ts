@@ -1,25 +1,17 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import pg from "pg";
-import { isEngineError, ManualClock } from "../../core/index.js";
+import { isEngineError } from "../../core/index.js";
 import { openStore } from "../index.js";
 import { runStoreContract } from "../store.contract.js";
+import { adminQuery, postgresTestStore } from "../test-support.js";
 import { describePostgresUrl, PostgresStore } from "./index.js";
 
 const url = process.env.ENGINEROOM_TEST_POSTGRES_URL;
 const password = "hunter2-not-for-logs";
 
 /** Runs one statement on its own connection (schemas are created by the store, dropped here). */
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+const admin = (sql: string) => adminQuery(url!, sql);
 
 function isUnavailableWithoutPassword(error: unknown): boolean {
   assert.ok(isEngineError(error), `expected an EngineError, got ${String(error)}`);
@@ -30,20 +22,7 @@ function isUnavailableWithoutPassword(error: unknown): boolean {
 }
 
 if (url) {
-  runStoreContract("PostgresStore", async () => {
-    const clock = new ManualClock();
-    const schema = `er_test_${randomBytes(6).toString("hex")}`;
-    const store = new PostgresStore({ url, clock, schema });
-    await store.migrate();
-    return {
-      store,
-      clock,
-      cleanup: async () => {
-        await store.close();
-        await admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      },
-    };
-  });
+  runStoreContract("PostgresStore", () => postgresTestStore(url));
 } else {
   it("PostgresStore contract", { skip: "ENGINEROOM_TEST_POSTGRES_URL not set: PostgreSQL store contract skipped" }, () => {});
 }
