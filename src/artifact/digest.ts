@@ -129,27 +129,28 @@ export async function escapingLinksOnDisk(root: string, entries: readonly TreeEn
 
 /** Whether following `path` (relative to `root`, with `/`) inside the tree ever climbs above `root`. */
 async function resolvesOutside(root: string, path: string): Promise<boolean> {
-  const done: string[] = [];
-  const todo = path.split("/");
+  const walked: string[] = []; // the parts followed so far, none of them a link or ".."
+  // The parts still to walk: a link met on the way puts its target's parts in front.
+  const remaining = path.split("/");
   let hops = 0;
-  while (todo.length > 0) {
-    const part = todo.shift()!;
+  while (remaining.length > 0) {
+    const part = remaining.shift()!;
     if (part === "" || part === ".") continue;
     if (part === "..") {
-      if (done.length === 0) return true;
-      done.pop();
+      if (walked.length === 0) return true;
+      walked.pop();
       continue;
     }
-    const here = join(root, ...done, part);
+    const here = join(root, ...walked, part);
     const stats = await lstat(here).catch(() => undefined);
     if (!stats?.isSymbolicLink()) {
-      done.push(part);
+      walked.push(part);
       continue;
     }
     if (++hops > maxLinkHops) return true; // a loop: nothing could use it, and it is not worth the doubt
     const target = await readlink(here);
     if (posix.isAbsolute(target)) return true;
-    todo.unshift(...target.split("/"));
+    remaining.unshift(...target.split("/"));
   }
   return false;
 }

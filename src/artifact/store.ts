@@ -7,11 +7,6 @@ import { digestFolder, escapingLinks, escapingLinksOnDisk, linkEscapes, pathEsca
 export interface ArtifactStoreOptions {
   /** Where artifacts are kept, e.g. `.engineroom/artifacts`. */
   dir: string;
-  /**
-   * The engine's state folder (API token, store, logs), which no artifact may include. Default: the
-   * folder `dir` is in, as in `.engineroom/artifacts`.
-   */
-  stateDir?: string;
 }
 
 /** What `add` stored, or found already stored. */
@@ -42,11 +37,12 @@ const digestPattern = /^sha256:([0-9a-f]{64})$/;
  */
 export class ArtifactStore {
   readonly #dir: string;
+  /** The engine's state folder (API token, store, logs), which no artifact may include: the one `dir` is in, as in `.engineroom/artifacts`. */
   readonly #stateDir: string;
 
   constructor(options: ArtifactStoreOptions) {
     this.#dir = options.dir;
-    this.#stateDir = options.stateDir ?? dirname(options.dir);
+    this.#stateDir = dirname(options.dir);
   }
 
   /** The digest a folder would be stored under; see `digestFolder` in digest.ts for what it covers. */

@@ -22,10 +22,11 @@ export function expandEnvReferences(
     return found ?? "";
   });
   if (missing.length > 0) {
-    const names = [...new Set(missing)].map((name) => `$${name}`).join(", ");
+    const variables = [...new Set(missing)];
+    const names = variables.map((name) => `$${name}`).join(", ");
     throw new EngineError("CONFIG_INVALID", `${where} refers to ${names}, which ${missing.length > 1 ? "are" : "is"} not set (or empty) in the engine's environment.`, {
       hint: `Set ${names} before starting Engineroom, or write ${where} without it.`,
-      details: { path: where, variables: [...new Set(missing)] },
+      details: { path: where, variables },
     });
   }
   return expanded;

@@ -18,13 +18,13 @@
  */
 
 /** A value shorter than this is not redacted (it is too short to mask safely). */
-export const redactMinLength = 4;
+const redactMinLength = 4;
 /**
  * A prefix of a value is redacted at a truncation point only from this many characters on. Shorter
  * prefixes are ordinary words too often ("admin" of "admin-password-2024" ending a log line, or as a
  * quoted JSON value), and leak little of a value of some length.
  */
-export const redactMinPrefix = 6;
+const redactMinPrefix = 6;
 
 /** One way a secret can appear in output. */
 interface Form {
@@ -87,7 +87,6 @@ export class Redactor {
         const longer = found.length >= redactMinPrefix ? byHead.get(found.slice(0, redactMinPrefix)) : undefined;
         const cut = longer && truncatedPrefix(text, start, longer);
         if (cut && cut.end > end) [end, name] = [cut.end, cut.name];
-        pattern.lastIndex = end;
       } else {
         // Only a head matched here: redact it with what follows if that is a prefix of a form cut at a truncation point.
         const cut = truncatedPrefix(text, start, byHead.get(found)!);
@@ -96,8 +95,8 @@ export class Redactor {
           continue;
         }
         [end, name] = [cut.end, cut.name];
-        pattern.lastIndex = end;
       }
+      pattern.lastIndex = end;
       out += `${text.slice(copied, start)}[REDACTED:${name}]`;
       copied = end;
     }
