@@ -44,6 +44,8 @@ export interface LockRow {
   command: string;
   pid: Int;
   host: string;
+  /** The holder's process start time (migration 2); null for holders that cannot tell. */
+  start_time: Int | null;
   acquired_at: Int;
   expires_at: Int;
 }
@@ -101,6 +103,7 @@ export function toLock(row: LockRow): Lock {
     command: row.command,
     pid: Number(row.pid),
     host: row.host,
+    ...(row.start_time === null || row.start_time === undefined ? {} : { startTime: Number(row.start_time) }),
     acquiredAt: Number(row.acquired_at),
     expiresAt: Number(row.expires_at),
   };

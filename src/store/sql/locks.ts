@@ -1,21 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { EngineError } from "../../core/index.js";
-import { toLock, type LockRow } from "../rows.js";
+import { toLock, toLockHolder, type LockRow } from "../rows.js";
 import type { Lock, LockHolder, LockResult, LockTable } from "../types.js";
 import { SqlRepo } from "./database.js";
-
-/** A lock row with the holder's process start time (migration 2). */
-type Row = LockRow & { start_time?: number | string | null };
-
-function lockOf(row: Row): Lock {
-  const lock = toLock(row);
-  return row.start_time === null || row.start_time === undefined ? lock : { ...lock, startTime: Number(row.start_time) };
-}
-
-function holderOf(row: Row): Omit<Lock, "token"> {
-  const { token: _token, ...holder } = lockOf(row);
-  return holder;
-}
 
 /**
  * Leases in one table. Acquiring is a single statement (an upsert that only overwrites an expired
@@ -26,7 +13,7 @@ export class SqlLockTable extends SqlRepo implements LockTable {
     // A holder seen as gone between the upsert and the read released just then: try again.
     for (let attempt = 0; ; attempt++) {
       const now = this.now();
-      const [row] = await this.db.query<Row>(
+      const [row] = await this.db.query<LockRow>(
         `INSERT INTO locks (key, token, command, pid, host, start_time, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET token = excluded.token, command = excluded.command, pid = excluded.pid,
            host = excluded.host, start_time = excluded.start_time, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
@@ -34,7 +21,7 @@ export class SqlLockTable extends SqlRepo implements LockTable {
          RETURNING *`,
         [key, token(), holder.command, holder.pid, holder.host, holder.startTime ?? null, now, now + ttlMs, now],
       );
-      if (row) return { acquired: true, lock: lockOf(row) };
+      if (row) return { acquired: true, lock: toLock(row) };
       const heldBy = await this.#find(key);
       if (heldBy) return { acquired: false, heldBy };
       if (attempt >= 5) throw new EngineError("LOCK_HELD", `The lock ${key} changed hands too often to acquire it.`);
@@ -44,13 +31,13 @@ export class SqlLockTable extends SqlRepo implements LockTable {
   async takeOver(key: string, from: Omit<Lock, "token">, holder: LockHolder, ttlMs: number): Promise<LockResult> {
     const now = this.now();
     // The holder is known by what it recorded; a lease taken by anyone since has another acquired_at or pid.
-    const [row] = await this.db.query<Row>(
+    const [row] = await this.db.query<LockRow>(
       `UPDATE locks SET token = ?, command = ?, pid = ?, host = ?, start_time = ?, acquired_at = ?, expires_at = ?
        WHERE key = ? AND pid = ? AND host = ? AND acquired_at = ?
        RETURNING *`,
       [token(), holder.command, holder.pid, holder.host, holder.startTime ?? null, now, now + ttlMs, key, from.pid, from.host, from.acquiredAt],
     );
-    if (row) return { acquired: true, lock: lockOf(row) };
+    if (row) return { acquired: true, lock: toLock(row) };
     return this.acquire(key, holder, ttlMs); // released or changed hands meanwhile: the ordinary rules apply
   }
 
@@ -71,13 +58,13 @@ export class SqlLockTable extends SqlRepo implements LockTable {
   }
 
   async forceRelease(key: string): Promise<Omit<Lock, "token"> | undefined> {
-    const [row] = await this.db.query<Row>("DELETE FROM locks WHERE key = ? RETURNING *", [key]);
-    return row && holderOf(row);
+    const [row] = await this.db.query<LockRow>("DELETE FROM locks WHERE key = ? RETURNING *", [key]);
+    return row && toLockHolder(row);
   }
 
   async #find(key: string): Promise<Omit<Lock, "token"> | undefined> {
-    const [row] = await this.db.query<Row>("SELECT * FROM locks WHERE key = ?", [key]);
-    return row && holderOf(row);
+    const [row] = await this.db.query<LockRow>("SELECT * FROM locks WHERE key = ?", [key]);
+    return row && toLockHolder(row);
   }
 }
 
