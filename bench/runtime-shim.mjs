@@ -72,7 +72,6 @@ async function adoption(runtimeIndex, dir, count) {
   }
   for (const port of ports) await firstAnswer(port);
   owner.close();
-  const next = new LocalRuntime({ logDir: join(dir, "logs"), stateDir: dir });
   const times = [];
   for (let round = 0; round < 5; round++) {
     const probe = new LocalRuntime({ logDir: join(dir, "logs"), stateDir: dir });
@@ -82,6 +81,7 @@ async function adoption(runtimeIndex, dir, count) {
     if (adopted.length !== count) throw new Error(`adopted ${adopted.length} of ${count}`);
     probe.close();
   }
+  const next = new LocalRuntime({ logDir: join(dir, "logs"), stateDir: dir });
   await next.adopt();
   await next.stopAll(2_000);
   return times;

@@ -241,7 +241,8 @@ export function runRuntimeContract(name: string, makeRuntime: () => Promise<Runt
   });
 }
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
+/** Polls `condition` every 25 ms; fails the test, naming `what`, after `timeoutMs`. For the runtime tests beside each runtime too. */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
@@ -251,7 +252,7 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, what: stri
 
 /** Whether a process lives. A zombie counts as dead: where PID 1 does not reap orphans (some
  * containers), a killed grandchild stays a zombie and still answers signal 0. */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {

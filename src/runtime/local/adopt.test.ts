@@ -6,13 +6,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { Redactor } from "../../core/index.js";
+import { childExecArgv, Redactor } from "../../core/index.js";
+import { isAlive, waitUntil as waitFor } from "../runtime.contract.js";
 import type { ExitInfo, InstanceInfo, InstanceSpec } from "../types.js";
 import { InstanceFiles, type InstanceRecord } from "./instance-files.js";
 import { stopRecordedInstances } from "./cleanup.js";
 import { LocalRuntime } from "./local-runtime.js";
 import { readStat } from "./procfs.js";
-import { shimExecArgv } from "./shim-launch.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -67,7 +67,7 @@ describe("LocalRuntime adoption", { timeout: 60_000 }, () => {
 
   /** Starts the instances in an owner process and returns them once it printed them all. */
   async function startInOwner(specs: Omit<InstanceSpec, "port">[]): Promise<{ owner: ChildProcess; infos: InstanceInfo[] }> {
-    const child = spawn(process.execPath, [...shimExecArgv(process.execArgv), join(dir, "owner.mts"), logDir, stateDir, JSON.stringify(specs)], {
+    const child = spawn(process.execPath, [...childExecArgv(process.execArgv), join(dir, "owner.mts"), logDir, stateDir, JSON.stringify(specs)], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     children.push(child);
@@ -244,16 +244,7 @@ async function exitedPid(): Promise<number> {
   return child.pid!;
 }
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-/** Alive and not a zombie. */
-function isAlive(pid: number): boolean {
-  const found = readStat(pid);
-  return found !== undefined && found.state !== "Z";
+/** The contract's poll, with more time: these tests wait on processes another process started. */
+function waitUntil(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  return waitFor(condition, what, 10_000);
 }

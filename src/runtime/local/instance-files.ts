@@ -11,6 +11,9 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+/** What an instance id and a service name may be: each becomes a file name, under `instances/` and the log folder. */
+export const safeName = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
 /** One instance as the runtime started it: enough to find its process again and check it is the same. */
 export interface InstanceRecord {
   version: 1;

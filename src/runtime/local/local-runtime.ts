@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { EngineError, redactor as processRedactor, silentLogger, systemClock } from "../../core/index.js";
 import type { Clock, Logger, Redactor } from "../../core/index.js";
 import type { ExitInfo, InstanceInfo, InstanceSpec, Runtime, StopOptions } from "../types.js";
-import { InstanceFiles, type InstanceRecord } from "./instance-files.js";
+import { InstanceFiles, safeName, type InstanceRecord } from "./instance-files.js";
 import { findLog, tailLog } from "./log-file.js";
 import { PortAllocator } from "./ports.js";
 import { whyNotAdoptable } from "./adoption.js";
@@ -37,7 +37,6 @@ const pollMs = 200;
 /** After the grace period killed its app, how long a shim may take to drain and exit before it is killed too. */
 const shimDrainMs = 5_000;
 const baseEnvNames = ["PATH", "HOME", "LANG", "TZ"];
-const safeName = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 interface Tracked {
   info: InstanceInfo;

@@ -1,6 +1,7 @@
 import { access, open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
+import { safeName } from "./instance-files.js";
 
 /** A line longer than this many characters is cut into pieces, so a program that never prints a
  * newline cannot make the engine buffer without bound. */
@@ -209,7 +210,7 @@ async function tailFile(path: string, count: number, chunkBytes: number): Promis
 
 /** The log file of instance `id` under `<logDir>/<service>/`, whatever its service; undefined if none (or `id` is no safe name). */
 export async function findLog(logDir: string, id: string): Promise<string | undefined> {
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(id)) return undefined;
+  if (!safeName.test(id)) return undefined;
   let services: string[];
   try {
     services = await readdir(logDir);

@@ -122,7 +122,7 @@ export function allPids(): number[] {
 }
 
 /** The pids of process group `pgrp`, its leader included, zombies left out. */
-export function groupMembers(pgrp: number): number[] {
+function groupMembers(pgrp: number): number[] {
   return allPids().filter((pid) => {
     const info = readStat(pid);
     return info !== undefined && info.pgrp === pgrp && info.state !== "Z";

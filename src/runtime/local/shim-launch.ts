@@ -9,7 +9,7 @@ import { caughtSignals } from "./procfs.js";
 // The shim sits beside this file with the same extension: .ts under tsx (run with the engine's own
 // node flags, which load tsx), .js in dist.
 const here = fileURLToPath(import.meta.url);
-export const shimFile = join(dirname(here), `shim${extname(here)}`);
+const shimFile = join(dirname(here), `shim${extname(here)}`);
 
 /** Environment of the shim itself: what node needs, nothing of the app's (which may hold secrets). */
 const shimEnvNames = ["PATH", "HOME", "LANG", "TZ", "NODE_OPTIONS"];
@@ -18,12 +18,8 @@ const readySignals = [1, 2, 15]; // SIGHUP, SIGINT, SIGTERM
 const readyMask = readySignals.reduce((mask, n) => mask | (1n << BigInt(n - 1)), 0n);
 const readyTimeoutMs = 15_000;
 
-/** The engine's node flags that a shim needs too (`--import tsx` under tests): core's childExecArgv. */
-export const shimExecArgv = childExecArgv;
-
 export interface LaunchedShim {
   child: ChildProcess;
-  pid: number;
   /**
    * Resolves true once the shim ignores SIGTERM (so that stopping the instance cannot kill the shim
    * before it ran its app), or once it has recorded its app's exit (an app that ended that fast);
@@ -45,7 +41,7 @@ export async function launchShim(start: ShimStart, errorsPath: string, onSpawned
   try {
     const env: Record<string, string> = {};
     for (const name of shimEnvNames) if (process.env[name] !== undefined) env[name] = process.env[name]!;
-    child = spawn(process.execPath, [...shimExecArgv(process.execArgv), shimFile], {
+    child = spawn(process.execPath, [...childExecArgv(process.execArgv), shimFile], {
       // The engine's folder, where its node flags resolve (`--import tsx`); the shim moves to the instance's.
       cwd: process.cwd(),
       env,
@@ -65,7 +61,7 @@ export async function launchShim(start: ShimStart, errorsPath: string, onSpawned
   child.stdin!.end(JSON.stringify(start));
   let exited = false;
   child.once("exit", () => (exited = true));
-  return { child, pid, ready: untilReady(pid, start.exitPath, () => exited) };
+  return { child, ready: untilReady(pid, start.exitPath, () => exited) };
 }
 
 async function untilReady(pid: number, exitPath: string, exited: () => boolean): Promise<boolean> {
