@@ -3,15 +3,11 @@ import { request } from "node:http";
 import { after, before, test } from "node:test";
 import { latencyBoundsMs } from "./types.js";
 import { totals } from "./hotpath-support.js";
-import { eventually, route, send, startProxy, startUpstream, total, type StartedProxy, type TestUpstream } from "./test-support.js";
+import { eventually, route, send, startProxy, total, upstreamSet, type StartedProxy } from "./test-support.js";
 
 let p: StartedProxy;
-const upstreams: TestUpstream[] = [];
-const up = async (name: string, handler?: Parameters<typeof startUpstream>[1]) => {
-  const u = await startUpstream(name, handler);
-  upstreams.push(u);
-  return u;
-};
+const upstreams = upstreamSet();
+const up = upstreams.start;
 
 before(async () => {
   p = await startProxy({ upstreamTimeoutMs: 1_500 });
@@ -19,7 +15,7 @@ before(async () => {
 
 after(async () => {
   await p.proxy.stop(1_000);
-  await Promise.all(upstreams.map((u) => u.close()));
+  await upstreams.closeAll();
 });
 
 test("routes by host and longest path prefix; no route → 404 'no route'", async () => {

@@ -96,24 +96,23 @@ export function routeRequest(table: RouteIndex<RouteTarget>, req: IncomingMessag
   routed.headers = requestHeaders(req, upgrade);
   const target = table.match(requestFacts.host, req.url!);
   if (target === undefined) return 404;
+  routed.target = target;
   const upstream = pickUpstream(target);
-  if (upstream === undefined) {
-    // Every instance of the release is out (crashed, unhealthy): during a watch window the warm
-    // previous release takes the request. It still counts as a failed try of the release.
-    const fallback = pickOther(target, undefined);
-    if (fallback === undefined) {
-      target.release.upstreamError(performance.now() - start, Date.now());
-      return 502;
-    }
-    target.release.retriedError(Date.now());
-    routed.target = target;
-    routed.release = fallback.release;
-    routed.upstream = fallback.upstream;
+  if (upstream !== undefined) {
+    routed.release = target.release;
+    routed.upstream = upstream;
     return 0;
   }
-  routed.target = target;
-  routed.release = target.release;
-  routed.upstream = upstream;
+  // Every instance of the release is out (crashed, unhealthy): during a watch window the warm
+  // previous release takes the request. It still counts as a failed try of the release.
+  const fallback = pickOther(target, undefined);
+  if (fallback === undefined) {
+    target.release.upstreamError(performance.now() - start, Date.now());
+    return 502;
+  }
+  target.release.retriedError(Date.now());
+  routed.release = fallback.release;
+  routed.upstream = fallback.upstream;
   return 0;
 }
 
@@ -176,7 +175,7 @@ class Exchange {
   abort: ((error?: Error) => void) | null = null;
   resume: (() => void) | null = null;
 
-  constructor(res: TaggedResponse, target: RouteTarget, upstream: UpstreamState, options: Dispatcher.DispatchOptions, start: number, hungMs: number, release: ReleaseStats = target.release) {
+  constructor(res: TaggedResponse, target: RouteTarget, upstream: UpstreamState, options: Dispatcher.DispatchOptions, start: number, hungMs: number, release: ReleaseStats) {
     this.res = res;
     this.target = target;
     this.release = release;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { fork } from "node:child_process";
 import { after, before, test } from "node:test";
 import { startLoad } from "../../test/helpers/load.js";
+import { processAlive } from "../core/index.js";
 import { createProxy } from "./index.js";
 import { eventually, route, send, startProxy, startUpstream, type TestUpstream } from "./test-support.js";
 
@@ -18,15 +19,6 @@ after(async () => {
   await green.close();
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 test("a second controller in this process takes the listener over; the first drains with no failed request", async () => {
   const first = await startProxy({ workers: 1 });
   await first.proxy.apply([route([blue])]);
@@ -39,7 +31,7 @@ test("a second controller in this process takes the listener over; the first dra
     assert.equal(address.port, first.port, "the successor serves the same address");
     await second.apply([route([green])]);
     await first.proxy.stop(5_000);
-    assert.deepEqual(firstPids.filter(alive), [], "the first controller's workers are gone");
+    assert.deepEqual(firstPids.filter(processAlive), [], "the first controller's workers are gone");
     // The socket stays open for the successor: new connections get the successor's table.
     assert.equal((await send(first.port, "/")).body, "green");
     const before = load.result.requests;
@@ -92,7 +84,7 @@ test("the listener handed to another process with child.send: the child serves o
     assert.equal(answer.ready, first.port);
     const firstPids = first.proxy.workerPids();
     await first.proxy.stop(5_000);
-    assert.deepEqual(firstPids.filter(alive), []);
+    assert.deepEqual(firstPids.filter(processAlive), []);
     // Only the child's workers are left on the socket: everything new is green.
     for (let i = 0; i < 4; i++) assert.equal((await send(first.port, "/")).body, "green");
     const before = load.result.requests;
@@ -107,5 +99,5 @@ test("the listener handed to another process with child.send: the child serves o
     assert.deepEqual(result.problems, {});
     assert.equal(result.failures, 0);
   }
-  await eventually(() => childPids.every((pid) => !alive(pid)), 5_000, "the successor's workers to exit");
+  await eventually(() => childPids.every((pid) => !processAlive(pid)), 5_000, "the successor's workers to exit");
 });

@@ -114,6 +114,11 @@ export function requestHeaders(req: IncomingMessage, upgrade: boolean): string[]
   return out;
 }
 
+/** Whether a response header of this kind goes on to the client (Node frames the body and its own connection). */
+function relayedToClient(kind: Kind): boolean {
+  return kind !== Kind.Hop && kind !== Kind.TransferEncoding && kind !== Kind.Upgrade;
+}
+
 /** A response header name seen before, and the last value it had: most responses repeat them. */
 interface KnownName {
   name: string;
@@ -165,7 +170,7 @@ export function responseHeaders(raw: Buffer[]): string[] {
     if (!sameText(value, bytes)) known.lastValue = value = bytes.toString("latin1");
     const kind = known.kind;
     if (kind === Kind.Connection) connection = value;
-    else if (kind !== Kind.Hop && kind !== Kind.TransferEncoding && kind !== Kind.Upgrade) out.push(known.name, value);
+    else if (relayedToClient(kind)) out.push(known.name, value);
   }
   if (connection !== undefined) dropNamedBy(connection, out);
   return out;
@@ -179,7 +184,7 @@ export function responseHeaderStrings(raw: string[]): string[] {
     const name = raw[i]!;
     const kind = kindOf(name);
     if (kind === Kind.Connection) connection = raw[i + 1]!;
-    else if (kind !== Kind.Hop && kind !== Kind.TransferEncoding && kind !== Kind.Upgrade) out.push(name, raw[i + 1]!);
+    else if (relayedToClient(kind)) out.push(name, raw[i + 1]!);
   }
   if (connection !== undefined) dropNamedBy(connection, out);
   return out;

@@ -3,27 +3,24 @@ import { spawn } from "node:child_process";
 import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { after, test } from "node:test";
-import { isEngineError } from "../core/index.js";
+import { isEngineError, processAlive } from "../core/index.js";
 import { workerExecArgv } from "./controller.js";
 import { createProxy } from "./index.js";
-import { eventually, route, send, startProxy, startUpstream, type TestUpstream } from "./test-support.js";
+import { eventually, route, send, startProxy, upstreamSet } from "./test-support.js";
 
-const upstreams: TestUpstream[] = [];
-after(async () => {
-  await Promise.all(upstreams.map((u) => u.close()));
-});
+const upstreams = upstreamSet();
+after(() => upstreams.closeAll());
 
 /** An upstream whose answers wait until `answer()` is called; `arrived` resolves on the first request. */
 async function heldUpstream(name: string) {
   let arrive!: () => void;
   const arrived = new Promise<void>((r) => (arrive = r));
   const waiting: (() => void)[] = [];
-  const u = await startUpstream(name, (_req, res) => {
+  const u = await upstreams.start(name, (_req, res) => {
     waiting.push(() => res.end(name));
     arrive();
     return true;
   });
-  upstreams.push(u);
   return { upstream: u, arrived, answer: () => waiting.splice(0).forEach((f) => f()) };
 }
 
@@ -105,15 +102,7 @@ test("workers exit when the engine process dies", async () => {
     });
     assert.equal(pids.length, 2);
     engine.kill("SIGKILL");
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    await eventually(() => pids.every((pid) => !alive(pid)), 5_000, "workers to exit");
+    await eventually(() => pids.every((pid) => !processAlive(pid)), 5_000, "workers to exit");
   } finally {
     engine.kill("SIGKILL");
   }
@@ -123,8 +112,7 @@ test("a request routed before a switch finishes on its old release", async () =>
   const p = await startProxy();
   try {
     const old = await heldUpstream("old");
-    const next = await startUpstream("next");
-    upstreams.push(next);
+    const next = await upstreams.start("next");
     await p.proxy.apply([route([old.upstream], { releaseId: "rel_old" })]);
     const answer = new Promise<string>((resolve, reject) => {
       request({ host: "127.0.0.1", port: p.port, path: "/", headers: { host: "app.test" } }, (res) => {
@@ -157,8 +145,7 @@ test("workers inherit the engine's loaders but not its script, test runner or in
 test("a connection that arrives while no worker is ready waits for the re-forked one instead of failing", async () => {
   const p = await startProxy({ workers: 1 });
   try {
-    const up = await startUpstream("queued");
-    upstreams.push(up);
+    const up = await upstreams.start("queued");
     await p.proxy.apply([route([up])]);
     const [pid] = p.proxy.workerPids();
     process.kill(pid!, "SIGKILL");
@@ -189,8 +176,7 @@ test("listens on IPv6 [::1]:0 and answers there", async (t) => {
   try {
     assert.equal(address.host, "::1");
     assert.ok(address.port > 0);
-    const up = await startUpstream("six");
-    upstreams.push(up);
+    const up = await upstreams.start("six");
     await proxy.apply([route([up])]);
     const body = await new Promise<string>((resolve, reject) => {
       request({ host: "::1", port: address.port, path: "/", headers: { host: "app.test" } }, (res) => {
@@ -213,30 +199,20 @@ test("stop() ends every worker process and closes the listener", async () => {
   assert.equal(pids.length, 2);
   await p.proxy.stop(1_000);
   assert.equal(p.proxy.listener()?.listening, false);
-  assert.deepEqual(pids.filter(alive), []);
+  assert.deepEqual(pids.filter(processAlive), []);
   assert.deepEqual(p.proxy.workerPids(), []);
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test("a worker ignores SIGINT and SIGTERM sent to it: the controller decides when it stops", async () => {
   const p = await startProxy({ workers: 1 });
   try {
-    const up = await startUpstream("steady");
-    upstreams.push(up);
+    const up = await upstreams.start("steady");
     await p.proxy.apply([route([up])]);
     const [pid] = p.proxy.workerPids();
     process.kill(pid!, "SIGINT");
     process.kill(pid!, "SIGTERM");
     await new Promise((r) => setTimeout(r, 300));
-    assert.ok(alive(pid!));
+    assert.ok(processAlive(pid!));
     assert.equal((await send(p.port, "/")).body, "steady");
     assert.deepEqual(p.proxy.workerPids(), [pid]);
   } finally {
@@ -246,8 +222,7 @@ test("a worker ignores SIGINT and SIGTERM sent to it: the controller decides whe
 
 test("while draining, a request on a kept-alive connection is answered with Connection: close", async () => {
   const p = await startProxy({ workers: 1 });
-  const up = await startUpstream("closing");
-  upstreams.push(up);
+  const up = await upstreams.start("closing");
   await p.proxy.apply([route([up])]);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {

@@ -2,15 +2,11 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, test } from "node:test";
 import { startForwarder, totals, type InProcessForwarder } from "./hotpath-support.js";
-import { eventually, route, send, startUpstream, type TestUpstream } from "./test-support.js";
+import { eventually, route, send, startUpstream, upstreamSet } from "./test-support.js";
 
 let f: InProcessForwarder;
-const upstreams: TestUpstream[] = [];
-const up = async (name: string, handler?: Parameters<typeof startUpstream>[1]) => {
-  const u = await startUpstream(name, handler);
-  upstreams.push(u);
-  return u;
-};
+const upstreams = upstreamSet();
+const up = upstreams.start;
 /** An upstream address where nothing listens any more (connections are refused). */
 const dead = async (name: string) => {
   const u = await startUpstream(name);
@@ -39,7 +35,7 @@ before(async () => {
 
 after(async () => {
   await f.close();
-  await Promise.all(upstreams.map((u) => u.close()));
+  await upstreams.closeAll();
 });
 
 test("a refused connection is retried on another upstream of the route, any method, a streamed body intact", async () => {

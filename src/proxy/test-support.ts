@@ -40,6 +40,22 @@ export async function startUpstream(name: string, handler?: (req: IncomingMessag
   };
 }
 
+/** The upstreams a test file starts, closed together by `closeAll()` in its `after` hook. */
+export function upstreamSet() {
+  const started: TestUpstream[] = [];
+  return {
+    /** startUpstream(), remembered for closeAll(). */
+    start: async (name: string, handler?: Parameters<typeof startUpstream>[1]): Promise<TestUpstream> => {
+      const upstream = await startUpstream(name, handler);
+      started.push(upstream);
+      return upstream;
+    },
+    closeAll: async (): Promise<void> => {
+      await Promise.all(started.map((u) => u.close()));
+    },
+  };
+}
+
 /** A route to the given upstreams; override any field. */
 export function route(upstreams: TestUpstream[], fields: Partial<Route> = {}): Route {
   return {

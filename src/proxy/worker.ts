@@ -69,16 +69,16 @@ function serve(socket: Socket): void {
 function install(version: number, routes: Route[]): void {
   const used = new Set<UpstreamState>();
   const live = new Set<string>();
-  const next = new RouteIndex<RouteTarget>(version, routes, (route) => {
-    // The fallback release's answers count in its own stats, kept while the table names it.
-    const statsOf = (releaseId: string, service: string, environment: string) => {
-      let stats = releases.get(releaseId);
-      if (!stats) releases.set(releaseId, (stats = new ReleaseStats(releaseId, service, environment)));
-      live.add(releaseId);
-      return stats;
-    };
-    return targetOf(route, statsOf(route.releaseId, route.service, route.environment), upstreams, used, statsOf);
-  });
+  // A route's release and its fallback release each count in their own stats, kept while the table names them.
+  const statsOf = (releaseId: string, service: string, environment: string) => {
+    let stats = releases.get(releaseId);
+    if (!stats) releases.set(releaseId, (stats = new ReleaseStats(releaseId, service, environment)));
+    live.add(releaseId);
+    return stats;
+  };
+  const next = new RouteIndex<RouteTarget>(version, routes, (route) =>
+    targetOf(route, statsOf(route.releaseId, route.service, route.environment), upstreams, used, statsOf),
+  );
   // The switch: one assignment. Requests already dispatched keep their own upstream and stats.
   table = next;
   liveReleases = live;
