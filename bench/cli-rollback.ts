@@ -66,14 +66,17 @@ function apiRollback(): Promise<void> {
 async function timedApi(expect: string): Promise<number> {
   const t0 = performance.now();
   const answered = apiRollback();
+  const ms = await firstAnswerFrom(expect, t0, "the API call");
+  await answered;
+  return ms;
+}
+
+/** Polls the proxy until an answer comes from `expect`; answers the milliseconds since `t0` (at most 10 s, else fails). */
+async function firstAnswerFrom(expect: string, t0: number, since: string): Promise<number> {
   for (const deadline = t0 + 10_000; performance.now() < deadline; ) {
-    if ((await version()) === expect) {
-      const ms = performance.now() - t0;
-      await answered;
-      return ms;
-    }
+    if ((await version()) === expect) return performance.now() - t0;
   }
-  throw new Error(`no answer from ${expect} within 10 s of the API call`);
+  throw new Error(`no answer from ${expect} within 10 s of ${since}`);
 }
 
 /** One GET / through the proxy; answers the x-version header. */
@@ -97,17 +100,7 @@ async function timed(args: string[], expect?: string): Promise<{ exitMs: number;
   child.stderr.on("data", (c) => (output += c));
   let exitMs = NaN;
   const exited = new Promise<number | null>((done) => child.on("exit", (code) => ((exitMs = performance.now() - t0), done(code))));
-  let trafficMs = NaN;
-  if (expect) {
-    const deadline = t0 + 10_000;
-    while (performance.now() < deadline) {
-      if ((await version()) === expect) {
-        trafficMs = performance.now() - t0;
-        break;
-      }
-    }
-    if (!Number.isFinite(trafficMs)) throw new Error(`no answer from ${expect} within 10 s of the command`);
-  }
+  const trafficMs = expect ? await firstAnswerFrom(expect, t0, "the command") : NaN;
   const code = await exited;
   return { exitMs, trafficMs, code, output };
 }

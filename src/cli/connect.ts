@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { EngineError } from "../core/index.js";
+import { EngineError, processAlive } from "../core/index.js";
 import { ApiClient } from "./client.js";
 
 export interface GlobalOptions {
@@ -43,16 +43,6 @@ export function simpleStateDir(text: string): string | undefined {
   // A plain scalar that YAML reads as this very string: no indicator character up front, no `: ` or ` #` inside.
   if (!value || /^[-?:,[\]{}#&*!|>'"%@`~]/.test(value) || /: | #|^(null|true|false|[0-9.+-]+)$/i.test(value)) return undefined;
   return value;
-}
-
-/** Is a process with this pid alive (or alive and someone else's)? */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** A client of the engine that runs for this project (its address and token from the state folder), or ENGINE_NOT_RUNNING. */

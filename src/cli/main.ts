@@ -8,7 +8,7 @@ import type { Release } from "../store/index.js";
 import { connect, type GlobalOptions } from "./connect.js";
 import type { Operation } from "./cut-off.js";
 import { exitCodeFor, exitCodes } from "./exit-codes.js";
-import { green, progressPrinter, renderError, renderReleases, renderStatus, yellow } from "./render.js";
+import { green, out, progressPrinter, renderError, renderReleases, renderStatus, yellow } from "./render.js";
 import { firstOperand, globalOption, loadCommander, quickParse, registerAll, type CommandSpec } from "./table.js";
 
 // Only what every command needs is imported above (the error catalogue, node:http via ./connect.js):
@@ -17,12 +17,10 @@ import { firstOperand, globalOption, loadCommander, quickParse, registerAll, typ
 // engine, the config parser, the store) are loaded only by what needs them.
 
 type Options = Record<string, string | boolean | undefined>;
-const out = (text: string): void => {
-  process.stdout.write(text + "\n");
-};
 const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
 const service = (name: string | undefined) => encodeURIComponent(name!);
 const jsonOption = { flags: "--json", description: "print the result as JSON" };
+const printJson = { flags: "--json", description: "print JSON" };
 const env = (what = "the environment (default: the first of the chain)") => ({ flags: "--env <environment>", description: what });
 
 const commands: CommandSpec[] = [
@@ -129,7 +127,7 @@ const commands: CommandSpec[] = [
     name: "status",
     args: [],
     description: "per environment: live release, rollback target, instances, traffic of every service; recent events; the API's address",
-    options: [env("only this environment"), { flags: "--json", description: "print JSON" }],
+    options: [env("only this environment"), printJson],
     run: async (_, options, globals) => {
       const api = await connect(globals);
       const status = await api.get<ProjectStatus>(`/v1/status${query({ env: options.env })}`);
@@ -140,7 +138,7 @@ const commands: CommandSpec[] = [
     name: "releases",
     args: ["<service>"],
     description: "the service's releases, newest first, with their state and why",
-    options: [env(), { flags: "--limit <n>", description: "how many", default: "20" }, { flags: "--json", description: "print JSON" }],
+    options: [env(), { flags: "--limit <n>", description: "how many", default: "20" }, printJson],
     run: async ([name], options, globals) => {
       const api = await connect(globals);
       const { releases } = await api.get<{ releases: Release[] }>(`/v1/services/${service(name)}/releases${query({ env: options.env, limit: options.limit })}`);
@@ -151,7 +149,7 @@ const commands: CommandSpec[] = [
     name: "logs",
     args: ["<service>"],
     description: "the last lines each running instance of the service printed",
-    options: [env("only this environment (default: all)"), { flags: "-n, --lines <n>", description: "lines per instance", default: "50" }, { flags: "--json", description: "print JSON" }],
+    options: [env("only this environment (default: all)"), { flags: "-n, --lines <n>", description: "lines per instance", default: "50" }, printJson],
     run: async ([name], options, globals) => {
       const api = await connect(globals);
       const { instances } = await api.get<{ instances: InstanceLogs[] }>(`/v1/services/${service(name)}/logs${query({ env: options.env, lines: options.lines })}`);
@@ -177,7 +175,7 @@ const commands: CommandSpec[] = [
     options: [
       { flags: "--out <file>", description: "save the plan, for `engineroom apply <file>`" },
       { flags: "--refresh-only", description: "only look for drift: changes made outside the engine" },
-      { flags: "--json", description: "print JSON" },
+      printJson,
     ],
     run: async (_, options, globals) => {
       const { plan } = await import("./plan.js");

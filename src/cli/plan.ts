@@ -4,11 +4,7 @@ import { EngineError } from "../core/index.js";
 import type { Drift } from "../engine/index.js";
 import { parsePlan, planToJson, renderPlan, type Plan } from "../plan/index.js";
 import type { ApiClient } from "./client.js";
-import { bold, green, progressPrinter, yellow } from "./render.js";
-
-const out = (text: string): void => {
-  process.stdout.write(text + "\n");
-};
+import { bold, green, out, progressPrinter, yellow } from "./render.js";
 
 /**
  * Plan exit codes, as Terraform's `-detailed-exitcode`: 0 no changes, 2 changes. An error exits

@@ -11,6 +11,11 @@ export const yellow = paint(33);
 export const dim = paint(2);
 export const bold = paint(1);
 
+/** Writes one line to standard output. */
+export const out = (text: string): void => {
+  process.stdout.write(text + "\n");
+};
+
 /** Prints a progress line of a deploy or rollback: elapsed time, step, message. */
 export function progressPrinter(write: (line: string) => void = (l) => process.stderr.write(l + "\n")): (p: Progress) => void {
   const started = Date.now();

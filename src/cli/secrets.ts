@@ -1,16 +1,11 @@
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Command } from "commander";
-import { EngineError, isEngineError } from "../core/index.js";
+import { EngineError } from "../core/index.js";
 import { secretProviders } from "../engine/index.js";
 import { assertStorableValue, defaultKeyFile, providerFor, writableProviderFor, writeKeyFile } from "../secrets/index.js";
 import { configPath, project, type GlobalOptions } from "./context.js";
-import { exitCodes } from "./exit-codes.js";
-import { green, renderError } from "./render.js";
-
-const out = (text: string): void => {
-  process.stdout.write(text + "\n");
-};
+import { green, out } from "./render.js";
 
 /**
  * `engineroom secrets set|list|rm|keygen`: manages the project's secret providers directly (the
@@ -24,21 +19,19 @@ export function registerSecretsCommands(program: Command, globals: (command: Com
     .command("set <name>")
     .description("store a secret read from standard input, e.g. printf %s \"$VALUE\" | engineroom secrets set db_password")
     .option("--provider <name>", "a writable provider under secrets.providers (default: secrets.default)")
-    .action(async (name: string, options: { provider?: string }, command: Command) =>
-      badInputExits2(async () => {
-        if (process.stdin.isTTY) {
-          throw new EngineError("SECRET_VALUE_INVALID", "No value on standard input.", {
-            hint: `Pipe it in: printf %s "$VALUE" | engineroom secrets set ${name}`,
-          });
-        }
-        const value = (await readStdin()).replace(/\r?\n$/, "");
-        const { name: providerName, provider } = writableProviderFor(secretProviders(project(globals(command))), options.provider);
-        // Before any provider sees it: an empty value, or one too short to redact, is bad input.
-        assertStorableValue(name, value, `provider "${providerName}"`);
-        await provider.set(name, value);
-        out(`${green("set")} ${name} in ${providerName} (${value.length} characters)`);
-      }),
-    );
+    .action(async (name: string, options: { provider?: string }, command: Command) => {
+      if (process.stdin.isTTY) {
+        throw new EngineError("SECRET_VALUE_INVALID", "No value on standard input.", {
+          hint: `Pipe it in: printf %s "$VALUE" | engineroom secrets set ${name}`,
+        });
+      }
+      const value = (await readStdin()).replace(/\r?\n$/, "");
+      const { name: providerName, provider } = writableProviderFor(secretProviders(project(globals(command))), options.provider);
+      // Before any provider sees it: an empty value, or one too short to redact, is bad input.
+      assertStorableValue(name, value, `provider "${providerName}"`);
+      await provider.set(name, value);
+      out(`${green("set")} ${name} in ${providerName} (${value.length} characters)`);
+    });
 
   secrets
     .command("list")
@@ -74,20 +67,6 @@ export function registerSecretsCommands(program: Command, globals: (command: Com
       await writeKeyFile(file, undefined, { projectDir: existsSync(config) ? dirname(config) : undefined });
       out(`${green("wrote")} a new secrets key to ${file} (mode 0600); keep a copy somewhere safe: without it the local store cannot be read`);
     });
-}
-
-/**
- * Runs `work`; a value or name it refuses is bad input, exit 2 as the CLI's table says for bad input.
- * (The CLI's error handler maps SECRET_* codes to 1, as most of them are failures of a provider.)
- */
-async function badInputExits2(work: () => Promise<void>): Promise<void> {
-  try {
-    await work();
-  } catch (error) {
-    if (!isEngineError(error) || (error.code !== "SECRET_VALUE_INVALID" && error.code !== "SECRET_NAME_INVALID")) throw error;
-    process.stderr.write(renderError(error) + "\n");
-    process.exitCode = exitCodes.badInput;
-  }
 }
 
 async function readStdin(): Promise<string> {

@@ -100,9 +100,8 @@ export function createOperations(engine: Engine): Operations {
     async rollback(service, options = {}) {
       requireService(engine, service);
       if (options.environment === undefined && engine.environments.length > 1) {
-        throw new EngineError("API_BAD_REQUEST", `Name the environment to roll back (${engine.environments.map((e) => e.name).join(", ")}).`, {
-          hint: `Pass --env (one of ${engine.environments.map((e) => e.name).join(", ")}).`,
-        });
+        const names = engine.environments.map((e) => e.name).join(", ");
+        throw new EngineError("API_BAD_REQUEST", `Name the environment to roll back (${names}).`, { hint: `Pass --env (one of ${names}).` });
       }
       return engine.environment(options.environment).deployer.rollback(service, { signal: options.signal, onProgress: options.onProgress, actor: options.actor });
     },
@@ -156,14 +155,15 @@ export function createOperations(engine: Engine): Operations {
  */
 export async function forceUnlock(store: Store, environment: string, actor?: string): Promise<Unlocked> {
   const from = await store.locks.forceRelease(writerLockKey(environment));
+  const holder = from && { command: from.command, pid: from.pid, host: from.host, acquiredAt: from.acquiredAt };
   const by = actor ? ` by ${actor}` : "";
   await store.events.append({
     type: "lock.forced",
     environment,
     message: from ? `writer lock of ${environment} taken from "${from.command}" (pid ${from.pid} on ${from.host})${by}` : `writer lock of ${environment} forced while free${by}`,
-    data: from ? { command: from.command, pid: from.pid, host: from.host, acquiredAt: from.acquiredAt } : {},
+    data: holder ?? {},
   });
-  return { environment, from: from ? { command: from.command, pid: from.pid, host: from.host, acquiredAt: from.acquiredAt, expiresAt: from.expiresAt } : null };
+  return { environment, from: from && holder ? { ...holder, expiresAt: from.expiresAt } : null };
 }
 
 /**
