@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { DataPlane } from "../dataplane/index.js";
-import { isEngineError } from "../core/index.js";
-import { processAlive, StateFiles } from "../engine/index.js";
+import { isEngineError, processAlive, waitUntilGone } from "../core/index.js";
+import { StateFiles } from "../engine/index.js";
 import { LocalRuntime } from "../runtime/index.js";
 import { project, type GlobalOptions } from "./context.js";
 import { green } from "./render.js";
@@ -20,7 +20,7 @@ export async function down(options: GlobalOptions & { json?: boolean }): Promise
   if (engine && processAlive(engine.pid)) {
     say(`stopping the engine (pid ${engine.pid})…`);
     process.kill(engine.pid, "SIGTERM");
-    if (!(await gone(engine.pid, 30_000))) process.kill(engine.pid, "SIGKILL");
+    if (!(await waitUntilGone(engine.pid, 30_000))) process.kill(engine.pid, "SIGKILL");
     done.engine = engine.pid;
   }
 
@@ -50,13 +50,4 @@ export async function down(options: GlobalOptions & { json?: boolean }): Promise
     say(parts.length ? `${green("down")} stopped ${parts.join(", ")}` : "nothing was running");
   }
   return 0;
-}
-
-async function gone(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (processAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return true;
 }

@@ -1,6 +1,6 @@
 import { createApi } from "../api/index.js";
-import { Engine, createOperations, formatAddress } from "../engine/index.js";
-import { createLogger, toEngineError } from "../core/index.js";
+import { Engine, createOperations } from "../engine/index.js";
+import { createLogger, formatAddress, toEngineError } from "../core/index.js";
 import { project, type GlobalOptions } from "./context.js";
 import { bold, green, progressPrinter, renderError } from "./render.js";
 

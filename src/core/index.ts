@@ -4,4 +4,5 @@ export { parseDuration, formatDuration } from "./duration.js";
 export { newId } from "./ids.js";
 export { Redactor, redactor } from "./redact.js";
 export { createLogger, silentLogger, type Logger, type LogLevel, type LoggerOptions } from "./logger.js";
-export { childExecArgv, processAlive } from "./exec-argv.js";
+export { childExecArgv, processAlive, waitUntilGone } from "./process.js";
+export { formatAddress, parseAddress } from "./address.js";

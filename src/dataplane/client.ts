@@ -7,10 +7,10 @@
  */
 import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
-import { connect, type Socket } from "node:net";
-import { EngineError, childExecArgv, processAlive, silentLogger, type Logger } from "../core/index.js";
+import type { Socket } from "node:net";
+import { EngineError, childExecArgv, processAlive, silentLogger, waitUntilGone, type Logger } from "../core/index.js";
 import type { MetricsBucket } from "../proxy/index.js";
-import { codeVersion, daemonEntry, dataPlanePaths, jsonLines, type Answer, type HelloResult, type MetricsEvent, type ProxySettings } from "./protocol.js";
+import { answers, codeVersion, daemonEntry, dataPlanePaths, jsonLines, openSocket, type Answer, type HelloResult, type MetricsEvent, type ProxySettings } from "./protocol.js";
 import { RemoteProxy } from "./remote-proxy.js";
 
 export interface DataPlaneOptions {
@@ -107,7 +107,7 @@ export class DataPlane {
     const pid = this.#hello?.pid;
     await this.request("shutdown", { graceMs });
     this.close();
-    if (pid) await waitGone(pid, graceMs + 5_000);
+    if (pid) await waitUntilGone(pid, graceMs + 5_000);
   }
 
   /** Leaves the data plane running (the engine stops; the data plane keeps serving). */
@@ -249,7 +249,7 @@ export class DataPlane {
       try {
         return await openSocket(this.#paths.socket);
       } catch (error) {
-        if (Date.now() > deadline || (exited && !(await openSocket(this.#paths.socket).then((s) => (s.destroy(), true), () => false)))) {
+        if (Date.now() > deadline || (exited && !(await answers(this.#paths.socket)))) {
           throw new EngineError("DATAPLANE_UNAVAILABLE", `The data plane did not start: ${(error as Error).message}. Its log: ${this.#paths.log}\n${tail(this.#paths.log)}`);
         }
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -261,17 +261,6 @@ export class DataPlane {
     for (const pending of this.#pending.values()) pending.reject(new EngineError("DATAPLANE_UNAVAILABLE", `No answer from the data plane: ${why}.`));
     this.#pending.clear();
   }
-}
-
-function openSocket(path: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    socket.once("connect", () => {
-      socket.off("error", reject);
-      resolve(socket);
-    });
-    socket.once("error", reject);
-  });
 }
 
 function recordedPid(infoFile: string): number | undefined {
@@ -289,10 +278,4 @@ function tail(file: string): string {
   } catch {
     return "";
   }
-}
-
-
-async function waitGone(pid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (processAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }

@@ -9,12 +9,12 @@
  */
 import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import { EngineError, createLogger, toEngineError } from "../core/index.js";
 import type { MetricsBucket } from "../proxy/index.js";
 import { DataPlaneHost } from "./host.js";
-import { codeVersion, dataPlanePaths, jsonLines, type Answer, type HelloResult, type Request } from "./protocol.js";
+import { answers, codeVersion, dataPlanePaths, jsonLines, type Answer, type HelloResult, type Request } from "./protocol.js";
 
 const stateDir = process.env.ENGINEROOM_DATAPLANE_STATE;
 if (!stateDir) {
@@ -91,18 +91,6 @@ function serve(client: Socket): void {
       );
     }),
   );
-}
-
-/** True when another data-plane process answers on the socket. */
-function answering(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(paths.socket);
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 async function listenControl(): Promise<void> {
@@ -214,7 +202,7 @@ async function main(): Promise<void> {
     process.send!({ type: "ready" });
     process.disconnect?.();
   } else {
-    if (await answering()) {
+    if (await answers(paths.socket)) {
       logger.info("another data-plane process serves this state folder; exiting");
       process.exit(0);
     }

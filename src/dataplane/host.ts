@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import type { Server } from "node:net";
-import { EngineError, toEngineError, type Logger } from "../core/index.js";
+import { EngineError, formatAddress, toEngineError, type Logger } from "../core/index.js";
 import { createProxy, type MetricsBucket, type Proxy, type Route } from "../proxy/index.js";
 import { dataPlanePaths, type ProxyRecord, type ProxySettings } from "./protocol.js";
 
@@ -149,10 +149,9 @@ export class DataPlaneHost {
   async #startProxy(settings: ProxySettings, routes: Route[], listener: Server | undefined, configuredListen: string): Promise<ProxyRecord> {
     const logger = this.#logger.child({ environment: settings.environment });
     const proxy = createProxy({ listen: settings.listen, workers: settings.workers, upstreamTimeoutMs: settings.upstreamTimeoutMs, listener, logger });
-    // The table first: workers get it before they take a connection.
-    if (routes.length > 0) void proxy.apply(routes).catch(() => {});
-    const address = await proxy.start();
+    // The table first: a worker takes connections only once it has the latest table.
     await proxy.apply(routes);
+    const address = await proxy.start();
     const unsubscribe = proxy.onMetrics((buckets) => this.#record(buckets));
     const record: ProxyRecord = {
       environment: settings.environment,
@@ -218,8 +217,4 @@ export class DataPlaneHost {
 
 function sameSettings(a: ProxySettings, b: ProxySettings): boolean {
   return a.listen === b.listen && a.workers === b.workers && a.upstreamTimeoutMs === b.upstreamTimeoutMs;
-}
-
-export function formatAddress(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

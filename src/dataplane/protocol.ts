@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -125,4 +126,24 @@ export function jsonLines(onValue: (value: unknown) => void, onBad: (line: strin
       onValue(value);
     }
   };
+}
+
+/** A connection to the control socket at `path`; rejects when nobody listens there. */
+export function openSocket(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", reject);
+  });
+}
+
+/** True when a data-plane process answers on the control socket at `path`. */
+export function answers(path: string): Promise<boolean> {
+  return openSocket(path).then(
+    (socket) => (socket.destroy(), true),
+    () => false,
+  );
 }

@@ -1,4 +1,4 @@
-import { EngineError } from "../core/index.js";
+import { EngineError, parseAddress } from "../core/index.js";
 import type { MetricsBucket, Proxy, Route, SwitchResult } from "../proxy/index.js";
 import type { DataPlane } from "./client.js";
 import type { ProxyRecord, ProxySettings } from "./protocol.js";
@@ -24,7 +24,9 @@ export class RemoteProxy implements Proxy {
     const record = await this.#plane.request<ProxyRecord>("proxy.ensure", { ...this.#settings });
     this.#routes = record.routes;
     this.#started = true;
-    return parseAddress(record.address);
+    const address = parseAddress(record.address);
+    if (!address) throw new EngineError("INTERNAL", `The data plane gave an address that is not host:port: ${record.address}.`);
+    return address;
   }
 
   /** After the data plane came back (it was restarted): set the proxy up again and send it the table the engine holds. */
@@ -66,10 +68,4 @@ export class RemoteProxy implements Proxy {
   listener(): undefined {
     return undefined;
   }
-}
-
-function parseAddress(address: string): { host: string; port: number } {
-  const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address);
-  if (!match) throw new EngineError("INTERNAL", `The data plane gave an address that is not host:port: ${address}.`);
-  return { host: match[1]!, port: Number(match[2]) };
 }

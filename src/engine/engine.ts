@@ -1,14 +1,15 @@
 import { join } from "node:path";
+import type { z } from "zod";
 import { ArtifactStore } from "../artifact/index.js";
 import { expandEnvReferences, type LoadedProject } from "../config/index.js";
-import { EngineError, createLogger, redactor, systemClock, type Clock, type Logger } from "../core/index.js";
+import { EngineError, createLogger, processAlive, redactor, systemClock, type Clock, type Logger } from "../core/index.js";
 import { createSecretProviders, resolveSecrets, secretsConfigSchema, type SecretProviders } from "../secrets/index.js";
 import type { Verdict } from "../analysis/index.js";
 import { promote, type ConfigSnapshots, type DeployResult, type ProgressListener, type PromoteOptions, type RunOptions } from "../deploy/index.js";
 import { DataPlane } from "../dataplane/index.js";
 import { createRuntime, runtimeConfigSchema, type Runtime } from "../runtime/index.js";
 import { openStore, type Store } from "../store/index.js";
-import { FileConfigSnapshots, processAlive, StateFiles } from "./state-files.js";
+import { FileConfigSnapshots, StateFiles } from "./state-files.js";
 import { DriftWatch } from "./drift.js";
 import { EnvironmentRuntime } from "./environment.js";
 
@@ -65,8 +66,9 @@ export class Engine {
     const { project } = options;
     const clock = options.clock ?? systemClock;
     const logger = options.logger ?? createLogger();
-    const secrets = secretProviders(project); // checked before anything is created or changed
-    runtimeConfig(project);
+    // Both checked before anything is created or changed.
+    const secrets = secretProviders(project);
+    const runtimeSettings = runtimeConfig(project);
     const files = new StateFiles(project.stateDir);
     files.ensure();
     const running = files.readEngineInfo();
@@ -81,7 +83,7 @@ export class Engine {
       await store.close().catch(() => {});
       throw error;
     }
-    const runtime = createRuntime(runtimeConfig(project), { stateDir: project.stateDir, clock, logger });
+    const runtime = createRuntime(runtimeSettings, { stateDir: project.stateDir, clock, logger });
     // What an earlier engine left running, checked to be the same processes; recovery sorts them out.
     const adopted = await runtime.adopt();
     const artifacts = new ArtifactStore({ dir: join(project.stateDir, "artifacts") });
@@ -252,22 +254,24 @@ export class Engine {
 
 /** The project's runtime settings (`runtime:`), checked against the runtime type's own options. */
 export function runtimeConfig(project: LoadedProject) {
-  const parsed = runtimeConfigSchema.safeParse(project.config.runtime);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `runtime${issue.path.length ? "." + issue.path.join(".") : ""}: ${issue.message}`);
-    throw new EngineError("CONFIG_INVALID", `${project.file} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
-  }
-  return parsed.data;
+  return parseSection(project, "runtime", runtimeConfigSchema, project.config.runtime);
 }
 
 /** The project's secret providers; a provider's options are checked here, against its type's schema. */
 export function secretProviders(project: LoadedProject): SecretProviders {
-  const parsed = secretsConfigSchema.safeParse(project.config.secrets ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `secrets.${issue.path.join(".")}: ${issue.message}`);
-    throw new EngineError("CONFIG_INVALID", `${project.file} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
-  }
-  return createSecretProviders(parsed.data, { projectDir: project.dir, stateDir: project.stateDir });
+  const config = parseSection(project, "secrets", secretsConfigSchema, project.config.secrets ?? {});
+  return createSecretProviders(config, { projectDir: project.dir, stateDir: project.stateDir });
+}
+
+/**
+ * A section of engineroom.yaml whose schema comes from an adapter's registry (config/ cannot see
+ * it), parsed at start: CONFIG_INVALID names each problem by its path, as config/ does for the rest.
+ */
+function parseSection<S extends z.ZodType>(project: LoadedProject, section: string, schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${[section, ...issue.path].join(".")}: ${issue.message}`);
+  throw new EngineError("CONFIG_INVALID", `${project.file} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
 }
 
 /**
@@ -277,8 +281,4 @@ export function secretProviders(project: LoadedProject): SecretProviders {
  */
 export function expandEnv(value: string | undefined): string | undefined {
   return value === undefined ? undefined : expandEnvReferences(value, "store.url");
-}
-
-export function formatAddress(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -1,5 +1,5 @@
 import type { EnvironmentConfig, ServiceConfig } from "../config/index.js";
-import type { Clock, Logger } from "../core/index.js";
+import { formatAddress, type Clock, type Logger } from "../core/index.js";
 import { Deployer, Supervisor, WriterLock, type Artifacts, type ConfigSnapshots } from "../deploy/index.js";
 import { MetricsWindow, PrometheusMetricSource, ProxyMetricSource, type MetricSource } from "../metrics/index.js";
 import type { Proxy } from "../proxy/index.js";
@@ -95,7 +95,7 @@ export class EnvironmentRuntime {
   /** Sets up the proxy in the data plane, or finds it serving the table it kept; the engine takes that table over. */
   async start(): Promise<void> {
     const address = await this.proxy.start();
-    this.proxyAddress = address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+    this.proxyAddress = formatAddress(address.host, address.port);
     this.traffic.seed(this.proxy.routes());
   }
 

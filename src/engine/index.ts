@@ -1,4 +1,4 @@
-export { Engine, expandEnv, formatAddress, secretProviders, type EngineOptions } from "./engine.js";
+export { Engine, expandEnv, secretProviders, type EngineOptions } from "./engine.js";
 export { EnvironmentRuntime } from "./environment.js";
 export { createOperations, forceUnlock, type Operations, type Call, type Followed, type Unlocked } from "./operations.js";
 export { projectStatus, serviceReleases, serviceLogs, requireService, type ProjectStatus, type EnvironmentStatus, type ServiceStatus, type InstanceLogs } from "./queries.js";

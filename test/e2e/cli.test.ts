@@ -2,17 +2,16 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { processAlive } from "../../src/engine/index.js";
+import { cliArgs as cliArgsOf, root } from "../helpers/cli.js";
 import { get } from "../helpers/load.js";
 import { waitFor } from "../helpers/wait.js";
 import { startProject, testConfig, type TestProject } from "../helpers/project.js";
 
-const root = resolve(import.meta.dirname, "../..");
-// tsx resolved from here, since the CLI runs in other folders.
-const cliArgs = ["--import", import.meta.resolve("tsx"), join(root, "src/cli/main.ts")];
+const cliArgs = cliArgsOf();
 
 /** Runs the CLI to completion in `cwd`. */
 function cli(cwd: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
