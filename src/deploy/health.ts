@@ -56,11 +56,11 @@ export async function waitHealthy(
 }
 
 /** Failures in a row of a live instance's health check that take it out of the rotation, when the config does not say. */
-export const defaultUnhealthyThreshold = 3;
+const defaultUnhealthyThreshold = 3;
 
 /**
- * Failures in a row that make a live instance unhealthy: `health.unhealthy_threshold` when the
- * config schema has it, else 3.
+ * Failures in a row that make a live instance unhealthy: `health.unhealthy_threshold` (the schema
+ * defaults it to 3); a config snapshot saved before that key existed has none, and gets 3 too.
  */
 export function unhealthyThreshold(health: HealthConfig): number {
   const configured = (health as HealthConfig & { unhealthy_threshold?: number }).unhealthy_threshold;

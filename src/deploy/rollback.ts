@@ -1,3 +1,4 @@
+import type { ServiceConfig } from "../config/index.js";
 import { EngineError, toEngineError } from "../core/index.js";
 import type { Release } from "../store/index.js";
 import { configOf, type DeployContext } from "./context.js";
@@ -60,7 +61,7 @@ export async function rollbackService(ctx: DeployContext, serviceName: string, o
 }
 
 /** A superseded release that serves again is live again and is watched anew; a stable one stays stable. */
-async function liveAgain(ctx: DeployContext, to: Release, from: Release, config: Parameters<DeployContext["startWatch"]>[1]): Promise<Release> {
+async function liveAgain(ctx: DeployContext, to: Release, from: Release, config: ServiceConfig): Promise<Release> {
   if (to.state !== "superseded") return to;
   const live = await ctx.transition(to, "live", `live again: v${from.number} was rolled back`, { rolledBack: from.id });
   const watching = await ctx.transition(live, "watching", `watching for ${config.release.watch}ms again after the rollback of v${from.number}`);
