@@ -37,7 +37,7 @@ export async function postgresTestStore(url: string): Promise<ContractStore> {
 }
 
 /** A migrated, empty SqliteStore in memory. */
-export async function sqliteTestStore(): Promise<ContractStore> {
+async function sqliteTestStore(): Promise<ContractStore> {
   const clock = new ManualClock();
   const store = new SqliteStore({ path: ":memory:", clock });
   await store.migrate();
