@@ -24,10 +24,9 @@
  * workers' buckets that arrive within 100 ms of each other. A consumer may still get two buckets of
  * the same release and second (a slow worker) and must add them: buckets merge by addition.
  */
-import { latencyBoundsMs, type MetricsBucket } from "../metrics/index.js";
+import { latencyBoundsMs, mergeBuckets as addBuckets, type MetricsBucket } from "../metrics/index.js";
 
 const slots = latencyBoundsMs.length + 1;
-const statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
 
 /** The histogram slot of a latency in milliseconds. */
 export function latencySlot(ms: number): number {
@@ -140,20 +139,11 @@ function secondOf(ms: number): number {
   return ms - (ms % 1000);
 }
 
-/** Adds buckets of the same release and second together (in place into the first seen). */
+/** Adds buckets of the same release and second together, keyed by release and second. */
 export function mergeBuckets(into: Map<string, MetricsBucket>, buckets: readonly MetricsBucket[]): void {
   for (const bucket of buckets) {
     const key = `${bucket.releaseId}\u0000${bucket.time}`;
     const sum = into.get(key);
-    if (!sum) {
-      into.set(key, { ...bucket, status: { ...bucket.status }, latency: [...bucket.latency] });
-      continue;
-    }
-    for (const cls of statusClasses) sum.status[cls] += bucket.status[cls];
-    sum.upstreamErrors += bucket.upstreamErrors;
-    sum.upstreamTimeouts = (sum.upstreamTimeouts ?? 0) + (bucket.upstreamTimeouts ?? 0);
-    sum.retried = (sum.retried ?? 0) + (bucket.retried ?? 0);
-    sum.clientAborts += bucket.clientAborts;
-    for (let i = 0; i < sum.latency.length; i++) sum.latency[i]! += bucket.latency[i] ?? 0;
+    into.set(key, sum ? addBuckets(sum, bucket) : { ...bucket, status: { ...bucket.status }, latency: [...bucket.latency] });
   }
 }
