@@ -43,9 +43,8 @@ export class Deployer {
 
   constructor(options: DeployerOptions) {
     this.#o = options;
-    this.#lock = options.lock ?? new WriterLock(options.store.locks, options.environment);
     // Lock events (a dead holder's lease released, a restore waiting) go to the store's event log.
-    this.#lock.attach({ events: options.store.events, clock: options.clock });
+    this.#lock = options.lock ?? new WriterLock(options.store.locks, options.environment, { events: options.store.events, clock: options.clock });
     const transition = transitionOf(options);
     const ctx: DeployContext = {
       o: options,

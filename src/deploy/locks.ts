@@ -67,12 +67,6 @@ export class WriterLock {
     this.#clock = options.clock ?? systemClock;
   }
 
-  /** Sets where lock events go and the clock, if the constructor was not told (a lock made before its deployer). */
-  attach(options: WriterLockOptions): void {
-    this.#events ??= options.events;
-    if (options.clock && this.#clock === systemClock) this.#clock = options.clock;
-  }
-
   /** What holds the environment now, e.g. "deploy web". */
   holder(): string | undefined {
     return this.#holder?.what;

@@ -47,17 +47,23 @@ export async function rollbackService(ctx: DeployContext, serviceName: string, o
       });
     }
   }
-  ctx.watches.cancel(from.id);
-  const switchStarted = performance.now();
-  const result = await ctx.o.traffic.route(serviceName, to.id, supervisor.upstreams(to.id));
-  await store.live.set(serviceName, environment, to.id, null);
-  const switchMs = performance.now() - switchStarted;
-  const reason = options.reason ?? `rolled back to v${to.number}${options.actor ? ` by ${options.actor}` : ""}`;
-  const rolledBack = await ctx.transition(from, "rolled-back", reason, { to: to.id, warm, switchMs, ackMs: result.ackMs, routeVersion: result.version, ...options.evidence });
-  progress({ step: "switched", releaseId: to.id, message: `traffic on v${to.number} (switch ${switchMs.toFixed(1)}ms)`, data: { switchMs } });
-  const serving = await liveAgain(ctx, to, from, config);
-  ctx.track(ctx.retirer.retire(from, service));
-  return { from: rolledBack, to: serving, warm, switchMs, ackMs: result.ackMs, totalMs: ctx.o.clock.now() - started };
+  // Whoever follows the watch hears of its end once the release is recorded as rolled back.
+  let recorded!: () => void;
+  ctx.watches.cancel(from.id, new Promise<void>((resolve) => (recorded = resolve)));
+  try {
+    const switchStarted = performance.now();
+    const result = await ctx.o.traffic.route(serviceName, to.id, supervisor.upstreams(to.id));
+    await store.live.set(serviceName, environment, to.id, null);
+    const switchMs = performance.now() - switchStarted;
+    const reason = options.reason ?? `rolled back to v${to.number}${options.actor ? ` by ${options.actor}` : ""}`;
+    const rolledBack = await ctx.transition(from, "rolled-back", reason, { to: to.id, warm, switchMs, ackMs: result.ackMs, routeVersion: result.version, ...options.evidence });
+    progress({ step: "switched", releaseId: to.id, message: `traffic on v${to.number} (switch ${switchMs.toFixed(1)}ms)`, data: { switchMs } });
+    const serving = await liveAgain(ctx, to, from, config);
+    ctx.track(ctx.retirer.retire(from, service));
+    return { from: rolledBack, to: serving, warm, switchMs, ackMs: result.ackMs, totalMs: ctx.o.clock.now() - started };
+  } finally {
+    recorded();
+  }
 }
 
 /** A superseded release that serves again is live again and is watched anew; a stable one stays stable. */

@@ -136,6 +136,8 @@ export class Watches {
   /** Verdicts of the releases being watched, for `engineroom watch` and status. */
   readonly analysis = new AnalysisLog();
   #running = new Map<string, AbortController>();
+  /** What a cancelled watch waits for before it ends (see cancel). */
+  #actedOn = new WeakMap<AbortController, Promise<unknown>>();
 
   /**
    * Starts the watch of a release; `onEnd` gets the outcome when the window ends or a verdict fails
@@ -150,7 +152,9 @@ export class Watches {
       try {
         result = await watchRelease({ ...input, signal: controller.signal, onVerdict: (verdict) => this.analysis.verdict(release.id, verdict) });
       } catch {
-        return; // cancelled: rolled back, superseded, or the engine stops
+        // Cancelled: rolled back, superseded, or the engine stops. The watch ends when that is done.
+        await this.#actedOn.get(controller)?.catch(() => {});
+        return;
       } finally {
         if (this.#running.get(release.id) === controller) this.#running.delete(release.id);
       }
@@ -164,8 +168,14 @@ export class Watches {
     return this.#running.has(releaseId);
   }
 
-  cancel(releaseId: string): void {
-    this.#running.get(releaseId)?.abort(new Error("watch cancelled"));
+  /**
+   * Stops the watch of a release. With `actedOn`, whoever follows the watch (`analysis.ended`) waits
+   * for that too: a rollback ends the watch before its switch and records the release after it.
+   */
+  cancel(releaseId: string, actedOn?: Promise<unknown>): void {
+    const controller = this.#running.get(releaseId);
+    if (controller && actedOn) this.#actedOn.set(controller, actedOn);
+    controller?.abort(new Error("watch cancelled"));
     this.#running.delete(releaseId);
   }
 

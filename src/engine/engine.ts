@@ -190,13 +190,7 @@ export class Engine {
     } finally {
       unsubscribe();
     }
-    // A rollback ends the watch just before its switch and records the release as rolled back just
-    // after: wait (bounded) for the state that ended the watch, so the caller never sees "watching".
-    let release = await this.store.releases.get(releaseId);
-    for (let waited = 0; release?.state === "watching" && !options.signal?.aborted && waited < 30_000; waited += 50) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      release = await this.store.releases.get(releaseId);
-    }
+    const release = await this.store.releases.get(releaseId);
     if (!release) throw new EngineError("RELEASE_NOT_FOUND", `No release ${releaseId}.`);
     return { release, verdict: analysis.last(releaseId) };
   }

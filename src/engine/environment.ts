@@ -72,7 +72,7 @@ export class EnvironmentRuntime {
       onGaveUp: (releaseId, instanceId) => this.deployer.handleGaveUp(releaseId, instanceId),
       isServing: (releaseId) => this.traffic.servesRelease(releaseId),
     });
-    this.lock = new WriterLock(store.locks, config.name);
+    this.lock = new WriterLock(store.locks, config.name, { events: store.events, clock });
     this.deployer = new Deployer({
       lock: this.lock,
       environment: config.name,
