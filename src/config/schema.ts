@@ -203,6 +203,24 @@ export const projectSchema = z
       })
       .default({ listen: "127.0.0.1:7070" }),
     services: z.record(name, serviceSchema).refine((s) => Object.keys(s).length > 0, "declare at least one service"),
+    // Monitoring. Each section is checked against its domain's own schema at start (check and channel
+    // types come from registries config/ cannot see), with CONFIG_INVALID naming the path.
+    checks: z
+      .record(name, z.record(z.string(), z.unknown()))
+      .default({})
+      .meta({ description: "Periodic probes (`type: http | tcp | tls | command | dns`) with interval, thresholds and conditions; every service also gets its own." }),
+    slos: z
+      .record(name, z.record(z.string(), z.unknown()))
+      .default({})
+      .meta({ description: "Service level objectives: `{ service, kind: availability | latency | check, target, window }`, with burn-rate alerts." }),
+    alerts: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .meta({ description: "Alert rules, routing (group_by, group_wait, group_interval, repeat_interval, receiver), inhibition and silences' limits." }),
+    channels: z
+      .record(name, z.record(z.string(), z.unknown()))
+      .default({})
+      .meta({ description: "Where notifications go: `type: webhook | slack | email`, with their options; URLs and passwords may be `{ secret: name }`." }),
     environments: z
       .record(name, environmentSchema)
       .default({ production: environmentSchema.parse({}) })

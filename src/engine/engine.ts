@@ -12,6 +12,7 @@ import { openStore, type Store } from "../store/index.js";
 import { FileConfigSnapshots, StateFiles } from "./state-files.js";
 import { DriftWatch } from "./drift.js";
 import { EnvironmentRuntime } from "./environment.js";
+import { Monitoring } from "./monitoring.js";
 
 export interface EngineOptions {
   project: LoadedProject;
@@ -45,6 +46,8 @@ export class Engine {
   readonly drift: DriftWatch;
   /** The data-plane process (proxies) this engine is attached to; it outlives the engine. */
   readonly dataPlane: DataPlane;
+  /** Checks, SLOs, alerts and channels; started once the environments serve. */
+  readonly monitoring: Monitoring;
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts" | "dataPlane">) {
@@ -59,6 +62,7 @@ export class Engine {
     this.clock = parts.clock;
     this.logger = parts.logger;
     this.environments = parts.environments;
+    this.monitoring = new Monitoring(this);
   }
 
   /** Starts the engine: store, every environment's proxy workers, and every release that was live. */
@@ -129,6 +133,7 @@ export class Engine {
       const orphans = adopted.filter((i) => !names.has(i.labels.environment ?? ""));
       await Promise.all(orphans.map((i) => runtime.stop(i.id, { graceMs: 5_000 }).then(() => runtime.forget(i.id))));
       engine.drift.start(30_000);
+      await engine.monitoring.start();
     } catch (error) {
       await engine.stop().catch(() => {});
       throw error;
@@ -228,6 +233,7 @@ export class Engine {
   stop(options: { keepDataPlane?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
       this.drift.stop();
+      await this.monitoring.stop().catch((error) => this.logger.warn("monitoring stop failed", { error: String(error) }));
       const keep = options.keepDataPlane ?? false;
       const failed = (e: EnvironmentRuntime) => (error: unknown) => this.logger.warn("environment stop failed", { environment: e.name, error: String(error) });
       if (keep) {

@@ -7,6 +7,9 @@ import { applyPlan, planProject, type AppliedRevision } from "./apply.js";
 import type { Drift } from "./drift.js";
 import type { Engine } from "./engine.js";
 import { projectStatus, requireService, serviceLogs, serviceReleases, type InstanceLogs, type ProjectStatus } from "./queries.js";
+import { alertOperations, type AlertOperations } from "./ops/alerts.js";
+import { checkOperations, type CheckOperations } from "./ops/checks.js";
+import { sloOperations, type SloOperations } from "./ops/slo.js";
 
 /** What every long operation takes: cancellation, a progress listener, and who asked (for the event log). */
 export interface Call {
@@ -33,7 +36,7 @@ export interface Unlocked {
  * them. None of them reaches into the engine's parts. Names, services and environments are checked
  * first, so that a bad request fails before any progress is reported.
  */
-export interface Operations {
+export interface Operations extends CheckOperations, SloOperations, AlertOperations {
   /** The project's name and its promotion chain, first to last. */
   project(): { name: string; environments: string[] };
   /** Deploys into the first environment (naming another one is DEPLOY_WRONG_ENVIRONMENT); with `watch`, resolves when the watch window ends. */
@@ -77,6 +80,9 @@ export function createOperations(engine: Engine): Operations {
   };
 
   return {
+    ...checkOperations(engine),
+    ...sloOperations(engine),
+    ...alertOperations(engine),
     project: () => ({ name: engine.project.config.project, environments: engine.environments.map((e) => e.name) }),
 
     async deploy(service, options = {}) {
