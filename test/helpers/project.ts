@@ -26,6 +26,8 @@ export interface Behaviour {
   jitterMs?: number;
   /** The health check answers 503 once the instance has run this long. */
   healthFailAfterMs?: number;
+  /** While a file exists at this path, every request but /healthz answers 503 (an outage the health gate does not see). */
+  failFile?: string;
 }
 
 export interface TestProject {
