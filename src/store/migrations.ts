@@ -95,6 +95,40 @@ export const migrations: readonly Migration[] = [
     // Nullable: leases written before it, and holders that cannot tell, have none.
     ...forBoth(() => "ALTER TABLE locks ADD COLUMN start_time BIGINT;"),
   },
+  {
+    version: 3,
+    name: "checks: state, and results per minute, hour and day",
+    // Keyed by (name, start) so a check's history is one range; indexed by start so pruning and
+    // roll-ups read a range too. SQLite keeps the buckets without a rowid (half the size).
+    ...(() => {
+      const buckets = (table: string, suffix: string) => `
+      CREATE TABLE ${table} (
+        name TEXT NOT NULL,
+        start BIGINT NOT NULL,
+        runs INTEGER NOT NULL,
+        failures INTEGER NOT NULL,
+        sum_ms DOUBLE PRECISION NOT NULL,
+        max_ms DOUBLE PRECISION NOT NULL,
+        latency TEXT NOT NULL,
+        PRIMARY KEY (name, start)
+      )${suffix};
+      CREATE INDEX ${table}_by_start ON ${table} (start);`;
+      const build = (suffix: string) => `
+      CREATE TABLE check_state (
+        name TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        since BIGINT NOT NULL,
+        consecutive_failures INTEGER NOT NULL,
+        consecutive_passes INTEGER NOT NULL,
+        last_result TEXT,
+        updated_at BIGINT NOT NULL
+      );
+      ${buckets("check_minutes", suffix)}
+      ${buckets("check_hours", suffix)}
+      ${buckets("check_days", suffix)}`;
+      return { sqlite: build(" WITHOUT ROWID"), postgres: build("") };
+    })(),
+  },
 ];
 
 /** Serializes migrations across engines sharing one database. */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { isEngineError, redactor, type ManualClock } from "../core/index.js";
-import type { LockHolder, NewRelease, Store } from "./types.js";
+import type { CheckBucketRecord, CheckStateRecord, LockHolder, NewRelease, Store } from "./types.js";
 
 export interface ContractStore {
   /** Migrated and empty. */
@@ -294,6 +294,67 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
         await clock.advance(1000);
         assert.deepEqual(await store.artifacts.put({ digest, source: "./elsewhere", sizeBytes: 1, fileCount: 1 }), first);
         assert.deepEqual(await store.artifacts.get(digest), first);
+      });
+    });
+
+    describe("checks", () => {
+      const state = (name: string, overrides: Partial<CheckStateRecord> = {}): CheckStateRecord => ({
+        name,
+        state: "up",
+        since: clock.now(),
+        consecutiveFailures: 0,
+        consecutivePasses: 4,
+        lastResult: { ok: true, durationMs: 12.5, fields: { status: 200 } },
+        updatedAt: clock.now(),
+        ...overrides,
+      });
+      const bucket = (name: string, start: number, runs: number, overrides: Partial<CheckBucketRecord> = {}): CheckBucketRecord => {
+        const latency = new Array<number>(16).fill(0);
+        latency[3] = runs;
+        return { name, start, runs, failures: 0, sumMs: runs * 7.25, maxMs: 9.5, latency, ...overrides };
+      };
+
+      it("saves states, replaces them by name, and lists them", async () => {
+        assert.deepEqual(await store.checks.states(), []);
+        await store.checks.saveStates([state("web.health.production"), state("api", { state: "pending", lastResult: null })]);
+        await store.checks.saveStates([state("web.health.production", { state: "down", consecutiveFailures: 3, consecutivePasses: 0 })]);
+        const states = await store.checks.states();
+        assert.deepEqual(states.map((s) => [s.name, s.state, s.consecutiveFailures]), [["api", "pending", 0], ["web.health.production", "down", 3]]);
+        assert.equal(states[0]!.lastResult, null);
+        assert.deepEqual(states[1]!.lastResult, { ok: true, durationMs: 12.5, fields: { status: 200 } });
+      });
+
+      it("saves a transition and its event in one go", async () => {
+        const event = await store.checks.transition(state("web", { state: "down" }), { type: "check.down", message: "web is down", data: { error: "refused" } });
+        assert.equal(event.type, "check.down");
+        assert.equal((await store.checks.states())[0]!.state, "down");
+        assert.deepEqual((await store.events.list({ types: ["check."] })).map((e) => e.data), [{ error: "refused" }]);
+      });
+
+      it("writes buckets per resolution, replaces them by name and start, and reads ranges", async () => {
+        const t0 = Date.UTC(2026, 0, 1, 10, 0);
+        const many = Array.from({ length: 1203 }, (_, i) => bucket(`c${String(i).padStart(4, "0")}`, t0, 6));
+        await store.checks.writeBuckets("minute", many, [state("c0000")]);
+        await store.checks.writeBuckets("minute", [bucket("c0001", t0, 5, { failures: 2, latency: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5] })]);
+        await store.checks.writeBuckets("minute", [bucket("c0001", t0 + 60_000, 6)]);
+        await store.checks.writeBuckets("hour", [bucket("c0001", t0, 11)]);
+        const all = await store.checks.buckets({ resolution: "minute", from: t0, to: t0 + 60_000 });
+        assert.equal(all.length, 1203);
+        assert.deepEqual(all[0], bucket("c0000", t0, 6));
+        const one = await store.checks.buckets({ resolution: "minute", from: t0, name: "c0001" });
+        assert.deepEqual(one.map((b) => [b.start, b.runs, b.failures, b.latency[15]]), [[t0, 5, 2, 5], [t0 + 60_000, 6, 0, 0]]);
+        assert.deepEqual((await store.checks.buckets({ resolution: "hour", from: 0 })).map((b) => b.runs), [11]);
+        assert.equal(await store.checks.newest("minute"), t0 + 60_000);
+        assert.equal(await store.checks.newest("day"), undefined);
+        assert.equal((await store.checks.states()).length, 1);
+      });
+
+      it("prunes buckets that start before a time", async () => {
+        const t0 = Date.UTC(2026, 0, 1);
+        await store.checks.writeBuckets("day", [bucket("a", t0, 1), bucket("a", t0 + 86_400_000, 1), bucket("b", t0, 1)]);
+        assert.equal(await store.checks.prune("day", t0 + 86_400_000), 2);
+        assert.deepEqual((await store.checks.buckets({ resolution: "day", from: 0 })).map((b) => [b.name, b.start]), [["a", t0 + 86_400_000]]);
+        assert.equal(await store.checks.prune("day", t0), 0);
       });
     });
 

@@ -175,6 +175,59 @@ export interface ArtifactIndex {
   get(digest: string): Promise<ArtifactRecord | undefined>;
 }
 
+/** A check's verdict as the monitor keeps it: `pending` until its first verdict, then `up` or `down`. */
+export type CheckStateName = "pending" | "up" | "down";
+
+/** One check's state, saved so that a restarted engine resumes it (and does not announce a down check as new). */
+export interface CheckStateRecord {
+  name: string;
+  state: CheckStateName;
+  /** When the check entered this state, epoch ms. */
+  since: number;
+  consecutiveFailures: number;
+  consecutivePasses: number;
+  /** The last result (a CheckResult as JSON), or null before the first run. */
+  lastResult: Record<string, unknown> | null;
+  updatedAt: number;
+}
+
+/** The resolutions check results are kept at. */
+export type CheckResolution = "minute" | "hour" | "day";
+
+/**
+ * A check's results over one minute, hour or day: counts and a latency histogram with the fixed
+ * bounds of metrics' `latencyBoundsMs`, so buckets merge by addition.
+ */
+export interface CheckBucketRecord {
+  name: string;
+  /** Start of the minute, hour or day (UTC), epoch ms. */
+  start: number;
+  runs: number;
+  failures: number;
+  sumMs: number;
+  maxMs: number;
+  /** Counts per latency bucket, length latencyBoundsMs.length + 1. */
+  latency: number[];
+}
+
+/** Check state and results as aggregates (not one row per probe). */
+export interface CheckRepo {
+  /** Every saved check state. */
+  states(): Promise<CheckStateRecord[]>;
+  /** Saves states (insert or replace), all in one transaction. */
+  saveStates(records: readonly CheckStateRecord[]): Promise<void>;
+  /** Saves one state and appends its event in one transaction (a transition: check.down, check.up). */
+  transition(record: CheckStateRecord, event: NewEvent): Promise<EngineEvent>;
+  /** Writes buckets (insert or replace by name and start), and optionally states, in one transaction. */
+  writeBuckets(resolution: CheckResolution, buckets: readonly CheckBucketRecord[], states?: readonly CheckStateRecord[]): Promise<void>;
+  /** Buckets with `from <= start < to` (of one check, or all), ordered by name then start. */
+  buckets(query: { resolution: CheckResolution; from: number; to?: number; name?: string }): Promise<CheckBucketRecord[]>;
+  /** The start of the newest bucket at a resolution, if any. */
+  newest(resolution: CheckResolution): Promise<number | undefined>;
+  /** Deletes buckets that start before `before`; returns how many. */
+  prune(resolution: CheckResolution, before: number): Promise<number>;
+}
+
 export interface Store {
   readonly kind: "sqlite" | "postgres";
   readonly releases: ReleaseRepo;
@@ -182,6 +235,7 @@ export interface Store {
   readonly live: LiveTable;
   readonly locks: LockTable;
   readonly artifacts: ArtifactIndex;
+  readonly checks: CheckRepo;
   /** Brings the schema up to date with the numbered migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

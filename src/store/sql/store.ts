@@ -2,6 +2,7 @@ import type { Clock } from "../../core/index.js";
 import { applyMigrations } from "../migrations.js";
 import type { Store } from "../types.js";
 import { SqlArtifactIndex } from "./artifacts.js";
+import { SqlCheckRepo } from "./checks.js";
 import type { SqlDatabase } from "./database.js";
 import { SqlEventLog } from "./events.js";
 import { SqlLiveTable } from "./live.js";
@@ -19,6 +20,7 @@ export abstract class SqlStore implements Store {
   readonly live: SqlLiveTable;
   readonly locks: SqlLockTable;
   readonly artifacts: SqlArtifactIndex;
+  readonly checks: SqlCheckRepo;
   protected readonly db: SqlDatabase;
   protected readonly clock: Clock;
 
@@ -31,6 +33,7 @@ export abstract class SqlStore implements Store {
     this.live = new SqlLiveTable(db, now);
     this.locks = new SqlLockTable(db, now);
     this.artifacts = new SqlArtifactIndex(db, now);
+    this.checks = new SqlCheckRepo(db, now);
   }
 
   async migrate(): Promise<void> {
