@@ -129,6 +129,30 @@ export const migrations: readonly Migration[] = [
       return { sqlite: build(" WITHOUT ROWID"), postgres: build("") };
     })(),
   },
+  {
+    version: 4,
+    name: "requests per minute and per hour, per service, environment and release",
+    // One column per counter so that sums over a window are one SELECT SUM(...); 16 latency buckets
+    // (metrics' latencyBoundsMs and the rest), fixed like the bounds. Keyed by environment, service
+    // and time so that a window is one range of the key; SQLite keeps them without a rowid.
+    ...(() => {
+      const latency = Array.from({ length: 16 }, (_, i) => `latency_${i} BIGINT NOT NULL`).join(", ");
+      const table = (name: string, suffix: string) => `
+      CREATE TABLE ${name} (
+        environment TEXT NOT NULL,
+        service TEXT NOT NULL,
+        time BIGINT NOT NULL,
+        release_id TEXT NOT NULL,
+        status_1xx BIGINT NOT NULL, status_2xx BIGINT NOT NULL, status_3xx BIGINT NOT NULL, status_4xx BIGINT NOT NULL, status_5xx BIGINT NOT NULL,
+        upstream_errors BIGINT NOT NULL, upstream_timeouts BIGINT NOT NULL, retried BIGINT NOT NULL, client_aborts BIGINT NOT NULL,
+        ${latency},
+        PRIMARY KEY (environment, service, time, release_id)
+      )${suffix};
+      CREATE INDEX ${name}_by_time ON ${name} (time);`;
+      const build = (suffix: string) => `${table("request_minutes", suffix)}\n${table("request_hours", suffix)}`;
+      return { sqlite: build(" WITHOUT ROWID"), postgres: build("") };
+    })(),
+  },
 ];
 
 /** Serializes migrations across engines sharing one database. */

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { isEngineError, redactor, type ManualClock } from "../core/index.js";
 import type { CheckBucketRecord, CheckStateRecord, LockHolder, NewRelease, Store } from "./types.js";
+import type { RequestBucket } from "./types.js";
 
 export interface ContractStore {
   /** Migrated and empty. */
@@ -355,6 +356,68 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
         assert.equal(await store.checks.prune("day", t0 + 86_400_000), 2);
         assert.deepEqual((await store.checks.buckets({ resolution: "day", from: 0 })).map((b) => [b.name, b.start]), [["a", t0 + 86_400_000]]);
         assert.equal(await store.checks.prune("day", t0), 0);
+      });
+    });
+
+    describe("requests", () => {
+      const minute = 60_000;
+      const hour = 3_600_000;
+      const t0 = Date.UTC(2026, 0, 1);
+      /** A bucket of `ok` 2xx answers, `bad` 5xx, `upstream` upstream errors of which `retried` were retried; latency in bucket 3 (≤ 10 ms) and 9 (≤ 500 ms) for the 5xx. */
+      const bucket = (time: number, ok: number, bad = 0, upstream = 0, retried = 0, at: Partial<RequestBucket> = {}): RequestBucket => {
+        const latency = new Array<number>(16).fill(0);
+        latency[3] = ok;
+        latency[9] = bad + upstream - retried;
+        return {
+          service: "web", environment: "production", releaseId: "rel_1", time,
+          status: { "1xx": 0, "2xx": ok, "3xx": 0, "4xx": 0, "5xx": bad },
+          upstreamErrors: upstream, upstreamTimeouts: 0, retried, clientAborts: 1, latency, ...at,
+        };
+      };
+
+      it("sums minutes over a window, minute-exact at its edges, with what clients saw", async () => {
+        await store.requests.record([bucket(t0, 10, 1), bucket(t0 + minute, 20, 0, 3, 1), bucket(t0 + 2 * minute, 30)]);
+        const middle = await store.requests.counts({ service: "web", environment: "production", fromMs: t0 + minute, toMs: t0 + 2 * minute });
+        assert.equal(middle.requests, 22, "20 answers and the 2 upstream errors not retried");
+        assert.equal(middle.errors, 2);
+        assert.equal(middle.upstreamErrors, 3);
+        assert.equal(middle.retried, 1);
+        assert.equal(middle.clientAborts, 1);
+        assert.equal(middle.latency[3], 20);
+        const all = await store.requests.counts({ service: "web", environment: "production", fromMs: t0, toMs: t0 + 3 * minute });
+        assert.deepEqual([all.requests, all.errors, all.status["2xx"], all.status["5xx"]], [63, 3, 60, 1]);
+        const none = await store.requests.counts({ service: "api", fromMs: t0, toMs: t0 + 3 * minute });
+        assert.deepEqual([none.requests, none.errors, none.latency.length], [0, 0, 16]);
+      });
+
+      it("adds a minute recorded twice, and releases and environments apart", async () => {
+        await store.requests.record([bucket(t0, 5), bucket(t0, 7, 1), bucket(t0, 100, 0, 0, 0, { releaseId: "rel_2" }), bucket(t0, 1000, 0, 0, 0, { environment: "staging" })]);
+        const production = await store.requests.counts({ environment: "production", service: "web", fromMs: t0, toMs: t0 + minute });
+        assert.equal(production.requests, 113);
+        const release = await store.requests.counts({ releaseId: "rel_1", fromMs: t0, toMs: t0 + minute });
+        assert.equal(release.requests, 1013, "release rel_1 in both environments");
+        const [first, ...rest] = await store.requests.list({ environment: "production", fromMs: t0, toMs: t0 + hour, resolution: "minute" });
+        assert.equal(rest.length, 1);
+        assert.deepEqual([first!.releaseId, first!.time, first!.status["2xx"], first!.status["5xx"], first!.clientAborts], ["rel_1", t0, 12, 1, 2]);
+        assert.equal(await store.requests.lastMinute("production"), t0);
+        assert.equal(await store.requests.lastMinute("nowhere"), undefined);
+      });
+
+      it("rolls minutes up into hours as they are recorded, so pruned minutes lose nothing of the hours", async () => {
+        // 3 hours and 30 minutes of one request a minute, with an error every 10th minute.
+        const minutes = Array.from({ length: 210 }, (_, i) => bucket(t0 + i * minute, 1, i % 10 === 0 ? 1 : 0));
+        await store.requests.record(minutes);
+        const hours = await store.requests.list({ fromMs: t0, toMs: t0 + 4 * hour, resolution: "hour" });
+        assert.deepEqual(hours.map((h) => [h.time - t0, h.status["2xx"], h.status["5xx"]]), [[0, 60, 6], [hour, 60, 6], [2 * hour, 60, 6], [3 * hour, 30, 3]]);
+        // From minute 30 to minute 200: edges from the minutes, hours 1 and 2 whole.
+        const window = await store.requests.counts({ service: "web", fromMs: t0 + 30 * minute, toMs: t0 + 200 * minute });
+        assert.deepEqual([window.requests, window.errors], [170 + 17, 17]);
+        assert.deepEqual(await store.requests.prune({ minutesBefore: t0 + 2 * hour, hoursBefore: t0 + hour }), { minutes: 120, hours: 1 });
+        // Its first edge (minutes 30–59) is gone with its hour: the window counts from hour 1.
+        const after = await store.requests.counts({ service: "web", fromMs: t0 + 30 * minute, toMs: t0 + 200 * minute });
+        assert.deepEqual([after.requests, after.errors], [140 + 14, 14]);
+        const recent = await store.requests.counts({ service: "web", fromMs: t0 + 150 * minute, toMs: t0 + 200 * minute });
+        assert.deepEqual([recent.requests, recent.errors], [55, 5]);
       });
     });
 

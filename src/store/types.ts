@@ -228,6 +228,77 @@ export interface CheckRepo {
   prune(resolution: CheckResolution, before: number): Promise<number>;
 }
 
+/** Responses by status class, as the proxy counts them. */
+export interface StatusCounts {
+  "1xx": number;
+  "2xx": number;
+  "3xx": number;
+  "4xx": number;
+  "5xx": number;
+}
+
+/**
+ * What one release served in one minute or one hour, summed from the proxies' per-second buckets
+ * (metrics/histogram.ts `MetricsBucket`, whose fields these are).
+ */
+export interface RequestBucket {
+  service: string;
+  environment: string;
+  releaseId: string;
+  /** Start of the minute (or hour), epoch milliseconds. */
+  time: number;
+  status: StatusCounts;
+  /** Tries the upstream failed, retried ones included (see `retried`). */
+  upstreamErrors: number;
+  upstreamTimeouts: number;
+  /** The upstream errors the proxy retried elsewhere: no client saw them. */
+  retried: number;
+  clientAborts: number;
+  /** Counts per latency bucket, with metrics' latencyBoundsMs (16 buckets: 15 bounds and the rest). */
+  latency: number[];
+}
+
+/** Sums of request buckets over a time range; `requests` and `errors` are what clients saw. */
+export interface RequestCounts extends Omit<RequestBucket, "service" | "environment" | "releaseId" | "time"> {
+  /** Answered requests plus the upstream errors clients saw (upstreamErrors − retried): the valid events of availability. */
+  requests: number;
+  /** 5xx answers plus the upstream errors clients saw: the bad events of availability. */
+  errors: number;
+}
+
+export interface RequestQuery {
+  service?: string;
+  environment?: string;
+  releaseId?: string;
+  /** Inclusive start, epoch ms. */
+  fromMs: number;
+  /** Exclusive end, epoch ms. */
+  toMs: number;
+}
+
+/**
+ * The request history: per-minute buckets (kept a few days) and per-hour ones (kept longer), per
+ * service, environment and release. Every minute recorded is added to its hour in the same
+ * transaction, so the hours are the rollup of the minutes at all times and pruning minutes loses
+ * nothing the hours hold. SLOs read it; so will reports (uptime, cost per 1,000 requests).
+ */
+export interface RequestHistory {
+  /** Adds each bucket to its minute (a minute recorded twice holds the sum) and to its hour, in one transaction. */
+  record(minutes: readonly RequestBucket[]): Promise<void>;
+  /**
+   * Sums over [fromMs, toMs): the whole hours inside from the hours, the edges from the minutes, so
+   * minute-aligned bounds are exact while the minutes are kept; an edge whose minutes were pruned
+   * counts from the next whole hour.
+   */
+  counts(query: RequestQuery): Promise<RequestCounts>;
+  /** The buckets in [fromMs, toMs) at one resolution, oldest first (then by environment, service, release). */
+  list(query: RequestQuery & { resolution: "minute" | "hour" }): Promise<RequestBucket[]>;
+  /** Start of the newest minute recorded for the environment, if any. */
+  lastMinute(environment: string): Promise<number | undefined>;
+  /** Deletes minutes that start before `minutesBefore` and hours before `hoursBefore`; answers how many rows went. */
+  prune(before: { minutesBefore: number; hoursBefore: number }): Promise<{ minutes: number; hours: number }>;
+}
+
 export interface Store {
   readonly kind: "sqlite" | "postgres";
   readonly releases: ReleaseRepo;
@@ -235,6 +306,8 @@ export interface Store {
   readonly live: LiveTable;
   readonly locks: LockTable;
   readonly artifacts: ArtifactIndex;
+  /** Requests per minute and hour, per service, environment and release. */
+  readonly requests: RequestHistory;
   readonly checks: CheckRepo;
   /** Brings the schema up to date with the numbered migrations; idempotent. */
   migrate(): Promise<void>;

@@ -8,6 +8,7 @@ import { SqlEventLog } from "./events.js";
 import { SqlLiveTable } from "./live.js";
 import { SqlLockTable } from "./locks.js";
 import { SqlReleaseRepo } from "./releases.js";
+import { SqlRequestHistory } from "./requests.js";
 
 /**
  * The Store over any `SqlDatabase`: the SQLite and PostgreSQL stores are this, each with its own
@@ -20,6 +21,7 @@ export abstract class SqlStore implements Store {
   readonly live: SqlLiveTable;
   readonly locks: SqlLockTable;
   readonly artifacts: SqlArtifactIndex;
+  readonly requests: SqlRequestHistory;
   readonly checks: SqlCheckRepo;
   protected readonly db: SqlDatabase;
   protected readonly clock: Clock;
@@ -33,6 +35,7 @@ export abstract class SqlStore implements Store {
     this.live = new SqlLiveTable(db, now);
     this.locks = new SqlLockTable(db, now);
     this.artifacts = new SqlArtifactIndex(db, now);
+    this.requests = new SqlRequestHistory(db, now);
     this.checks = new SqlCheckRepo(db, now);
   }
 
