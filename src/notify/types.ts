@@ -5,6 +5,7 @@
  * registry that also gives each type's options schema.
  */
 import type { z } from "zod";
+import type { Clock } from "../core/index.js";
 
 /** One alert as a notification carries it (Alertmanager's webhook v4 alert object, times as epoch ms). */
 export interface NotifiedAlert {
@@ -18,6 +19,8 @@ export interface NotifiedAlert {
   endsAt: number | null;
   /** Stable hash of the labels. */
   fingerprint: string;
+  /** Where the alert comes from (Alertmanager's generatorURL); default: the notification's externalURL. */
+  generatorURL?: string;
 }
 
 /**
@@ -65,19 +68,51 @@ export class ChannelError extends Error {
   }
 }
 
+/** What a receiver answered to an accepted attempt. */
+export interface ChannelReceipt {
+  /** The HTTP status or SMTP reply code. */
+  status?: number;
+}
+
 /** One configured destination. */
 export interface Channel {
   readonly name: string;
   readonly type: string;
+  /** The longest one attempt may take (the type's `timeout` option); the notifier aborts `send` then. */
+  readonly timeoutMs?: number;
   /** One attempt; resolves once the receiver accepted it. Throws ChannelError (messages free of secrets). `signal` aborts at the attempt's deadline. */
-  send(notification: Notification, signal: AbortSignal): Promise<void>;
+  send(notification: Notification, signal: AbortSignal): Promise<ChannelReceipt | void>;
   close?(): Promise<void>;
 }
 
-/** A channel type: its options' schema and how it makes a channel. Secret references are resolved before `create`. */
+/** What a channel type's `create` gets besides its options. */
+export interface ChannelContext {
+  /** Time for signatures' timestamps. */
+  clock: Clock;
+}
+
+/** A secret reference as a channel's options hold it before resolution: `{ secret: name, provider? }`. */
+export interface ChannelSecretRef {
+  secret: string;
+  provider?: string;
+}
+
+/** Options with every secret reference replaced by its value (what `create` gets). */
+export type Resolved<T> = T extends ChannelSecretRef
+  ? string
+  : T extends readonly (infer E)[]
+    ? Resolved<E>[]
+    : T extends object
+      ? { [K in keyof T]: Resolved<T[K]> }
+      : T;
+
+/**
+ * A channel type: its options' schema (as written under `channels.<name>`, secret references
+ * included) and how it makes a channel. Secret references are resolved before `create`.
+ */
 export interface ChannelType<Options = unknown> {
   readonly options: z.ZodType<Options>;
-  create(name: string, options: Options): Channel;
+  create(name: string, options: Resolved<Options>, context: ChannelContext): Channel;
 }
 
 /** The outcome of delivering one notification to one channel, retries included: one row of `engineroom alerts deliveries`. */
