@@ -58,6 +58,7 @@ export const errorCatalogue = {
   SECRET_KEY_INSECURE: { status: 400, hint: "Keep the key file outside the project's folder and readable by its owner only: `chmod 600 <file>`." },
   SECRET_KEY_WRONG: { status: 400, hint: "The local secret store was written with another key; use that key (ENGINEROOM_SECRETS_KEY or the key file)." },
   SECRET_STORE_CORRUPT: { status: 500, hint: "The encrypted secret store was altered or damaged; restore it from a backup, or remove the entry and set it again." },
+  CHANNEL_UNKNOWN: { status: 404, hint: "Use a channel declared under `channels` in engineroom.yaml." },
   METRICS_UNAVAILABLE: { status: 503, hint: "Check the Prometheus URL and query; analysis treats missing data as inconclusive." },
   INTERNAL: { status: 500, hint: "This is a bug in Engineroom; please report it with the command and its output." },
 } as const satisfies Record<string, { status: number; hint: string }>;
