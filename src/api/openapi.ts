@@ -39,6 +39,12 @@ export function openApiDocument(): Record<string, unknown> {
     paths: {
       "/v1/openapi.json": { get: { summary: "This document (no token)", security: [], responses: { "200": { description: "OpenAPI 3.1" } } } },
       "/v1/health": { get: { summary: "Liveness of the API (no token)", security: [], responses: { "200": { description: "ok" } } } },
+      "/metrics": {
+        get: {
+          summary: "The engine's metrics in Prometheus text format: requests and latency per service, environment and release; checks; SLOs; alerts and notifications",
+          responses: { "200": { description: "Prometheus text format 0.0.4", content: { "text/plain": { schema: { type: "string" } } } }, "401": errors["401"] },
+        },
+      },
       "/v1/status": { get: { summary: "Per environment: services, live and previous releases, instances, traffic; recent events", parameters: [env], responses: { "200": { description: "status" }, ...errors } } },
       "/v1/services/{service}/releases": {
         get: {

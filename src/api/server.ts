@@ -61,6 +61,11 @@ export function createApi(options: ApiOptions): FastifyInstance {
 
   app.get("/v1/health", async () => ({ ok: true }));
   app.get("/v1/openapi.json", async () => openApiDocument());
+  // Prometheus scrapes it with the API token (`authorization: { type: Bearer, credentials_file: <state_dir>/api-token }`).
+  app.get("/metrics", async (_request, reply) => {
+    const { contentType, text } = await ops.metrics();
+    return reply.type(contentType).send(redactor.redact(text));
+  });
 
   app.get<{ Querystring: { env?: string } }>("/v1/status", async (request) => redactor.redactDeep(await ops.status(request.query.env)));
 

@@ -267,7 +267,7 @@ export function secretProviders(project: LoadedProject): SecretProviders {
  * A section of engineroom.yaml whose schema comes from an adapter's registry (config/ cannot see
  * it), parsed at start: CONFIG_INVALID names each problem by its path, as config/ does for the rest.
  */
-function parseSection<S extends z.ZodType>(project: LoadedProject, section: string, schema: S, value: unknown): z.output<S> {
+export function parseSection<S extends z.ZodType>(project: LoadedProject, section: string, schema: S, value: unknown): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${[section, ...issue.path].join(".")}: ${issue.message}`);

@@ -1,4 +1,7 @@
-import type { Engine } from "./engine.js";
+import { EventAlerts, MetricRules, resolveMetricRules, rulesConfigSchema, unknownRuleTargets, type AlertSink } from "../alert/index.js";
+import { parseSection, type Engine } from "./engine.js";
+import { MetricsExport } from "./metrics-export.js";
+import { ServiceTrafficIndex } from "./service-traffic.js";
 
 /**
  * Monitoring as the engine runs it, built from engineroom.yaml once the environments have started:
@@ -7,9 +10,18 @@ import type { Engine } from "./engine.js";
  */
 export class Monitoring {
   readonly #engine: Engine;
+  // --- sources (alert/sources/) and metrics out ---
+  /** What `GET /metrics` serves. */
+  readonly metrics = new MetricsExport();
+  /** Each service's traffic per environment, its releases summed: what metric rules read. */
+  readonly traffic: ServiceTrafficIndex;
+  #metricRules: MetricRules | undefined;
+  #eventAlerts: EventAlerts | undefined;
+  #unsubscribe: (() => void)[] = [];
 
   constructor(engine: Engine) {
     this.#engine = engine;
+    this.traffic = new ServiceTrafficIndex(() => engine.environments);
   }
 
   /** Starts every part; a config problem throws CONFIG_INVALID before anything starts. */
@@ -19,10 +31,41 @@ export class Monitoring {
     // --- SLOs (slo/) ---
     // --- channels (notify/) ---
     // --- alerts (alert/) ---
+    // --- sources (alert/sources/) and metrics out ---
+    await this.#startSources();
+  }
+
+  async #startSources(): Promise<void> {
+    const engine = this.#engine;
+    const declared = { services: Object.keys(engine.project.config.services), environments: engine.environments.map((e) => e.name) };
+    const schema = rulesConfigSchema.superRefine((config, ctx) => unknownRuleTargets(config, declared).forEach((p) => ctx.addIssue({ code: "custom", ...p })));
+    const { rules, default_rules } = parseSection(engine.project, "alerts", schema, engine.project.config.alerts);
+    for (const environment of engine.environments) {
+      this.#unsubscribe.push(
+        environment.proxy.onMetrics((buckets) => {
+          this.traffic.record(buckets);
+          this.metrics.requests.add(buckets);
+        }),
+      );
+    }
+    const sink = this.#alertSink();
+    const onError = (source: string) => (error: unknown) => engine.logger.warn(`alert source ${source} failed`, { error: String(error) });
+    this.#metricRules = new MetricRules({ rules: resolveMetricRules({ rules, default_rules }), traffic: this.traffic, sink, clock: engine.clock, onError: onError("metric-rules") });
+    this.#eventAlerts = new EventAlerts({ events: engine.store.events, sink, clock: engine.clock, onError: onError("events") });
+    this.#metricRules.start();
+    await this.#eventAlerts.start();
+  }
+
+  /** Where the sources report: the alert manager. */
+  #alertSink(): AlertSink {
+    return { report: (signal) => (this as { alerts?: AlertSink }).alerts?.report(signal) };
   }
 
   /** Stops every part: no check, evaluation or notification runs after it resolves. */
   async stop(): Promise<void> {
+    // --- sources (alert/sources/) and metrics out ---
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    await Promise.all([this.#metricRules?.stop(), this.#eventAlerts?.stop()]);
     // --- alerts (alert/) ---
     // --- channels (notify/) ---
     // --- SLOs (slo/) ---

@@ -10,6 +10,7 @@ import { projectStatus, requireService, serviceLogs, serviceReleases, type Insta
 import { alertOperations, type AlertOperations } from "./ops/alerts.js";
 import { checkOperations, type CheckOperations } from "./ops/checks.js";
 import { sloOperations, type SloOperations } from "./ops/slo.js";
+import { metricsOperations, type MetricsOperations } from "./ops/metrics.js";
 
 /** What every long operation takes: cancellation, a progress listener, and who asked (for the event log). */
 export interface Call {
@@ -36,7 +37,7 @@ export interface Unlocked {
  * them. None of them reaches into the engine's parts. Names, services and environments are checked
  * first, so that a bad request fails before any progress is reported.
  */
-export interface Operations extends CheckOperations, SloOperations, AlertOperations {
+export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations {
   /** The project's name and its promotion chain, first to last. */
   project(): { name: string; environments: string[] };
   /** Deploys into the first environment (naming another one is DEPLOY_WRONG_ENVIRONMENT); with `watch`, resolves when the watch window ends. */
@@ -83,6 +84,7 @@ export function createOperations(engine: Engine): Operations {
     ...checkOperations(engine),
     ...sloOperations(engine),
     ...alertOperations(engine),
+    ...metricsOperations(engine),
     project: () => ({ name: engine.project.config.project, environments: engine.environments.map((e) => e.name) }),
 
     async deploy(service, options = {}) {
