@@ -12,7 +12,7 @@ export {
   type RouteConfig,
   type AnalysisConfig,
 } from "./schema.js";
-export { loadProject, parseProject, serviceConfigHash, stableStringify, defaultConfigFile, type LoadedProject } from "./load.js";
+export { closest, loadProject, parseProject, serviceConfigHash, stableStringify, defaultConfigFile, type LoadedProject } from "./load.js";
 export { starterConfig } from "./starter.js";
 export { envValueSchema, providerNameSchema, secretNamePattern, secretNameSchema, secretRefSchema, secretsSectionSchema } from "./secret-ref.js";
 export { expandEnvReferences } from "./expand.js";

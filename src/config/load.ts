@@ -116,7 +116,8 @@ function knownKeysAt(path: PropertyKey[]): string[] {
   return [];
 }
 
-function closest(word: string, candidates: string[]): string | undefined {
+/** The candidate nearest to a misspelt word (edit distance), if it is near enough to be what was meant. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

@@ -9,8 +9,12 @@ import type { z } from "zod";
 /** A value a probe reports and a condition reads: `status` 200, `response_time` 12 (ms), `body.json.status` "ok". */
 export type FieldValue = string | number | boolean | null;
 
-/** How a condition reads a field: numbers compare with numbers, durations with `300ms` / `14d`, strings with quoted strings. */
-export type FieldKind = "number" | "duration" | "string" | "boolean";
+/**
+ * How a condition reads a field: numbers compare with numbers, durations with `300ms` / `14d`, strings with quoted strings.
+ * `json` is a value of whatever JSON type the document holds there (the `body.json.` paths): a condition compares it with
+ * a literal of the same type, and fails on any other.
+ */
+export type FieldKind = "number" | "duration" | "string" | "boolean" | "json";
 
 /** What one probe saw, before the conditions are judged. */
 export interface ProbeOutcome {
@@ -38,7 +42,20 @@ export interface CheckType<Options = unknown> {
   readonly fields: Readonly<Record<string, FieldKind>>;
   /** Conditions applied when the check declares none, e.g. http: `status < 400`. */
   readonly defaultConditions: readonly string[];
-  create(options: Options): Probe;
+  /** Refuses a prefix field its probes could never report (a JSON path that does not parse): the problem, or undefined. */
+  checkField?(field: string): string | undefined;
+  /** Makes the probe of one check. It opens nothing yet: a probe connects when it runs. */
+  create(options: Options, context: ProbeContext): Probe;
+}
+
+/** What a type's `create` may need besides its options. */
+export interface ProbeContext {
+  /** The fields the check's conditions read, as written (`status`, `body.json.items[0].id`, `header.content-type`): a probe computes prefix fields for these only, and reads a body only when one needs it. */
+  readonly reads: readonly string[];
+  /** The check's timeout, ms (the runner enforces it; a type may also hand it to its client, as dns does). */
+  readonly timeoutMs: number;
+  /** The folder relative paths (a command's `cwd`) start in. */
+  readonly dir: string;
 }
 
 /** One condition, parsed: `field op value`, kept with its source text for messages. */

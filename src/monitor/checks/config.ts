@@ -1,0 +1,212 @@
+/**
+ * A check's config, as written under `checks.<name>` in engineroom.yaml: the keys every check has
+ * (type, interval, timeout, thresholds, conditions, labels, severity, service, environment) and the
+ * type's own options, strict. Parsing makes the `CheckDefinition` the scheduler runs, probe included.
+ */
+import { z } from "zod";
+import { closest, maxDurationMs } from "../../config/index.js";
+import { EngineError, formatDuration, parseDuration } from "../../core/index.js";
+import { parseCondition, type ParsedCondition } from "./conditions.js";
+import { checkTypeNames, checkTypeOf } from "./registry.js";
+import type { CheckDefinition, CheckType } from "./types.js";
+
+/** A timer's duration: "500ms", "30s", "5m", "1h", "2d", or a number of ms; at most 24d, as Node's timers wait no longer. */
+const duration = z
+  .union([z.string(), z.number().int().nonnegative()])
+  .transform((value, ctx) => {
+    const ms = typeof value === "number" ? value : parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: `"${value}" is not a duration; write it like 500ms, 30s, 5m or 1h` });
+      return z.NEVER;
+    }
+    if (ms > maxDurationMs) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is longer than the longest duration, 24d: Node's timers cannot wait longer` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "use lowercase letters, digits and dashes, starting with a letter");
+const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a label name uses letters, digits and _, and does not start with a digit");
+
+/** The default interval between two runs of a check: 30 s. */
+export const defaultIntervalMs = 30_000;
+/** The longest default timeout: 10 s (a check with a shorter interval times out at its interval). */
+export const defaultTimeoutMs = 10_000;
+/** Failures in a row before a check is down, as Gatus' failure-threshold. */
+export const defaultFailureThreshold = 3;
+/** Passes in a row before a down check is up again, as Gatus' success-threshold. */
+export const defaultRecoveryThreshold = 2;
+
+/** The keys every check has, whatever its type. */
+export const checkCommonShape = {
+  type: z.string().meta({ description: `The check type: ${checkTypeNames.join(", ")}.` }),
+  interval: duration
+    .refine((ms) => ms >= 1000, "a check runs at most once a second: write 1s or more")
+    .default(defaultIntervalMs)
+    .meta({ description: "Time between two runs (fixed rate). Default 30s, at least 1s." }),
+  timeout: duration
+    .refine((ms) => ms > 0, "a timeout is longer than 0")
+    .optional()
+    .meta({ description: "A run slower than this fails. Default: 10s, or the interval when that is shorter; never longer than the interval." }),
+  failure_threshold: z.number().int().min(1).max(100).default(defaultFailureThreshold).meta({ description: "Failures in a row before the check is down. Default 3." }),
+  recovery_threshold: z.number().int().min(1).max(100).default(defaultRecoveryThreshold).meta({ description: "Passes in a row before a down check is up again. Default 2." }),
+  conditions: z
+    .array(z.string())
+    .min(1, "list at least one condition, or leave `conditions` out for the type's defaults")
+    .optional()
+    .meta({ description: "Conditions that must all hold, e.g. `status == 200`, `response_time < 300ms`; default: the type's own." }),
+  labels: z.record(labelName, z.string()).default({}).meta({ description: "Labels carried into results and alerts." }),
+  severity: z.enum(["page", "ticket", "info"]).default("page").meta({ description: "The severity of this check's alerts, put into its labels. Default page." }),
+  service: name.optional().meta({ description: "The service it watches, put into its labels so alerts and SLOs can refer to it." }),
+  environment: name.optional().meta({ description: "The environment it watches, put into its labels." }),
+};
+const commonKeys = Object.keys(checkCommonShape);
+const commonSchema = z.strictObject(checkCommonShape);
+/** Labels set by their own keys, not under `labels`. */
+const ownKeyLabels = ["severity", "service", "environment"] as const;
+
+/** How `defineCheck` names and labels a check. */
+export interface DefineCheckOptions {
+  /** The check's own path in the config, for messages: `["checks", "web"]`, or `["services", "web", "health"]` for a derived check. */
+  path: string[];
+  /** True for the checks every service gets without writing them; their names may hold dots (`web.health.production`). */
+  derived?: boolean;
+  /** Labels the caller sets (a derived check's service and environment); the config's own labels and keys win over them. */
+  labels?: Record<string, string>;
+  /** The folder relative paths (a command's `cwd`) start in. Default: the process's working folder. */
+  dir?: string;
+}
+
+/**
+ * Parses the `checks:` section: one `CheckDefinition` per entry, its probe made (nothing connects
+ * yet). Throws CONFIG_INVALID listing every problem of every check, each as
+ * `checks.<name>.<key>: message`, in `details.problems`.
+ */
+export function parseChecks(section: Record<string, unknown>, options: { path?: string[]; dir?: string } = {}): CheckDefinition[] {
+  const path = options.path ?? ["checks"];
+  const problems: string[] = [];
+  const definitions: CheckDefinition[] = [];
+  for (const [checkName, config] of Object.entries(section)) {
+    const definition = build(checkName, config, { path: [...path, checkName], dir: options.dir }, problems);
+    if (definition) definitions.push(definition);
+  }
+  if (problems.length > 0) throw configInvalid(problems);
+  return definitions;
+}
+
+/**
+ * Makes one check from its config, as `parseChecks` does for each entry; the scheduler builds
+ * every service's own checks with it. `options.path` is the check's own path (problems read
+ * `<path>.<key>: message`). Throws CONFIG_INVALID with `details.problems`.
+ *
+ * @example defineCheck("web.health.production", { type: "http", url: "http://127.0.0.1:8080/health" }, { path: ["services", "web", "health"], derived: true })
+ */
+export function defineCheck(checkName: string, config: Record<string, unknown>, options: DefineCheckOptions): CheckDefinition {
+  const problems: string[] = [];
+  const definition = build(checkName, config, options, problems);
+  if (!definition || problems.length > 0) throw configInvalid(problems);
+  return definition;
+}
+
+function build(checkName: string, config: unknown, options: DefineCheckOptions, problems: string[]): CheckDefinition | undefined {
+  const at = (...keys: (string | number)[]): string =>
+    [...options.path, ...keys].reduce<string>((text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${key}` : key), "");
+  const before = problems.length;
+  const namePattern = options.derived ? /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*$/ : /^[a-z][a-z0-9-]{0,62}$/;
+  if (!namePattern.test(checkName)) {
+    problems.push(`${at()}: a check's name uses lowercase letters, digits and dashes, starting with a letter${options.derived ? " (dots between parts)" : ""}`);
+  }
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    problems.push(`${at()}: expected a mapping of keys (type, interval, conditions, …), got ${Array.isArray(config) ? "a list" : config === null ? "nothing" : typeof config}`);
+    return undefined;
+  }
+  const raw = config as Record<string, unknown>;
+  const common: Record<string, unknown> = {};
+  const own: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) (commonKeys.includes(key) ? common : own)[key] = value;
+
+  const typeName = raw.type;
+  const type = typeof typeName === "string" ? checkTypeOf(typeName) : undefined;
+  if (typeName === undefined) problems.push(`${at("type")}: missing; it is required (one of ${checkTypeNames.join(", ")})`);
+  else if (!type) {
+    const guess = typeof typeName === "string" ? closest(typeName, checkTypeNames) : undefined;
+    problems.push(`${at("type")}: unknown type ${JSON.stringify(typeName)}${guess ? ` (did you mean ${guess}?)` : ""}; types: ${checkTypeNames.join(", ")}`);
+  }
+
+  const knownKeys = [...commonKeys, ...(type ? optionKeys(type) : [])];
+  const parsedCommon = commonSchema.safeParse(common);
+  if (!parsedCommon.success) problems.push(...parsedCommon.error.issues.filter((issue) => issue.path[0] !== "type").flatMap((issue) => describe(issue, at, knownKeys)));
+  const parsedOwn = type?.options.safeParse(own);
+  if (parsedOwn && !parsedOwn.success) problems.push(...parsedOwn.error.issues.flatMap((issue) => describe(issue, at, knownKeys)));
+  if (!type) return undefined;
+
+  // Conditions are read even when other keys are wrong, so that one pass names every mistake.
+  const conditions: ParsedCondition[] = [];
+  const sources = parsedCommon.success ? (parsedCommon.data.conditions ?? type.defaultConditions) : Array.isArray(common.conditions) ? common.conditions : [];
+  sources.forEach((source, index) => {
+    if (typeof source !== "string") return; // the schema has said so already
+    try {
+      conditions.push(parseCondition(source, type.fields, type.checkField?.bind(type)));
+    } catch (error) {
+      problems.push(`${at("conditions", index)}: ${(error as Error).message}`);
+    }
+  });
+  if (!parsedCommon.success || !parsedOwn?.success) return undefined;
+
+  const settings = parsedCommon.data;
+  const intervalMs = settings.interval;
+  const timeoutMs = settings.timeout ?? Math.min(defaultTimeoutMs, intervalMs);
+  if (timeoutMs > intervalMs) {
+    problems.push(`${at("timeout")}: ${formatDuration(timeoutMs)} is longer than the interval (${formatDuration(intervalMs)}); a run must end before the next one starts: shorten the timeout or lengthen the interval`);
+  }
+  for (const key of ownKeyLabels) {
+    if (Object.hasOwn(settings.labels, key)) problems.push(`${at("labels", key)}: set it with the check's own \`${key}\` key, not under labels`);
+  }
+  if (problems.length > before) return undefined;
+
+  const labels: Record<string, string> = { ...options.labels, ...settings.labels, severity: settings.severity };
+  if (settings.service !== undefined) labels.service = settings.service;
+  if (settings.environment !== undefined) labels.environment = settings.environment;
+  // Whether `service` names a declared service is the engine's to check: this folder cannot see services.
+  const probe = type.create(parsedOwn.data, { reads: conditions.map((c) => c.field), timeoutMs, dir: options.dir ?? process.cwd() });
+  return Object.freeze({
+    name: checkName,
+    type: typeName as string,
+    intervalMs,
+    timeoutMs,
+    failureThreshold: settings.failure_threshold,
+    recoveryThreshold: settings.recovery_threshold,
+    labels: Object.freeze(labels),
+    conditions: Object.freeze(conditions),
+    probe,
+    derived: options.derived ?? false,
+  });
+}
+
+/** The option keys of a type, for "known keys" and "did you mean" hints. */
+function optionKeys(type: CheckType): string[] {
+  const shape = (type.options as unknown as { shape?: Record<string, unknown> }).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+/** One zod issue as problems (an unknown-keys issue is one problem per key), each `<path>: message`. */
+function describe(issue: z.core.$ZodIssue, at: (...keys: (string | number)[]) => string, knownKeys: string[]): string[] {
+  const keys = issue.path.filter((key): key is string | number => typeof key !== "symbol");
+  if (issue.code === "unrecognized_keys" && keys.length === 0) {
+    return issue.keys.map((key) => {
+      const guess = closest(key, knownKeys);
+      return `${at(key)}: unknown key${guess ? ` (did you mean ${guess}?)` : ""}; known keys: ${knownKeys.join(", ")}`;
+    });
+  }
+  if (issue.code === "unrecognized_keys") return issue.keys.map((key) => `${at(...keys, key)}: unknown key`);
+  if (issue.code === "invalid_type" && issue.message.includes("received undefined")) return [`${at(...keys)}: missing; it is required (${issue.expected})`];
+  if (issue.code === "invalid_key") return [`${at(...keys)}: ${issue.issues.map((inner) => inner.message).join("; ")}`];
+  return [`${at(...keys)}: ${issue.message}`];
+}
+
+function configInvalid(problems: string[]): EngineError {
+  return new EngineError("CONFIG_INVALID", `${problems.length === 1 ? "a check is" : "checks are"} not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, {
+    details: { problems },
+  });
+}

@@ -1,0 +1,118 @@
+import type { Dispatcher } from "undici";
+import { describeNetworkError } from "../network.js";
+import type { FieldValue, Probe, ProbeOutcome } from "../types.js";
+import { certificateExpiresAt, httpDispatcher } from "./dispatcher.js";
+import type { HttpOptions } from "./index.js";
+
+type PathStep = string | number;
+
+/** `items[0].id` → ["items", 0, "id"]; undefined when it does not parse. */
+export function parseJsonPath(path: string): PathStep[] | undefined {
+  const steps: PathStep[] = [];
+  const pattern = /\.?([A-Za-z_$][\w$-]*)|\[(\d+)\]/y;
+  let at = 0;
+  while (at < path.length) {
+    pattern.lastIndex = at;
+    const match = pattern.exec(path);
+    if (!match || (at === 0 && path.startsWith("."))) return undefined;
+    steps.push(match[1] !== undefined ? match[1] : Number(match[2]));
+    at = pattern.lastIndex;
+  }
+  return steps.length > 0 ? steps : undefined;
+}
+
+function readPath(document: unknown, steps: readonly PathStep[]): FieldValue {
+  let node = document;
+  for (const step of steps) {
+    if (node === null || typeof node !== "object") return null;
+    if (typeof step === "number" ? !Array.isArray(node) : Array.isArray(node) || !Object.hasOwn(node, step)) return null;
+    node = (node as Record<PathStep, unknown>)[step];
+  }
+  if (node === undefined) return null;
+  // An object or a list is shown as its JSON text, which `contains` can read.
+  return node !== null && typeof node === "object" ? JSON.stringify(node) : (node as FieldValue);
+}
+
+/** One configured HTTP request; see `httpCheck`. */
+export class HttpProbe implements Probe {
+  readonly target: string;
+  readonly #options: Dispatcher.RequestOptions;
+  readonly #dispatcher: Dispatcher;
+  readonly #maxBodyBytes: number;
+  readonly #readsBody: boolean;
+  readonly #reportsBody: boolean;
+  readonly #jsonPaths: [string, PathStep[]][];
+  readonly #headers: [string, string][];
+  readonly #https: { hostname: string; port: number } | undefined;
+
+  constructor(options: HttpOptions, reads: readonly string[]) {
+    const url = new URL(options.url);
+    const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
+    this.target = `${url.hostname}:${port}`;
+    const headers: Record<string, string> = { ...options.headers };
+    // Credentials in the URL become a Basic header, so the URL itself is never sent or shown with them.
+    if ((url.username || url.password) && !Object.keys(headers).some((name) => name.toLowerCase() === "authorization")) {
+      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`;
+    }
+    this.#options = { origin: url.origin, path: `${url.pathname}${url.search}`, method: options.method, headers, body: options.body };
+    this.#dispatcher = httpDispatcher(options.tls_verify);
+    this.#maxBodyBytes = options.max_body_bytes;
+    this.#jsonPaths = reads.filter((field) => field.startsWith("body.json.")).map((field) => [field, parseJsonPath(field.slice("body.json.".length)) ?? []]);
+    this.#reportsBody = reads.includes("body");
+    this.#readsBody = this.#jsonPaths.length > 0 || this.#reportsBody;
+    this.#headers = reads.filter((field) => field.startsWith("header.")).map((field) => [field, field.slice("header.".length).toLowerCase()]);
+    this.#https = url.protocol === "https:" ? { hostname: url.hostname, port } : undefined;
+  }
+
+  async run(signal: AbortSignal): Promise<ProbeOutcome> {
+    const fields: Record<string, FieldValue> = {};
+    try {
+      const response = await this.#dispatcher.request({ ...this.#options, signal });
+      fields.status = response.statusCode;
+      for (const [field, name] of this.#headers) {
+        const value = response.headers[name];
+        fields[field] = value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+      }
+      if (this.#readsBody) {
+        const body = await readAtMost(response.body, this.#maxBodyBytes);
+        if (this.#reportsBody) fields.body = body;
+        if (this.#jsonPaths.length > 0) {
+          let document: unknown;
+          try {
+            document = JSON.parse(body);
+          } catch {
+            document = undefined;
+          }
+          for (const [field, steps] of this.#jsonPaths) fields[field] = document === undefined ? null : readPath(document, steps);
+        }
+      } else {
+        // Discarded as it arrives, never buffered; a body longer than dump's limit closes the connection.
+        await response.body.dump({ limit: 128 * 1024, signal });
+      }
+      if (this.#https) {
+        const expiresAt = certificateExpiresAt(this.#https.hostname, this.#https.port);
+        // Wall-clock time: a certificate expires on the calendar, not on the engine's clock.
+        fields.cert_expires = expiresAt === undefined ? null : expiresAt - Date.now();
+      }
+      return { fields };
+    } catch (error) {
+      return { fields, error: describeNetworkError(error, this.target) };
+    }
+  }
+}
+
+/** The first `limit` bytes of a body as text; a longer body is cut there and its connection dropped. */
+async function readAtMost(body: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size + chunk.length > limit) {
+      chunks.push(chunk.subarray(0, limit - size));
+      size = limit;
+      break;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return Buffer.concat(chunks, size).toString("utf8");
+}
