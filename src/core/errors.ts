@@ -60,6 +60,10 @@ export const errorCatalogue = {
   SECRET_STORE_CORRUPT: { status: 500, hint: "The encrypted secret store was altered or damaged; restore it from a backup, or remove the entry and set it again." },
   CHANNEL_UNKNOWN: { status: 404, hint: "Use a channel declared under `channels` in engineroom.yaml." },
   METRICS_UNAVAILABLE: { status: 503, hint: "Check the Prometheus URL and query; analysis treats missing data as inconclusive." },
+  ALERT_NOT_FOUND: { status: 404, hint: "`engineroom alerts --all` lists the alerts with their ids." },
+  ALERT_NOT_FIRING: { status: 409, hint: "The alert has resolved; only a firing alert can be acknowledged. `engineroom alerts` lists the firing ones." },
+  SILENCE_INVALID: { status: 400, hint: "A silence needs at least one matcher (--match name=value, !=, =~, !~), a reason (--reason) and an expiry (--for, at most alerts.silences.max_duration)." },
+  SILENCE_NOT_FOUND: { status: 404, hint: "`engineroom alerts silence list` lists the silences with their ids." },
   INTERNAL: { status: 500, hint: "This is a bug in Engineroom; please report it with the command and its output." },
 } as const satisfies Record<string, { status: number; hint: string }>;
 

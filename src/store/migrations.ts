@@ -153,6 +153,54 @@ export const migrations: readonly Migration[] = [
       return { sqlite: build(" WITHOUT ROWID"), postgres: build("") };
     })(),
   },
+  {
+    version: 5,
+    name: "alerts, alert groups, silences, alert deliveries",
+    ...forBoth(
+      () => `
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        state TEXT NOT NULL,
+        starts_at BIGINT NOT NULL,
+        ends_at BIGINT,
+        updated_at BIGINT NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX alerts_by_state ON alerts (state, starts_at);
+      CREATE INDEX alerts_by_start ON alerts (starts_at);
+
+      CREATE TABLE alert_groups (
+        key TEXT PRIMARY KEY,
+        next_flush_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        detail TEXT NOT NULL
+      );
+
+      CREATE TABLE silences (
+        id TEXT PRIMARY KEY,
+        created_at BIGINT NOT NULL,
+        ends_at BIGINT NOT NULL,
+        expired_at BIGINT,
+        detail TEXT NOT NULL
+      );
+
+      CREATE TABLE alert_deliveries (
+        notification_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        last_error TEXT,
+        last_status INTEGER,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        title TEXT NOT NULL,
+        PRIMARY KEY (notification_id, channel)
+      );
+      CREATE INDEX alert_deliveries_by_time ON alert_deliveries (created_at);`,
+    ),
+  },
 ];
 
 /** Serializes migrations across engines sharing one database. */

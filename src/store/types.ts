@@ -3,6 +3,9 @@
  * (SQLite embedded by default, PostgreSQL by URL) that pass the same contract suite
  * (`runStoreContract` in store.contract.ts). All methods are async so both backends fit.
  */
+import type { AlertRepo } from "./alert-types.js";
+
+export * from "./alert-types.js";
 
 /** The release state machine of DESIGN.md (rules in src/deploy/state.ts). `failed` and `rolled-back`
  * are terminal; `stable` and `superseded` (replaced while still watching) are too, except that an
@@ -309,6 +312,8 @@ export interface Store {
   /** Requests per minute and hour, per service, environment and release. */
   readonly requests: RequestHistory;
   readonly checks: CheckRepo;
+  /** The alert manager's alerts, groups, silences and delivery log. */
+  readonly alerts: AlertRepo;
   /** Brings the schema up to date with the numbered migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import type { Clock } from "../../core/index.js";
 import { applyMigrations } from "../migrations.js";
 import type { Store } from "../types.js";
+import { SqlAlertRepo } from "./alerts.js";
 import { SqlArtifactIndex } from "./artifacts.js";
 import { SqlCheckRepo } from "./checks.js";
 import type { SqlDatabase } from "./database.js";
@@ -23,6 +24,7 @@ export abstract class SqlStore implements Store {
   readonly artifacts: SqlArtifactIndex;
   readonly requests: SqlRequestHistory;
   readonly checks: SqlCheckRepo;
+  readonly alerts: SqlAlertRepo;
   protected readonly db: SqlDatabase;
   protected readonly clock: Clock;
 
@@ -37,6 +39,7 @@ export abstract class SqlStore implements Store {
     this.artifacts = new SqlArtifactIndex(db, now);
     this.requests = new SqlRequestHistory(db, now);
     this.checks = new SqlCheckRepo(db, now);
+    this.alerts = new SqlAlertRepo(db, now);
   }
 
   async migrate(): Promise<void> {
