@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { DeployResult } from "../../src/deploy/index.js";
+import { get } from "../helpers/load.js";
+import { startProject, type TestProject } from "../helpers/project.js";
+import { waitFor } from "../helpers/wait.js";
+
+const prometheusBinary = spawnSync("sh", ["-c", "command -v prometheus"], { encoding: "utf8" }).stdout.trim();
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The value of one sample line of the exposition, e.g. `engineroom_requests_total{...,class="2xx"}`. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+describe("GET /metrics, scraped by a real Prometheus", { skip: prometheusBinary ? false : "prometheus not installed: apt-get install prometheus (Debian) to run this test" }, () => {
+  let p: TestProject;
+  let releaseId: string;
+  let prometheus: ChildProcess | undefined;
+  let promDir: string;
+  let output = "";
+
+  const metrics = async (token: string | null = p.token) => {
+    const res = await fetch(`http://${p.apiAddress}/metrics`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+    return { status: res.status, type: res.headers.get("content-type"), text: await res.text() };
+  };
+
+  before(async () => {
+    p = await startProject();
+    const result = await p.api.stream<DeployResult>("/v1/services/web/deploys", { artifact: p.artifact({ version: "v1", errorEvery: 10 }) }, () => {});
+    releaseId = result.release.id;
+    promDir = mkdtempSync(join(tmpdir(), "engineroom-scrape-"));
+  });
+
+  after(async () => {
+    if (prometheus && prometheus.exitCode === null) {
+      const exited = new Promise((r) => prometheus!.once("exit", r));
+      prometheus.kill("SIGTERM");
+      const timer = setTimeout(() => prometheus!.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(promDir, { recursive: true, force: true });
+    await p.cleanup();
+  });
+
+  it("needs the API token", async () => {
+    const answer = await metrics(null);
+    assert.equal(answer.status, 401);
+    assert.match(answer.text, /API_UNAUTHORIZED/);
+    assert.equal((await metrics("wrong")).status, 401);
+  });
+
+  it("counts the requests that went through the proxy, by release and status class, with a latency histogram", async () => {
+    const seen = { 200: 0, 500: 0 } as Record<number, number>;
+    for (let i = 0; i < 40; i++) seen[(await get(p.proxyUrl + "/")).status]! += 1;
+    assert.equal(seen[200]! + seen[500]!, 40);
+    assert.ok(seen[500]! > 0, "the app answers 500 to every 10th request");
+    const labels = { service: "web", environment: "production", release: releaseId };
+    let text = "";
+    // The proxies send their buckets about once a second.
+    await waitFor("the requests in /metrics", async () => {
+      text = (await metrics()).text;
+      return (sample(text, "engineroom_requests_total", { ...labels, class: "2xx" }) ?? 0) + (sample(text, "engineroom_requests_total", { ...labels, class: "5xx" }) ?? 0) >= 40;
+    });
+    const answer = await metrics();
+    assert.equal(answer.status, 200);
+    assert.match(answer.type ?? "", /^text\/plain; version=0\.0\.4/);
+    text = answer.text;
+    assert.match(text, /# TYPE engineroom_requests_total counter/);
+    assert.match(text, /# TYPE engineroom_request_duration_seconds histogram/);
+    const ok = sample(text, "engineroom_requests_total", { ...labels, class: "2xx" })!;
+    const failed = sample(text, "engineroom_requests_total", { ...labels, class: "5xx" })!;
+    // Smoke tests and health checks go straight to the instances, not through the proxy: only our 40.
+    assert.deepEqual([ok, failed], [seen[200], seen[500]]);
+    assert.equal(sample(text, "engineroom_requests_total", { ...labels, class: "upstream_error" }), 0);
+    assert.equal(sample(text, "engineroom_request_duration_seconds_count", labels), 40);
+    assert.equal(sample(text, "engineroom_request_duration_seconds_bucket", { ...labels, le: "+Inf" }), 40);
+    assert.ok(sample(text, "engineroom_request_duration_seconds_bucket", { ...labels, le: "10" })! <= 40);
+  });
+
+  it("Prometheus scrapes it with the token file and answers a query for the request counter", async () => {
+    const port = await freePort();
+    const tokenFile = join(p.engine.project.stateDir, "api-token");
+    writeFileSync(
+      join(promDir, "prometheus.yml"),
+      [
+        "global:",
+        "  scrape_interval: 1s",
+        "scrape_configs:",
+        "  - job_name: engineroom",
+        "    metrics_path: /metrics",
+        `    authorization: { type: Bearer, credentials_file: ${tokenFile} }`,
+        "    static_configs:",
+        `      - targets: ["${p.apiAddress}"]`,
+        "",
+      ].join("\n"),
+    );
+    const flags = [`--config.file=${join(promDir, "prometheus.yml")}`, `--storage.tsdb.path=${join(promDir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"];
+    prometheus = spawn(prometheusBinary, flags, { stdio: ["ignore", "pipe", "pipe"] });
+    prometheus.stdout!.on("data", (d) => (output += d));
+    prometheus.stderr!.on("data", (d) => (output += d));
+
+    const query = async (promql: string) => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(promql)}`);
+      const body = (await res.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+      return body.data.result;
+    };
+    let up: string | undefined;
+    await waitFor(`Prometheus to scrape the engine (output: ${output})`, async () => {
+      up = (await query('up{job="engineroom"}').catch(() => []))[0]?.value[1];
+      return up === "1";
+    }, 30_000);
+    const result = await query(`sum by (release) (engineroom_requests_total{service="web",environment="production",class=~"2xx|5xx"})`);
+    assert.equal(result.length, 1);
+    assert.equal(result[0]!.metric.release, releaseId);
+    assert.equal(Number(result[0]!.value[1]), 40);
+    const p99 = await query(`histogram_quantile(0.99, sum by (le) (engineroom_request_duration_seconds_bucket{service="web"}))`);
+    assert.ok(Number(p99[0]!.value[1]) > 0 && Number(p99[0]!.value[1]) <= 10, `a latency quantile Prometheus can compute: ${JSON.stringify(p99)}`);
+  });
+});
