@@ -64,6 +64,8 @@ export const errorCatalogue = {
   ALERT_NOT_FIRING: { status: 409, hint: "The alert has resolved; only a firing alert can be acknowledged. `engineroom alerts` lists the firing ones." },
   SILENCE_INVALID: { status: 400, hint: "A silence needs at least one matcher (--match name=value, !=, =~, !~), a reason (--reason) and an expiry (--for, at most alerts.silences.max_duration)." },
   SILENCE_NOT_FOUND: { status: 404, hint: "`engineroom alerts silence list` lists the silences with their ids." },
+  SLO_BUDGET_EXHAUSTED: { status: 409, hint: "The service's error budget there is spent: wait for it to recover (`engineroom slo`), fix what burns it, or promote with --override-budget \"<reason>\" (recorded)." },
+  SLO_UNKNOWN: { status: 404, hint: "Use an SLO declared under `slos` in engineroom.yaml; `engineroom slo` lists them." },
   INTERNAL: { status: 500, hint: "This is a bug in Engineroom; please report it with the command and its output." },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
