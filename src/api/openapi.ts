@@ -127,6 +127,58 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "200": { description: "`{ environment, from }`: whom the lock was taken from, or null" }, ...errors },
         },
       },
+      "/v1/alerts": {
+        get: {
+          summary: "Firing alerts, newest first (with `all=true`, recent resolved ones too): id, rule, severity, labels, state, since, ack, silencedBy, inhibitedBy, outcome",
+          parameters: [{ name: "all", in: "query", schema: { type: "boolean" } }, { name: "limit", in: "query", schema: { type: "integer" } }],
+          responses: { "200": { description: "`{ alerts }`" }, ...errors },
+        },
+      },
+      "/v1/alerts/noise": {
+        get: {
+          summary: "The false-positive ratio ((noise + duplicate) / classified) per rule and overall against the 10% target, naming the noisiest rules",
+          parameters: [{ name: "since", in: "query", schema: { type: "string" }, description: "a duration back from now, default 7d" }],
+          responses: { "200": { description: "`{ since, until, target, overall, rules, noisiest, meetsTarget }`" }, ...errors },
+        },
+      },
+      "/v1/alerts/deliveries": {
+        get: { summary: "The delivery log of notifications per channel, newest first", parameters: [{ name: "limit", in: "query", schema: { type: "integer" } }], responses: { "200": { description: "`{ deliveries }`" }, ...errors } },
+      },
+      "/v1/alerts/{id}": {
+        get: { summary: "One alert (ALERT_NOT_FOUND)", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "the alert" }, ...errors } },
+      },
+      "/v1/alerts/{id}/ack": {
+        post: {
+          summary: "Acknowledge a firing alert: it stops repeating until `for` passes or it resolves (ALERT_NOT_FIRING)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { for: { type: "string", description: "e.g. 1h; default until it resolves" }, comment: { type: "string" }, by: { type: "string", description: "who (the CLI sends the OS user name; default `api`)" } } } } } },
+          responses: { "200": { description: "the alert" }, ...errors, ...conflict },
+        },
+      },
+      "/v1/alerts/{id}/outcome": {
+        post: {
+          summary: "Set an alert's outcome (a person's override of the inferred one)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", required: ["outcome"], properties: { outcome: { type: "string", enum: ["actionable", "noise", "duplicate"] }, reason: { type: "string" }, by: { type: "string", description: "who (the CLI sends the OS user name; default `api`)" } } } } } },
+          responses: { "200": { description: "the alert" }, ...errors },
+        },
+      },
+      "/v1/silences": {
+        get: { summary: "Silences, newest first (active and expired)", responses: { "200": { description: "`{ silences }`" }, ...errors } },
+        post: {
+          summary: "Create a silence: matchers, a reason and an expiry are required, at most alerts.silences.max_duration (SILENCE_INVALID)",
+          requestBody: { content: { "application/json": { schema: { type: "object", required: ["matchers", "reason", "for"], properties: { matchers: { type: "array", items: { type: "string" }, description: "name=value, name!=value, name=~regex, name!~regex" }, reason: { type: "string" }, for: { type: "string", description: "e.g. 2h" }, by: { type: "string", description: "who (the CLI sends the OS user name; default `api`)" } } } } } },
+          responses: { "201": { description: "the silence" }, ...errors },
+        },
+      },
+      "/v1/silences/{id}/expire": {
+        post: {
+          summary: "Expire a silence now (SILENCE_NOT_FOUND)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string", description: "who (the CLI sends the OS user name; default `api`)" } } } } } },
+          responses: { "200": { description: "the silence" }, ...errors },
+        },
+      },
       "/v1/releases/{release}/approve": {
         post: {
           summary: "Approve a verified release that waits for approval, and switch to it",

@@ -4,6 +4,7 @@ import { EngineError, redactor, toEngineError } from "../core/index.js";
 import { createOperations, type Engine, type Operations } from "../engine/index.js";
 import { parsePlan, type Plan } from "../plan/index.js";
 import type { Progress } from "../deploy/index.js";
+import { registerAlertRoutes } from "./alert-routes.js";
 import { openApiDocument } from "./openapi.js";
 
 /** The operations to serve (`createOperations(engine)`), or an engine to build them from. */
@@ -137,6 +138,8 @@ export function createApi(options: ApiOptions): FastifyInstance {
   app.post<{ Body: { env?: unknown } | undefined }>("/v1/unlock", async (request) =>
     redactor.redactDeep(await ops.unlock(optionalString(request.body?.env, "env"), { actor: "api" })),
   );
+
+  registerAlertRoutes(app, ops);
 
   return app;
 }

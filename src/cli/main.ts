@@ -203,6 +203,10 @@ const commands: CommandSpec[] = [
  * run; otherwise a placeholder keeps the group in `engineroom --help`.
  */
 const groups: Record<string, { description: string; register: (program: Command) => Promise<void> }> = {
+  alerts: {
+    description: "firing alerts; ack, silence, outcome, noise, deliveries",
+    register: async (program) => (await import("./alerts.js")).registerAlertsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
   secrets: {
     description: "set, list and remove secrets (values are read from standard input and never printed)",
     register: async (program) => (await import("./secrets.js")).registerSecretsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),

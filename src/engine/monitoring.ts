@@ -1,4 +1,4 @@
-import { EventAlerts, MetricRules, resolveMetricRules, rulesConfigSchema, unknownRuleTargets, type AlertSink } from "../alert/index.js";
+import { AlertManager, EventAlerts, MetricRules, parseAlertsConfig, type NotificationOutbox, resolveMetricRules, rulesConfigSchema, unknownRuleTargets, type AlertSink } from "../alert/index.js";
 import { parseSection, type Engine } from "./engine.js";
 import { MetricsExport } from "./metrics-export.js";
 import { ServiceTrafficIndex } from "./service-traffic.js";
@@ -31,6 +31,7 @@ export class Monitoring {
     // --- SLOs (slo/) ---
     // --- channels (notify/) ---
     // --- alerts (alert/) ---
+    await this.#startAlerts();
     // --- sources (alert/sources/) and metrics out ---
     await this.#startSources();
   }
@@ -61,12 +62,40 @@ export class Monitoring {
     return { report: (signal) => (this as { alerts?: AlertSink }).alerts?.report(signal) };
   }
 
+  // --- alerts (alert/) ---
+  /** The alert manager, once started: the AlertSink every source reports to, and what the alerts operations use. */
+  alerts: AlertManager | undefined;
+  #stopDeliveries: (() => void) | undefined;
+
+  async #startAlerts(): Promise<void> {
+    const engine = this.#engine;
+    const channels = Object.keys((engine.project.config.channels ?? {}) as Record<string, unknown>);
+    const config = parseAlertsConfig(engine.project.config.alerts, channels, engine.project.file);
+    // The Notifier of the channels section: it queues per channel and never blocks the manager.
+    const notifier = (this as { notifier?: NotificationOutbox & { subscribe?(listener: (d: import("../notify/index.js").Delivery) => void): () => void } }).notifier;
+    const outbox: NotificationOutbox = notifier ?? { send: (channel) => engine.logger.warn("no notifier for an alert notification", { channel }) };
+    const manager = new AlertManager({
+      store: engine.store,
+      clock: engine.clock,
+      config,
+      channels,
+      outbox,
+      externalURL: `http://${engine.project.config.api.listen}`,
+      onError: (error) => engine.logger.warn("alert manager: a store write failed", { error: String(error) }),
+    });
+    this.#stopDeliveries = notifier?.subscribe?.((delivery) => manager.recordDelivery(delivery));
+    await manager.start();
+    this.alerts = manager;
+  }
+
   /** Stops every part: no check, evaluation or notification runs after it resolves. */
   async stop(): Promise<void> {
     // --- sources (alert/sources/) and metrics out ---
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     await Promise.all([this.#metricRules?.stop(), this.#eventAlerts?.stop()]);
     // --- alerts (alert/) ---
+    await this.alerts?.stop();
+    this.#stopDeliveries?.();
     // --- channels (notify/) ---
     // --- SLOs (slo/) ---
     // --- checks (monitor/) ---
