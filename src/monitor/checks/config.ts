@@ -152,17 +152,21 @@ function build(checkName: string, config: unknown, options: DefineCheckOptions, 
       problems.push(`${at("conditions", index)}: ${(error as Error).message}`);
     }
   });
-  if (!parsedCommon.success || !parsedOwn?.success) return undefined;
-
-  const settings = parsedCommon.data;
-  const intervalMs = settings.interval;
-  const timeoutMs = settings.timeout ?? Math.min(defaultTimeoutMs, intervalMs);
-  if (timeoutMs > intervalMs) {
+  // The timeout's bound and the labels' reserved names are checked on their own keys, so that they
+  // are named even when another key is wrong.
+  const interval = checkCommonShape.interval.safeParse(common.interval);
+  const timeout = checkCommonShape.timeout.safeParse(common.timeout);
+  const intervalMs = interval.data ?? defaultIntervalMs;
+  const timeoutMs = timeout.data ?? Math.min(defaultTimeoutMs, intervalMs);
+  if (interval.success && timeout.success && timeoutMs > intervalMs) {
     problems.push(`${at("timeout")}: ${formatDuration(timeoutMs)} is longer than the interval (${formatDuration(intervalMs)}); a run must end before the next one starts: shorten the timeout or lengthen the interval`);
   }
+  const writtenLabels = common.labels !== null && typeof common.labels === "object" ? common.labels : {};
   for (const key of ownKeyLabels) {
-    if (Object.hasOwn(settings.labels, key)) problems.push(`${at("labels", key)}: set it with the check's own \`${key}\` key, not under labels`);
+    if (Object.hasOwn(writtenLabels, key)) problems.push(`${at("labels", key)}: set it with the check's own \`${key}\` key, not under labels`);
   }
+  if (!parsedCommon.success || !parsedOwn?.success) return undefined;
+  const settings = parsedCommon.data;
   if (problems.length > before) return undefined;
 
   const labels: Record<string, string> = { ...options.labels, ...settings.labels, severity: settings.severity };

@@ -47,7 +47,9 @@ class DnsProbe implements Probe {
   async run(signal: AbortSignal): Promise<ProbeOutcome> {
     // A resolver per run: c-ares' cancel() ends every query of a resolver, so sharing one would let a
     // run's deadline cancel another's query.
-    const resolver = new dns.Resolver({ timeout: this.#timeoutMs, tries: 1 });
+    // c-ares gives up a little after the check's deadline, so that a timeout reads the same as every
+    // other type's ("timed out after …"); the deadline cancels the query.
+    const resolver = new dns.Resolver({ timeout: this.#timeoutMs + 50, tries: 1 });
     if (this.#options.server) resolver.setServers([this.#options.server]);
     const onAbort = (): void => resolver.cancel();
     signal.addEventListener("abort", onAbort, { once: true });
