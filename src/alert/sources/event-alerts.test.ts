@@ -23,7 +23,7 @@ for (const [backend, makeStore] of testStoreBackends()) {
         const source = new EventAlerts({ events: store.events, sink: { report: (s) => signals.push(s) }, clock });
         await source.start();
         assert.equal(await source.poll(), 0, "nothing read from before the start");
-        assert.deepEqual(signals, []);
+        assert.equal(signals.length, 0);
 
         const v2 = await release(store);
         for (const state of ["starting", "healthy", "verified", "live", "watching"] as const) await store.releases.transition(v2.id, state, `to ${state}`);

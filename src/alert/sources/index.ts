@@ -19,3 +19,4 @@ export {
 } from "./rules-config.js";
 export { MetricRules, formatMetric, type MetricRulesOptions, type RuleEvaluation, type ServiceTraffic, type ServiceTrafficSummary } from "./metric-rules.js";
 export { EventAlerts, eventRules, eventAlertResolveMs, driftAlertResolveMs, type EventAlertsOptions } from "./event-alerts.js";
+export { CheckAlerts, checkDownSignal, onlyCertificateExpiring } from "./check-alerts.js";

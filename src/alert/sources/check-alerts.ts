@@ -1,0 +1,83 @@
+import type { CheckResult, CheckStatus, CheckTransition, Monitor } from "../../monitor/index.js";
+import type { AlertSignal, AlertSink, Severity } from "../types.js";
+
+const severities: readonly string[] = ["page", "ticket", "info"] satisfies Severity[];
+
+/** The field a certificate's days left are read from; a check failing only on it has a certificate expiring, not a service down. */
+const certificateField = "cert_expires";
+
+/**
+ * Whether the probe completed (conditions were judged: `failed` is empty when it could not), every
+ * condition that failed reads the certificate's expiry, and the certificate is still valid: an
+ * expired one is an outage (clients refuse it), so that is `check-down`.
+ */
+export function onlyCertificateExpiring(result: CheckResult): boolean {
+  const left = result.fields[certificateField];
+  return result.failed.length > 0 && result.failed.every((condition) => condition.trim().startsWith(certificateField)) && typeof left === "number" && left > 0;
+}
+
+/**
+ * The alert of a check that is down: `certificate-expiring` (ticket) when only its `cert_expires`
+ * conditions failed (a tls or https check whose certificate is still valid but ends soon),
+ * else `check-down` with the check's own severity (its `severity` label, default page). Labels:
+ * `check` and the check's labels (service, environment, component, …) but `severity`, which the
+ * manager adds from the signal's severity.
+ */
+export function checkDownSignal(check: string, labels: Readonly<Record<string, string>>, result: CheckResult | null, since?: number): AlertSignal {
+  const { severity: declared, ...rest } = labels;
+  const expiring = result !== null && onlyCertificateExpiring(result);
+  const severity: Severity = expiring ? "ticket" : declared !== undefined && severities.includes(declared) ? (declared as Severity) : "page";
+  const why = result?.error ?? "failing";
+  const summary = expiring ? `check ${check}: the certificate expires soon (${result!.failed.join(", ")} failed)` : `check ${check} is down: ${why}`;
+  return {
+    rule: expiring ? "certificate-expiring" : "check-down",
+    severity,
+    labels: { ...rest, check },
+    annotations: { summary, ...(result && { duration: `${Math.round(result.durationMs)}ms` }) },
+    active: true,
+    ...(since !== undefined && { since }),
+  };
+}
+
+/**
+ * The alert source over the checks: a check going down fires its alert (`checkDownSignal`), and
+ * coming back resolves it. At start it reports the checks that are down already (a monitor resumes
+ * each check where it was), so that an alert the manager lost or resolved meanwhile is firing again.
+ */
+export class CheckAlerts {
+  readonly #monitor: Pick<Monitor, "onTransition" | "statuses">;
+  readonly #sink: AlertSink;
+  /** The alert each down check fired, to resolve the same one when it comes back. */
+  readonly #fired = new Map<string, AlertSignal>();
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: { monitor: Pick<Monitor, "onTransition" | "statuses">; sink: AlertSink }) {
+    this.#monitor = options.monitor;
+    this.#sink = options.sink;
+  }
+
+  start(): void {
+    this.#unsubscribe ??= this.#monitor.onTransition((t) => this.transition(t));
+    for (const status of this.#monitor.statuses().filter((s: CheckStatus) => s.state === "down")) this.#fire(status.name, checkDownSignal(status.name, status.labels, status.lastResult, status.since));
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  }
+
+  /** One transition of a check, as the monitor tells it. */
+  transition(t: CheckTransition): void {
+    if (t.to === "down") return this.#fire(t.check, checkDownSignal(t.check, t.labels, t.result, t.at));
+    const fired = this.#fired.get(t.check);
+    if (t.from !== "down" || !fired) return;
+    this.#fired.delete(t.check);
+    const summary = `check ${t.check} is ${t.to} again (${t.consecutivePasses} passes in a row)`;
+    this.#sink.report({ rule: fired.rule, severity: fired.severity, labels: fired.labels, annotations: { summary }, active: false });
+  }
+
+  #fire(check: string, signal: AlertSignal): void {
+    this.#fired.set(check, signal);
+    this.#sink.report(signal);
+  }
+}
