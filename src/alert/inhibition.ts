@@ -32,7 +32,12 @@ export function buildInhibitRules(config: AlertsConfig["inhibit_rules"]): Inhibi
   return [proxyInhibitRule, ...config.map((rule) => ({ source: parseMatchers(rule.source_matchers), target: parseMatchers(rule.target_matchers), equal: rule.equal }))];
 }
 
-/** The id of a firing alert that inhibits `target`, or null. `firing` may include the target itself. */
+/** Whether an alert can inhibit others under some rule: only those are worth looking at as sources. */
+export function canInhibit(rules: readonly InhibitRule[], labels: Readonly<Record<string, string>>): boolean {
+  return rules.some((rule) => matchesAll(rule.source, labels));
+}
+
+/** The id of a firing alert that inhibits `target`, or null. `firing` (the possible sources) may include the target itself. */
 export function inhibitorOf(rules: readonly InhibitRule[], target: Labelled, firing: Iterable<Labelled>): string | null {
   const applicable = rules.filter((rule) => matchesAll(rule.target, target.labels));
   if (applicable.length === 0) return null;

@@ -10,8 +10,8 @@ import type { AlertGroupRecord, AlertOutcome, AlertRecord, NewEvent, SilenceReco
 import type { AlertsConfig } from "./config.js";
 import { ackActive, groupNotification, noticeNotification, planFlush } from "./dispatcher.js";
 import { alertLabels, fingerprint } from "./fingerprint.js";
-import { buildInhibitRules, inhibitorOf, type InhibitRule } from "./inhibition.js";
-import { actionEventTypes, inferOutcome, outcomeDueAt, type NoiseSettings } from "./noise.js";
+import { buildInhibitRules, canInhibit, inhibitorOf, type InhibitRule } from "./inhibition.js";
+import { actionEventTypes, inferOutcome, type NoiseSettings } from "./noise.js";
 import { buildRoutes, groupOf, matchRoutes, routesById, type Route } from "./routing.js";
 import { ActiveSilence, makeSilence, type NewSilence } from "./silences.js";
 import type { AlertSignal, AlertSink } from "./types.js";
@@ -50,6 +50,10 @@ export class AlertManager implements AlertSink {
   readonly #noise: NoiseSettings;
   readonly #alerts = new Map<string, AlertRecord>();
   readonly #firing = new Map<string, string>();
+  /** Firing alerts that may inhibit others (they match a rule's source side). */
+  readonly #sources = new Set<string>();
+  /** Firing alerts by rule, service and environment, to find duplicates. */
+  readonly #byKind = new Map<string, Set<string>>();
   readonly #groups = new Map<string, AlertGroupRecord>();
   readonly #silences = new Map<string, ActiveSilence>();
   readonly #outcomeDue = new Map<string, number>();
@@ -251,8 +255,12 @@ export class AlertManager implements AlertSink {
     this.#alerts.set(alert.id, alert);
     if (alert.state === "firing") {
       this.#firing.set(alert.fingerprint, alert.id);
+      if (canInhibit(this.#inhibit, alert.labels)) this.#sources.add(alert.id);
+      const kind = kindOf(alert.labels);
+      if (!this.#byKind.has(kind)) this.#byKind.set(kind, new Set());
+      this.#byKind.get(kind)!.add(alert.id);
       if (alert.ack?.until != null) this.#ackDue.set(alert.id, alert.ack.until);
-    } else if (alert.outcome === null) this.#outcomeDue.set(alert.id, outcomeDueAt(alert, this.#noise));
+    } else if (alert.outcome === null) this.#outcomeDue.set(alert.id, alert.endsAt ?? alert.startsAt);
   }
 
   #firingAlerts(): AlertRecord[] {
@@ -261,10 +269,8 @@ export class AlertManager implements AlertSink {
 
   /** The earliest alert of the same rule, service and environment already firing under other labels. */
   #duplicateOf(labels: Record<string, string>, fp: string): string | null {
-    const same = (a: AlertRecord) =>
-      a.fingerprint !== fp && a.rule === labels.alertname && (a.labels.service ?? "") === (labels.service ?? "") && (a.labels.environment ?? "") === (labels.environment ?? "");
-    const earlier = this.#firingAlerts().filter(same).sort((a, b) => a.startsAt - b.startsAt)[0];
-    return earlier?.id ?? null;
+    const same = [...(this.#byKind.get(kindOf(labels)) ?? [])].map((id) => this.#alerts.get(id)!).filter((a) => a.fingerprint !== fp);
+    return same.sort((a, b) => a.startsAt - b.startsAt)[0]?.id ?? null;
   }
 
   /** Adds a firing alert to the group of each route that takes it, creating groups (flushed after group_wait). */
@@ -287,8 +293,10 @@ export class AlertManager implements AlertSink {
   #resolve(alert: AlertRecord, now: number): void {
     Object.assign(alert, { state: "resolved", endsAt: now, resolveAt: null, updatedAt: now });
     this.#firing.delete(alert.fingerprint);
+    this.#sources.delete(alert.id);
+    this.#byKind.get(kindOf(alert.labels))?.delete(alert.id);
     this.#ackDue.delete(alert.id);
-    this.#outcomeDue.set(alert.id, outcomeDueAt(alert, this.#noise));
+    this.#outcomeDue.set(alert.id, now);
     this.#save(alert);
     this.#event({ type: "alert.resolved", ...where(alert), message: `${alert.rule} resolved after ${formatDuration(now - alert.startsAt)}`, data: { alert: alert.id } });
     this.#wakeUp();
@@ -303,7 +311,7 @@ export class AlertManager implements AlertSink {
       silence.record.updatedAt = now;
       this.#work.push(() => this.#o.store.alerts.putSilence({ ...silence.record }));
     }
-    const inhibitedBy = inhibitorOf(this.#inhibit, alert, this.#firingAlerts());
+    const inhibitedBy = this.#sources.size === 0 ? null : inhibitorOf(this.#inhibit, alert, [...this.#sources].map((id) => this.#alerts.get(id)!));
     if (silencedBy !== alert.silencedBy || inhibitedBy !== alert.inhibitedBy) {
       Object.assign(alert, { silencedBy, inhibitedBy, updatedAt: now });
       this.#save(alert);
@@ -443,6 +451,13 @@ export class AlertManager implements AlertSink {
     const inferred = inferOutcome(alert, events, this.#noise);
     const now = this.#o.clock.now();
     if (alert.outcome !== null) return; // a person set one meanwhile
+    const windowEnds = alert.ack ? alert.ack.at + this.#noise.actionWithinMs : 0;
+    if (inferred.value !== "actionable" && windowEnds > now) {
+      // An action may still follow the acknowledgement: decide when its window closes.
+      this.#outcomeDue.set(id, windowEnds);
+      this.#wakeUp();
+      return;
+    }
     alert.outcome = { value: inferred.value, source: "inferred", by: null, reason: inferred.reason, at: now };
     alert.updatedAt = now;
     await this.#o.store.alerts.put(structuredClone(alert));
@@ -453,6 +468,11 @@ export class AlertManager implements AlertSink {
   #externalURL(): string {
     return this.#o.externalURL ?? "";
   }
+}
+
+/** What duplicates share: the rule, service and environment. */
+function kindOf(labels: Readonly<Record<string, string>>): string {
+  return JSON.stringify([labels.alertname, labels.service ?? "", labels.environment ?? ""]);
 }
 
 function where(alert: AlertRecord): { service?: string; environment?: string } {

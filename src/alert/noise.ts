@@ -54,12 +54,6 @@ export function inferOutcome(alert: AlertRecord, events: readonly EngineEvent[],
   return { value: "unclassified", reason: alert.ack ? "acknowledged, but no action followed in time" : "fired longer than the self-resolve window, never acted on" };
 }
 
-/** When an outcome can be decided for good: once the acknowledgement's action window has closed too. */
-export function outcomeDueAt(alert: AlertRecord, settings: NoiseSettings): number {
-  const resolved = alert.endsAt ?? alert.startsAt;
-  return alert.ack ? Math.max(resolved, alert.ack.at + settings.actionWithinMs) : resolved;
-}
-
 export interface RuleNoise {
   rule: string;
   alerts: number;
