@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isEngineError } from "../../core/index.js";
-import { defineCheck, parseChecks } from "./config.js";
+import { z } from "zod";
+import { checkConfigSchema, defineCheck, parseChecks } from "./config.js";
 
 /** The problems of a section that does not parse, as CONFIG_INVALID lists them. */
 function problemsOf(section: Record<string, unknown>, options?: { path?: string[] }): string[] {
@@ -108,5 +109,11 @@ describe("check config", () => {
       "monitoring.checks.w.headers.x y: a header name",
       "monitoring.checks.w.headers.ok: a header value cannot hold a line break",
     ]);
+  });
+
+  it("publishes one schema per type for editors", () => {
+    const schema = z.toJSONSchema(checkConfigSchema, { io: "input", unrepresentable: "any" }) as { oneOf: { properties: { type: { const: string } } }[] };
+    assert.deepEqual(schema.oneOf.map((entry) => entry.properties.type.const), ["http", "tcp", "tls", "command", "dns"]);
+    assert.equal(checkConfigSchema.safeParse({ type: "tcp", host: "db", port: 5432, methd: "GET" }).success, false);
   });
 });

@@ -66,6 +66,21 @@ const commonSchema = z.strictObject(checkCommonShape);
 /** Labels set by their own keys, not under `labels`. */
 const ownKeyLabels = ["severity", "service", "environment"] as const;
 
+/**
+ * One check's config as a single schema, `type:` picking the options that apply: for the JSON
+ * Schema (`engineroom schema`) and editors. Parsing goes through `parseChecks`, whose messages name
+ * the closest key, field or type.
+ */
+export const checkConfigSchema = z
+  .discriminatedUnion(
+    "type",
+    checkTypeNames.map((typeName) => z.strictObject({ ...checkCommonShape, type: z.literal(typeName), ...optionShape(checkTypeOf(typeName)!) })) as unknown as [
+      z.ZodObject,
+      ...z.ZodObject[],
+    ],
+  )
+  .meta({ description: `A check: \`type\` is one of ${checkTypeNames.join(", ")}, with the keys every check has and that type's own options.` });
+
 /** How `defineCheck` names and labels a check. */
 export interface DefineCheckOptions {
   /** The check's own path in the config, for messages: `["checks", "web"]`, or `["services", "web", "health"]` for a derived check. */
@@ -188,10 +203,14 @@ function build(checkName: string, config: unknown, options: DefineCheckOptions, 
   });
 }
 
+/** The options of a type as a zod shape (every registered type's options are a strict object). */
+function optionShape(type: CheckType): Record<string, z.ZodType> {
+  return (type.options as unknown as { shape?: Record<string, z.ZodType> }).shape ?? {};
+}
+
 /** The option keys of a type, for "known keys" and "did you mean" hints. */
 function optionKeys(type: CheckType): string[] {
-  const shape = (type.options as unknown as { shape?: Record<string, unknown> }).shape;
-  return shape ? Object.keys(shape) : [];
+  return Object.keys(optionShape(type));
 }
 
 /** One zod issue as problems (an unknown-keys issue is one problem per key), each `<path>: message`. */

@@ -19,6 +19,7 @@ export { checkTypeNames, checkTypeOf, checkTypes, type CheckTypeName } from "./r
 export { operators, parseCondition, type Operator, type ParsedCondition } from "./conditions.js";
 export {
   checkCommonShape,
+  checkConfigSchema,
   defaultFailureThreshold,
   defaultIntervalMs,
   defaultRecoveryThreshold,
