@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { isEngineError, redactor, type ManualClock } from "../core/index.js";
+import { alertContract } from "./alert.contract.js";
 import type { CheckBucketRecord, CheckStateRecord, LockHolder, NewRelease, Store } from "./types.js";
 import type { RequestBucket } from "./types.js";
 
@@ -420,6 +421,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
         assert.deepEqual([recent.requests, recent.errors], [55, 5]);
       });
     });
+
+    alertContract(() => ({ store, clock }));
 
     describe("migrations", () => {
       it("migrates again without change or loss", async () => {
