@@ -112,7 +112,7 @@ describe("check config", () => {
   });
 
   it("publishes one schema per type for editors", () => {
-    const schema = z.toJSONSchema(checkConfigSchema, { io: "input", unrepresentable: "any" }) as { oneOf: { properties: { type: { const: string } } }[] };
+    const schema = z.toJSONSchema(checkConfigSchema, { io: "input", unrepresentable: "any" }) as unknown as { oneOf: { properties: { type: { const: string } } }[] };
     assert.deepEqual(schema.oneOf.map((entry) => entry.properties.type.const), ["http", "tcp", "tls", "command", "dns"]);
     assert.equal(checkConfigSchema.safeParse({ type: "tcp", host: "db", port: 5432, methd: "GET" }).success, false);
   });

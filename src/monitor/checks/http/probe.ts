@@ -36,7 +36,7 @@ function readPath(document: unknown, steps: readonly PathStep[]): FieldValue {
 /** One configured HTTP request; see `httpCheck`. */
 export class HttpProbe implements Probe {
   readonly target: string;
-  readonly #options: Dispatcher.RequestOptions;
+  readonly #options: Dispatcher.DispatchOptions;
   readonly #dispatcher: Dispatcher;
   readonly #maxBodyBytes: number;
   readonly #readsBody: boolean;
@@ -64,55 +64,84 @@ export class HttpProbe implements Probe {
     this.#https = url.protocol === "https:" ? { hostname: url.hostname, port } : undefined;
   }
 
-  async run(signal: AbortSignal): Promise<ProbeOutcome> {
-    const fields: Record<string, FieldValue> = {};
-    try {
-      const response = await this.#dispatcher.request({ ...this.#options, signal });
-      fields.status = response.statusCode;
-      for (const [field, name] of this.#headers) {
-        const value = response.headers[name];
-        fields[field] = value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-      }
-      if (this.#readsBody) {
-        const body = await readAtMost(response.body, this.#maxBodyBytes);
-        if (this.#reportsBody) fields.body = body;
-        if (this.#jsonPaths.length > 0) {
-          let document: unknown;
-          try {
-            document = JSON.parse(body);
-          } catch {
-            document = undefined;
-          }
-          for (const [field, steps] of this.#jsonPaths) fields[field] = document === undefined ? null : readPath(document, steps);
+  run(signal: AbortSignal): Promise<ProbeOutcome> {
+    return new Promise((resolve) => {
+      const fields: Record<string, FieldValue> = {};
+      const chunks: Buffer[] | undefined = this.#readsBody ? [] : undefined;
+      let size = 0;
+      let controller: Dispatcher.DispatchController | undefined;
+      let settled = false;
+      const finish = (error?: Error): void => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener("abort", onAbort);
+        if (error && error !== bodyLimit) return resolve({ fields, error: describeNetworkError(error, this.target) });
+        if (chunks) this.#readBody(fields, Buffer.concat(chunks, size).toString("utf8"));
+        if (this.#https) {
+          const expiresAt = certificateExpiresAt(this.#https.hostname, this.#https.port);
+          // Wall-clock time: a certificate expires on the calendar, not on the engine's clock.
+          fields.cert_expires = expiresAt === undefined ? null : expiresAt - Date.now();
         }
-      } else {
-        // Discarded as it arrives, never buffered; a body longer than dump's limit closes the connection.
-        await response.body.dump({ limit: 128 * 1024, signal });
+        resolve({ fields });
+      };
+      const onAbort = (): void => {
+        controller?.abort(aborted);
+        finish(aborted);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      const max = this.#maxBodyBytes;
+      const headers = this.#headers;
+      // dispatch with a handler of our own, rather than request(): no body stream is made per run,
+      // and a body no condition reads is dropped chunk by chunk as it arrives.
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart: (c) => {
+          controller = c;
+          if (settled) c.abort(aborted);
+        },
+        onResponseStart: (_, statusCode, responseHeaders) => {
+          if (statusCode < 200) return; // 1xx: the answer follows
+          fields.status = statusCode;
+          for (const [field, name] of headers) {
+            const value = responseHeaders[name];
+            fields[field] = value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+          }
+        },
+        onResponseData: (c, chunk) => {
+          if (!chunks) return;
+          if (size + chunk.length > max) {
+            chunks.push(chunk.subarray(0, max - size));
+            size = max;
+            c.abort(bodyLimit);
+          } else {
+            chunks.push(chunk);
+            size += chunk.length;
+          }
+        },
+        onResponseEnd: () => finish(),
+        onResponseError: (_, error) => finish(error),
+      };
+      try {
+        this.#dispatcher.dispatch(this.#options, handler);
+      } catch (error) {
+        finish(error as Error);
       }
-      if (this.#https) {
-        const expiresAt = certificateExpiresAt(this.#https.hostname, this.#https.port);
-        // Wall-clock time: a certificate expires on the calendar, not on the engine's clock.
-        fields.cert_expires = expiresAt === undefined ? null : expiresAt - Date.now();
-      }
-      return { fields };
-    } catch (error) {
-      return { fields, error: describeNetworkError(error, this.target) };
+    });
+  }
+
+  #readBody(fields: Record<string, FieldValue>, body: string): void {
+    if (this.#reportsBody) fields.body = body;
+    if (this.#jsonPaths.length === 0) return;
+    let document: unknown;
+    try {
+      document = JSON.parse(body);
+    } catch {
+      document = undefined;
     }
+    for (const [field, steps] of this.#jsonPaths) fields[field] = document === undefined ? null : readPath(document, steps);
   }
 }
 
-/** The first `limit` bytes of a body as text; a longer body is cut there and its connection dropped. */
-async function readAtMost(body: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    if (size + chunk.length > limit) {
-      chunks.push(chunk.subarray(0, limit - size));
-      size = limit;
-      break;
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  return Buffer.concat(chunks, size).toString("utf8");
-}
+/** Ends a body read at `max_body_bytes`: what was read so far is the body. */
+const bodyLimit = new Error("body limit reached");
+const aborted = new Error("aborted");
+
