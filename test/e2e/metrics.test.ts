@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { DeployResult } from "../../src/deploy/index.js";
 import { get } from "../helpers/load.js";
-import { startProject, type TestProject } from "../helpers/project.js";
+import { startProject, testConfig, type TestProject } from "../helpers/project.js";
 import { waitFor } from "../helpers/wait.js";
 
 const prometheusBinary = spawnSync("sh", ["-c", "command -v prometheus"], { encoding: "utf8" }).stdout.trim();
@@ -39,7 +39,7 @@ describe("GET /metrics, scraped by a real Prometheus", { skip: prometheusBinary 
   };
 
   before(async () => {
-    p = await startProject();
+    p = await startProject(testConfig("", "slos:\n  web-availability:\n    service: web\n    kind: availability\n    target: 99.9\n"));
     const result = await p.api.stream<DeployResult>("/v1/services/web/deploys", { artifact: p.artifact({ version: "v1", errorEvery: 10 }) }, () => {});
     releaseId = result.release.id;
     promDir = mkdtempSync(join(tmpdir(), "engineroom-scrape-"));
@@ -130,5 +130,24 @@ describe("GET /metrics, scraped by a real Prometheus", { skip: prometheusBinary 
     assert.equal(Number(result[0]!.value[1]), 40);
     const p99 = await query(`histogram_quantile(0.99, sum by (le) (engineroom_request_duration_seconds_bucket{service="web"}))`);
     assert.ok(Number(p99[0]!.value[1]) > 0 && Number(p99[0]!.value[1]) <= 10, `a latency quantile Prometheus can compute: ${JSON.stringify(p99)}`);
+  });
+
+  it("a failed deploy becomes a firing ticket alert, counted in /metrics and in Prometheus, beside the SLO's budget", async () => {
+    await assert.rejects(p.api.stream<DeployResult>("/v1/services/web/deploys", { artifact: p.artifact({ version: "v2", healthStatus: 503 }) }, () => {}));
+    let text = "";
+    await waitFor("the deploy-failed alert in /metrics", async () => {
+      text = (await metrics()).text;
+      return (sample(text, "engineroom_alerts", { state: "firing", severity: "ticket" }) ?? 0) >= 1;
+    });
+    const checks = ["pending", "up", "down"].reduce((n, state) => n + (sample(text, "engineroom_checks", { state }) ?? 0), 0);
+    assert.ok(checks >= 1, "the service's own checks are counted by state");
+    const budget = sample(text, "engineroom_slo_budget_remaining_ratio", { slo: "web-availability", environment: "production" });
+    assert.ok(budget !== undefined && budget <= 1, `the SLO's budget left is exported: ${budget}`);
+    const port = Number(/--web\.listen-address=127\.0\.0\.1:(\d+)/.exec(prometheus!.spawnargs.join(" "))![1]);
+    await waitFor("Prometheus to see the alert", async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('engineroom_alerts{state="firing",severity="ticket"}')}`);
+      const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+      return Number(body.data.result[0]?.value[1] ?? 0) >= 1;
+    }, 15_000);
   });
 });

@@ -1,4 +1,4 @@
-import type { CheckResult, CheckStatus, CheckTransition, Monitor } from "../../monitor/index.js";
+import type { CheckResult, CheckTransition, Monitor } from "../../monitor/index.js";
 import type { AlertSignal, AlertSink, Severity } from "../types.js";
 
 const severities: readonly string[] = ["page", "ticket", "info"] satisfies Severity[];
@@ -56,9 +56,22 @@ export class CheckAlerts {
     this.#sink = options.sink;
   }
 
+  /**
+   * Listens to the monitor, and reports every check's alert as it stands: firing for a down check,
+   * resolved (both rules) for the others, so that what an earlier engine left firing for a check
+   * that came back meanwhile is resolved. Reporting an alert's state again changes nothing.
+   */
   start(): void {
     this.#unsubscribe ??= this.#monitor.onTransition((t) => this.transition(t));
-    for (const status of this.#monitor.statuses().filter((s: CheckStatus) => s.state === "down")) this.#fire(status.name, checkDownSignal(status.name, status.labels, status.lastResult, status.since));
+    for (const status of this.#monitor.statuses()) {
+      if (status.state === "down") {
+        this.#fire(status.name, checkDownSignal(status.name, status.labels, status.lastResult, status.since));
+        continue;
+      }
+      const { labels, severity } = checkDownSignal(status.name, status.labels, null);
+      const summary = `check ${status.name} is ${status.state}`;
+      for (const rule of ["check-down", "certificate-expiring"]) this.#sink.report({ rule, severity: rule === "check-down" ? severity : "ticket", labels, annotations: { summary }, active: false });
+    }
   }
 
   stop(): void {
