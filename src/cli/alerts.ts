@@ -32,7 +32,7 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
       const api = await connect(globals(command));
       const alert = await api.post<AlertView>(`/v1/alerts/${encodeURIComponent(id)}/ack`, { by: who(), for: options.for, comment: options.comment });
       const until = alert.ack?.until ? `until ${iso(alert.ack.until)}` : "until it resolves";
-      out(options.json ? JSON.stringify(alert, null, 2) : `${green("acknowledged")} ${alert.id} (${alert.rule}) by ${alert.ack?.by} ${until}`);
+      out(asJson(options, command) ? JSON.stringify(alert, null, 2) : `${green("acknowledged")} ${alert.id} (${alert.rule}) by ${alert.ack?.by} ${until}`);
     });
 
   alerts
@@ -43,7 +43,7 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
     .action(async (id: string, outcome: string, options: { reason?: string; json?: boolean }, command: Command) => {
       const api = await connect(globals(command));
       const alert = await api.post<AlertView>(`/v1/alerts/${encodeURIComponent(id)}/outcome`, { outcome, reason: options.reason, by: who() });
-      out(options.json ? JSON.stringify(alert, null, 2) : `${green("recorded")} ${alert.id} (${alert.rule}) is ${alert.outcome?.value}, by ${alert.outcome?.by}`);
+      out(asJson(options, command) ? JSON.stringify(alert, null, 2) : `${green("recorded")} ${alert.id} (${alert.rule}) is ${alert.outcome?.value}, by ${alert.outcome?.by}`);
     });
 
   const silence = alerts.command("silence").description("silences: add, list, expire");
@@ -59,7 +59,7 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
       if (missing.length) throw new EngineError("SILENCE_INVALID", `The silence was not created: ${missing.join(", ")} required.`);
       const api = await connect(globals(command));
       const created = await api.post<SilenceRecord>("/v1/silences", { matchers: options.match, reason: options.reason, for: options.for, by: who() });
-      out(options.json ? JSON.stringify(created, null, 2) : `${green("silenced")} ${created.id}: ${created.matchers.join(", ")} until ${iso(created.endsAt)} (${created.reason})`);
+      out(asJson(options, command) ? JSON.stringify(created, null, 2) : `${green("silenced")} ${created.id}: ${created.matchers.join(", ")} until ${iso(created.endsAt)} (${created.reason})`);
     });
   silence
     .command("list")
@@ -68,7 +68,7 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
     .action(async (options: { json?: boolean }, command: Command) => {
       const api = await connect(globals(command));
       const { silences } = await api.get<{ silences: SilenceRecord[] }>("/v1/silences");
-      out(options.json ? JSON.stringify({ silences }, null, 2) : renderSilences(silences));
+      out(asJson(options, command) ? JSON.stringify({ silences }, null, 2) : renderSilences(silences));
     });
   silence
     .command("expire <id>")
@@ -87,7 +87,7 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
     .action(async (options: { since: string; json?: boolean }, command: Command) => {
       const api = await connect(globals(command));
       const report = await api.get<NoiseReport>(`/v1/alerts/noise?since=${encodeURIComponent(options.since)}`);
-      out(options.json ? JSON.stringify(report, null, 2) : renderNoise(report, options.since));
+      out(asJson(options, command) ? JSON.stringify(report, null, 2) : renderNoise(report, options.since));
     });
 
   alerts
@@ -98,8 +98,13 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
     .action(async (options: { limit: string; json?: boolean }, command: Command) => {
       const api = await connect(globals(command));
       const { deliveries } = await api.get<{ deliveries: DeliveryRecord[] }>(`/v1/alerts/deliveries?limit=${encodeURIComponent(options.limit)}`);
-      out(options.json ? JSON.stringify({ deliveries }, null, 2) : renderDeliveries(deliveries));
+      out(asJson(options, command) ? JSON.stringify({ deliveries }, null, 2) : renderDeliveries(deliveries));
     });
+}
+
+/** --json given to the subcommand or to `alerts` before it (commander gives it to the parent). */
+function asJson(options: { json?: boolean }, command: Command): boolean {
+  return options.json === true || (command.optsWithGlobals() as { json?: boolean }).json === true;
 }
 
 function who(): string {

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { userInfo } from "node:os";
+import { after, before, describe, it } from "node:test";
+import { CliProject } from "../helpers/cli.js";
+import { testConfig } from "../helpers/project.js";
+import { waitFor } from "../helpers/wait.js";
+
+interface AlertJson {
+  id: string;
+  rule: string;
+  state: string;
+  labels: Record<string, string>;
+  acknowledged: boolean;
+  ack: { by: string; until: number | null; comment: string | null } | null;
+  outcome: { value: string; source: string; by: string | null; reason: string } | null;
+}
+
+const alertsConfig = `alerts:
+  route:
+    group_wait: 1s
+  silences:
+    max_duration: 1d
+`;
+
+describe("engineroom alerts (CLI against a running engine)", () => {
+  let p: CliProject;
+  const json = async <T>(args: string[]): Promise<T> => {
+    const { code, out } = await p.run([...args, "--json"]);
+    assert.equal(code, 0, out);
+    return JSON.parse(out) as T;
+  };
+
+  before(async () => {
+    p = new CliProject(testConfig("", alertsConfig).replace("    instances: 2", "    artifact: ./app\n    instances: 1"));
+    await p.up();
+  });
+  after(async () => {
+    assert.deepEqual(await p.cleanup(), []);
+  });
+
+  it("shows the alert a rollback raised, acknowledges it as the OS user, and records a person's outcome", { timeout: 120_000 }, async () => {
+    assert.deepEqual(await json<{ alerts: AlertJson[] }>(["alerts"]), { alerts: [] });
+    assert.equal((await p.run(["deploy", "web", p.artifact({ version: "v1" })])).code, 0);
+    assert.equal((await p.run(["deploy", "web", p.artifact({ version: "v2" })])).code, 0);
+    const back = await p.run(["rollback", "web"]);
+    assert.equal(back.code, 0, back.out);
+
+    let alert: AlertJson | undefined;
+    await waitFor("the release-rolled-back alert", async () => {
+      alert = (await json<{ alerts: AlertJson[] }>(["alerts"])).alerts.find((a) => a.rule === "release-rolled-back");
+      return alert !== undefined;
+    }, 30_000);
+    assert.equal(alert!.state, "firing");
+    assert.equal(alert!.labels.service, "web");
+
+    const table = await p.run(["alerts"]);
+    assert.match(table.out, /id\s+rule\s+severity\s+state/);
+    assert.match(table.out, new RegExp(`${alert!.id}\\s+release-rolled-back\\s+ticket\\s+firing`));
+
+    const acked = await json<AlertJson>(["alerts", "ack", alert!.id, "--for", "1h", "--comment", "looking"]);
+    assert.equal(acked.acknowledged, true);
+    assert.equal(acked.ack!.by, userInfo().username);
+    assert.equal(acked.ack!.comment, "looking");
+    assert.ok(acked.ack!.until! > Date.now() + 59 * 60_000);
+
+    const outcome = await json<AlertJson>(["alerts", "outcome", alert!.id, "actionable", "--reason", "the rollback fixed it"]);
+    assert.deepEqual([outcome.outcome!.value, outcome.outcome!.source, outcome.outcome!.by], ["actionable", "person", userInfo().username]);
+
+    const noise = await json<{ overall: { alerts: number; actionable: number }; target: number }>(["alerts", "noise", "--since", "1h"]);
+    assert.equal(noise.target, 0.1);
+    assert.ok(noise.overall.actionable >= 1);
+
+    const missing = await p.run(["alerts", "ack", "alr_missing"]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.out, /ALERT_NOT_FOUND/);
+  });
+
+  it("adds, lists and expires a silence; refuses one without a reason or longer than max_duration", { timeout: 60_000 }, async () => {
+    const noReason = await p.run(["alerts", "silence", "add", "--match", "service=web", "--for", "2h"]);
+    assert.notEqual(noReason.code, 0);
+    assert.match(noReason.out, /SILENCE_INVALID/);
+    const tooLong = await p.run(["alerts", "silence", "add", "--match", "service=web", "--reason", "x", "--for", "2d"]);
+    assert.match(tooLong.out, /SILENCE_INVALID.*longer than the longest silence, 24h/);
+
+    const created = await json<{ id: string; createdBy: string; matchers: string[] }>(["alerts", "silence", "add", "--match", "service=web", "--match", "severity!=page", "--reason", "maintenance", "--for", "2h"]);
+    assert.deepEqual(created.matchers, ["service=web", "severity!=page"]);
+    assert.equal(created.createdBy, userInfo().username);
+    const listed = await json<{ silences: { id: string; expiredAt: number | null }[] }>(["alerts", "silence", "list"]);
+    assert.equal(listed.silences.find((s) => s.id === created.id)?.expiredAt, null);
+    const expired = await p.run(["alerts", "silence", "expire", created.id]);
+    assert.equal(expired.code, 0, expired.out);
+    const after = await json<{ silences: { id: string; expiredReason: string | null }[] }>(["alerts", "silence", "list"]);
+    assert.equal(after.silences.find((s) => s.id === created.id)?.expiredReason, `expired by ${userInfo().username}`);
+    const unknown = await p.run(["alerts", "silence", "expire", "sil_missing"]);
+    assert.match(unknown.out, /SILENCE_NOT_FOUND/);
+    const deliveries = await json<{ deliveries: unknown[] }>(["alerts", "deliveries", "--limit", "5"]);
+    assert.ok(Array.isArray(deliveries.deliveries));
+  });
+});
