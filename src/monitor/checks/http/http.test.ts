@@ -21,7 +21,8 @@ describe("http checks", () => {
       const url = new URL(request.url ?? "/", "http://x");
       if (url.pathname === "/json") {
         response.setHeader("content-type", "application/json");
-        response.setHeader("x-version", "1.2");
+        response.setHeader("X-Version", "1.2");
+        response.setHeader("Set-Cookie", ["a=1", "b=2"]);
         response.end(JSON.stringify({ status: "ok", items: [{ id: 7 }, { id: 8 }] }));
       } else if (url.pathname === "/down") {
         response.statusCode = 503;
@@ -55,7 +56,7 @@ describe("http checks", () => {
     const definition = check({
       type: "http",
       url: `${base}/json`,
-      conditions: ['body contains "items"', 'body.json.status == "ok"', "body.json.items[1].id == 8", 'header.x-version == "1.2"', 'header.content-type contains "json"'],
+      conditions: ['body contains "items"', 'body.json.status == "ok"', "body.json.items[1].id == 8", 'header.x-version == "1.2"', 'header.X-Version == "1.2"', 'header.content-type contains "json"', 'header.set-cookie == "a=1, b=2"'],
     });
     const result = await runCheck(definition, { now });
     assert.equal(result.ok, true, result.error);
