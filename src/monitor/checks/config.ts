@@ -124,8 +124,10 @@ export function defineCheck(checkName: string, config: Record<string, unknown>, 
   return definition;
 }
 
+type At = (...keys: (string | number)[]) => string;
+
 function build(checkName: string, config: unknown, options: DefineCheckOptions, problems: string[]): CheckDefinition | undefined {
-  const at = (...keys: (string | number)[]): string =>
+  const at: At = (...keys) =>
     [...options.path, ...keys].reduce<string>((text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${key}` : key), "");
   const before = problems.length;
   const namePattern = options.derived ? /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*$/ : /^[a-z][a-z0-9-]{0,62}$/;
@@ -136,62 +138,35 @@ function build(checkName: string, config: unknown, options: DefineCheckOptions, 
     problems.push(`${at()}: expected a mapping of keys (type, interval, conditions, …), got ${Array.isArray(config) ? "a list" : config === null ? "nothing" : typeof config}`);
     return undefined;
   }
-  const raw = config as Record<string, unknown>;
   const common: Record<string, unknown> = {};
   const own: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) (commonKeys.includes(key) ? common : own)[key] = value;
+  for (const [key, value] of Object.entries(config)) (commonKeys.includes(key) ? common : own)[key] = value;
 
-  const typeName = raw.type;
-  const type = typeof typeName === "string" ? checkTypeOf(typeName) : undefined;
-  if (typeName === undefined) problems.push(`${at("type")}: missing; it is required (one of ${checkTypeNames.join(", ")})`);
-  else if (!type) {
-    const guess = typeof typeName === "string" ? closest(typeName, checkTypeNames) : undefined;
-    problems.push(`${at("type")}: unknown type ${JSON.stringify(typeName)}${guess ? ` (did you mean ${guess}?)` : ""}; types: ${checkTypeNames.join(", ")}`);
-  }
-
+  // Every key is looked at even when another is wrong, so that one pass names every mistake.
+  const type = typeOf(common.type, at, problems);
   const knownKeys = [...commonKeys, ...(type ? optionKeys(type) : [])];
   const parsedCommon = commonSchema.safeParse(common);
   if (!parsedCommon.success) problems.push(...parsedCommon.error.issues.filter((issue) => issue.path[0] !== "type").flatMap((issue) => describe(issue, at, knownKeys)));
   const parsedOwn = type?.options.safeParse(own);
   if (parsedOwn && !parsedOwn.success) problems.push(...parsedOwn.error.issues.flatMap((issue) => describe(issue, at, knownKeys)));
   if (!type) return undefined;
-
-  // Conditions are read even when other keys are wrong, so that one pass names every mistake.
-  const conditions: ParsedCondition[] = [];
-  const sources = parsedCommon.success ? (parsedCommon.data.conditions ?? type.defaultConditions) : Array.isArray(common.conditions) ? common.conditions : [];
-  sources.forEach((source, index) => {
-    if (typeof source !== "string") return; // the schema has said so already
-    try {
-      conditions.push(parseCondition(source, type.fields, type.checkField?.bind(type)));
-    } catch (error) {
-      problems.push(`${at("conditions", index)}: ${(error as Error).message}`);
-    }
-  });
-  // The timeout's bound and the labels' reserved names are checked on their own keys, so that they
-  // are named even when another key is wrong.
-  const interval = checkCommonShape.interval.safeParse(common.interval);
-  const timeout = checkCommonShape.timeout.safeParse(common.timeout);
-  const intervalMs = interval.data ?? defaultIntervalMs;
-  const timeoutMs = timeout.data ?? Math.min(defaultTimeoutMs, intervalMs);
-  if (interval.success && timeout.success && timeoutMs > intervalMs) {
-    problems.push(`${at("timeout")}: ${formatDuration(timeoutMs)} is longer than the interval (${formatDuration(intervalMs)}); a run must end before the next one starts: shorten the timeout or lengthen the interval`);
-  }
+  const conditions = readConditions(type, parsedCommon.success ? (parsedCommon.data.conditions ?? type.defaultConditions) : common.conditions, at, problems);
+  const { intervalMs, timeoutMs } = timing(common, at, problems);
   const writtenLabels = common.labels !== null && typeof common.labels === "object" ? common.labels : {};
   for (const key of ownKeyLabels) {
     if (Object.hasOwn(writtenLabels, key)) problems.push(`${at("labels", key)}: set it with the check's own \`${key}\` key, not under labels`);
   }
-  if (!parsedCommon.success || !parsedOwn?.success) return undefined;
-  const settings = parsedCommon.data;
-  if (problems.length > before) return undefined;
+  if (!parsedCommon.success || !parsedOwn?.success || problems.length > before) return undefined;
 
+  const settings = parsedCommon.data;
   const labels: Record<string, string> = { ...options.labels, ...settings.labels, severity: settings.severity };
+  // Whether `service` names a declared service is the engine's to check: this folder cannot see services.
   if (settings.service !== undefined) labels.service = settings.service;
   if (settings.environment !== undefined) labels.environment = settings.environment;
-  // Whether `service` names a declared service is the engine's to check: this folder cannot see services.
   const probe = type.create(parsedOwn.data, { reads: conditions.map((c) => c.field), timeoutMs, dir: options.dir ?? process.cwd() });
   return Object.freeze({
     name: checkName,
-    type: typeName as string,
+    type: common.type as string,
     intervalMs,
     timeoutMs,
     failureThreshold: settings.failure_threshold,
@@ -201,6 +176,46 @@ function build(checkName: string, config: unknown, options: DefineCheckOptions, 
     probe,
     derived: options.derived ?? false,
   });
+}
+
+/** The registry's entry for `type:`, or a problem saying which types there are. */
+function typeOf(typeName: unknown, at: At, problems: string[]): CheckType | undefined {
+  const type = typeof typeName === "string" ? checkTypeOf(typeName) : undefined;
+  if (typeName === undefined) problems.push(`${at("type")}: missing; it is required (one of ${checkTypeNames.join(", ")})`);
+  else if (!type) {
+    const guess = typeof typeName === "string" ? closest(typeName, checkTypeNames) : undefined;
+    problems.push(`${at("type")}: unknown type ${JSON.stringify(typeName)}${guess ? ` (did you mean ${guess}?)` : ""}; types: ${checkTypeNames.join(", ")}`);
+  }
+  return type;
+}
+
+/** The conditions, each against the type's fields; a list that is not one was named by the schema already. */
+function readConditions(type: CheckType, sources: unknown, at: At, problems: string[]): ParsedCondition[] {
+  const conditions: ParsedCondition[] = [];
+  if (!Array.isArray(sources)) return conditions;
+  sources.forEach((source: unknown, index) => {
+    if (typeof source !== "string") return;
+    try {
+      conditions.push(parseCondition(source, type.fields, type.checkField?.bind(type)));
+    } catch (error) {
+      problems.push(`${at("conditions", index)}: ${(error as Error).message}`);
+    }
+  });
+  return conditions;
+}
+
+/** Interval and timeout, read on their own keys so that a timeout longer than the interval is named whatever else is wrong. */
+function timing(common: Record<string, unknown>, at: At, problems: string[]): { intervalMs: number; timeoutMs: number } {
+  const interval = checkCommonShape.interval.safeParse(common.interval);
+  const timeout = checkCommonShape.timeout.safeParse(common.timeout);
+  const intervalMs = interval.data ?? defaultIntervalMs;
+  const timeoutMs = timeout.data ?? Math.min(defaultTimeoutMs, intervalMs);
+  if (interval.success && timeout.success && timeoutMs > intervalMs) {
+    problems.push(
+      `${at("timeout")}: ${formatDuration(timeoutMs)} is longer than the interval (${formatDuration(intervalMs)}); a run must end before the next one starts: shorten the timeout or lengthen the interval`,
+    );
+  }
+  return { intervalMs, timeoutMs };
 }
 
 /** The options of a type as a zod shape (every registered type's options are a strict object). */
@@ -214,7 +229,7 @@ function optionKeys(type: CheckType): string[] {
 }
 
 /** One zod issue as problems (an unknown-keys issue is one problem per key), each `<path>: message`. */
-function describe(issue: z.core.$ZodIssue, at: (...keys: (string | number)[]) => string, knownKeys: string[]): string[] {
+function describe(issue: z.core.$ZodIssue, at: At, knownKeys: string[]): string[] {
   const keys = issue.path.filter((key): key is string | number => typeof key !== "symbol");
   if (issue.code === "unrecognized_keys" && keys.length === 0) {
     return issue.keys.map((key) => {
