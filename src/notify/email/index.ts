@@ -37,7 +37,7 @@ export const emailOptions = z
 export type EmailOptions = z.output<typeof emailOptions>;
 
 /** Certificate failures: sending again cannot fix them, so they are permanent. */
-const certificateErrors = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH/;
+const certificateErrors = /certificate|self.signed|unable.to.verify|unable.to.get.issuer|altname|hostname.mismatch|CERT_/i;
 
 /**
  * Email over SMTP (nodemailer): implicit TLS or STARTTLS, AUTH with a password from a secret, a
@@ -65,7 +65,7 @@ export class EmailChannel implements Channel {
       secure,
       requireTLS: !secure && starttls === "require",
       opportunisticTLS: !secure && starttls === "opportunistic",
-      tls: { rejectUnauthorized: options.tls_verify, ...(options.ca ? { ca: options.ca } : {}), servername: options.host },
+      tls: { rejectUnauthorized: options.tls_verify, ...(options.ca ? { ca: options.ca } : {}) },
       auth: options.username !== undefined && options.password !== undefined ? { user: options.username, pass: options.password } : undefined,
       connectionTimeout: options.timeout,
       greetingTimeout: options.timeout,
