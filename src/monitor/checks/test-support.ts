@@ -1,4 +1,4 @@
-import type { Server } from "node:net";
+import { createServer, type Server } from "node:net";
 import { generate } from "selfsigned";
 import { defineCheck } from "./config.js";
 import type { CheckDefinition } from "./types.js";
@@ -20,7 +20,6 @@ export async function closed(server: Server): Promise<void> {
 
 /** A port nothing listens on (one a server just gave back). */
 export async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
   const server = createServer();
   const port = await listening(server);
   await closed(server);

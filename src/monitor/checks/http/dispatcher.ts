@@ -24,6 +24,10 @@ export function httpDispatcher(verify: boolean): Agent {
     const connector = buildConnector({ rejectUnauthorized: verify });
     agent = new Agent({
       pipelining: 1,
+      // The check's own deadline bounds a run (runCheck aborts it); undici's 300 s defaults would
+      // cut a long one short with a message of their own.
+      headersTimeout: 0,
+      bodyTimeout: 0,
       keepAliveTimeout,
       keepAliveMaxTimeout: 10 * keepAliveTimeout,
       // The certificate is read once per connection, when it is made, not on every request.
