@@ -26,8 +26,11 @@ export function timeoutSchema(defaultMs: number) {
 /** A value written in the config or, better for anything that grants access, a reference to a secret. */
 export const textOrSecret = z.union([z.string().min(1), secretRefSchema]);
 
-/** A value that must be a secret reference (a password never sits in engineroom.yaml). */
-export const secretOnly = secretRefSchema;
+/** A value that must be a secret reference (a password never sits in engineroom.yaml, which is kept in git). */
+export const secretOnly = z.union([
+  secretRefSchema,
+  z.string().refine(() => false, "write { secret: name }: this value is never written in engineroom.yaml (`engineroom secrets set <name>` stores it)"),
+]);
 
 /** An http(s) URL written in the config; a URL from a secret is checked once resolved (see `httpUrl`). */
 export const urlOrSecret = z.union([
