@@ -60,6 +60,8 @@ describe("conditions", () => {
   it("refuses a JSON path or header name that does not parse", () => {
     refused("body.json.items[x] == 1", /a JSON path is keys and indexes/);
     refused("body.json..a == 1", /a JSON path is keys and indexes/);
+    refused("body.json.a[0]b == 1", /a JSON path is keys and indexes/);
+    assert.equal(parseCondition("body.json.[0].id == 1", http, checkTypes.http.checkField).field, "body.json.[0].id");
   });
 
   it("names an unknown operator and lists the operators", () => {

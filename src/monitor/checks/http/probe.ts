@@ -6,15 +6,18 @@ import type { HttpOptions } from "./index.js";
 
 type PathStep = string | number;
 
-/** `items[0].id` → ["items", 0, "id"]; undefined when it does not parse. */
+/** `items[0].id` → ["items", 0, "id"] (a list at the top: `[0].id`); undefined when it does not parse. */
 export function parseJsonPath(path: string): PathStep[] | undefined {
   const steps: PathStep[] = [];
-  const pattern = /\.?([A-Za-z_$][\w$-]*)|\[(\d+)\]/y;
+  // A key is preceded by a dot except at the start; an index by nothing.
+  const first = /([A-Za-z_$][\w$-]*)|\[(\d+)\]/y;
+  const next = /\.([A-Za-z_$][\w$-]*)|\[(\d+)\]/y;
   let at = 0;
   while (at < path.length) {
+    const pattern = at === 0 ? first : next;
     pattern.lastIndex = at;
     const match = pattern.exec(path);
-    if (!match || (at === 0 && path.startsWith("."))) return undefined;
+    if (!match) return undefined;
     steps.push(match[1] !== undefined ? match[1] : Number(match[2]));
     at = pattern.lastIndex;
   }
