@@ -5,7 +5,10 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { loadProject } from "../../src/config/index.js";
+import { silentLogger } from "../../src/core/index.js";
 import type { DeployResult } from "../../src/deploy/index.js";
+import { Engine } from "../../src/engine/index.js";
 import { get } from "../helpers/load.js";
 import { startProject, testConfig, type TestProject } from "../helpers/project.js";
 import { waitFor } from "../helpers/wait.js";
@@ -166,5 +169,46 @@ describe("GET /metrics, scraped by a real Prometheus", { skip: prometheusBinary 
       const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
       return Number(body.data.result[0]?.value[1] ?? 0) >= 1;
     }, 15_000);
+  });
+});
+
+describe("alert rules: config", () => {
+  it("refuses a bad metric rule at start, naming its path", { timeout: 60_000 }, async () => {
+    const bad = [
+      "alerts:",
+      "  rules:",
+      "    - { name: slow, metric: p95, op: \">\", threshold: 1s, services: [wbe] }",
+      "    - { name: errors, metric: error_rate, op: \">\", threshold: 5 }",
+      "",
+    ].join("\n");
+    const dir = mkdtempSync(join(tmpdir(), "engineroom-rules-"));
+    const file = join(dir, "engineroom.yaml");
+    writeFileSync(file, testConfig("", bad));
+    const error = (await Engine.start({ project: loadProject(file), logger: silentLogger }).then(
+      async (engine) => {
+        await engine.stop();
+        assert.fail("expected CONFIG_INVALID");
+      },
+      (e) => e,
+    )) as { code: string; message: string };
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(error.code, "CONFIG_INVALID");
+    assert.match(error.message, /alerts\.rules\.1\.threshold: an error rate is a ratio from 0 to 1 \(0\.05 for 5%\), not 5/);
+  });
+
+  it("names an undeclared service of a rule by its path", { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "engineroom-rules-"));
+    const file = join(dir, "engineroom.yaml");
+    writeFileSync(file, testConfig("", "alerts:\n  rules:\n    - { name: slow, metric: p95, op: \">\", threshold: 1s, services: [wbe] }\n"));
+    const error = (await Engine.start({ project: loadProject(file), logger: silentLogger }).then(
+      async (engine) => {
+        await engine.stop();
+        assert.fail("expected CONFIG_INVALID");
+      },
+      (e) => e,
+    )) as { code: string; message: string };
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(error.code, "CONFIG_INVALID");
+    assert.match(error.message, /alerts\.rules\.0\.services\.0: no service named "wbe" \(declared: web\)/);
   });
 });
