@@ -127,6 +127,23 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "200": { description: "`{ environment, from }`: whom the lock was taken from, or null" }, ...errors },
         },
       },
+      "/v1/checks": {
+        get: {
+          summary: "Every check, declared and derived (`<service>.health.<environment>`, `proxy.<environment>`): type, labels, state (pending, up, down) and since, last result, uptime over 24h / 7d / 30d, latency p50/p95/p99 over 24h; and the scheduler's figures (runs, skipped, in flight, start lag)",
+          responses: { "200": { description: "`{ checks, scheduler }`" }, ...errors },
+        },
+      },
+      "/v1/checks/{name}/history": {
+        get: {
+          summary: "A check's results per minute (kept 24h), hour (35d) or day (400d): runs, failures, uptime, avg/max/p50/p95/p99 latency (CHECK_UNKNOWN for an unknown name)",
+          parameters: [
+            { name: "name", in: "path", required: true, schema: { type: "string" } },
+            { name: "resolution", in: "query", schema: { type: "string", enum: ["minute", "hour", "day"] }, description: "default minute" },
+            { name: "since", in: "query", schema: { type: "string" }, description: "a duration back from now, e.g. 24h (the default), at most the resolution's retention" },
+          ],
+          responses: { "200": { description: "`{ check, resolution, since, points }`" }, ...errors },
+        },
+      },
       "/v1/alerts": {
         get: {
           summary: "Firing alerts, newest first (with `all=true`, recent resolved ones too): id, rule, severity, labels, state, since, ack, silencedBy, inhibitedBy, outcome",

@@ -5,6 +5,7 @@ import { createOperations, type Engine, type Operations } from "../engine/index.
 import { parsePlan, type Plan } from "../plan/index.js";
 import type { Progress } from "../deploy/index.js";
 import { registerAlertRoutes } from "./alert-routes.js";
+import { registerCheckRoutes } from "./check-routes.js";
 import { openApiDocument } from "./openapi.js";
 
 /** The operations to serve (`createOperations(engine)`), or an engine to build them from. */
@@ -140,6 +141,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
   );
 
   registerAlertRoutes(app, ops);
+  registerCheckRoutes(app, ops);
 
   return app;
 }

@@ -203,6 +203,10 @@ const commands: CommandSpec[] = [
  * run; otherwise a placeholder keeps the group in `engineroom --help`.
  */
 const groups: Record<string, { description: string; register: (program: Command) => Promise<void> }> = {
+  checks: {
+    description: "every check's state, last result, uptime (24h/7d/30d) and latency (--json); `checks history <name>`",
+    register: async (program) => (await import("./checks.js")).registerCheckCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
   alerts: {
     description: "firing alerts; ack, silence, outcome, noise, deliveries",
     register: async (program) => (await import("./alerts.js")).registerAlertsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),

@@ -221,6 +221,10 @@ export const projectSchema = z
       .record(name, z.record(z.string(), z.unknown()))
       .default({})
       .meta({ description: "Where notifications go: `type: webhook | slack | email`, with their options; URLs and passwords may be `{ secret: name }`." }),
+    monitor: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .meta({ description: "The check scheduler's caps: `max_concurrency` (runs in flight at once, default 512), `max_per_target` (per host:port, default 64)." }),
     environments: z
       .record(name, environmentSchema)
       .default({ production: environmentSchema.parse({}) })

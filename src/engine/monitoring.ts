@@ -1,4 +1,6 @@
 import { AlertManager, EventAlerts, MetricRules, parseAlertsConfig, type NotificationOutbox, resolveMetricRules, rulesConfigSchema, unknownRuleTargets, type AlertSink } from "../alert/index.js";
+import type { Monitor } from "../monitor/index.js";
+import { EngineChecks } from "./check-wiring.js";
 import { parseSection, type Engine } from "./engine.js";
 import { MetricsExport } from "./metrics-export.js";
 import { ServiceTrafficIndex } from "./service-traffic.js";
@@ -28,6 +30,7 @@ export class Monitoring {
   async start(): Promise<void> {
     void this.#engine;
     // --- checks (monitor/) ---
+    this.#checks = await EngineChecks.start(this.#engine);
     // --- SLOs (slo/) ---
     // --- channels (notify/) ---
     // --- alerts (alert/) ---
@@ -88,6 +91,24 @@ export class Monitoring {
     this.alerts = manager;
   }
 
+  // --- checks (monitor/) ---
+  #checks: EngineChecks | undefined;
+
+  /** The checks' monitor (declared and derived checks), once started: `onTransition`, `statuses()`, `stats()`, `summaries()`. */
+  get checks(): Monitor | undefined {
+    return this.#checks?.monitor;
+  }
+
+  /** The same as `checks`. */
+  get monitor(): Monitor | undefined {
+    return this.#checks?.monitor;
+  }
+
+  /** Brings the derived checks up to date with the live table now (they follow it every 2 s by themselves). */
+  async refreshChecks(): Promise<void> {
+    await this.#checks?.refresh();
+  }
+
   /** Stops every part: no check, evaluation or notification runs after it resolves. */
   async stop(): Promise<void> {
     // --- sources (alert/sources/) and metrics out ---
@@ -99,5 +120,6 @@ export class Monitoring {
     // --- channels (notify/) ---
     // --- SLOs (slo/) ---
     // --- checks (monitor/) ---
+    await this.#checks?.stop();
   }
 }

@@ -11,10 +11,13 @@ import type { ServiceConfig } from "../config/index.js";
 import { parseAddress } from "../core/index.js";
 import { defineCheck, type CheckDefinition } from "./checks/index.js";
 
-/** Timing of a service's health check: every 10 s, 5 s timeout, down after 3 failures, up after 2 passes. */
-export const derivedHealth = { interval: "10s", timeout: "5s", failure_threshold: 3, recovery_threshold: 2 } as const;
-/** Timing of a proxy's tcp check: as a service's. */
-export const derivedProxy = { interval: "10s", timeout: "5s", failure_threshold: 3, recovery_threshold: 2 } as const;
+/**
+ * Timing of a service's health check and a proxy's tcp check: every 10 s (`monitor.service_check_interval`),
+ * 5 s timeout (or the interval when shorter), down after 3 failures in a row, up after 2 passes.
+ */
+export function derivedTiming(intervalMs = 10_000): Record<string, number> {
+  return { interval: intervalMs, timeout: Math.min(5_000, intervalMs), failure_threshold: 3, recovery_threshold: 2 };
+}
 
 /** What the derived checks are made from: each environment, its proxy's address, its services, and which have a live release. */
 export interface DerivedInput {
@@ -48,14 +51,15 @@ function healthRoute(service: ServiceConfig): { host: string | undefined } {
   return { host: concrete?.host };
 }
 
-function specs(input: DerivedInput): Spec[] {
+function specs(input: DerivedInput, intervalMs: number | undefined): Spec[] {
+  const timing = derivedTiming(intervalMs);
   const out: Spec[] = [];
   for (const environment of input.environments) {
     const address = parseAddress(environment.proxyAddress);
     if (!address) continue; // not started yet
     out.push({
       name: proxyCheckName(environment.name),
-      config: { type: "tcp", host: address.host, port: address.port, ...derivedProxy },
+      config: { type: "tcp", host: address.host, port: address.port, ...timing },
       path: ["environments", environment.name, "proxy"],
       labels: { environment: environment.name, component: "proxy" },
     });
@@ -64,7 +68,7 @@ function specs(input: DerivedInput): Spec[] {
       const { host } = healthRoute(config);
       out.push({
         name: healthCheckName(service, environment.name),
-        config: { type: "http", url: `http://${environment.proxyAddress}${config.health.path}`, ...(host ? { headers: { host } } : {}), ...derivedHealth },
+        config: { type: "http", url: `http://${environment.proxyAddress}${config.health.path}`, ...(host ? { headers: { host } } : {}), ...timing },
         path: ["services", service, "health"],
         labels: { service, environment: environment.name },
       });
@@ -79,11 +83,17 @@ function specs(input: DerivedInput): Spec[] {
  */
 export class DerivedChecks {
   readonly #made = new Map<string, { key: string; definition: CheckDefinition }>();
+  readonly #intervalMs: number | undefined;
+
+  /** `intervalMs`: of every derived check (default 10 s). */
+  constructor(options: { intervalMs?: number } = {}) {
+    this.#intervalMs = options.intervalMs;
+  }
 
   derive(input: DerivedInput): CheckDefinition[] {
     const definitions: CheckDefinition[] = [];
     const seen = new Set<string>();
-    for (const spec of specs(input)) {
+    for (const spec of specs(input, this.#intervalMs)) {
       const key = JSON.stringify([spec.config, spec.labels]);
       seen.add(spec.name);
       let made = this.#made.get(spec.name);

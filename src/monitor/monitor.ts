@@ -70,6 +70,15 @@ export interface CheckHistoryPoint {
   p99: number | null;
 }
 
+/** A check's history as the API answers it. */
+export interface CheckHistory {
+  check: string;
+  resolution: CheckResolution;
+  /** How far back it was asked for, epoch ms. */
+  since: number;
+  points: CheckHistoryPoint[];
+}
+
 export interface MonitorStats extends SchedulerStats {
   states: Record<CheckStateName, number>;
 }

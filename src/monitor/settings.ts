@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EngineError } from "../core/index.js";
+import { EngineError, parseDuration } from "../core/index.js";
 
 /**
  * Default cap on runs in flight over all checks. At 10,000 checks every 10 s (1,000 runs a second
@@ -10,7 +10,19 @@ export const defaultMaxConcurrency = 512;
 /** Default cap on runs in flight against one target (`host:port`): a slow host cannot take every place. */
 export const defaultMaxPerTarget = 64;
 
-/** The `monitor:` section of engineroom.yaml: the scheduler's caps. */
+/** Default interval of every service's own health and proxy checks: 10 s (their timeout is 5 s, or the interval when shorter). */
+export const defaultServiceCheckIntervalMs = 10_000;
+
+const interval = z.union([z.string(), z.number().int()]).transform((value, ctx) => {
+  const ms = typeof value === "number" ? value : parseDuration(value);
+  if (ms === undefined || ms < 1000 || ms > 86_400_000) {
+    ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a duration from 1s to 1d; write it like 10s or 1m` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** The `monitor:` section of engineroom.yaml: the scheduler's caps, and the timing of the checks every service gets. */
 export const monitorSettingsSchema = z.strictObject({
   max_concurrency: z
     .number()
@@ -26,11 +38,15 @@ export const monitorSettingsSchema = z.strictObject({
     .max(100_000)
     .default(defaultMaxPerTarget)
     .meta({ description: `Check runs in flight at once against one target (host:port). Default ${defaultMaxPerTarget}.` }),
+  service_check_interval: interval
+    .default(defaultServiceCheckIntervalMs)
+    .meta({ description: "Interval of every service's own health check and of each proxy's check. Default 10s; their timeout is 5s, or the interval when shorter." }),
 });
 
 export interface MonitorSettings {
   maxConcurrency: number;
   maxPerTarget: number;
+  serviceCheckIntervalMs: number;
 }
 
 /** Parses the `monitor:` section; CONFIG_INVALID names each problem as `monitor.<key>: message`. */
@@ -40,5 +56,5 @@ export function parseMonitorSettings(section: unknown, file = "engineroom.yaml")
     const problems = parsed.error.issues.map((issue) => `${["monitor", ...issue.path].join(".")}: ${issue.message}`);
     throw new EngineError("CONFIG_INVALID", `${file} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
   }
-  return { maxConcurrency: parsed.data.max_concurrency, maxPerTarget: parsed.data.max_per_target };
+  return { maxConcurrency: parsed.data.max_concurrency, maxPerTarget: parsed.data.max_per_target, serviceCheckIntervalMs: parsed.data.service_check_interval };
 }
