@@ -66,7 +66,8 @@ async function bounded(definition: CheckDefinition, outer: AbortSignal | undefin
 }
 
 function shown(value: FieldValue | undefined, kind: FieldKind | undefined): string {
-  if (value === undefined || value === null) return "absent";
+  if (value === undefined) return "absent";
+  if (value === null) return "null";
   if (kind === "duration" && typeof value === "number") return `${value}ms`;
   if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
   return String(value);
