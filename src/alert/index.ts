@@ -5,7 +5,8 @@
  */
 export type { AlertSignal, AlertSink, Severity } from "./types.js";
 export { alertsConfigSchema, alertsSchemaFor, parseAlertsConfig, type AlertsConfig } from "./config.js";
-export { AlertManager, type AlertManagerOptions, type AlertView, type NotificationOutbox } from "./manager.js";
+export { AlertManager, type AlertManagerOptions, type AlertView } from "./manager.js";
+export type { NotificationOutbox } from "./sender.js";
 export { alertLabels, fingerprint } from "./fingerprint.js";
 export { parseMatcher, type Matcher } from "./matchers.js";
 export { actionEventTypes, noiseReport, noiseTarget, type NoiseReport, type RuleNoise } from "./noise.js";

@@ -4,23 +4,21 @@
  * Its state lives in memory while it runs and is written to the store in order, asynchronously, so
  * that `report()` never waits; a new manager on the same store resumes it without notifying again.
  */
-import { EngineError, formatDuration, newId, type Clock } from "../core/index.js";
-import type { Delivery, Notification } from "../notify/index.js";
+import { EngineError, formatDuration, type Clock } from "../core/index.js";
+import type { Delivery } from "../notify/index.js";
 import type { AlertGroupRecord, AlertOutcome, AlertRecord, NewEvent, SilenceRecord, Store } from "../store/index.js";
 import type { AlertsConfig } from "./config.js";
-import { ackActive, groupNotification, noticeNotification, planFlush } from "./dispatcher.js";
+import { ackActive, planFlush } from "./dispatcher.js";
 import { alertLabels, fingerprint } from "./fingerprint.js";
-import { buildInhibitRules, canInhibit, inhibitorOf, type InhibitRule } from "./inhibition.js";
-import { actionEventTypes, inferOutcome, type NoiseSettings } from "./noise.js";
+import { AlertTable, newAlert } from "./alert-table.js";
+import { buildInhibitRules, inhibitorOf, type InhibitRule } from "./inhibition.js";
+import { decideOutcome, type NoiseSettings } from "./noise.js";
 import { buildRoutes, groupOf, matchRoutes, routesById, type Route } from "./routing.js";
-import { ActiveSilence, makeSilence, type NewSilence } from "./silences.js";
+import { Sender, type NotificationOutbox } from "./sender.js";
+import { makeSilence, SilenceBook, type ActiveSilence, type NewSilence } from "./silences.js";
 import type { AlertSignal, AlertSink } from "./types.js";
+import { TimerLoop } from "./timer-loop.js";
 import { WorkQueue } from "./work-queue.js";
-
-/** Where notifications go: one per channel. The notify adapter's Notifier is one; it queues and never blocks. */
-export interface NotificationOutbox {
-  send(channel: string, notification: Notification): unknown;
-}
 
 export interface AlertManagerOptions {
   store: Pick<Store, "alerts" | "events">;
@@ -40,7 +38,8 @@ export interface AlertView extends AlertRecord {
   acknowledged: boolean;
 }
 
-const longestWaitMs = 3_600_000;
+/** Signals kept while the manager loads its state; a source reports again on its next evaluation anyway. */
+const maxEarlySignals = 100_000;
 
 export class AlertManager implements AlertSink {
   readonly #o: AlertManagerOptions;
@@ -48,34 +47,34 @@ export class AlertManager implements AlertSink {
   readonly #routes: Map<string, Route>;
   readonly #inhibit: InhibitRule[];
   readonly #noise: NoiseSettings;
-  readonly #alerts = new Map<string, AlertRecord>();
-  readonly #firing = new Map<string, string>();
-  /** Firing alerts that may inhibit others (they match a rule's source side). */
-  readonly #sources = new Set<string>();
-  /** Firing alerts by rule, service and environment, to find duplicates. */
-  readonly #byKind = new Map<string, Set<string>>();
+  readonly #alerts: AlertTable;
   readonly #groups = new Map<string, AlertGroupRecord>();
-  readonly #silences = new Map<string, ActiveSilence>();
+  readonly #silences: SilenceBook;
   readonly #outcomeDue = new Map<string, number>();
   readonly #ackDue = new Map<string, number>();
   readonly #work: WorkQueue;
-  readonly #stop = new AbortController();
-  #wake = new AbortController();
-  #loop: Promise<void> | undefined;
+  readonly #timers: TimerLoop;
+  readonly #send: Sender;
+  /** Signals reported before start() has loaded the state: replayed, in order, once it has. */
+  #early: AlertSignal[] | undefined = [];
 
   constructor(options: AlertManagerOptions) {
     this.#o = options;
     this.#root = buildRoutes(options.config.route, options.channels);
     this.#routes = routesById(this.#root);
     this.#inhibit = buildInhibitRules(options.config.inhibit_rules);
+    this.#alerts = new AlertTable(this.#inhibit);
+    this.#silences = new SilenceBook(options.config.silences.expire_unused_after);
     this.#noise = { selfResolveWithinMs: options.config.noise.self_resolve_within, actionWithinMs: options.config.noise.action_within };
     this.#work = new WorkQueue(options.onError);
+    this.#timers = new TimerLoop(options.clock, (now) => this.#runDue(now));
+    this.#send = new Sender(options.outbox, this.#root, options.externalURL ?? "", (error) => options.onError?.(error));
   }
 
   /** Loads the state a previous manager left, then runs the timers. */
   async start(): Promise<void> {
     const { alerts } = this.#o.store;
-    for (const s of await alerts.listSilences({ active: true, limit: 10_000 })) this.#silences.set(s.id, new ActiveSilence(s));
+    for (const s of await alerts.listSilences({ active: true, limit: 10_000 })) this.#silences.add(s);
     for (const a of await alerts.list({ state: "firing", limit: 100_000 })) this.#remember(a);
     const groups = await alerts.listGroups();
     for (const g of groups) {
@@ -87,17 +86,19 @@ export class AlertManager implements AlertSink {
       for (const id of g.alertIds) if (!this.#alerts.has(id)) await alerts.get(id).then((a) => a && this.#remember(a));
       this.#groups.set(g.key, { ...g, alertIds: g.alertIds.filter((id) => this.#alerts.has(id)) });
     }
-    for (const a of [...this.#alerts.values()]) if (a.state === "firing") this.#join(a);
+    for (const a of this.#alerts.firing()) this.#join(a);
     for (const a of await alerts.list({ state: "resolved", limit: 1000 })) {
       if (a.outcome === null && !this.#alerts.has(a.id)) this.#remember(a);
     }
-    this.#loop = this.#run();
+    const early = this.#early ?? [];
+    this.#early = undefined;
+    for (const signal of early) this.report(signal);
+    this.#timers.start();
   }
 
   /** Stops the timers and waits for the store writes queued so far. */
   async stop(): Promise<void> {
-    this.#stop.abort();
-    await this.#loop;
+    await this.#timers.stop();
     await this.#work.idle();
   }
 
@@ -106,12 +107,19 @@ export class AlertManager implements AlertSink {
     return this.#work.idle();
   }
 
-  /** Synchronous and cheap: updates the state in memory, queues the writes, wakes the timers on a change. */
+  /**
+   * Synchronous and cheap: updates the state in memory, queues the writes, wakes the timers on a
+   * change. Signals reported before start() has loaded the state are kept and replayed after it.
+   */
   report(signal: AlertSignal): void {
     const now = this.#o.clock.now();
+    if (this.#early) {
+      if (this.#early.length < maxEarlySignals) this.#early.push({ ...signal, since: signal.since ?? now });
+      return;
+    }
     const labels = alertLabels(signal);
     const fp = fingerprint(labels);
-    const existing = this.#alerts.get(this.#firing.get(fp) ?? "");
+    const existing = this.#alerts.firingWith(fp);
     if (!signal.active) {
       if (existing) this.#resolve(existing, now);
       return;
@@ -125,25 +133,7 @@ export class AlertManager implements AlertSink {
       this.#wakeUp();
       return;
     }
-    const startsAt = Math.min(signal.since ?? now, now);
-    const alert: AlertRecord = {
-      id: newId("alr", now),
-      fingerprint: fp,
-      rule: signal.rule,
-      severity: signal.severity,
-      labels,
-      annotations: { ...signal.annotations },
-      state: "firing",
-      startsAt,
-      endsAt: null,
-      resolveAt,
-      silencedBy: null,
-      inhibitedBy: null,
-      duplicateOf: this.#duplicateOf(labels, fp),
-      ack: null,
-      outcome: null,
-      updatedAt: now,
-    };
+    const alert = newAlert(signal, labels, fp, { now, resolveAt, duplicateOf: this.#alerts.duplicateOf(labels, fp) });
     this.#remember(alert);
     this.#muted(alert, now);
     this.#save(alert);
@@ -189,13 +179,12 @@ export class AlertManager implements AlertSink {
   createSilence(input: NewSilence): SilenceRecord {
     const now = this.#o.clock.now();
     const record = makeSilence(input, now, this.#o.config.silences.max_duration);
-    const silence = new ActiveSilence(record);
-    this.#silences.set(record.id, silence);
-    for (const a of this.#firingAlerts()) this.#muted(a, now);
+    const silence = this.#silences.add(record);
+    for (const a of this.#alerts.firing()) this.#muted(a, now);
     this.#work.push(() => this.#o.store.alerts.putSilence({ ...record }));
     const text = `${record.matchers.join(", ")} until ${new Date(record.endsAt).toISOString()}: ${record.reason}`;
     this.#event({ type: "silence.created", message: `silence ${record.id} by ${record.createdBy}: ${text}`, data: { silence: record } });
-    this.#notice(silence, "firing", "silence.created", `Silence ${record.id} created by ${record.createdBy} for ${formatDuration(record.endsAt - now)}`, text);
+    this.#send.notice(silence, { status: "firing", reason: "silence.created", title: `Silence ${record.id} created by ${record.createdBy} for ${formatDuration(record.endsAt - now)}`, text }, now);
     this.#wakeUp();
     return { ...record };
   }
@@ -218,7 +207,7 @@ export class AlertManager implements AlertSink {
   /** Firing alerts (newest first), and with `all` recent resolved ones too. */
   async list(options: { all?: boolean; limit?: number } = {}): Promise<AlertView[]> {
     const now = this.#o.clock.now();
-    const firing = this.#firingAlerts().map((a) => (this.#muted(a, now), a));
+    const firing = this.#alerts.firing().map((a) => (this.#muted(a, now), a));
     const views = firing.sort((a, b) => b.startsAt - a.startsAt || b.id.localeCompare(a.id)).map((a) => this.#view(a, now));
     if (!options.all) return views;
     await this.#work.idle();
@@ -252,25 +241,10 @@ export class AlertManager implements AlertSink {
   }
 
   #remember(alert: AlertRecord): void {
-    this.#alerts.set(alert.id, alert);
+    this.#alerts.add(alert);
     if (alert.state === "firing") {
-      this.#firing.set(alert.fingerprint, alert.id);
-      if (canInhibit(this.#inhibit, alert.labels)) this.#sources.add(alert.id);
-      const kind = kindOf(alert.labels);
-      if (!this.#byKind.has(kind)) this.#byKind.set(kind, new Set());
-      this.#byKind.get(kind)!.add(alert.id);
       if (alert.ack?.until != null) this.#ackDue.set(alert.id, alert.ack.until);
     } else if (alert.outcome === null) this.#outcomeDue.set(alert.id, alert.endsAt ?? alert.startsAt);
-  }
-
-  #firingAlerts(): AlertRecord[] {
-    return [...this.#firing.values()].map((id) => this.#alerts.get(id)!);
-  }
-
-  /** The earliest alert of the same rule, service and environment already firing under other labels. */
-  #duplicateOf(labels: Record<string, string>, fp: string): string | null {
-    const same = [...(this.#byKind.get(kindOf(labels)) ?? [])].map((id) => this.#alerts.get(id)!).filter((a) => a.fingerprint !== fp);
-    return same.sort((a, b) => a.startsAt - b.startsAt)[0]?.id ?? null;
   }
 
   /** Adds a firing alert to the group of each route that takes it, creating groups (flushed after group_wait). */
@@ -292,9 +266,7 @@ export class AlertManager implements AlertSink {
 
   #resolve(alert: AlertRecord, now: number): void {
     Object.assign(alert, { state: "resolved", endsAt: now, resolveAt: null, updatedAt: now });
-    this.#firing.delete(alert.fingerprint);
-    this.#sources.delete(alert.id);
-    this.#byKind.get(kindOf(alert.labels))?.delete(alert.id);
+    this.#alerts.resolved(alert);
     this.#ackDue.delete(alert.id);
     this.#outcomeDue.set(alert.id, now);
     this.#save(alert);
@@ -304,14 +276,13 @@ export class AlertManager implements AlertSink {
 
   /** Whether the alert is muted now, recording by which silence or alert (and that the silence was used). */
   #muted(alert: AlertRecord, now: number): boolean {
-    const silence = [...this.#silences.values()].find((s) => s.matches(alert.labels));
-    const silencedBy = silence?.record.id ?? null;
-    if (silence && silence.record.lastMatchedAt < now) {
-      silence.record.lastMatchedAt = now;
-      silence.record.updatedAt = now;
-      this.#work.push(() => this.#o.store.alerts.putSilence({ ...silence.record }));
+    const muting = this.#silences.muting(alert.labels, now);
+    const silencedBy = muting?.silence.record.id ?? null;
+    if (muting?.save) {
+      const record = { ...muting.silence.record };
+      this.#work.push(() => this.#o.store.alerts.putSilence(record));
     }
-    const inhibitedBy = this.#sources.size === 0 ? null : inhibitorOf(this.#inhibit, alert, [...this.#sources].map((id) => this.#alerts.get(id)!));
+    const inhibitedBy = inhibitorOf(this.#inhibit, alert, this.#alerts.sources());
     if (silencedBy !== alert.silencedBy || inhibitedBy !== alert.inhibitedBy) {
       Object.assign(alert, { silencedBy, inhibitedBy, updatedAt: now });
       this.#save(alert);
@@ -336,61 +307,47 @@ export class AlertManager implements AlertSink {
   // --- timers ---
 
   #wakeUp(): void {
-    this.#wake.abort();
-  }
-
-  async #run(): Promise<void> {
-    while (!this.#stop.signal.aborted) {
-      const now = this.#o.clock.now();
-      this.#runDue(now);
-      const next = this.#nextDue();
-      this.#wake = new AbortController();
-      const wait = next === undefined ? longestWaitMs : Math.min(longestWaitMs, Math.max(0, next - now));
-      await this.#o.clock.sleep(wait, AbortSignal.any([this.#stop.signal, this.#wake.signal])).catch(() => undefined);
-    }
+    this.#timers.wake();
   }
 
   #nextDue(): number | undefined {
     let next = Number.POSITIVE_INFINITY;
     for (const g of this.#groups.values()) next = Math.min(next, g.nextFlushAt);
-    for (const a of this.#firingAlerts()) if (a.resolveAt !== null) next = Math.min(next, a.resolveAt);
+    for (const a of this.#alerts.firing()) if (a.resolveAt !== null) next = Math.min(next, a.resolveAt);
     for (const at of this.#ackDue.values()) next = Math.min(next, at);
     for (const at of this.#outcomeDue.values()) next = Math.min(next, at);
-    for (const s of this.#silences.values()) next = Math.min(next, s.record.endsAt, s.record.lastMatchedAt + this.#o.config.silences.expire_unused_after);
+    next = Math.min(next, this.#silences.nextDue());
     return Number.isFinite(next) ? next : undefined;
   }
 
-  /** Everything due by `now`, in the order that matters: ends of alerts, acks and silences before the flushes that see them. */
-  #runDue(now: number): void {
-    for (const a of this.#firingAlerts()) if (a.resolveAt !== null && a.resolveAt <= now) this.#resolve(a, now);
+  /**
+   * Everything due by `now`, in the order that matters (ends of alerts, acks and silences before the
+   * flushes that see them); answers when the next thing is due.
+   */
+  #runDue(now: number): number | undefined {
+    for (const a of this.#alerts.firing()) if (a.resolveAt !== null && a.resolveAt <= now) this.#resolve(a, now);
     for (const [id, at] of this.#ackDue) {
       if (at > now) continue;
       this.#ackDue.delete(id);
       const a = this.#alerts.get(id);
       if (a?.ack) this.#event({ type: "alert.ack-ended", ...where(a), message: `${a.rule} ${a.id}: the acknowledgement by ${a.ack.by} ended; repeats resume`, data: { alert: a.id } });
     }
-    for (const s of [...this.#silences.values()]) {
-      if (s.record.endsAt <= now) this.#expire(s, now, "engineroom", "ended");
-      else if (s.record.lastMatchedAt + this.#o.config.silences.expire_unused_after <= now) {
-        if (!this.#firingAlerts().some((a) => s.matches(a.labels))) this.#expire(s, now, "engineroom", "unused");
-        else s.record.lastMatchedAt = now;
-      }
-    }
+    const inUse = (s: ActiveSilence) => this.#alerts.firing().some((a) => s.matches(a.labels));
+    for (const { silence, reason } of this.#silences.due(now, inUse)) this.#expire(silence, now, "engineroom", reason);
     for (const group of [...this.#groups.values()]) if (group.nextFlushAt <= now) this.#flush(group, now);
     for (const [id, at] of this.#outcomeDue) {
       if (at > now) continue;
       this.#outcomeDue.delete(id);
       this.#work.push(() => this.#classify(id));
     }
+    return this.#nextDue();
   }
 
   #flush(group: AlertGroupRecord, now: number): void {
     const route = this.#routes.get(group.route)!;
     const members = group.alertIds.map((id) => this.#alerts.get(id)).filter((a): a is AlertRecord => a !== undefined);
     const plan = planFlush(group, members, route, now, (a) => this.#muted(a, now));
-    if (plan.send) {
-      for (const channel of route.receivers) this.#deliver(channel, groupNotification(channel, group, plan.send, { now, externalURL: this.#externalURL() }));
-    }
+    if (plan.send) this.#send.group(route, group, plan.send, now);
     if (plan.next) {
       this.#groups.set(group.key, plan.next);
       this.#saveGroup(plan.next);
@@ -401,15 +358,6 @@ export class AlertManager implements AlertSink {
     for (const a of members) if (a.state === "resolved") this.#forgetIfDone(a);
   }
 
-  #deliver(channel: string, notification: Notification): void {
-    try {
-      const sent = this.#o.outbox.send(channel, notification);
-      if (sent instanceof Promise) sent.catch((error: unknown) => this.#o.onError?.(error));
-    } catch (error) {
-      this.#o.onError?.(error);
-    }
-  }
-
   /** Drops a resolved alert from memory once no group holds it and its outcome is decided. */
   #forgetIfDone(alert: AlertRecord): void {
     if (alert.state !== "resolved" || this.#outcomeDue.has(alert.id) || alert.outcome === null) return;
@@ -418,9 +366,7 @@ export class AlertManager implements AlertSink {
   }
 
   #expire(silence: ActiveSilence, now: number, by: string, reason: string): SilenceRecord {
-    const record = silence.record;
-    Object.assign(record, { expiredAt: now, expiredBy: by, expiredReason: reason, updatedAt: now });
-    this.#silences.delete(record.id);
+    const record = this.#silences.end(silence, now, by, reason);
     // What it silenced is notified at once, not at the next repeat.
     for (const g of this.#groups.values()) {
       if (g.alertIds.some((id) => this.#alerts.get(id)?.silencedBy === record.id)) g.nextFlushAt = Math.min(g.nextFlushAt, now);
@@ -428,51 +374,28 @@ export class AlertManager implements AlertSink {
     this.#work.push(() => this.#o.store.alerts.putSilence({ ...record }));
     const why = reason === "unused" ? `it matched no alert for ${formatDuration(this.#o.config.silences.expire_unused_after)}` : reason;
     this.#event({ type: "silence.expired", message: `silence ${record.id} (${record.matchers.join(", ")}) expired: ${why}`, data: { silence: record.id, by, reason } });
-    this.#notice(silence, "resolved", "silence.expired", `Silence ${record.id} expired: ${why}`, `${record.matchers.join(", ")} (created by ${record.createdBy}: ${record.reason})`);
+    const text = `${record.matchers.join(", ")} (created by ${record.createdBy}: ${record.reason})`;
+    this.#send.notice(silence, { status: "resolved", reason: "silence.expired", title: `Silence ${record.id} expired: ${why}`, text }, now);
     this.#wakeUp();
     return { ...record };
   }
 
-  #notice(silence: ActiveSilence, status: "firing" | "resolved", reason: string, title: string, text: string): void {
-    const now = this.#o.clock.now();
-    const labels = silence.impliedLabels();
-    const channels = new Set(matchRoutes(this.#root, labels).flatMap((r) => r.receivers));
-    for (const channel of channels) {
-      this.#deliver(channel, noticeNotification(channel, { key: `silence:${silence.record.id}`, status, reason, title, text, labels }, { now, externalURL: this.#externalURL() }));
-    }
-  }
-
-  /** Infers a resolved alert's outcome from the event log (run in the work queue, after the writes before it). */
+  /** Infers a resolved alert's outcome (in the work queue, after the writes before it); a person's is never replaced. */
   async #classify(id: string): Promise<void> {
     const alert = this.#alerts.get(id);
-    if (!alert || alert.outcome?.source === "person") return;
-    const { service, environment } = alert.labels;
-    const events = await this.#o.store.events.list({ ...(service && { service }), ...(environment && { environment }), types: actionEventTypes, limit: 500 });
-    const inferred = inferOutcome(alert, events, this.#noise);
-    const now = this.#o.clock.now();
+    if (!alert || alert.outcome !== null) return;
+    const decided = await decideOutcome(alert, this.#o.store.events, this.#noise, () => this.#o.clock.now());
     if (alert.outcome !== null) return; // a person set one meanwhile
-    const windowEnds = alert.ack ? alert.ack.at + this.#noise.actionWithinMs : 0;
-    if (inferred.value !== "actionable" && windowEnds > now) {
-      // An action may still follow the acknowledgement: decide when its window closes.
-      this.#outcomeDue.set(id, windowEnds);
-      this.#wakeUp();
-      return;
+    if ("retryAt" in decided) {
+      this.#outcomeDue.set(id, decided.retryAt);
+      return this.#wakeUp();
     }
-    alert.outcome = { value: inferred.value, source: "inferred", by: null, reason: inferred.reason, at: now };
-    alert.updatedAt = now;
+    alert.outcome = { ...decided, source: "inferred", by: null, at: this.#o.clock.now() };
+    alert.updatedAt = alert.outcome.at;
     await this.#o.store.alerts.put(structuredClone(alert));
-    await this.#o.store.events.append({ type: "alert.outcome", ...where(alert), message: `${alert.rule} ${alert.id}: ${inferred.value} (${inferred.reason})`, data: { alert: alert.id, outcome: alert.outcome } });
+    await this.#o.store.events.append({ type: "alert.outcome", ...where(alert), message: `${alert.rule} ${alert.id}: ${decided.value} (${decided.reason})`, data: { alert: alert.id, outcome: alert.outcome } });
     this.#forgetIfDone(alert);
   }
-
-  #externalURL(): string {
-    return this.#o.externalURL ?? "";
-  }
-}
-
-/** What duplicates share: the rule, service and environment. */
-function kindOf(labels: Readonly<Record<string, string>>): string {
-  return JSON.stringify([labels.alertname, labels.service ?? "", labels.environment ?? ""]);
 }
 
 function where(alert: AlertRecord): { service?: string; environment?: string } {

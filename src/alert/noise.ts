@@ -12,7 +12,7 @@
  * - `noise`: resolved by itself within `self_resolve_within` of its start, never acknowledged;
  * - else `unclassified` (not counted in the ratio).
  */
-import type { AlertOutcome, AlertRecord, EngineEvent } from "../store/index.js";
+import type { AlertOutcome, AlertRecord, EngineEvent, EventLog } from "../store/index.js";
 
 /** Event types that are actions on a service: a rollback, a restart, a deploy, a runbook run. Prefixes end in `.`. */
 export const actionEventTypes = ["release.rolled-back", "release.pending", "release.approved", "instance.restarted", "runbook."];
@@ -52,6 +52,24 @@ export function inferOutcome(alert: AlertRecord, events: readonly EngineEvent[],
     return { value: "noise", reason: `resolved by itself within ${Math.round((alert.endsAt - alert.startsAt) / 1000)}s, never acknowledged` };
   }
   return { value: "unclassified", reason: alert.ack ? "acknowledged, but no action followed in time" : "fired longer than the self-resolve window, never acted on" };
+}
+
+/**
+ * Decides a resolved alert's outcome from the event log: the outcome, or when to look again (while
+ * an action may still follow its acknowledgement, only `actionable` is decided early).
+ */
+export async function decideOutcome(
+  alert: AlertRecord,
+  events: Pick<EventLog, "list">,
+  settings: NoiseSettings,
+  now: () => number,
+): Promise<{ value: AlertOutcome; reason: string } | { retryAt: number }> {
+  const { service, environment } = alert.labels;
+  const actions = await events.list({ ...(service && { service }), ...(environment && { environment }), types: actionEventTypes, limit: 500 });
+  const inferred = inferOutcome(alert, actions, settings);
+  const windowEnds = alert.ack ? alert.ack.at + settings.actionWithinMs : 0;
+  if (inferred.value !== "actionable" && windowEnds > now()) return { retryAt: windowEnds };
+  return inferred;
 }
 
 export interface RuleNoise {

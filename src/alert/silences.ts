@@ -70,3 +70,70 @@ export class ActiveSilence {
     return Object.fromEntries(this.matchers.filter((m) => m.op === "=").map((m) => [m.name, m.value]));
   }
 }
+
+/** How stale a silence's stored lastMatchedAt may get before a use is written (uses are frequent; expiry is in hours). */
+const matchWriteEveryMs = 60_000;
+
+/** The active silences: which one mutes an alert, and which are due to expire (at their end, or unused). */
+export class SilenceBook {
+  readonly #active = new Map<string, ActiveSilence>();
+  readonly #saved = new Map<string, number>();
+  readonly #expireUnusedMs: number;
+
+  constructor(expireUnusedMs: number) {
+    this.#expireUnusedMs = expireUnusedMs;
+  }
+
+  add(record: SilenceRecord): ActiveSilence {
+    const silence = new ActiveSilence(record);
+    this.#active.set(record.id, silence);
+    this.#saved.set(record.id, record.lastMatchedAt);
+    return silence;
+  }
+
+  get(id: string): ActiveSilence | undefined {
+    return this.#active.get(id);
+  }
+
+  /** The silence that mutes these labels; marks it used (`save` is true when the use should be written). */
+  muting(labels: Readonly<Record<string, string>>, now: number): { silence: ActiveSilence; save: boolean } | undefined {
+    for (const silence of this.#active.values()) {
+      if (!silence.matches(labels)) continue;
+      silence.record.lastMatchedAt = Math.max(silence.record.lastMatchedAt, now);
+      const save = now - (this.#saved.get(silence.record.id) ?? 0) >= matchWriteEveryMs;
+      if (save) {
+        this.#saved.set(silence.record.id, now);
+        silence.record.updatedAt = now;
+      }
+      return { silence, save };
+    }
+    return undefined;
+  }
+
+  nextDue(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const s of this.#active.values()) next = Math.min(next, s.record.endsAt, s.record.lastMatchedAt + this.#expireUnusedMs);
+    return next;
+  }
+
+  /** The silences to expire by `now` and why; one still matching a firing alert (`inUse`) is kept and marked used. */
+  due(now: number, inUse: (silence: ActiveSilence) => boolean): { silence: ActiveSilence; reason: "ended" | "unused" }[] {
+    const due: { silence: ActiveSilence; reason: "ended" | "unused" }[] = [];
+    for (const silence of this.#active.values()) {
+      if (silence.record.endsAt <= now) due.push({ silence, reason: "ended" });
+      else if (silence.record.lastMatchedAt + this.#expireUnusedMs <= now) {
+        if (inUse(silence)) silence.record.lastMatchedAt = now;
+        else due.push({ silence, reason: "unused" });
+      }
+    }
+    return due;
+  }
+
+  /** Ends a silence: recorded as expired by `by` for `reason`, and no longer active. */
+  end(silence: ActiveSilence, now: number, by: string, reason: string): SilenceRecord {
+    Object.assign(silence.record, { expiredAt: now, expiredBy: by, expiredReason: reason, updatedAt: now });
+    this.#active.delete(silence.record.id);
+    this.#saved.delete(silence.record.id);
+    return silence.record;
+  }
+}
