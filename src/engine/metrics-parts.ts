@@ -24,6 +24,11 @@ function checkLabels(status: CheckStatus): Record<string, string> {
 
 const checkLabelNames = ["check", "type", "service", "environment", "component"];
 
+/** A percentage as a ratio, without the float noise of dividing decimals (99.9 / 100 is 0.9990000000000001). */
+function ratio(percent: number): number {
+  return Number((percent / 100).toPrecision(12));
+}
+
 /** Adds every part's metrics to `metrics`. */
 export function addMonitoringMetrics(metrics: MetricsExport, parts: MonitoringParts): void {
   metrics.gauge("engineroom_check_up", "1 while the check is up, 0 while it is down (a check still pending has no sample).", checkLabelNames, () =>
@@ -55,13 +60,13 @@ export function addMonitoringMetrics(metrics: MetricsExport, parts: MonitoringPa
 
   const sloStatuses = async () => (await parts.slos()?.statuses().catch(() => [])) ?? [];
   metrics.gauge("engineroom_slo_budget_remaining_ratio", "The share of the SLO's error budget left over its window (1 untouched, 0 spent, negative overspent).", ["slo", "service", "environment"], async () =>
-    (await sloStatuses()).map((s) => ({ labels: { slo: s.slo, service: s.service, environment: s.environment }, value: s.budgetLeft / 100 })),
+    (await sloStatuses()).map((s) => ({ labels: { slo: s.slo, service: s.service, environment: s.environment }, value: ratio(s.budgetLeft) })),
   );
   metrics.gauge("engineroom_slo_attained_ratio", "Good events / valid events over the SLO's window (no sample without events).", ["slo", "service", "environment"], async () =>
-    (await sloStatuses()).flatMap((s) => (s.attained === null ? [] : [{ labels: { slo: s.slo, service: s.service, environment: s.environment }, value: s.attained / 100 }])),
+    (await sloStatuses()).flatMap((s) => (s.attained === null ? [] : [{ labels: { slo: s.slo, service: s.service, environment: s.environment }, value: ratio(s.attained) }])),
   );
   metrics.gauge("engineroom_slo_target_ratio", "The SLO's objective, e.g. 0.999.", ["slo", "service", "environment"], async () =>
-    (await sloStatuses()).map((s) => ({ labels: { slo: s.slo, service: s.service, environment: s.environment }, value: s.target / 100 })),
+    (await sloStatuses()).map((s) => ({ labels: { slo: s.slo, service: s.service, environment: s.environment }, value: ratio(s.target) })),
   );
   metrics.gauge("engineroom_slo_burn_rate", "How fast the SLO's error budget burns over each window of its alert rules (1: exactly spent by the window's end).", ["slo", "service", "environment", "window"], async () =>
     (await sloStatuses()).flatMap((s) =>
