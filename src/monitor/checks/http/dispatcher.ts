@@ -35,7 +35,7 @@ export function httpDispatcher(verify: boolean): Agent {
         connector(options, (error, socket) => {
           if (!error && socket && "getPeerCertificate" in socket) {
             const validTo = Date.parse((socket as TLSSocket).getPeerCertificate().valid_to ?? "");
-            if (Number.isFinite(validTo)) certificateExpiry.set(`${options.hostname}:${Number(options.port) || 443}`, validTo);
+            if (Number.isFinite(validTo)) certificateExpiry.set(originKey(options.hostname, Number(options.port) || 443), validTo);
           }
           // buildConnector's callback type is a union of its two outcomes; pass it on as it came.
           (callback as (error: Error | null, socket: unknown) => void)(error, socket);
@@ -48,7 +48,12 @@ export function httpDispatcher(verify: boolean): Agent {
 
 /** When the certificate of an https origin expires, epoch ms, as last seen on a new connection to it. */
 export function certificateExpiresAt(hostname: string, port: number): number | undefined {
-  return certificateExpiry.get(`${hostname}:${port}`);
+  return certificateExpiry.get(originKey(hostname, port));
+}
+
+/** `host:port`, an IPv6 address without its brackets (a URL has them, undici's connector not). */
+function originKey(hostname: string, port: number): string {
+  return `${hostname.replace(/^\[|\]$/g, "")}:${port}`;
 }
 
 /** Closes the shared connections (the engine stopping, a test ending); the next run opens new ones. */

@@ -171,4 +171,16 @@ describe("https checks", () => {
     const left = result.fields.cert_expires as number;
     assert.ok(left > 29 * 86_400_000 && left <= 30 * 86_400_000, `cert_expires ${left}`);
   });
+
+  it("reads the certificate of an IPv6 origin too", async () => {
+    const v6 = createHttpsServer(await selfSignedCertificate(10), (_, response) => response.end("secure"));
+    await new Promise<void>((resolve) => v6.listen(0, "::1", () => resolve()));
+    try {
+      const result = await runCheck(check({ type: "http", url: `https://[::1]:${(v6.address() as { port: number }).port}/`, tls_verify: false, conditions: ["cert_expires > 9d"] }), { now });
+      assert.equal(result.ok, true, result.error);
+    } finally {
+      await closeHttpDispatchers();
+      await closed(v6);
+    }
+  });
 });
