@@ -1,9 +1,13 @@
-import { AlertManager, EventAlerts, MetricRules, parseAlertsConfig, type NotificationOutbox, resolveMetricRules, rulesConfigSchema, unknownRuleTargets, type AlertSink } from "../alert/index.js";
+import { AlertManager, EventAlerts, MetricRules, parseAlertsConfig, resolveMetricRules, rulesConfigSchema, unknownRuleTargets, type AlertSink } from "../alert/index.js";
 import type { Monitor } from "../monitor/index.js";
 import { EngineChecks } from "./check-wiring.js";
+import type { Delivery, Notification } from "../notify/index.js";
 import { parseSection, type Engine } from "./engine.js";
 import { MetricsExport } from "./metrics-export.js";
 import { ServiceTrafficIndex } from "./service-traffic.js";
+
+/** What the alert manager needs of the channels section's Notifier. */
+type AlertNotifier = { send(channel: string, notification: Notification): unknown; subscribe(listener: (d: Delivery) => void): () => void };
 
 /**
  * Monitoring as the engine runs it, built from engineroom.yaml once the environments have started:
@@ -29,6 +33,8 @@ export class Monitoring {
   /** Starts every part; a config problem throws CONFIG_INVALID before anything starts. */
   async start(): Promise<void> {
     void this.#engine;
+    // --- alerts (alert/): made first, so that what the parts before it report waits for it ---
+    this.#createAlerts();
     // --- checks (monitor/) ---
     this.#checks = await EngineChecks.start(this.#engine);
     // --- SLOs (slo/) ---
@@ -66,29 +72,37 @@ export class Monitoring {
   }
 
   // --- alerts (alert/) ---
-  /** The alert manager, once started: the AlertSink every source reports to, and what the alerts operations use. */
+  /**
+   * The alert manager, once made (at the start of `start()`): the AlertSink every source reports to
+   * (signals before it has loaded its state wait for it), and what the alerts operations use.
+   */
   alerts: AlertManager | undefined;
   #stopDeliveries: (() => void) | undefined;
 
-  async #startAlerts(): Promise<void> {
+  #createAlerts(): void {
     const engine = this.#engine;
     const channels = Object.keys((engine.project.config.channels ?? {}) as Record<string, unknown>);
     const config = parseAlertsConfig(engine.project.config.alerts, channels, engine.project.file);
-    // The Notifier of the channels section: it queues per channel and never blocks the manager.
-    const notifier = (this as { notifier?: NotificationOutbox & { subscribe?(listener: (d: import("../notify/index.js").Delivery) => void): () => void } }).notifier;
-    const outbox: NotificationOutbox = notifier ?? { send: (channel) => engine.logger.warn("no notifier for an alert notification", { channel }) };
-    const manager = new AlertManager({
+    this.alerts = new AlertManager({
       store: engine.store,
       clock: engine.clock,
       config,
       channels,
-      outbox,
+      // The channels section's Notifier (made after this): it queues per channel and never blocks the manager.
+      outbox: { send: (channel, notification) => this.#notifier()?.send(channel, notification) ?? engine.logger.warn("no notifier for an alert notification", { channel }) },
       externalURL: `http://${engine.project.config.api.listen}`,
-      onError: (error) => engine.logger.warn("alert manager: a store write failed", { error: String(error) }),
+      onError: (error) => engine.logger.warn("alert manager: background work failed", { error: String(error) }),
     });
-    this.#stopDeliveries = notifier?.subscribe?.((delivery) => manager.recordDelivery(delivery));
+  }
+
+  async #startAlerts(): Promise<void> {
+    const manager = this.alerts!;
+    this.#stopDeliveries = this.#notifier()?.subscribe((delivery) => manager.recordDelivery(delivery));
     await manager.start();
-    this.alerts = manager;
+  }
+
+  #notifier(): AlertNotifier | undefined {
+    return (this as { notifier?: AlertNotifier }).notifier;
   }
 
   // --- checks (monitor/) ---
