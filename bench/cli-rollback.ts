@@ -4,13 +4,16 @@
  * API) runs a small service; each round deploys a new release (not timed), then spawns
  * `node bin/engineroom.js rollback web` and polls the proxy until the first answer comes from the
  * previous release. Baselines, measured in the same run: the same spawn of `node -e ""` (bare
- * Node.js start-up and exit), and the same rollback asked over the API by this process (the
- * engine's own share). `engineroom down` ends every process at the end.
+ * Node.js start-up and exit), alone and while the proxy is polled as for the CLI, and the same
+ * rollback asked over the API by this process (the engine's own share). The CLI runs with
+ * ENGINEROOM_CLI_TIMING=1, so its time is split into Node's start-up, our code, and the engine.
+ * `engineroom down` ends every process at the end.
  *
- *   npm run build && node --import tsx bench/cli-rollback.ts [--rounds 10] [--compare <other build>/bin/engineroom.js]
+ *   npm run build && node --import tsx bench/cli-rollback.ts [--rounds 10] [--poll-gap 1] [--compare <other build>/bin/engineroom.js]
  *
  * `--compare` times another build's CLI the same way in every round (e.g. a checkout of the commit
- * before the thin CLI, built with `npx tsc -p tsconfig.build.json`).
+ * before the thin CLI, built with `npx tsc -p tsconfig.build.json`; or this build's unbundled
+ * `dist/cli/main.js`).
  *
  * Loopback only; every round is bounded (a rollback that takes over 10 s fails the run).
  */
@@ -23,8 +26,10 @@ import { parseArgs } from "node:util";
 import { testConfig } from "../test/helpers/project.js";
 import { fmt, median, percentile } from "./stats.js";
 
-const { values } = parseArgs({ options: { rounds: { type: "string", default: "10" }, compare: { type: "string" } } });
+const { values } = parseArgs({ options: { rounds: { type: "string", default: "10" }, compare: { type: "string" }, "poll-gap": { type: "string", default: "1" } } });
 const rounds = Math.min(50, Math.max(1, Number(values.rounds)));
+const pollGapMs = Math.min(100, Math.max(0, Number(values["poll-gap"])));
+const pollGap = () => (pollGapMs > 0 ? new Promise((r) => setTimeout(r, pollGapMs)) : undefined);
 const root = resolve(import.meta.dirname, "..");
 const bin = join(root, "bin/engineroom.js");
 if (!existsSync(join(root, "dist/cli/main.js"))) {
@@ -71,9 +76,14 @@ async function timedApi(expect: string): Promise<number> {
   return ms;
 }
 
-/** Polls the proxy until an answer comes from `expect`; answers the milliseconds since `t0` (at most 10 s, else fails). */
+/**
+ * Polls the proxy until an answer comes from `expect`; answers the milliseconds since `t0` (at most
+ * 10 s, else fails). `--poll-gap` ms pass between one answer and the next request: polling back to
+ * back keeps this process, a proxy worker and an instance busy on a machine of 2 cores, which
+ * slows the start of the very process being timed.
+ */
 async function firstAnswerFrom(expect: string, t0: number, since: string): Promise<number> {
-  for (const deadline = t0 + 10_000; performance.now() < deadline; ) {
+  for (const deadline = t0 + 10_000; performance.now() < deadline; await pollGap()) {
     if ((await version()) === expect) return performance.now() - t0;
   }
   throw new Error(`no answer from ${expect} within 10 s of ${since}`);
@@ -91,18 +101,44 @@ function version(): Promise<string | undefined> {
   });
 }
 
-/** Spawns `args` at t0; resolves with spawn → exit, and spawn → first proxied answer from `expect` (when given). */
-async function timed(args: string[], expect?: string): Promise<{ exitMs: number; trafficMs: number; code: number | null; output: string }> {
+/** Where one CLI run's time went, from its `cli-timing` lines (ENGINEROOM_CLI_TIMING=1), in ms. */
+interface Split {
+  /** spawn → the child's time origin (fork, exec, Node's native start). */
+  exec: number;
+  /** time origin → Node's bootstrap complete. */
+  bootstrap: number;
+  /** bootstrap complete → the request handed to the socket: loading our code, finding the engine. */
+  load: number;
+  /** request sent → traffic on the old release: the engine's share and the way there and back. */
+  engine: number;
+}
+
+/**
+ * Spawns `args` at t0; resolves with spawn → exit, and spawn → first proxied answer from `expect`
+ * (when given). With `poll`, the proxy is polled the same way until the process exits, without
+ * expecting anything: a baseline under the same load as a timed command.
+ */
+async function timed(args: string[], expect?: string, poll = false): Promise<{ exitMs: number; trafficMs: number; code: number | null; output: string; split?: Split }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, NO_COLOR: "1", ENGINEROOM_CLI_TIMING: "1" }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (c) => (output += c));
   child.stderr.on("data", (c) => (output += c));
   let exitMs = NaN;
-  const exited = new Promise<number | null>((done) => child.on("exit", (code) => ((exitMs = performance.now() - t0), done(code))));
+  let running = true;
+  const exited = new Promise<number | null>((done) => child.on("exit", (code) => ((exitMs = performance.now() - t0), (running = false), done(code))));
   const trafficMs = expect ? await firstAnswerFrom(expect, t0, "the command") : NaN;
+  while (poll && running) await version().then(pollGap);
   const code = await exited;
-  return { exitMs, trafficMs, code, output };
+  return { exitMs, trafficMs, code, output, split: expect ? splitOf(output, t0, trafficMs) : undefined };
+}
+
+function splitOf(output: string, t0: number, trafficMs: number): Split | undefined {
+  const sent = /^cli-timing (\{.*"step":"sent".*\})$/m.exec(output);
+  if (!sent) return undefined;
+  const at = JSON.parse(sent[1]!) as { at: number; timeOrigin: number; bootstrapComplete: number };
+  const exec = at.timeOrigin - (performance.timeOrigin + t0);
+  return { exec, bootstrap: at.bootstrapComplete, load: at.at - at.bootstrapComplete, engine: trafficMs - (exec + at.at) };
 }
 
 /** Deploys a new release of the fixture app answering `x-version: v<n>` (not timed). */
@@ -119,6 +155,8 @@ const viaApi: number[] = [];
 const compared: number[] = [];
 const exits: number[] = [];
 const baseline: number[] = [];
+const polledBaseline: number[] = [];
+const splits: Split[] = [];
 try {
   let n = 1;
   deploy(n);
@@ -132,7 +170,9 @@ try {
     if (run.code !== 0) throw new Error(`rollback exited ${run.code}: ${run.output}`);
     traffic.push(run.trafficMs);
     exits.push(run.exitMs);
+    if (run.split) splits.push(run.split);
     baseline.push((await timed(["-e", ""])).exitMs);
+    polledBaseline.push((await timed(["-e", ""], undefined, true)).exitMs);
     const before = live;
     deploy(++n);
     viaApi.push(await timedApi(before));
@@ -142,7 +182,7 @@ try {
       if (other.code !== 0) throw new Error(`the compared CLI's rollback exited ${other.code}: ${other.output}`);
       compared.push(other.trafficMs);
     }
-    process.stderr.write(`round ${round + 1}: CLI → traffic ${fmt(run.trafficMs)}, CLI exit ${fmt(run.exitMs)}; node -e "" ${fmt(baseline.at(-1)!)}; API → traffic ${fmt(viaApi.at(-1)!)}\n`);
+    process.stderr.write(`round ${round + 1}: CLI → traffic ${fmt(run.trafficMs)}, CLI exit ${fmt(run.exitMs)}; node -e "" ${fmt(baseline.at(-1)!)} (${fmt(polledBaseline.at(-1)!)} polled); API → traffic ${fmt(viaApi.at(-1)!)}\n`);
   }
 } finally {
   agent.destroy();
@@ -151,11 +191,16 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`\ncli-rollback: ${rounds} warm rollbacks with \`node bin/engineroom.js rollback web\` (engine and data plane in their own processes)`);
+console.log(`\ncli-rollback: ${rounds} warm rollbacks with \`node bin/engineroom.js rollback web\` (engine and data plane in their own processes), polling the proxy with ${pollGapMs} ms between answers`);
 // The minimum is shown beside the median: on a shared machine it is the closest to an idle one.
 console.log(`  spawn → traffic on the old release   median ${fmt(median(traffic))}  min ${fmt(Math.min(...traffic))}  p90 ${fmt(percentile(traffic, 0.9))}   target < 100 ms`);
 console.log(`  spawn → CLI exit                     median ${fmt(median(exits))}  min ${fmt(Math.min(...exits))}`);
 console.log(`  baseline: spawn → exit of node -e ""  median ${fmt(median(baseline))}  min ${fmt(Math.min(...baseline))}`);
+console.log(`  baseline: the same, polling the proxy meanwhile as for the CLI  median ${fmt(median(polledBaseline))}  min ${fmt(Math.min(...polledBaseline))}`);
+if (splits.length > 0) {
+  const part = (key: keyof Split) => fmt(median(splits.map((s) => s[key])));
+  console.log(`  where the CLI's time goes (medians of ${splits.length}): spawn → Node's time origin ${part("exec")}; → bootstrap complete ${part("bootstrap")}; → request sent ${part("load")} (our code: load, find the engine); → traffic ${part("engine")} (engine)`);
+}
 if (values.compare) console.log(`  ${values.compare}: spawn → traffic   median ${fmt(median(compared))}  min ${fmt(Math.min(...compared))}`);
 console.log(`  baseline: API call → traffic          median ${fmt(median(viaApi))}  min ${fmt(Math.min(...viaApi))}   (the engine's share, no CLI)`);
 console.log(`  the CLI's own share (CLI → traffic, less node -e "", less API → traffic, medians) ${fmt(median(traffic) - median(baseline) - median(viaApi))}`);

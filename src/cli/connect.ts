@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { EngineError, processAlive } from "../core/index.js";
+import { EngineError, processAlive, type ErrorCode } from "../core/index.js";
 import { ApiClient } from "./client.js";
 
 export interface GlobalOptions {
@@ -26,7 +26,22 @@ export async function stateDirOf(file: string): Promise<string> {
   const simple = simpleStateDir(text);
   if (simple !== undefined) return resolve(dirname(file), simple);
   const { loadProject } = await import("../config/index.js");
-  return loadProject(file).stateDir;
+  try {
+    return loadProject(file).stateDir;
+  } catch (error) {
+    throw ownError(error);
+  }
+}
+
+/**
+ * The bundled CLI (dist/cli/thin.js, see bin/engineroom.js) has its own copy of core, so an
+ * EngineError from a module loaded outside the bundle (the config parser) is not an instance of
+ * ours: it is made one, so that it keeps its code, hint and exit code.
+ */
+function ownError(error: unknown): unknown {
+  if (error instanceof EngineError || !(error instanceof Error) || error.name !== "EngineError") return error;
+  const foreign = error as Error & { code: ErrorCode; hint?: string; details?: Record<string, unknown> };
+  return new EngineError(foreign.code, foreign.message, { hint: foreign.hint, details: foreign.details, cause: error });
 }
 
 /** The value of a top-level `state_dir: <value>` line when it is unambiguous, else undefined. */
