@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:net";
-import { generate } from "selfsigned";
 import { defineCheck } from "./config.js";
 import type { CheckDefinition } from "./types.js";
+
+/** Helpers for the tests of checks (and of what runs them): servers on 127.0.0.1, certificates. */
 
 /** Starts a server on 127.0.0.1 and answers its port. */
 export async function listening(server: Server): Promise<number> {
@@ -33,6 +34,8 @@ export function check(config: Record<string, unknown>): CheckDefinition {
 
 /** A self-signed certificate for 127.0.0.1 and localhost that expires in `days`. */
 export async function selfSignedCertificate(days: number): Promise<{ key: string; cert: string }> {
+  // Loaded here, not at the top: selfsigned is a development dependency, and this file is built too.
+  const { generate } = await import("selfsigned");
   const notBeforeDate = new Date(Date.now() - 60_000);
   const pems = await generate([{ name: "commonName", value: "localhost" }], {
     keyType: "ec",
