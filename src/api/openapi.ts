@@ -84,7 +84,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: {
           summary: "Promote the release that is live and stable in the environment before `to` (default: the second) into `to`",
           parameters: [service],
-          requestBody: { content: { "application/json": { schema: { type: "object", properties: { to: { type: "string" }, initial: { type: "boolean" }, skipWatch: { type: "boolean" } } } } } },
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { to: { type: "string" }, initial: { type: "boolean" }, skipWatch: { type: "boolean" }, overrideBudget: { type: "string", description: "promote although the service's error budget in `to` is spent (else SLO_BUDGET_EXHAUSTED, 409); the reason is recorded as a slo.budget-overridden event" } } } } } },
           responses: streamed,
         },
       },
@@ -142,6 +142,20 @@ export function openApiDocument(): Record<string, unknown> {
             { name: "since", in: "query", schema: { type: "string" }, description: "a duration back from now, e.g. 24h (the default), at most the resolution's retention" },
           ],
           responses: { "200": { description: "`{ check, resolution, since, points }`" }, ...errors },
+        },
+      },
+      "/v1/slos": {
+        get: {
+          summary: "Every SLO in each of its environments, evaluated now: kind, target, window, events, attained, budget left, burn rate per window, time to exhaustion, alert state per severity, the low-traffic policy",
+          parameters: [env],
+          responses: { "200": { description: "`{ slos, recordedUntil }`" }, ...errors },
+        },
+      },
+      "/v1/slos/{slo}": {
+        get: {
+          summary: "One SLO in each of its environments (SLO_UNKNOWN when not declared)",
+          parameters: [{ name: "slo", in: "path", required: true, schema: { type: "string" } }, env],
+          responses: { "200": { description: "`{ slos, recordedUntil }`" }, ...errors },
         },
       },
       "/v1/alerts": {

@@ -5,6 +5,7 @@ import { createOperations, type Engine, type Operations } from "../engine/index.
 import { parsePlan, type Plan } from "../plan/index.js";
 import type { Progress } from "../deploy/index.js";
 import { registerAlertRoutes } from "./alert-routes.js";
+import { registerSloRoutes } from "./slo-routes.js";
 import { registerCheckRoutes } from "./check-routes.js";
 import { openApiDocument } from "./openapi.js";
 
@@ -106,11 +107,12 @@ export function createApi(options: ApiOptions): FastifyInstance {
     await stream(reply, (call) => ops.abort(request.params.service, { ...call, environment }));
   });
 
-  app.post<{ Params: { service: string }; Body: { to?: unknown; initial?: unknown; skipWatch?: unknown } | undefined }>("/v1/services/:service/promote", async (request, reply) => {
+  app.post<{ Params: { service: string }; Body: { to?: unknown; initial?: unknown; skipWatch?: unknown; overrideBudget?: unknown } | undefined }>("/v1/services/:service/promote", async (request, reply) => {
     const to = optionalString(request.body?.to, "to");
     const initial = request.body?.initial === true;
     const skipWatch = request.body?.skipWatch === true;
-    await stream(reply, (call) => ops.promote(request.params.service, { ...call, to, initial, skipWatch }));
+    const overrideBudget = optionalString(request.body?.overrideBudget, "overrideBudget");
+    await stream(reply, (call) => ops.promote(request.params.service, { ...call, to, initial, skipWatch, overrideBudget }));
   });
 
   app.post<{ Params: { service: string }; Body: { env?: unknown } | undefined }>("/v1/services/:service/rollback", async (request, reply) => {
@@ -141,6 +143,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
   );
 
   registerAlertRoutes(app, ops);
+  registerSloRoutes(app, ops);
   registerCheckRoutes(app, ops);
 
   return app;

@@ -73,10 +73,11 @@ const commands: CommandSpec[] = [
       { flags: "--to <environment>", description: "the environment to promote into (default: the second of the chain)" },
       { flags: "--initial", description: "the service's first release there: no rollback target is needed" },
       { flags: "--skip-watch", description: "end the source release's watch window now (recorded) and promote it" },
+      { flags: "--override-budget <reason>", description: "promote although the service's error budget there is spent (recorded with the reason)" },
       jsonOption,
     ],
     run: async ([name], options, globals) => {
-      const body = { to: options.to, initial: options.initial === true, skipWatch: options.skipWatch === true };
+      const body = { to: options.to, initial: options.initial === true, skipWatch: options.skipWatch === true, overrideBudget: options.overrideBudget };
       const result = await streamed<DeployResult>(globals, options, "promote", name!, "POST", `/v1/services/${service(name)}/promote`, body);
       options.json ? json(result) : out(describeDeploy(name!, result));
     },
@@ -203,6 +204,10 @@ const commands: CommandSpec[] = [
  * run; otherwise a placeholder keeps the group in `engineroom --help`.
  */
 const groups: Record<string, { description: string; register: (program: Command) => Promise<void> }> = {
+  slo: {
+    description: "per SLO and environment: attained, error budget left, burn rates, time to exhaustion, alert state (--json)",
+    register: async (program) => (await import("./slo.js")).registerSloCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
   checks: {
     description: "every check's state, last result, uptime (24h/7d/30d) and latency (--json); `checks history <name>`",
     register: async (program) => (await import("./checks.js")).registerCheckCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),

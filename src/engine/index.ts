@@ -5,3 +5,4 @@ export { projectStatus, serviceReleases, serviceLogs, requireService, type Proje
 export { StateFiles, processAlive, type EngineInfo } from "./state-files.js";
 export { applyPlan, currentState, planProject, readApplied, type AppliedRevision } from "./apply.js";
 export { DriftWatch, scanDrift, type Drift } from "./drift.js";
+export type { SloOperations, SloReport } from "./ops/slo.js";

@@ -2,7 +2,9 @@ import { AlertManager, EventAlerts, MetricRules, parseAlertsConfig, resolveMetri
 import type { Monitor } from "../monitor/index.js";
 import { EngineChecks } from "./check-wiring.js";
 import type { Delivery, Notification } from "../notify/index.js";
+import { guardPromotion } from "../slo/index.js";
 import { parseSection, type Engine } from "./engine.js";
+import { startSlos, type SloParts } from "./slo-wiring.js";
 import { MetricsExport } from "./metrics-export.js";
 import { ServiceTrafficIndex } from "./service-traffic.js";
 
@@ -38,6 +40,7 @@ export class Monitoring {
     // --- checks (monitor/) ---
     this.#checks = await EngineChecks.start(this.#engine);
     // --- SLOs (slo/) ---
+    await this.#startSlos();
     // --- channels (notify/) ---
     // --- alerts (alert/) ---
     await this.#startAlerts();
@@ -69,6 +72,24 @@ export class Monitoring {
   /** Where the sources report: the alert manager. */
   #alertSink(): AlertSink {
     return { report: (signal) => (this as { alerts?: AlertSink }).alerts?.report(signal) };
+  }
+
+  // --- SLOs (slo/) ---
+  /** The request history's recorder and the SLO evaluator, once started. */
+  slos: SloParts | undefined;
+
+  async #startSlos(): Promise<void> {
+    // The monitor's checks, declared and derived (the checks section starts before this one).
+    this.slos = await startSlos(this.#engine, this.#alertSink(), this.checks?.statuses().map((c) => c.name));
+  }
+
+  /**
+   * The error-budget guardrail of a promotion of `service` into `environment`: SLO_BUDGET_EXHAUSTED
+   * while a budget of its SLOs there is spent, unless `override` gives a reason (recorded).
+   */
+  async guardPromotion(service: string, environment: string, override?: string, actor?: string): Promise<void> {
+    if (!this.slos) return;
+    await guardPromotion(this.slos.evaluator, this.#engine.store.events, service, environment, override === undefined ? undefined : { reason: override, actor });
   }
 
   // --- alerts (alert/) ---
@@ -133,6 +154,7 @@ export class Monitoring {
     this.#stopDeliveries?.();
     // --- channels (notify/) ---
     // --- SLOs (slo/) ---
+    await this.slos?.stop();
     // --- checks (monitor/) ---
     await this.#checks?.stop();
   }

@@ -42,8 +42,12 @@ export interface Operations extends CheckOperations, SloOperations, AlertOperati
   project(): { name: string; environments: string[] };
   /** Deploys into the first environment (naming another one is DEPLOY_WRONG_ENVIRONMENT); with `watch`, resolves when the watch window ends. */
   deploy(service: string, options?: Call & { artifact?: string; environment?: string; watch?: boolean }): Promise<DeployResult | (DeployResult & Followed)>;
-  /** Promotes the stable release of the environment before `to` (default: the second) into `to`. */
-  promote(service: string, options?: Call & { to?: string; initial?: boolean; skipWatch?: boolean }): Promise<DeployResult>;
+  /**
+   * Promotes the stable release of the environment before `to` (default: the second) into `to`.
+   * Refused with SLO_BUDGET_EXHAUSTED while the service's error budget there is spent, unless
+   * `overrideBudget` gives a reason (recorded as a `slo.budget-overridden` event).
+   */
+  promote(service: string, options?: Call & { to?: string; initial?: boolean; skipWatch?: boolean; overrideBudget?: string }): Promise<DeployResult>;
   /** Switches back to the previous release; `environment` is required when the chain has more than one. */
   rollback(service: string, options?: Call & { environment?: string }): Promise<RollbackResult>;
   /** Rolls back the release in its watch window now. */
@@ -101,6 +105,8 @@ export function createOperations(engine: Engine): Operations {
       requireService(engine, service);
       if (options.to !== undefined) engine.environment(options.to);
       const to = options.to ?? engine.environments[1]?.name;
+      // The error-budget guardrail first: a refusal changes nothing.
+      if (to !== undefined) await engine.monitoring.guardPromotion(service, to, options.overrideBudget, options.actor);
       const onProgress = to === undefined ? options.onProgress : await withLiveRelease(engine.store, service, to, options.onProgress);
       return engine.promote(service, { ...options, onProgress });
     },

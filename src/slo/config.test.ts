@@ -36,6 +36,8 @@ describe("SLO config", () => {
         d: { service: "web", kind: "availability", target: 99.9, window: "1m", extra: 1 },
       }).sort(),
       [
+        'a.environments.0: no environment "prod" (the chain is staging → production)',
+        'a.service: no service "nope" is declared (services: web, api)',
         "b.threshold: a latency threshold must be one of the histogram's bounds, 1ms, 2ms, 5ms, 10ms, 20ms, 50ms, 100ms, 200ms, 300ms, 500ms, 750ms, 1s, 2s, 5s, 10s; got \"250ms\"",
         "c.target: a target is a percentage above 0 and below 100, e.g. 99.9",
         "d.window: an SLO window is from 1h to 366d, not 1m",

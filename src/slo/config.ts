@@ -57,6 +57,7 @@ export const sloSchema = z.strictObject({
   min_bad_events: z.number().int().min(1).default(defaultMinBadEvents),
 });
 
+/** The section's shape, for the JSON Schema; `parseSlos` checks it entry by entry. */
 export const slosSectionSchema = z.record(z.string(), sloSchema);
 
 /** An SLO as the engine keeps it, with every default applied. */
@@ -95,12 +96,19 @@ export type SloParse = { ok: true; slos: SloDefinition[] } | { ok: false; proble
  * last one (production) unless it names one.
  */
 export function parseSlos(section: unknown, project: SloProject): SloParse {
-  const parsed = slosSectionSchema.safeParse(section ?? {});
-  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })) };
   const problems: { path: (string | number)[]; message: string }[] = [];
   const slos: SloDefinition[] = [];
   const name = /^[a-z][a-z0-9-]{0,62}$/;
-  for (const [sloName, s] of Object.entries(parsed.data)) {
+  const section_ = z.record(z.string(), z.unknown()).safeParse(section ?? {});
+  if (!section_.success) return { ok: false, problems: [{ path: [], message: "slos is a map of SLO names to their definitions" }] };
+  // Each SLO on its own, so that every problem of every SLO is named at once.
+  for (const [sloName, raw] of Object.entries(section_.data)) {
+    const parsed = sloSchema.safeParse(raw);
+    if (!parsed.success) {
+      problems.push(...parsed.error.issues.map((i) => ({ path: [sloName, ...(i.path as (string | number)[])], message: i.message })));
+      continue;
+    }
+    const s = parsed.data;
     const problem = (key: string | undefined, message: string) => problems.push({ path: key ? [sloName, key] : [sloName], message });
     if (!name.test(sloName)) problem(undefined, "an SLO name uses lowercase letters, digits and dashes, starting with a letter");
     if (!project.services.includes(s.service)) problem("service", `no service "${s.service}" is declared (services: ${project.services.join(", ")})`);

@@ -59,11 +59,12 @@ export class SloEvaluator {
     return statuses.filter((s) => s.service === service && s.environment === environment && s.exhausted);
   }
 
-  /** Evaluates every `intervalMs` (default 30 s) until `stop`. */
-  start(intervalMs = 30_000): void {
+  /** Evaluates every `intervalMs` (default 30 s), the first time after `firstMs`, until `stop`. */
+  start(intervalMs = 30_000, firstMs = 0): void {
     if (this.#stop) return;
     const stop = (this.#stop = new AbortController());
     this.#loop = (async () => {
+      if (firstMs > 0) await this.#options.clock.sleep(firstMs, stop.signal).catch(() => {});
       while (!stop.signal.aborted) {
         await this.evaluate().catch((error) => this.#options.logger?.warn("SLO evaluation failed", { error: String(error) }));
         await this.#options.clock.sleep(intervalMs, stop.signal).catch(() => {});
