@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { userInfo } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { CliProject } from "../helpers/cli.js";
@@ -15,15 +17,29 @@ interface AlertJson {
   outcome: { value: string; source: string; by: string | null; reason: string } | null;
 }
 
-const alertsConfig = `alerts:
+const alertsConfig = (hookPort: number) => `channels:
+  hook:
+    type: webhook
+    url: http://127.0.0.1:${hookPort}/alerts
+alerts:
+  default_rules: false
   route:
     group_wait: 1s
   silences:
     max_duration: 1d
 `;
 
+interface WebhookBody {
+  status: string;
+  receiver: string;
+  groupLabels: Record<string, string>;
+  alerts: { status: string; labels: Record<string, string> }[];
+}
+
 describe("engineroom alerts (CLI against a running engine)", () => {
   let p: CliProject;
+  let hook: Server;
+  const received: WebhookBody[] = [];
   const json = async <T>(args: string[]): Promise<T> => {
     const { code, out } = await p.run([...args, "--json"]);
     assert.equal(code, 0, out);
@@ -31,11 +47,21 @@ describe("engineroom alerts (CLI against a running engine)", () => {
   };
 
   before(async () => {
-    p = new CliProject(testConfig("", alertsConfig).replace("    instances: 2", "    artifact: ./app\n    instances: 1"));
+    hook = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        received.push(JSON.parse(body) as WebhookBody);
+        res.end("ok");
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
+    p = new CliProject(testConfig("", alertsConfig((hook.address() as AddressInfo).port)).replace("    instances: 2", "    artifact: ./app\n    instances: 1"));
     await p.up();
   });
   after(async () => {
     assert.deepEqual(await p.cleanup(), []);
+    await new Promise((resolve) => hook.close(resolve));
   });
 
   it("shows the alert a rollback raised, acknowledges it as the OS user, and records a person's outcome", { timeout: 120_000 }, async () => {
@@ -52,6 +78,13 @@ describe("engineroom alerts (CLI against a running engine)", () => {
     }, 30_000);
     assert.equal(alert!.state, "firing");
     assert.equal(alert!.labels.service, "web");
+
+    // One grouped notification reached the webhook after group_wait, and the delivery log shows it.
+    await waitFor("the webhook notification", () => received.some((b) => b.groupLabels.alertname === "release-rolled-back"), 30_000);
+    const sent = received.find((b) => b.groupLabels.alertname === "release-rolled-back")!;
+    assert.deepEqual([sent.status, sent.receiver, sent.alerts.length, sent.alerts[0]!.labels.service], ["firing", "hook", 1, "web"]);
+    const log = await json<{ deliveries: { channel: string; state: string; title: string }[] }>(["alerts", "deliveries"]);
+    assert.ok(log.deliveries.some((d) => d.channel === "hook" && d.state === "delivered" && d.title.includes("release-rolled-back")), JSON.stringify(log));
 
     const table = await p.run(["alerts"]);
     assert.match(table.out, /id\s+rule\s+severity\s+state/);
@@ -93,7 +126,10 @@ describe("engineroom alerts (CLI against a running engine)", () => {
     assert.equal(after.silences.find((s) => s.id === created.id)?.expiredReason, `expired by ${userInfo().username}`);
     const unknown = await p.run(["alerts", "silence", "expire", "sil_missing"]);
     assert.match(unknown.out, /SILENCE_NOT_FOUND/);
-    const deliveries = await json<{ deliveries: unknown[] }>(["alerts", "deliveries", "--limit", "5"]);
-    assert.ok(Array.isArray(deliveries.deliveries));
+    // Its creation and its expiry were both notified.
+    await waitFor("the silence notices", () => received.filter((b) => JSON.stringify(b).includes(created.id)).length === 2, 10_000);
+    const deliveries = await p.run(["alerts", "deliveries", "--limit", "2"]);
+    assert.match(deliveries.out, /time\s+channel\s+state\s+attempts/);
+    assert.match(deliveries.out, new RegExp(`hook\\s+delivered\\s+1\\s+200\\s+Silence ${created.id} expired`));
   });
 });
