@@ -171,6 +171,11 @@ describe("AlertManager: inhibition", () => {
     const web = alerts.find((a) => a.labels.check === "web.production")!;
     const proxy = alerts.find((a) => a.labels.check === "proxy.production")!;
     assert.equal(web.inhibitedBy, proxy.id);
+    // Once the proxy is back, the alert it held back is notified at the next group_interval.
+    t.manager.report(checkDown("proxy", "production", { component: "proxy", check: "proxy.production" }, false));
+    await advance(5 * m);
+    const webNotified = got().filter((n) => n.groupLabels.check === "web.production");
+    assert.deepEqual(webNotified.map((n) => [n.status, n.reason]), [["firing", "new"]]);
   });
 
   it("applies a declared rule on its equal labels", async () => {
@@ -201,6 +206,23 @@ describe("AlertManager: restart", () => {
     await t.restart();
     await advance(4 * h);
     assert.equal(got().length, 2);
+  });
+
+  it("keeps acknowledgements and silences across a restart", async () => {
+    t = await harness();
+    t.manager.report(checkDown("web"));
+    t.manager.report(checkDown("api"));
+    await advance(30 * s);
+    const web = (await t.manager.list()).find((a) => a.labels.service === "web")!;
+    await t.manager.ack(web.id, { by: "alice", forMs: 6 * h });
+    const silence = t.manager.createSilence({ matchers: ["service=db"], reason: "migration", forMs: 8 * h, createdBy: "carol" });
+    const manager = await t.restart();
+    manager.report(checkDown("db"));
+    await advance(4 * h);
+    const repeats = got().filter((n) => n.reason === "repeat").map((n) => n.groupLabels.service);
+    assert.deepEqual(repeats, ["api"], "the acknowledged alert does not repeat after the restart");
+    assert.equal((await manager.list()).find((a) => a.labels.service === "db")!.silencedBy, silence.id);
+    assert.equal(got().filter((n) => n.groupLabels.service === "db").length, 0);
   });
 });
 
