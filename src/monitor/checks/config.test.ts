@@ -100,6 +100,31 @@ describe("check config", () => {
     assert.equal(problems.length, expected.length);
   });
 
+  it("names a derived check's mistakes by the path the caller gives", () => {
+    assert.throws(
+      () => defineCheck("web.health.production", { type: "http", url, timeot: "5s", tls_verify: "yes" }, { path: ["services", "web", "health"], derived: true }),
+      (error: unknown) => {
+        assert.ok(isEngineError(error));
+        assert.deepEqual(error.details?.problems, [
+          "services.web.health.tls_verify: Invalid input: expected boolean, received string",
+          "services.web.health.timeot: unknown key (did you mean timeout?); known keys: type, interval, timeout, failure_threshold, recovery_threshold, conditions, labels, severity, service, environment, url, method, headers, body, tls_verify, max_body_bytes",
+        ]);
+        return true;
+      },
+    );
+  });
+
+  it("checks each type's own options", () => {
+    assert.deepEqual(problemsOf({ c: { type: "command", cwd: "", env: { "1X": "a" } }, t: { type: "tls", host: "a b", port: "443", servername: "" } }), [
+      "checks.c.command: missing; it is required (string)",
+      "checks.c.cwd: Too small: expected string to have >=1 characters",
+      "checks.c.env.1X: an environment variable name",
+      "checks.t.host: a host name or IP address, without port or scheme",
+      "checks.t.port: Invalid input: expected number, received string",
+      "checks.t.servername: Too small: expected string to have >=1 characters",
+    ]);
+  });
+
   it("says a label set by its own key belongs there", () => {
     assert.deepEqual(problemsOf({ e: { type: "http", url, labels: { severity: "page" } } }), ["checks.e.labels.severity: set it with the check's own `severity` key, not under labels"]);
   });
