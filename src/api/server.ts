@@ -5,8 +5,9 @@ import { createOperations, type Engine, type Operations } from "../engine/index.
 import { parsePlan, type Plan } from "../plan/index.js";
 import type { Progress } from "../deploy/index.js";
 import { registerAlertRoutes } from "./alert-routes.js";
-import { registerSloRoutes } from "./slo-routes.js";
 import { registerCheckRoutes } from "./check-routes.js";
+import { registerChannelRoutes } from "./channel-routes.js";
+import { registerSloRoutes } from "./slo-routes.js";
 import { openApiDocument } from "./openapi.js";
 
 /** The operations to serve (`createOperations(engine)`), or an engine to build them from. */
@@ -143,8 +144,9 @@ export function createApi(options: ApiOptions): FastifyInstance {
   );
 
   registerAlertRoutes(app, ops);
-  registerSloRoutes(app, ops);
   registerCheckRoutes(app, ops);
+  registerSloRoutes(app, ops);
+  registerChannelRoutes(app, ops);
 
   return app;
 }

@@ -59,6 +59,7 @@ export const errorCatalogue = {
   SECRET_KEY_WRONG: { status: 400, hint: "The local secret store was written with another key; use that key (ENGINEROOM_SECRETS_KEY or the key file)." },
   SECRET_STORE_CORRUPT: { status: 500, hint: "The encrypted secret store was altered or damaged; restore it from a backup, or remove the entry and set it again." },
   CHANNEL_UNKNOWN: { status: 404, hint: "Use a channel declared under `channels` in engineroom.yaml." },
+  CHANNEL_TEST_FAILED: { status: 502, hint: "The channel did not take the test notification; the error shows why (its URL, credentials or server). Fix the channel in engineroom.yaml or its secret, restart the engine, and test again." },
   METRICS_UNAVAILABLE: { status: 503, hint: "Check the Prometheus URL and query; analysis treats missing data as inconclusive." },
   ALERT_NOT_FOUND: { status: 404, hint: "`engineroom alerts --all` lists the alerts with their ids." },
   ALERT_NOT_FIRING: { status: 409, hint: "The alert has resolved; only a firing alert can be acknowledged. `engineroom alerts` lists the firing ones." },

@@ -35,6 +35,8 @@ export interface NotifierOptions {
 
 interface Job {
   notification: Notification;
+  /** Attempts in all for this one (the policy's unless the sender asked for fewer). */
+  attempts: number;
   delivery: Delivery;
   done: (delivery: Delivery) => void;
 }
@@ -95,9 +97,10 @@ export class Notifier {
   /**
    * Queues a notification for one channel and answers at once a promise of its final Delivery
    * (delivered or failed; it never rejects once queued). Rejects with CHANNEL_UNKNOWN for a channel
-   * not configured.
+   * not configured. `attempts` overrides the retry policy's for this notification (a test notice
+   * is tried once).
    */
-  send(channel: string, notification: Notification): Promise<Delivery> {
+  send(channel: string, notification: Notification, options: { attempts?: number } = {}): Promise<Delivery> {
     const queue = this.#queues.get(channel);
     if (!queue) {
       const known = [...this.#queues.keys()].join(", ") || "none";
@@ -116,7 +119,7 @@ export class Notifier {
       title: notification.title,
     };
     return new Promise<Delivery>((done) => {
-      const job: Job = { notification, delivery, done };
+      const job: Job = { notification, attempts: Math.max(1, options.attempts ?? this.#retry.attempts), delivery, done };
       this.#report(delivery);
       if (this.#closing.signal.aborted) return this.#finish(job, "failed", "not sent: the notifier is closed");
       if (queue.jobs.length >= this.#maxQueue) return this.#finish(job, "failed", `not sent: ${this.#maxQueue} notifications already wait for channel ${channel}`);
@@ -163,7 +166,7 @@ export class Notifier {
       const message = this.#redactor.redact(outcome.message);
       if (this.#closing.signal.aborted) return this.#finish(job, "failed", `not sent: the notifier closed during attempt ${attempt} (${message})`);
       if (outcome.permanent) return this.#finish(job, "failed", message);
-      if (attempt >= this.#retry.attempts) return this.#finish(job, "failed", `${message} (gave up after ${attempt} attempts)`);
+      if (attempt >= job.attempts) return this.#finish(job, "failed", `${message} (gave up after ${attempt} attempts)`);
       delivery.lastError = message;
       delivery.updatedAt = this.#clock.now();
       this.#report(delivery);
