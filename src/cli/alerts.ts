@@ -142,7 +142,7 @@ export function renderAlerts(alerts: AlertView[], all: boolean): string {
     a.severity,
     a.state,
     a.state === "firing" ? ago(a.startsAt) : `${iso(a.startsAt)} (${formatDuration((a.endsAt ?? a.startsAt) - a.startsAt)})`,
-    a.acknowledged && a.ack ? `${a.ack.by}${a.ack.until ? ` until ${iso(a.ack.until)}` : ""}` : "-",
+    !a.ack ? "-" : a.acknowledged ? `${a.ack.by}${a.ack.until ? ` until ${iso(a.ack.until)}` : ""}` : `${a.ack.by} (ended)`,
     a.silencedBy ?? (a.inhibitedBy ? `inhibited by ${a.inhibitedBy}` : "-"),
     a.outcome ? `${a.outcome.value}${a.outcome.source === "person" ? ` (${a.outcome.by})` : ""}` : "-",
     labelText(a.labels),
