@@ -84,10 +84,11 @@ ${service}`;
 }
 
 /** Starts an engine in this process on a temp folder with `config` (see testConfig). */
-export async function startProject(config: string = testConfig(), options: { storeUrl?: string } = {}): Promise<TestProject> {
+export async function startProject(config: string = testConfig(), options: { storeUrl?: string; beforeStart?: (dir: string) => void } = {}): Promise<TestProject> {
   const dir = mkdtempSync(join(tmpdir(), "engineroom-e2e-"));
   const configFile = join(dir, "engineroom.yaml");
   writeFileSync(configFile, config);
+  options.beforeStart?.(dir);
   let counter = 0;
   const project: TestProject = {
     dir,
