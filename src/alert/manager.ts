@@ -172,6 +172,7 @@ export class AlertManager implements AlertSink {
     else this.#work.push(() => this.#o.store.alerts.put({ ...alert }));
     this.#event({ type: "alert.outcome", ...where(alert), message: `${alert.rule} ${alert.id} marked ${value} by ${input.by}${input.reason ? `: ${input.reason}` : ""}`, data: { alert: alert.id, outcome: alert.outcome } });
     await this.#work.idle();
+    this.#forgetIfDone(alert);
     return { ...alert };
   }
 
@@ -198,7 +199,7 @@ export class AlertManager implements AlertSink {
     return stored;
   }
 
-  /** Active silences first (newest first), then recently expired ones. */
+  /** The latest 200 silences, active and expired, newest first. */
   async silences(): Promise<SilenceRecord[]> {
     await this.#work.idle();
     return this.#o.store.alerts.listSilences({ limit: 200 });
@@ -361,7 +362,8 @@ export class AlertManager implements AlertSink {
   /** Drops a resolved alert from memory once no group holds it and its outcome is decided. */
   #forgetIfDone(alert: AlertRecord): void {
     if (alert.state !== "resolved" || this.#outcomeDue.has(alert.id) || alert.outcome === null) return;
-    if ([...this.#groups.values()].some((g) => g.alertIds.includes(alert.id))) return;
+    const keys = matchRoutes(this.#root, alert.labels).map((route) => groupOf(route, alert.labels).key);
+    if (keys.some((key) => this.#groups.get(key)?.alertIds.includes(alert.id))) return;
     this.#alerts.delete(alert.id);
   }
 

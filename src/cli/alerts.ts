@@ -63,7 +63,7 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
     });
   silence
     .command("list")
-    .description("silences, active first")
+    .description("silences, active and expired, newest first")
     .option("--json", "print JSON")
     .action(async (options: { json?: boolean }, command: Command) => {
       const api = await connect(globals(command));
