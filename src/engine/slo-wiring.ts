@@ -46,6 +46,7 @@ export async function startSlos(engine: Engine, sink: AlertSink, checks: readonl
     sink,
     requests: engine.store.requests,
     checks: storeCheckCounts(engine.store.checks),
+    events: engine.store.events,
     recordedUntil: async () => {
       await recorder.flush();
       return recorder.recordedUntil;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
+import { SloEvaluator } from "./evaluator.js";
 import { evaluateSlo } from "./status.js";
 import { bucket, minute, sloRig, type SloRig } from "./test-support.js";
 
@@ -118,6 +119,47 @@ describe("SLO burn alerts", () => {
     assert.deepEqual(status!.events, { valid: 51, bad: 4, good: 47 });
     assert.equal(status!.attained, 92.1569);
     assert.equal(status!.threshold, "300ms");
+  });
+
+  it("records a budget's exhaustion and recovery once each, and a restarted evaluator does not record them again", async () => {
+    rig = await sloRig({ web: { service: "web", kind: "availability", target: 99.9, window: "1h", environments: ["production"] } });
+    for (let m = 0; m < 5; m++) await rig.minute(100);
+    await rig.minute(80, 20); // minute 5: 20 bad; 600 valid so far against 0.6 allowed
+    for (let m = 0; m < 3; m++) await rig.minute(100);
+    const types = async () => (await rig.store.events.list({ types: ["slo."] })).map((e) => e.type);
+    assert.deepEqual(await types(), ["slo.budget-exhausted"]);
+    const [exhausted] = await rig.store.events.list({ types: ["slo."] });
+    assert.deepEqual(exhausted!.data, { slo: "web", budgetLeft: -3233.33, bad: 20, valid: 600, window: "1h" });
+    const again = new SloEvaluator({ slos: rig.slos, clock: rig.clock, requests: rig.store.requests, events: rig.store.events, recordedUntil: async () => rig.recorder.recordedUntil });
+    await again.evaluate();
+    assert.deepEqual(await types(), ["slo.budget-exhausted"], "a restarted engine knows it from the event log");
+    // The bad minute leaves the 1 h window once the window ends at minute 66.
+    for (let m = 0; m < 56; m++) await rig.minute(100);
+    assert.deepEqual(await types(), ["slo.budget-exhausted"]);
+    await rig.minute(100);
+    assert.deepEqual(await types(), ["slo.budget-exhausted", "slo.budget-recovered"]);
+  });
+
+  it("evaluates every 30 s on its clock, over the minutes closed 5 s after their end", async () => {
+    rig = await sloRig(availability);
+    const asleep = async () => {
+      while (rig.clock.pendingSleepers === 0) await new Promise((r) => setTimeout(r, 1));
+    };
+    const paging = () => rig.sink.signals.some((s) => s.active && s.severity === "page");
+    rig.evaluator.start();
+    await asleep();
+    assert.equal(rig.sink.signals.length, 2, "at once: where the page and the ticket stand");
+    rig.recorder.add([bucket(rig.clock.now() + 10_000, 0, 600)]); // a minute of every request failing
+    await rig.clock.advance(30_000);
+    await asleep();
+    assert.equal(paging(), false, "at 30 s the minute is still open");
+    await rig.clock.advance(30_000);
+    await asleep();
+    assert.equal(paging(), false, "at 60 s it waits out its 5 s grace");
+    await rig.clock.advance(30_000);
+    await asleep();
+    assert.equal(paging(), true, "at 90 s it is recorded, and the page fires");
+    await rig.evaluator.stop();
   });
 
   it("shows the budget untouched and no burn while there is no traffic", async () => {

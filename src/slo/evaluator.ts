@@ -1,5 +1,6 @@
 import type { AlertSignal, AlertSink } from "../alert/index.js";
 import type { Clock, Logger } from "../core/index.js";
+import type { EventLog } from "../store/index.js";
 import type { SloDefinition } from "./config.js";
 import { evaluateSlo, type SloSources, type SloStatus } from "./status.js";
 
@@ -13,6 +14,8 @@ export interface EvaluatorOptions extends SloSources {
    * before each evaluation, which it may first bring up to date (the recorder's flush).
    */
   recordedUntil: () => Promise<number>;
+  /** Where a budget's exhaustion and recovery are recorded (`slo.budget-exhausted`, `slo.budget-recovered`). */
+  events?: Pick<EventLog, "append" | "list">;
   logger?: Logger;
 }
 
@@ -29,6 +32,8 @@ export class SloEvaluator {
   readonly #options: EvaluatorOptions;
   #statuses = new Map<string, SloStatus>();
   #reported = new Map<string, boolean>();
+  /** Per SLO and environment: whether its budget was last recorded exhausted. */
+  #exhausted = new Map<string, boolean>();
   #running: Promise<SloStatus[]> | undefined;
   #stop: AbortController | undefined;
   #loop: Promise<void> | undefined;
@@ -89,10 +94,32 @@ export class SloEvaluator {
         const status = await evaluateSlo(slo, environment, to, this.#options, this.#statuses.get(key));
         this.#statuses.set(key, status);
         this.#report(status);
+        await this.#recordBudget(key, status);
         results.push(status);
       }
     }
     return results;
+  }
+
+  /** Records a budget that became exhausted, or recovered; the last such event tells a restarted engine where it stood. */
+  async #recordBudget(key: string, status: SloStatus): Promise<void> {
+    const events = this.#options.events;
+    if (!events) return;
+    if (!this.#exhausted.has(key)) {
+      const past = await events.list({ types: ["slo.budget-exhausted", "slo.budget-recovered"], service: status.service, environment: status.environment, limit: 1000 });
+      const last = past.filter((e) => e.data.slo === status.slo).at(-1);
+      this.#exhausted.set(key, last?.type === "slo.budget-exhausted");
+    }
+    if (this.#exhausted.get(key) === status.exhausted) return;
+    this.#exhausted.set(key, status.exhausted);
+    const what = status.exhausted ? "is exhausted: promotions into it are refused" : "has recovered";
+    await events.append({
+      type: status.exhausted ? "slo.budget-exhausted" : "slo.budget-recovered",
+      service: status.service,
+      environment: status.environment,
+      message: `the error budget of SLO ${status.slo} (${status.service} in ${status.environment}) ${what}; budget left ${status.budgetLeft}% of ${status.window}`,
+      data: { slo: status.slo, budgetLeft: status.budgetLeft, bad: status.events.bad, valid: status.events.valid, window: status.window },
+    });
   }
 
   /** Active alerts every evaluation (their annotations carry the burn now); inactive ones once, when they clear (or at the first evaluation). */

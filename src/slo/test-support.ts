@@ -68,6 +68,7 @@ export async function sloRig(section: Record<string, unknown>): Promise<SloRig> 
     clock,
     sink,
     requests: store.requests,
+    events: store.events,
     recordedUntil: async () => {
       await recorder.flush();
       return recorder.recordedUntil;
