@@ -175,6 +175,17 @@ export function openApiDocument(): Record<string, unknown> {
       "/v1/alerts/deliveries": {
         get: { summary: "The delivery log of notifications per channel, newest first", parameters: [{ name: "limit", in: "query", schema: { type: "integer" } }], responses: { "200": { description: "`{ deliveries }`" }, ...errors } },
       },
+      "/v1/channels": {
+        get: { summary: "The channels of engineroom.yaml: name and type (never their options, which may hold secrets)", responses: { "200": { description: "`{ channels: [{ name, type }] }`" }, ...errors } },
+      },
+      "/v1/channels/{name}/test": {
+        post: {
+          summary: "Send a test notice to one channel, tried once: the Delivery (CHANNEL_UNKNOWN; CHANNEL_TEST_FAILED, 502, with the delivery in error.details)",
+          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string", description: "who (the CLI sends the OS user name; default `api`)" } } } } } },
+          responses: { "200": { description: "the Delivery: `{ notificationId, channel, state: delivered, attempts, lastError, lastStatus, createdAt, updatedAt, title }`" }, "502": { description: "CHANNEL_TEST_FAILED" }, ...errors },
+        },
+      },
       "/v1/alerts/{id}": {
         get: { summary: "One alert (ALERT_NOT_FOUND)", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "the alert" }, ...errors } },
       },

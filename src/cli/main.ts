@@ -216,6 +216,10 @@ const groups: Record<string, { description: string; register: (program: Command)
     description: "firing alerts; ack, silence, outcome, noise, deliveries",
     register: async (program) => (await import("./alerts.js")).registerAlertsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
+  channels: {
+    description: "the notification channels (--json); `channels test <name>` sends a test notice to one",
+    register: async (program) => (await import("./channels.js")).registerChannelsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
   secrets: {
     description: "set, list and remove secrets (values are read from standard input and never printed)",
     register: async (program) => (await import("./secrets.js")).registerSecretsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),

@@ -11,6 +11,7 @@ import { alertOperations, type AlertOperations } from "./ops/alerts.js";
 import { checkOperations, type CheckOperations } from "./ops/checks.js";
 import { sloOperations, type SloOperations } from "./ops/slo.js";
 import { metricsOperations, type MetricsOperations } from "./ops/metrics.js";
+import { channelOperations, type ChannelOperations } from "./ops/channels.js";
 
 /** What every long operation takes: cancellation, a progress listener, and who asked (for the event log). */
 export interface Call {
@@ -37,7 +38,7 @@ export interface Unlocked {
  * them. None of them reaches into the engine's parts. Names, services and environments are checked
  * first, so that a bad request fails before any progress is reported.
  */
-export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations {
+export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations, ChannelOperations {
   /** The project's name and its promotion chain, first to last. */
   project(): { name: string; environments: string[] };
   /** Deploys into the first environment (naming another one is DEPLOY_WRONG_ENVIRONMENT); with `watch`, resolves when the watch window ends. */
@@ -89,6 +90,7 @@ export function createOperations(engine: Engine): Operations {
     ...sloOperations(engine),
     ...alertOperations(engine),
     ...metricsOperations(engine),
+    ...channelOperations(engine),
     project: () => ({ name: engine.project.config.project, environments: engine.environments.map((e) => e.name) }),
 
     async deploy(service, options = {}) {
