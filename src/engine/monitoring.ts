@@ -1,12 +1,13 @@
-import { AlertManager, EventAlerts, MetricRules, parseAlertsConfig, resolveMetricRules, rulesConfigSchema, unknownRuleTargets, type AlertSink } from "../alert/index.js";
+import { AlertManager, CheckAlerts, EventAlerts, MetricRules, parseAlertsConfig, resolveMetricRules, rulesConfigSchema, unknownRuleTargets, type AlertSink, type MetricRule } from "../alert/index.js";
+import { guardPromotion } from "../slo/index.js";
 import type { Monitor } from "../monitor/index.js";
 import { EngineChecks } from "./check-wiring.js";
 import { resolveChannels, startChannels, type ChannelParts } from "./channel-wiring.js";
 import type { Channel, Delivery, Notification, Notifier } from "../notify/index.js";
-import { guardPromotion } from "../slo/index.js";
 import { parseSection, type Engine } from "./engine.js";
 import { startSlos, type SloParts } from "./slo-wiring.js";
 import { MetricsExport } from "./metrics-export.js";
+import { addMonitoringMetrics, NotificationCounts } from "./metrics-parts.js";
 import { ServiceTrafficIndex } from "./service-traffic.js";
 
 /** What the alert manager needs of the channels section's Notifier. */
@@ -26,7 +27,9 @@ export class Monitoring {
   readonly traffic: ServiceTrafficIndex;
   #metricRules: MetricRules | undefined;
   #eventAlerts: EventAlerts | undefined;
+  #checkAlerts: CheckAlerts | undefined;
   #unsubscribe: (() => void)[] = [];
+  readonly #notifications = new NotificationCounts();
 
   constructor(engine: Engine) {
     this.#engine = engine;
@@ -38,6 +41,8 @@ export class Monitoring {
     void this.#engine;
     // --- channels (notify/): checked and their secrets resolved before any part starts ---
     const channels = await resolveChannels(this.#engine);
+    // --- sources (alert/sources/): the metric rules are checked before any part starts ---
+    const rules = this.#metricRulesConfig();
     // --- alerts (alert/): made first, so that what the parts before it report waits for it ---
     this.#createAlerts();
     // --- checks (monitor/) ---
@@ -49,14 +54,19 @@ export class Monitoring {
     // --- alerts (alert/) ---
     await this.#startAlerts();
     // --- sources (alert/sources/) and metrics out ---
-    await this.#startSources();
+    await this.#startSources(rules);
   }
 
-  async #startSources(): Promise<void> {
+  /** `alerts.rules` and `alerts.default_rules` resolved; CONFIG_INVALID (with paths) for a bad rule or one naming an undeclared service or environment. */
+  #metricRulesConfig(): MetricRule[] {
     const engine = this.#engine;
     const declared = { services: Object.keys(engine.project.config.services), environments: engine.environments.map((e) => e.name) };
     const schema = rulesConfigSchema.superRefine((config, ctx) => unknownRuleTargets(config, declared).forEach((p) => ctx.addIssue({ code: "custom", ...p })));
-    const { rules, default_rules } = parseSection(engine.project, "alerts", schema, engine.project.config.alerts);
+    return resolveMetricRules(parseSection(engine.project, "alerts", schema, engine.project.config.alerts));
+  }
+
+  async #startSources(rules: readonly MetricRule[]): Promise<void> {
+    const engine = this.#engine;
     for (const environment of engine.environments) {
       this.#unsubscribe.push(
         environment.proxy.onMetrics((buckets) => {
@@ -67,15 +77,45 @@ export class Monitoring {
     }
     const sink = this.#alertSink();
     const onError = (source: string) => (error: unknown) => engine.logger.warn(`alert source ${source} failed`, { error: String(error) });
-    this.#metricRules = new MetricRules({ rules: resolveMetricRules({ rules, default_rules }), traffic: this.traffic, sink, clock: engine.clock, onError: onError("metric-rules") });
+    this.#metricRules = new MetricRules({ rules, traffic: this.traffic, sink, clock: engine.clock, onError: onError("metric-rules") });
     this.#eventAlerts = new EventAlerts({ events: engine.store.events, sink, clock: engine.clock, onError: onError("events") });
     this.#metricRules.start();
     await this.#eventAlerts.start();
+    if (this.checks) {
+      this.#checkAlerts = new CheckAlerts({ monitor: this.checks, sink });
+      this.#checkAlerts.start();
+    }
+    const notifications = this.#notifier()?.subscribe((delivery) => this.#notifications.record(delivery));
+    if (notifications) this.#unsubscribe.push(notifications);
+    addMonitoringMetrics(this.metrics, {
+      checks: () => this.checks,
+      slos: () => this.slos?.evaluator,
+      alerts: () => this.alerts,
+    });
+    this.#notifications.register(this.metrics);
   }
 
-  /** Where the sources report: the alert manager. */
+  /** Where the sources report: the alert manager (started before the sources; a signal before it is dropped). */
   #alertSink(): AlertSink {
-    return { report: (signal) => (this as { alerts?: AlertSink }).alerts?.report(signal) };
+    return { report: (signal) => this.alerts?.report(signal) };
+  }
+
+  // --- checks (monitor/) ---
+  #checks: EngineChecks | undefined;
+
+  /** The checks' monitor (declared and derived checks), once started: `onTransition`, `statuses()`, `stats()`, `summaries()`. */
+  get checks(): Monitor | undefined {
+    return this.#checks?.monitor;
+  }
+
+  /** The same as `checks`. */
+  get monitor(): Monitor | undefined {
+    return this.#checks?.monitor;
+  }
+
+  /** Brings the derived checks up to date with the live table now (they follow it every 2 s by themselves). */
+  async refreshChecks(): Promise<void> {
+    await this.#checks?.refresh();
   }
 
   // --- SLOs (slo/) ---
@@ -143,28 +183,11 @@ export class Monitoring {
     return (this as { notifier?: AlertNotifier }).notifier;
   }
 
-  // --- checks (monitor/) ---
-  #checks: EngineChecks | undefined;
-
-  /** The checks' monitor (declared and derived checks), once started: `onTransition`, `statuses()`, `stats()`, `summaries()`. */
-  get checks(): Monitor | undefined {
-    return this.#checks?.monitor;
-  }
-
-  /** The same as `checks`. */
-  get monitor(): Monitor | undefined {
-    return this.#checks?.monitor;
-  }
-
-  /** Brings the derived checks up to date with the live table now (they follow it every 2 s by themselves). */
-  async refreshChecks(): Promise<void> {
-    await this.#checks?.refresh();
-  }
-
   /** Stops every part: no check, evaluation or notification runs after it resolves. */
   async stop(): Promise<void> {
     // --- sources (alert/sources/) and metrics out ---
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.#checkAlerts?.stop();
     await Promise.all([this.#metricRules?.stop(), this.#eventAlerts?.stop()]);
     // --- alerts (alert/) ---
     await this.alerts?.stop();
