@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
+import { testStoreBackends } from "../store/test-support.js";
 import { checkDown, HangingChannel, harness, RecordingChannel, type Harness } from "./test-support.js";
 
 const s = 1000;
@@ -189,8 +190,14 @@ describe("AlertManager: inhibition", () => {
 });
 
 describe("AlertManager: restart", () => {
-  it("keeps its state: a new manager on the same store neither re-notifies nor forgets", async () => {
-    t = await harness();
+  for (const [name, backend] of testStoreBackends()) {
+    it(`keeps its state: a new manager on the same store neither re-notifies nor forgets (${name})`, async () => {
+      t = await harness({}, undefined, backend);
+      await restartKeepsState();
+    });
+  }
+
+  async function restartKeepsState(): Promise<void> {
     t.manager.report(checkDown("web"));
     await advance(30 * s);
     assert.equal(got().length, 1);
@@ -206,7 +213,7 @@ describe("AlertManager: restart", () => {
     await t.restart();
     await advance(4 * h);
     assert.equal(got().length, 2);
-  });
+  }
 
   it("keeps acknowledgements and silences across a restart", async () => {
     t = await harness();

@@ -5,6 +5,7 @@
 import { ManualClock } from "../core/index.js";
 import { Notifier, type Channel, type Notification } from "../notify/index.js";
 import { SqliteStore, type Store } from "../store/index.js";
+import type { ContractStore } from "../store/store.contract.js";
 import { parseAlertsConfig } from "./config.js";
 import { AlertManager } from "./manager.js";
 import type { AlertSignal } from "./types.js";
@@ -44,10 +45,20 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(config: unknown = {}, channels: Channel[] = [new RecordingChannel("ops"), new RecordingChannel("mail")]): Promise<Harness> {
+/** A migrated, empty SQLite store in memory (the default backend of the harness). */
+async function sqliteStore(): Promise<ContractStore> {
   const clock = new ManualClock();
   const store = new SqliteStore({ path: ":memory:", clock });
   await store.migrate();
+  return { store, clock, cleanup: () => store.close() };
+}
+
+export async function harness(
+  config: unknown = {},
+  channels: Channel[] = [new RecordingChannel("ops"), new RecordingChannel("mail")],
+  backend: () => Promise<ContractStore> = sqliteStore,
+): Promise<Harness> {
+  const { store, clock, cleanup } = await backend();
   const notifier = new Notifier({ channels, clock });
   const make = async () => {
     const m = new AlertManager({ store, clock, config: parseAlertsConfig(config, channels.map((c) => c.name)), channels: channels.map((c) => c.name), outbox: notifier, externalURL: "http://127.0.0.1:7070" });
@@ -79,7 +90,7 @@ export async function harness(config: unknown = {}, channels: Channel[] = [new R
       await h.manager.stop();
       unsubscribe();
       await notifier.close();
-      await store.close();
+      await cleanup();
     },
   };
   return h;
