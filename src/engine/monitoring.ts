@@ -3,15 +3,12 @@ import { guardPromotion } from "../slo/index.js";
 import type { Monitor } from "../monitor/index.js";
 import { EngineChecks } from "./check-wiring.js";
 import { resolveChannels, startChannels, type ChannelParts } from "./channel-wiring.js";
-import type { Channel, Delivery, Notification, Notifier } from "../notify/index.js";
+import type { Channel, Notifier } from "../notify/index.js";
 import { parseSection, type Engine } from "./engine.js";
 import { startSlos, type SloParts } from "./slo-wiring.js";
 import { MetricsExport } from "./metrics-export.js";
 import { addMonitoringMetrics, NotificationCounts } from "./metrics-parts.js";
 import { ServiceTrafficIndex } from "./service-traffic.js";
-
-/** What the alert manager needs of the channels section's Notifier. */
-type AlertNotifier = { send(channel: string, notification: Notification): unknown; subscribe(listener: (d: Delivery) => void): () => void };
 
 /**
  * Monitoring as the engine runs it, built from engineroom.yaml once the environments have started:
@@ -179,8 +176,8 @@ export class Monitoring {
     await manager.start();
   }
 
-  #notifier(): AlertNotifier | undefined {
-    return (this as { notifier?: AlertNotifier }).notifier;
+  #notifier(): Notifier | undefined {
+    return this.notifier;
   }
 
   /** Stops every part: no check, evaluation or notification runs after it resolves. */
