@@ -86,6 +86,14 @@ describe("SLOs: the error-budget guardrail of promotions", () => {
     assert.equal(slo!.attained, toDecimal({ n: BigInt(valid - 30) * 100n, d: BigInt(valid) }, 4));
     assert.equal(slo!.exhaustion.ms, 0);
     assert.ok(slo!.alerts.find((a) => a.severity === "page")!.active, "30 bad events in the last hour page");
+    // One slo-burn page reached the alert manager, with its labels and the burn in its annotations.
+    type Alert = { rule: string; severity: string; state: string; labels: Record<string, string>; annotations: Record<string, string> };
+    const burning = (alerts: Alert[]) => alerts.filter((x) => x.rule === "slo-burn" && x.severity === "page");
+    await waitFor("the burn page in the alert manager", async () => burning((await p.api.get<{ alerts: Alert[] }>("/v1/alerts")).alerts).length > 0);
+    const [page] = burning((await p.api.get<{ alerts: Alert[] }>("/v1/alerts")).alerts);
+    assert.deepEqual([page!.labels.slo, page!.labels.service, page!.labels.environment], ["web-availability", "web", "production"]);
+    assert.match(page!.annotations.policy!, /at least 10 bad events/);
+    assert.match(page!.annotations.burn_rate_1h!, /^\d+(\.\d+)?$/);
 
     // A new release is stable in staging; promoting it into production is refused and changes nothing.
     await deploy("v2");
