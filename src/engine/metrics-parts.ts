@@ -29,23 +29,31 @@ function ratio(percent: number): number {
   return Number((percent / 100).toPrecision(12));
 }
 
+/** `read()` once per scrape (several metrics of one part share one read: at 10,000 checks `statuses()` sorts them all). */
+function perScrape<T>(metrics: MetricsExport, read: () => T): () => T {
+  let cached: { scrape: number; value: T } | undefined;
+  return () => {
+    if (cached?.scrape !== metrics.scrapes) cached = { scrape: metrics.scrapes, value: read() };
+    return cached.value;
+  };
+}
+
 /** Adds every part's metrics to `metrics`. */
 export function addMonitoringMetrics(metrics: MetricsExport, parts: MonitoringParts): void {
+  const statuses = perScrape(metrics, () => parts.checks()?.statuses() ?? []);
+  const stats = perScrape(metrics, () => parts.checks()?.stats());
   metrics.gauge("engineroom_check_up", "1 while the check is up, 0 while it is down (a check still pending has no sample).", checkLabelNames, () =>
-    (parts.checks()?.statuses() ?? []).filter((s) => s.state !== "pending").map((s) => ({ labels: checkLabels(s), value: s.state === "up" ? 1 : 0 })),
+    statuses().filter((s) => s.state !== "pending").map((s) => ({ labels: checkLabels(s), value: s.state === "up" ? 1 : 0 })),
   );
   metrics.gauge("engineroom_check_duration_seconds", "How long the check's last run took.", checkLabelNames, () =>
-    (parts.checks()?.statuses() ?? []).flatMap((s) => (s.lastResult ? [{ labels: checkLabels(s), value: s.lastResult.durationMs / 1000 }] : [])),
-  );
-  metrics.gauge("engineroom_check_last_success", "1 if the check's last run passed, 0 if it failed.", checkLabelNames, () =>
-    (parts.checks()?.statuses() ?? []).flatMap((s) => (s.lastResult ? [{ labels: checkLabels(s), value: s.lastResult.ok ? 1 : 0 }] : [])),
+    statuses().flatMap((s) => (s.lastResult ? [{ labels: checkLabels(s), value: s.lastResult.durationMs / 1000 }] : [])),
   );
   metrics.counter("engineroom_check_runs_total", "Check runs the scheduler finished (result=run) and slots it skipped because the check's previous run still went on (result=skipped), since the engine started.", ["result"], () => {
-    const stats = parts.checks()?.stats();
-    return stats ? [{ labels: { result: "run" }, value: stats.runs }, { labels: { result: "skipped" }, value: stats.skipped }] : [];
+    const current = stats();
+    return current ? [{ labels: { result: "run" }, value: current.runs }, { labels: { result: "skipped" }, value: current.skipped }] : [];
   });
   metrics.gauge("engineroom_check_scheduler_lag_seconds", "How late check runs started against their slot (quantile 0.5, 0.99, and max), since the engine started.", ["quantile"], () => {
-    const lag = parts.checks()?.stats().lagMs;
+    const lag = stats()?.lagMs;
     if (!lag || lag.count === 0) return [];
     return [
       { labels: { quantile: "0.5" }, value: lag.p50 / 1000 },
@@ -54,11 +62,11 @@ export function addMonitoringMetrics(metrics: MetricsExport, parts: MonitoringPa
     ];
   });
   metrics.gauge("engineroom_checks", "Checks by state.", ["state"], () => {
-    const states = parts.checks()?.stats().states;
+    const states = stats()?.states;
     return states ? Object.entries(states).map(([state, n]) => ({ labels: { state }, value: n })) : [];
   });
 
-  const sloStatuses = async () => (await parts.slos()?.statuses().catch(() => [])) ?? [];
+  const sloStatuses = perScrape(metrics, async () => (await parts.slos()?.statuses().catch(() => [])) ?? []);
   metrics.gauge("engineroom_slo_budget_remaining_ratio", "The share of the SLO's error budget left over its window (1 untouched, 0 spent, negative overspent).", ["slo", "service", "environment"], async () =>
     (await sloStatuses()).map((s) => ({ labels: { slo: s.slo, service: s.service, environment: s.environment }, value: ratio(s.budgetLeft) })),
   );
