@@ -30,7 +30,7 @@ export async function postJson(options: PostOptions): Promise<ChannelReceipt> {
       redirect: "manual",
     });
   } catch (error) {
-    throw new ChannelError(`POST to channel ${options.channel} failed: ${networkReason(error, options.signal)}`, { cause: undefined });
+    throw new ChannelError(`POST to channel ${options.channel} failed: ${networkReason(error, options.signal)}`);
   }
   const status = response.status;
   if (status >= 200 && status < 300) {

@@ -10,6 +10,7 @@
 export { ChannelError } from "./types.js";
 export type { Channel, ChannelContext, ChannelReceipt, ChannelSecretRef, ChannelType, Delivery, NotifiedAlert, Notification, Resolved } from "./types.js";
 export {
+  channelConfigSchema,
   channelSecretRefs,
   channelTypes,
   checkChannelsConfig,

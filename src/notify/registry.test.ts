@@ -49,7 +49,7 @@ describe("channel registry", () => {
         "channels.mail.to: Too small: expected array to have >=1 items",
         "channels.mail.password: set username and password together, or neither",
         "channels.mail.starttls: starttls applies to a plain connection; with implicit TLS (secure, or port 465) leave it out",
-        "channels.Bad: a channel name uses lowercase letters, digits, - and _, starting with a letter",
+        "channels.Bad: use lowercase letters, digits and dashes, starting with a letter",
       ],
     );
   });

@@ -25,8 +25,8 @@ export type ChannelTypeName = keyof typeof channelTypes;
 
 const typeNames = Object.keys(channelTypes) as ChannelTypeName[];
 
-/** A channel's name under `channels:`, written like the project's other names. */
-const channelNamePattern = /^[a-z][a-z0-9_-]{0,62}$/;
+/** A channel's name under `channels:`, written like the project's other names (config/ checks the same). */
+const channelNamePattern = /^[a-z][a-z0-9-]{0,62}$/;
 
 /** One channel as written under `channels.<name>`: its type and that type's options (secret references unresolved). */
 export type ChannelConfig = { [K in ChannelTypeName]: { type: K; options: z.output<(typeof channelTypes)[K]["options"]> } }[ChannelTypeName];
@@ -50,7 +50,7 @@ export function checkChannelsConfig(section: unknown): { channels: ChannelsConfi
   if (typeof section !== "object" || Array.isArray(section)) return { problems: ["channels: write a map of channel names to { type, ...options }"] };
   for (const [name, value] of Object.entries(section)) {
     const at = `channels.${name}`;
-    if (!channelNamePattern.test(name)) problems.push(`${at}: a channel name uses lowercase letters, digits, - and _, starting with a letter`);
+    if (!channelNamePattern.test(name)) problems.push(`${at}: use lowercase letters, digits and dashes, starting with a letter`);
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       problems.push(`${at}: write { type: ${typeNames.join(" | ")}, ...options }`);
       continue;
@@ -114,3 +114,15 @@ export function createChannels(config: ChannelsConfig, secrets: Readonly<Record<
     return entry.create(name, options as Resolved<unknown>, context);
   });
 }
+
+/**
+ * One channel's config as a single zod schema (`type:` picks the registry entry whose strict
+ * options apply): for the JSON Schema of engineroom.yaml (`engineroom schema`). The engine parses
+ * with `parseChannelsConfig`, whose messages are clearer.
+ */
+export const channelConfigSchema = z
+  .discriminatedUnion(
+    "type",
+    typeNames.map((type) => z.strictObject({ type: z.literal(type), ...(channelTypes[type].options as unknown as z.ZodObject).shape })) as unknown as [z.ZodObject, ...z.ZodObject[]],
+  )
+  .meta({ description: `A notification channel: \`type\` is one of ${typeNames.join(", ")}, with that type's options; URLs, keys and passwords may be \`{ secret: name }\`.` });
