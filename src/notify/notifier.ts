@@ -44,7 +44,9 @@ interface Job {
 interface Queue {
   channel: Channel;
   jobs: Job[];
-  /** The loop working through `jobs`, while it runs. */
+  /** True while a loop works through `jobs`; set and cleared synchronously, so a job pushed as the loop ends is not left behind. */
+  busy: boolean;
+  /** The last loop, for close() to wait for. */
   running: Promise<void> | undefined;
 }
 
@@ -72,7 +74,7 @@ export class Notifier {
   constructor(options: NotifierOptions) {
     for (const channel of options.channels) {
       if (this.#queues.has(channel.name)) throw new EngineError("CONFIG_INVALID", `Two channels are named ${channel.name}.`);
-      this.#queues.set(channel.name, { channel, jobs: [], running: undefined });
+      this.#queues.set(channel.name, { channel, jobs: [], busy: false, running: undefined });
     }
     this.#clock = options.clock;
     this.#retry = { ...defaultRetryPolicy, ...options.retry };
@@ -124,7 +126,10 @@ export class Notifier {
       if (this.#closing.signal.aborted) return this.#finish(job, "failed", "not sent: the notifier is closed");
       if (queue.jobs.length >= this.#maxQueue) return this.#finish(job, "failed", `not sent: ${this.#maxQueue} notifications already wait for channel ${channel}`);
       queue.jobs.push(job);
-      queue.running ??= this.#work(queue).finally(() => (queue.running = undefined));
+      if (!queue.busy) {
+        queue.busy = true;
+        queue.running = this.#work(queue);
+      }
     });
   }
 
@@ -144,12 +149,16 @@ export class Notifier {
   }
 
   async #work(queue: Queue): Promise<void> {
-    for (let job = queue.jobs.shift(); job; job = queue.jobs.shift()) {
-      if (this.#closing.signal.aborted) {
-        queue.jobs.unshift(job); // close() fails it with the rest
-        return;
+    try {
+      for (let job = queue.jobs.shift(); job; job = queue.jobs.shift()) {
+        if (this.#closing.signal.aborted) {
+          queue.jobs.unshift(job); // close() fails it with the rest
+          return;
+        }
+        await this.#deliver(queue.channel, job);
       }
-      await this.#deliver(queue.channel, job);
+    } finally {
+      queue.busy = false;
     }
   }
 
