@@ -5,10 +5,16 @@
 import { ManualClock } from "../core/index.js";
 import { Notifier, type Channel, type Notification } from "../notify/index.js";
 import { SqliteStore, type Store } from "../store/index.js";
-import type { ContractStore } from "../store/store.contract.js";
 import { parseAlertsConfig } from "./config.js";
 import { AlertManager } from "./manager.js";
 import type { AlertSignal } from "./types.js";
+
+/** A migrated, empty store with its clock (what the store's test backends give). */
+interface TestStore {
+  store: Store;
+  clock: ManualClock;
+  cleanup(): Promise<void>;
+}
 
 /** A channel that accepts everything and keeps it. */
 export class RecordingChannel implements Channel {
@@ -46,7 +52,7 @@ export interface Harness {
 }
 
 /** A migrated, empty SQLite store in memory (the default backend of the harness). */
-async function sqliteStore(): Promise<ContractStore> {
+async function sqliteStore(): Promise<TestStore> {
   const clock = new ManualClock();
   const store = new SqliteStore({ path: ":memory:", clock });
   await store.migrate();
@@ -56,7 +62,7 @@ async function sqliteStore(): Promise<ContractStore> {
 export async function harness(
   config: unknown = {},
   channels: Channel[] = [new RecordingChannel("ops"), new RecordingChannel("mail")],
-  backend: () => Promise<ContractStore> = sqliteStore,
+  backend: () => Promise<TestStore> = sqliteStore,
 ): Promise<Harness> {
   const { store, clock, cleanup } = await backend();
   const notifier = new Notifier({ channels, clock });
