@@ -41,6 +41,13 @@ export interface AlertView extends AlertRecord {
 /** Signals kept while the manager loads its state; a source reports again on its next evaluation anyway. */
 const maxEarlySignals = 100_000;
 
+/**
+ * @example
+ * const manager = new AlertManager({ store, clock, config: parseAlertsConfig(yaml.alerts, ["ops"]), channels: ["ops"], outbox: notifier });
+ * notifier.subscribe((delivery) => manager.recordDelivery(delivery));
+ * await manager.start();
+ * manager.report({ rule: "check-down", severity: "page", labels: { service: "web", environment: "production" }, annotations: { summary: "web is down" }, active: true });
+ */
 export class AlertManager implements AlertSink {
   readonly #o: AlertManagerOptions;
   readonly #root: Route;

@@ -15,31 +15,36 @@ export interface NotificationOutbox {
 }
 
 export class Sender {
-  constructor(
-    private readonly outbox: NotificationOutbox,
-    private readonly root: Route,
-    private readonly externalURL: string,
-    private readonly onError: (error: unknown) => void,
-  ) {}
+  readonly #outbox: NotificationOutbox;
+  readonly #root: Route;
+  readonly #externalURL: string;
+  readonly #onError: (error: unknown) => void;
+
+  constructor(outbox: NotificationOutbox, root: Route, externalURL: string, onError: (error: unknown) => void) {
+    this.#outbox = outbox;
+    this.#root = root;
+    this.#externalURL = externalURL;
+    this.#onError = onError;
+  }
 
   group(route: Route, group: AlertGroupRecord, send: NonNullable<FlushPlan["send"]>, now: number): void {
-    for (const channel of route.receivers) this.#deliver(channel, groupNotification(channel, group, send, { now, externalURL: this.externalURL }));
+    for (const channel of route.receivers) this.#deliver(channel, groupNotification(channel, group, send, { now, externalURL: this.#externalURL }));
   }
 
   notice(silence: ActiveSilence, notice: { status: "firing" | "resolved"; reason: string; title: string; text: string }, now: number): void {
     const labels = silence.impliedLabels();
-    const channels = new Set(matchRoutes(this.root, labels).flatMap((r) => r.receivers));
+    const channels = new Set(matchRoutes(this.#root, labels).flatMap((r) => r.receivers));
     for (const channel of channels) {
-      this.#deliver(channel, noticeNotification(channel, { key: `silence:${silence.record.id}`, labels, ...notice }, { now, externalURL: this.externalURL }));
+      this.#deliver(channel, noticeNotification(channel, { key: `silence:${silence.record.id}`, labels, ...notice }, { now, externalURL: this.#externalURL }));
     }
   }
 
   #deliver(channel: string, notification: Notification): void {
     try {
-      const sent = this.outbox.send(channel, notification);
-      if (sent instanceof Promise) sent.catch(this.onError);
+      const sent = this.#outbox.send(channel, notification);
+      if (sent instanceof Promise) sent.catch(this.#onError);
     } catch (error) {
-      this.onError(error);
+      this.#onError(error);
     }
   }
 }
