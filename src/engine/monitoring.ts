@@ -79,7 +79,7 @@ export class Monitoring {
     this.#metricRules.start();
     await this.#eventAlerts.start();
     if (this.checks) {
-      this.#checkAlerts = new CheckAlerts({ monitor: this.checks, sink });
+      this.#checkAlerts = new CheckAlerts({ monitor: this.checks, sink, clock: engine.clock, onError: onError("checks") });
       this.#checkAlerts.start();
     }
     const notifications = this.#notifier()?.subscribe((delivery) => this.#notifications.record(delivery));
@@ -184,8 +184,7 @@ export class Monitoring {
   async stop(): Promise<void> {
     // --- sources (alert/sources/) and metrics out ---
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    this.#checkAlerts?.stop();
-    await Promise.all([this.#metricRules?.stop(), this.#eventAlerts?.stop()]);
+    await Promise.all([this.#metricRules?.stop(), this.#eventAlerts?.stop(), this.#checkAlerts?.stop()]);
     // --- alerts (alert/) ---
     await this.alerts?.stop();
     this.#stopDeliveries?.();

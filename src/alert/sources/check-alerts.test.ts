@@ -39,7 +39,7 @@ describe("alerts from checks", () => {
     const tlsPort = await listening(tls);
     const monitor = new Monitor({ store, clock });
     const signals: AlertSignal[] = [];
-    const source = new CheckAlerts({ monitor, sink: { report: (s) => signals.push(s) } });
+    const source = new CheckAlerts({ monitor, sink: { report: (s) => signals.push(s) }, clock });
     try {
       const site = defineCheck("site", { type: "http", url: `http://127.0.0.1:${httpPort}/`, interval: "5s", failure_threshold: 2, recovery_threshold: 1, service: "web", environment: "production", labels: { component: "frontend" } }, { path: ["checks", "site"] });
       const cert = defineCheck("site-cert", { type: "tls", host: "127.0.0.1", port: tlsPort, tls_verify: false, conditions: ["cert_expires > 14d"], interval: "5s", failure_threshold: 1, service: "web" }, { path: ["checks", "site-cert"] });
@@ -70,24 +70,37 @@ describe("alerts from checks", () => {
       assert.deepEqual(resolved.labels, down.labels, "the same alert resolves");
       assert.equal(signals.filter((s) => s.rule === "certificate-expiring" && !s.active).length, 0, "the certificate still expires soon");
 
+      // The expiring certificate's server goes away: the check stays down, but now it is an outage.
+      await closed(tls);
+      await until("check-down of site-cert", () => signals.some((s) => s.rule === "check-down" && s.labels.check === "site-cert" && s.active));
+      assert.ok(signals.some((s) => s.rule === "certificate-expiring" && !s.active), "the ticket gives way to the page");
+      const outage = signals.find((s) => s.rule === "check-down" && s.labels.check === "site-cert")!;
+      assert.deepEqual([outage.severity, outage.active], ["page", true]);
+
       // A restarted source reports the checks that are down already.
-      source.stop();
+      await source.stop();
       const again: AlertSignal[] = [];
-      new CheckAlerts({ monitor, sink: { report: (s) => again.push(s) } }).start();
+      const restarted = new CheckAlerts({ monitor, sink: { report: (s) => again.push(s) }, clock });
+      restarted.start();
       assert.deepEqual(
         again.map((s) => [s.rule, s.labels.check, s.active]),
         [
           ["check-down", "site", false],
           ["certificate-expiring", "site", false],
-          ["certificate-expiring", "site-cert", true],
+          ["check-down", "site-cert", true],
         ],
         "down checks fire again, the others are resolved (what an earlier engine left firing)",
       );
+
+      // A check taken out of the config resolves its alert.
+      monitor.set([site]);
+      await until("the removed check's alert resolved", () => again.some((s) => s.rule === "check-down" && s.labels.check === "site-cert" && !s.active));
+      await restarted.stop();
     } finally {
-      source.stop();
+      await source.stop();
       await monitor.stop();
       await closed(http);
-      await closed(tls);
+      if (tls.listening) await closed(tls);
       await store.close();
     }
   });

@@ -1,5 +1,7 @@
 import type { CheckResult, CheckTransition, Monitor } from "../../monitor/index.js";
+import type { Clock } from "../../core/index.js";
 import type { AlertSignal, AlertSink, Severity } from "../types.js";
+import { Ticker } from "./ticker.js";
 
 const severities: readonly string[] = ["page", "ticket", "info"] satisfies Severity[];
 
@@ -41,19 +43,23 @@ export function checkDownSignal(check: string, labels: Readonly<Record<string, s
 
 /**
  * The alert source over the checks: a check going down fires its alert (`checkDownSignal`), and
- * coming back resolves it. At start it reports the checks that are down already (a monitor resumes
- * each check where it was), so that an alert the manager lost or resolved meanwhile is firing again.
+ * coming back resolves it. A check stays down through changes of why it fails, so every
+ * `intervalMs` the source looks at its down checks again: one whose certificate was expiring and
+ * that now fails outright pages (`check-down` replaces `certificate-expiring`), and the reverse;
+ * one no longer monitored (removed from the config) resolves.
  */
 export class CheckAlerts {
-  readonly #monitor: Pick<Monitor, "onTransition" | "statuses">;
+  readonly #monitor: Pick<Monitor, "onTransition" | "statuses" | "status">;
   readonly #sink: AlertSink;
+  readonly #ticker: Ticker;
   /** The alert each down check fired, to resolve the same one when it comes back. */
   readonly #fired = new Map<string, AlertSignal>();
   #unsubscribe: (() => void) | undefined;
 
-  constructor(options: { monitor: Pick<Monitor, "onTransition" | "statuses">; sink: AlertSink }) {
+  constructor(options: { monitor: Pick<Monitor, "onTransition" | "statuses" | "status">; sink: AlertSink; clock: Clock; intervalMs?: number; onError?: (error: unknown) => void }) {
     this.#monitor = options.monitor;
     this.#sink = options.sink;
+    this.#ticker = new Ticker(options.clock, options.intervalMs ?? 15_000, async () => this.review(), options.onError ?? (() => {}));
   }
 
   /**
@@ -72,20 +78,40 @@ export class CheckAlerts {
       const summary = `check ${status.name} is ${status.state}`;
       for (const rule of ["check-down", "certificate-expiring"]) this.#sink.report({ rule, severity: rule === "check-down" ? severity : "ticket", labels, annotations: { summary }, active: false });
     }
+    this.#ticker.start();
   }
 
-  stop(): void {
+  stop(): Promise<void> {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    return this.#ticker.stop();
+  }
+
+  /** Looks at every down check again: its alert follows why it fails now, and a check gone resolves. */
+  review(): void {
+    for (const [check, fired] of [...this.#fired]) {
+      const status = this.#monitor.status(check);
+      if (!status || status.state !== "down") {
+        this.#resolve(check, `check ${check} is ${status ? status.state : "no longer monitored"}`);
+        continue;
+      }
+      const now = checkDownSignal(check, status.labels, status.lastResult, fired.since);
+      if (now.rule === fired.rule) continue;
+      this.#resolve(check, `check ${check}: ${now.rule} instead`);
+      this.#fire(check, now);
+    }
   }
 
   /** One transition of a check, as the monitor tells it. */
   transition(t: CheckTransition): void {
     if (t.to === "down") return this.#fire(t.check, checkDownSignal(t.check, t.labels, t.result, t.at));
-    const fired = this.#fired.get(t.check);
-    if (t.from !== "down" || !fired) return;
-    this.#fired.delete(t.check);
-    const summary = `check ${t.check} is ${t.to} again (${t.consecutivePasses} passes in a row)`;
+    if (t.from === "down") this.#resolve(t.check, `check ${t.check} is ${t.to} again (${t.consecutivePasses} passes in a row)`);
+  }
+
+  #resolve(check: string, summary: string): void {
+    const fired = this.#fired.get(check);
+    if (!fired) return;
+    this.#fired.delete(check);
     this.#sink.report({ rule: fired.rule, severity: fired.severity, labels: fired.labels, annotations: { summary }, active: false });
   }
 
