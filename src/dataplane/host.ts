@@ -4,11 +4,10 @@
  * request handling. It never depends on an engine being connected: it serves its last tables.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
-import { rename, writeFile } from "node:fs/promises";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Server } from "node:net";
 import { EngineError, formatAddress, toEngineError, type Logger } from "../core/index.js";
-import { createProxy, type MetricsBucket, type Proxy, type Route } from "../proxy/index.js";
+import { createProxy, type MetricsBucket, type Proxy, type Route, type SwitchResult } from "../proxy/index.js";
 import { dataPlanePaths, type ProxyRecord, type ProxySettings } from "./protocol.js";
 
 /** At most this many metric batches are kept for an engine that attaches later (about 15 minutes of traffic). */
@@ -40,10 +39,8 @@ export class DataPlaneHost {
   readonly #history: NumberedBatch[] = [];
   readonly #metricListeners = new Set<(batch: NumberedBatch) => void>();
   #seq = 0;
-  /** Serialises changes of the proxy set and of the persisted file. */
+  /** Serialises changes of the proxy set. */
   #queue: Promise<unknown> = Promise.resolve();
-  /** The persisted file's writes, in order. */
-  #writes: Promise<void> = Promise.resolve();
 
   constructor(options: HostOptions) {
     this.#paths = dataPlanePaths(options.stateDir);
@@ -87,21 +84,33 @@ export class DataPlaneHost {
       const listen = running && running.record.listen === settings.listen ? running.record.address : settings.listen;
       const record = await this.#startProxy({ ...settings, listen }, routes, listener, settings.listen);
       if (running) await this.#stopProxy(running, 10_000);
-      await this.#persist();
+      this.#persist();
       return record;
     });
   }
 
   /**
-   * Switches to the table and persists it at the same time (the disk is off the switch's path);
-   * resolves once every worker acknowledged it AND it is on disk, so an engine that got the answer
-   * knows a restarted data plane comes back with this table.
+   * Switches to the table and persists it while the workers take it; resolves once every worker
+   * acknowledged it, and it is written by then, so an engine that got the answer knows a data plane
+   * killed and restarted comes back with this table.
+   *
+   * The write is synchronous on purpose: `proxy.apply` has put the table on every worker's control
+   * pipe before it returns, so the write overlaps the workers' acknowledgements, and a small file
+   * goes to the page cache in well under a millisecond. Written through the thread pool (open,
+   * write, close, rename, each a wake-up of this loop) it took four scheduling hops on a loaded
+   * machine, and the answer waited for the slowest of them.
    */
-  async apply(environment: string, routes: Route[]) {
+  apply(environment: string, routes: Route[]): Promise<SwitchResult> {
     const running = this.#get(environment);
     running.record.routes = routes;
-    const [result] = await Promise.all([running.proxy.apply(routes), this.#persist()]);
-    return result;
+    const switched = running.proxy.apply(routes);
+    try {
+      this.#persist();
+    } catch (error) {
+      switched.catch(() => {}); // the answer is the write's error; the switch goes on
+      return Promise.reject(error);
+    }
+    return switched;
   }
 
   inFlight(environment: string, releaseId: string): Promise<number> {
@@ -113,7 +122,7 @@ export class DataPlaneHost {
       const running = this.#proxies.get(environment);
       if (!running) return;
       this.#proxies.delete(environment);
-      await this.#persist();
+      this.#persist();
       await this.#stopProxy(running, graceMs);
     });
   }
@@ -141,7 +150,7 @@ export class DataPlaneHost {
     return this.#serial(async () => {
       const all = [...this.#proxies.values()];
       this.#proxies.clear();
-      if (options.forget) await this.#persist();
+      if (options.forget) this.#persist();
       await Promise.all(all.map((running) => this.#stopProxy(running, graceMs)));
     });
   }
@@ -195,17 +204,24 @@ export class DataPlaneHost {
 
   /**
    * Writes the records as they are now to a temporary file and renames it, so a crash leaves the old
-   * tables or the new ones, never half. Writes happen one after the other, in the order asked.
+   * tables or the new ones, never half; being synchronous, writes land in the order of the changes.
+   *
+   * Not fsynced: the file is in the kernel's page cache when this returns, which a data plane that
+   * is killed or crashes (what the file is for) finds again. A power loss or a kernel crash may lose
+   * the last tables, and then every instance and proxy is gone too; the engine's store is the source
+   * of truth, and a starting engine routes each environment's live release again. An fsync on every
+   * switch would put the disk's flush, milliseconds on a busy machine, in every answer.
    */
-  #persist(): Promise<void> {
+  #persist(): void {
     const text = JSON.stringify({ proxies: [...this.#proxies.values()].map((p) => p.record) }) + "\n";
     const temp = `${this.#paths.proxies}.${process.pid}.tmp`;
-    const next = this.#writes.then(async () => {
-      await writeFile(temp, text, { mode: 0o600 });
-      await rename(temp, this.#paths.proxies);
-    });
-    this.#writes = next.catch((error) => this.#logger.error("could not persist the route tables", { error: String(error) }));
-    return next;
+    try {
+      writeFileSync(temp, text, { mode: 0o600 });
+      renameSync(temp, this.#paths.proxies);
+    } catch (error) {
+      this.#logger.error("could not persist the route tables", { error: String(error) });
+      throw error;
+    }
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
