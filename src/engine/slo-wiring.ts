@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { AlertSink } from "../alert/index.js";
+import { healthCheckName, proxyCheckName } from "../monitor/index.js";
 import { RequestRecorder, SloEvaluator, parseSlos, type CheckCounts, type SloDefinition } from "../slo/index.js";
 import type { CheckRepo } from "../store/index.js";
 import { parseSection, type Engine } from "./engine.js";
@@ -17,11 +18,16 @@ export interface SloParts {
 /**
  * Parses `slos:` (CONFIG_INVALID naming each problem by its path), starts the request recorder on
  * every environment's proxy metrics and the SLO evaluator (every 30 s, the first 5 s after start so
- * that the alert manager is up). `checks`: the names of every check the monitor runs, when known.
+ * that the alert manager is up). `checks`: the names of every check the monitor runs, when known;
+ * the derived ones of every service and environment are known whether they run yet or not.
  */
 export async function startSlos(engine: Engine, sink: AlertSink, checks: readonly string[] | undefined): Promise<SloParts> {
   const environments = engine.environments.map((e) => e.name);
-  const project = { services: Object.keys(engine.project.config.services), environments, ...(checks ? { checks } : {}) };
+  const services = Object.keys(engine.project.config.services);
+  // A service's derived health check runs only while it is live there, but a check SLO may name it before.
+  const derived = environments.flatMap((e) => [proxyCheckName(e), ...services.map((s) => healthCheckName(s, e))]);
+  const known = checks && [...new Set([...checks, ...derived])];
+  const project = { services, environments, ...(known ? { checks: known } : {}) };
   const schema = z.unknown().transform((value, ctx): SloDefinition[] => {
     const parsed = parseSlos(value, project);
     if (parsed.ok) return parsed.slos;

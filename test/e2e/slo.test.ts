@@ -20,6 +20,11 @@ const slos = `slos:
     kind: availability
     target: 99.9
     environments: [production]
+  web-health:
+    service: web
+    kind: check
+    check: web.health.production   # derived: it runs once web is live in production, after the engine started
+    target: 99
 `;
 
 function chainConfig(): string {
@@ -72,7 +77,8 @@ describe("SLOs: the error-budget guardrail of promotions", () => {
       },
       100_000,
     );
-    const [slo] = report!.slos;
+    const [slo, health] = report!.slos;
+    assert.deepEqual([health!.slo, health!.kind, health!.check, health!.environment, health!.exhausted], ["web-health", "check", "web.health.production", "production", false]);
     assert.deepEqual([slo!.slo, slo!.environment, slo!.kind, slo!.target, slo!.window], ["web-availability", "production", "availability", 99.9, "30d"]);
     assert.equal(slo!.events.bad, 30);
     assert.equal(slo!.exhausted, true);
