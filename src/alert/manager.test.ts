@@ -77,6 +77,16 @@ describe("AlertManager: grouping and timing", () => {
     assert.equal(got().length, 2);
   });
 
+  it("sends no resolved notification on a route with send_resolved: false", async () => {
+    t = await harness({ route: { routes: [{ matchers: ["service=web"], receiver: "ops", send_resolved: false }] } });
+    t.manager.report(checkDown("web"));
+    await advance(30 * s);
+    t.manager.report(checkDown("web", "production", {}, false));
+    await advance(5 * m);
+    assert.deepEqual(got("ops").map((n) => n.status), ["firing"]);
+    assert.deepEqual(await t.store.alerts.listGroups(), []);
+  });
+
   it("routes by matchers to their receivers, with continue", async () => {
     t = await harness({ route: { receiver: "mail", routes: [{ matchers: ["severity=page", "service=~web|api"], receiver: "ops", continue: true }, { matchers: ["environment!=staging"], receiver: ["mail"] }] } });
     t.manager.report(checkDown("api"));
@@ -137,6 +147,16 @@ describe("AlertManager: silences", () => {
     assert.equal(stored!.expiredReason, "ended");
     const types = (await t.store.events.list({ types: ["silence."] })).map((e) => e.type);
     assert.deepEqual(types, ["silence.created", "silence.expired"]);
+  });
+
+  it("sends a silence's notices to the receivers its matchers route to", async () => {
+    t = await harness({ route: { receiver: "mail", routes: [{ matchers: ["severity=page"], receiver: "ops" }] } });
+    t.manager.createSilence({ matchers: ["severity=page", "service=~web.*"], reason: "load test", forMs: 1 * h, createdBy: "carol" });
+    t.manager.createSilence({ matchers: ["service=db"], reason: "migration", forMs: 1 * h, createdBy: "carol" });
+    await t.settle();
+    assert.deepEqual(got("ops").map((n) => n.title.replace(/sil_\w+/, "sil")), ["Silence sil created by carol for 1h"]);
+    assert.equal(got("mail").length, 1);
+    assert.match(got("mail")[0]!.text!, /service=db/);
   });
 
   it("expires a silence that matched no alert for expire_unused_after", async () => {
