@@ -2,7 +2,7 @@ import { latencyBoundsMs } from "../metrics/index.js";
 import type { RequestCounts, RequestHistory } from "../store/index.js";
 import type { SloDefinition } from "./config.js";
 import { currentBurnWindow, describePolicy, factorOf, ruleWindows, windowText, type BurnSeverity } from "./policy.js";
-import { toDecimal } from "./ratio.js";
+import { toDecimal, type Fraction } from "./ratio.js";
 
 /** Runs and failures of a check over [fromMs, toMs): what a check SLO counts. The engine implements it from the monitor's aggregates. */
 export interface CheckCounts {
@@ -96,35 +96,19 @@ export async function evaluateSlo(slo: SloDefinition, environment: string, to: n
   const o = slo.objective;
   const from = to - slo.windowMs;
   const windows = ruleWindows(slo.rules);
-  const [total, ...perWindow] = await Promise.all([
-    countEvents(slo, environment, from, to, sources),
-    ...windows.map((ms) => countEvents(slo, environment, to - ms, to, sources)),
-  ]);
+  const [total, ...perWindow] = await Promise.all([from, ...windows.map((ms) => to - ms)].map((start) => countEvents(slo, environment, start, to, sources)));
+  const { valid, bad } = total!;
   const byWindow = new Map(windows.map((ms, i) => [ms, perWindow[i]!]));
   const burnRates: WindowBurn[] = windows.map((ms) => {
     const e = byWindow.get(ms)!;
     const rate = o.burnRate(e.bad, e.valid);
     return { window: windowText(ms), windowMs: ms, ...e, burnRate: rate && toDecimal(rate, 4) };
   });
-  const left = o.budgetLeft(total!.bad, total!.valid);
+  const left = o.budgetLeft(bad, valid);
   const current = currentBurnWindow(slo.rules);
-  const now = byWindow.get(current)!;
-  const exhaustionMs = o.exhaustionMs(left, o.burnRate(now.bad, now.valid), slo.windowMs);
-  const alerts = slo.rules.map((rule): AlertState => {
-    const firing: string[] = [];
-    const held: string[] = [];
-    for (const pair of rule.pairs) {
-      const long = byWindow.get(pair.longMs)!;
-      const short = byWindow.get(pair.shortMs)!;
-      const fast = o.burnsAtLeast(factorOf(pair), long.bad, long.valid) && o.burnsAtLeast(factorOf(pair), short.bad, short.valid);
-      const label = `${pair.factor}× over ${windowText(pair.longMs)} and ${windowText(pair.shortMs)}`;
-      if (fast && long.bad >= slo.minBadEvents) firing.push(label);
-      else if (fast) held.push(label);
-    }
-    const active = firing.length > 0;
-    const was = previous?.alerts.find((a) => a.severity === rule.severity);
-    return { severity: rule.severity, active, since: active ? (was?.active && was.since !== null ? was.since : to) : null, firing, heldByLowTraffic: held };
-  });
+  const burning = byWindow.get(current)!;
+  const exhaustionMs = o.exhaustionMs(left, o.burnRate(burning.bad, burning.valid), slo.windowMs);
+  const attained = o.attained(bad, valid);
   return {
     slo: slo.name,
     service: slo.service,
@@ -137,21 +121,45 @@ export async function evaluateSlo(slo: SloDefinition, environment: string, to: n
     ...(slo.check === undefined ? {} : { check: slo.check }),
     from,
     to,
-    events: { ...total!, good: total!.valid - total!.bad },
-    attained: (() => {
-      const a = o.attained(total!.bad, total!.valid);
-      return a && toDecimal({ n: a.n * 100n, d: a.d }, 4);
-    })(),
-    allowedBad: toDecimal(o.allowed(total!.valid), 3),
-    budgetLeft: toDecimal({ n: left.n * 100n, d: left.d }, 2),
-    exhausted: left.n <= 0n && total!.bad >= slo.minBadEvents,
+    events: { valid, bad, good: valid - bad },
+    attained: attained && percent(attained, 4),
+    allowedBad: toDecimal(o.allowed(valid), 3),
+    budgetLeft: percent(left, 2),
+    exhausted: left.n <= 0n && bad >= slo.minBadEvents,
     burnRates,
     exhaustion: { window: windowText(current), ms: exhaustionMs, at: exhaustionMs === null ? null : to + exhaustionMs },
-    alerts,
+    alerts: alertStates(slo, byWindow, to, previous),
     policy: {
       minBadEvents: slo.minBadEvents,
       rules: slo.rules.flatMap((r) => r.pairs.map((p) => ({ severity: r.severity, long: windowText(p.longMs), short: windowText(p.shortMs), factor: p.factor }))),
       text: describePolicy(slo.rules, slo.minBadEvents),
     },
   };
+}
+
+const percent = (f: Fraction, places: number) => toDecimal({ n: f.n * 100n, d: f.d }, places);
+
+/**
+ * Each severity's alert: a pair fires when both its windows burn at its factor or faster and its
+ * long window holds at least `min_bad_events` bad events; fast enough without them, it is held.
+ */
+function alertStates(slo: SloDefinition, byWindow: ReadonlyMap<number, EventCounts>, to: number, previous: SloStatus | undefined): AlertState[] {
+  const o = slo.objective;
+  return slo.rules.map((rule): AlertState => {
+    const firing: string[] = [];
+    const held: string[] = [];
+    for (const pair of rule.pairs) {
+      const long = byWindow.get(pair.longMs)!;
+      const short = byWindow.get(pair.shortMs)!;
+      const factor = factorOf(pair);
+      const fast = o.burnsAtLeast(factor, long.bad, long.valid) && o.burnsAtLeast(factor, short.bad, short.valid);
+      const label = `${pair.factor}× over ${windowText(pair.longMs)} and ${windowText(pair.shortMs)}`;
+      if (fast && long.bad >= slo.minBadEvents) firing.push(label);
+      else if (fast) held.push(label);
+    }
+    const active = firing.length > 0;
+    const was = previous?.alerts.find((a) => a.severity === rule.severity);
+    const since = active ? (was?.active && was.since !== null ? was.since : to) : null;
+    return { severity: rule.severity, active, since, firing, heldByLowTraffic: held };
+  });
 }
