@@ -22,18 +22,22 @@ interface Smtp {
   received: Received[];
   /** Passwords the server was offered, to show a failing login did reach it. */
   offered: string[];
+  /** The AUTH mechanism of each login. */
+  methods: string[];
   close(): Promise<void>;
 }
 
 async function startSmtp(options: SMTPServerOptions & { refuseFirst?: number }): Promise<Smtp> {
   const received: Received[] = [];
   const offered: string[] = [];
+  const methods: string[] = [];
   let refusals = options.refuseFirst ?? 0;
   const server = new SMTPServer({
     logger: false,
-    authMethods: ["PLAIN", "LOGIN"],
+    authMethods: ["PLAIN"],
     onAuth(auth, _session, callback) {
       offered.push(auth.password ?? "");
+      methods.push(auth.method);
       if (auth.username === "alerts" && auth.password === password) return callback(null, { user: "alerts" });
       callback(Object.assign(new Error("Invalid username or password"), { responseCode: 535 }));
     },
@@ -50,7 +54,7 @@ async function startSmtp(options: SMTPServerOptions & { refuseFirst?: number }):
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.server.address() as AddressInfo;
-  return { port, received, offered, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { port, received, offered, methods, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 describe("email channel", () => {
@@ -102,6 +106,7 @@ describe("email channel", () => {
     assert.ok(mail);
     assert.equal(mail.secure, true, "upgraded with STARTTLS before anything was sent");
     assert.equal(mail.user, "alerts");
+    assert.deepEqual(starttls.methods, ["PLAIN"]);
     assert.match(mail.raw, /^Subject: \[FIRING:2\] check-down \(production\)\r?$/m);
     assert.match(mail.raw, /^To: ops@example\.test, ana@example\.test\r?$/m);
     assert.match(mail.raw, /Content-Type: multipart\/alternative/);
