@@ -25,9 +25,17 @@ interface BucketRow {
 }
 
 const tables: Record<CheckResolution, string> = { minute: "check_minutes", hour: "check_hours", day: "check_days" };
+const widths: Record<CheckResolution, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
 /** Rows per INSERT: 7 parameters each stays far below both backends' limits on bound parameters. */
-const batchRows = 500;
+const batchRows = 250;
+
+/**
+ * Lets the event loop run between two statements of a long write. SQLite runs each statement
+ * synchronously in this thread: 10,000 checks' minute in one go would hold every check's timer
+ * back for half a second; in statements of 250 rows, a few milliseconds at a time.
+ */
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * A histogram as stored: only its non-zero counts, `index:count` joined by commas ("2:5,3:1"). A
@@ -89,6 +97,7 @@ function lastByKey<T>(records: readonly T[], key: (record: T) => string): T[] {
 async function insertChunks<T>(tx: SqlExecutor, records: readonly T[], head: string, columns: number, tail: string, values: (record: T) => SqlValue[]): Promise<void> {
   const placeholder = `(${new Array(columns).fill("?").join(", ")})`;
   for (let i = 0; i < records.length; i += batchRows) {
+    if (i > 0) await yieldToLoop();
     const chunk = records.slice(i, i + batchRows);
     // RETURNING so that SQLite runs it through the path that returns rows; one column keeps it cheap.
     await tx.query(`${head} VALUES ${chunk.map(() => placeholder).join(", ")} ${tail} RETURNING name`, chunk.flatMap(values));
@@ -161,11 +170,20 @@ export class SqlCheckRepo extends SqlRepo implements CheckRepo {
   }
 
   async prune(resolution: CheckResolution, before: number): Promise<number> {
-    // Counted, then deleted without RETURNING: an hour of 10,000 checks' minutes is 600,000 rows.
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx.query<{ n: Int }>(`SELECT COUNT(*) AS n FROM ${tables[resolution]} WHERE start < ?`, [before]);
-      await tx.query(`DELETE FROM ${tables[resolution]} WHERE start < ?`, [before]);
-      return Number(row?.n ?? 0);
-    });
+    // An hour of 10,000 checks' minutes is 600,000 rows: deleted one bucket width at a time (from
+    // the oldest), counted first, each step its own statement with the event loop let run between.
+    const table = tables[resolution];
+    let deleted = 0;
+    for (;;) {
+      const [oldest] = await this.db.query<{ start: Int | null }>(`SELECT MIN(start) AS start FROM ${table} WHERE start < ?`, [before]);
+      if (oldest?.start === null || oldest?.start === undefined) break;
+      const from = Number(oldest.start);
+      const to = Math.min(before, from + widths[resolution]);
+      const [row] = await this.db.query<{ n: Int }>(`SELECT COUNT(*) AS n FROM ${table} WHERE start >= ? AND start < ?`, [from, to]);
+      await this.db.query(`DELETE FROM ${table} WHERE start >= ? AND start < ?`, [from, to]);
+      deleted += Number(row?.n ?? 0);
+      await yieldToLoop();
+    }
+    return deleted;
   }
 }
