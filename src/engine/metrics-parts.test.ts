@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import type { AlertView } from "../alert/index.js";
 import type { CheckStatus, MonitorStats } from "../monitor/index.js";
 import type { SloStatus } from "../slo/index.js";
+import { SqliteStore } from "../store/index.js";
 import { MetricsExport } from "./metrics-export.js";
 import { addMonitoringMetrics, NotificationCounts } from "./metrics-parts.js";
 
@@ -24,6 +25,8 @@ const status = (name: string, state: CheckStatus["state"], ok: boolean | null, l
 
 describe("the monitoring parts in /metrics", () => {
   it("exports nothing of a part that does not run, and its samples once it does", async () => {
+    const store = new SqliteStore({ path: ":memory:" });
+    await store.migrate();
     const metrics = new MetricsExport();
     let running = false;
     const stats: MonitorStats = { jobs: 2, runs: 40, skipped: 1, inFlight: 0, waiting: 0, lagMs: { count: 40, p50: 2, p99: 30, max: 45 }, states: { pending: 1, up: 1, down: 1 } };
@@ -37,12 +40,16 @@ describe("the monitoring parts in /metrics", () => {
       checks: () => (running ? { statuses: () => [status("api", "up", true, { service: "api", environment: "production" }), status("db", "down", false, { component: "db" }), status("new", "pending", null)], stats: () => stats } : undefined),
       slos: () => (running ? { statuses: async () => [slo] } : undefined),
       alerts: () => (running ? { list: async () => alerts } : undefined),
+      store,
     });
     const notifications = new NotificationCounts();
     notifications.register(metrics);
     assert.doesNotMatch((await metrics.render()).text, /^engineroom_(check|slo|alerts|notifications)[a-z_]*\{/m, "no samples while nothing runs");
 
     running = true;
+    const release = () => store.releases.create({ service: "web", environment: "production", artifactDigest: `sha256:${"b".repeat(64)}`, configHash: "c", reason: "test" });
+    const [v1, v2] = [await release(), await release()];
+    await store.live.set("web", "production", v2.id, v1.id);
     for (const state of ["pending", "delivered", "pending", "failed", "delivered"] as const) notifications.record({ channel: "ops", state });
     const text = (await metrics.render()).text;
     const lines = [
@@ -62,9 +69,12 @@ describe("the monitoring parts in /metrics", () => {
       'engineroom_alerts{state="silenced",severity="ticket"} 1',
       'engineroom_notifications_total{channel="ops",state="delivered"} 2',
       'engineroom_notifications_total{channel="ops",state="failed"} 1',
+      `engineroom_release_info{service="web",environment="production",release="${v2.id}",version="v2",role="live"} 1`,
+      `engineroom_release_info{service="web",environment="production",release="${v1.id}",version="v1",role="previous"} 1`,
     ];
     for (const line of lines) assert.ok(text.includes(`${line}\n`), `${line} in:\n${text}`);
     assert.doesNotMatch(text, /check="new"/, "a pending check has no up sample");
     assert.doesNotMatch(text, /window="5m"/, "no burn rate without events");
+    await store.close();
   });
 });

@@ -7,6 +7,7 @@ import type { AlertView } from "../alert/index.js";
 import type { CheckStatus, MonitorStats } from "../monitor/index.js";
 import type { Delivery } from "../notify/index.js";
 import type { SloStatus } from "../slo/index.js";
+import type { Store } from "../store/index.js";
 import type { MetricsExport, Sample } from "./metrics-export.js";
 
 /** What the metrics read of the parts; each is undefined while its part does not run. */
@@ -14,6 +15,8 @@ export interface MonitoringParts {
   checks(): { statuses(): CheckStatus[]; stats(): MonitorStats } | undefined;
   slos(): { statuses(): Promise<SloStatus[]> } | undefined;
   alerts(): { list(): Promise<AlertView[]> } | undefined;
+  /** Where the live and previous releases are read (their numbers name them for people). */
+  store: Pick<Store, "live" | "releases">;
 }
 
 /** The labels of a check's series: its name and type, and its service, environment and component when it has them. */
@@ -81,6 +84,17 @@ export function addMonitoringMetrics(metrics: MetricsExport, parts: MonitoringPa
       s.burnRates.flatMap((b) => (b.burnRate === null ? [] : [{ labels: { slo: s.slo, service: s.service, environment: s.environment, window: b.window }, value: b.burnRate }])),
     ),
   );
+
+  metrics.gauge("engineroom_release_info", "1 for each live release and its previous one (the warm rollback target), with its number: join it on `release` to read versions.", ["service", "environment", "release", "version", "role"], async () => {
+    const samples: Sample[] = [];
+    for (const live of await parts.store.live.list()) {
+      for (const [role, id] of [["live", live.releaseId], ["previous", live.previousReleaseId]] as const) {
+        const release = id === null ? undefined : await parts.store.releases.get(id);
+        if (release) samples.push({ labels: { service: live.service, environment: live.environment, release: release.id, version: `v${release.number}`, role }, value: 1 });
+      }
+    }
+    return samples;
+  });
 
   metrics.gauge("engineroom_alerts", "Firing alerts by severity and state: firing (notified), acknowledged, silenced, inhibited.", ["state", "severity"], async () => {
     const counts = new Map<string, Sample>();

@@ -88,6 +88,7 @@ export class Monitoring {
       checks: () => this.checks,
       slos: () => this.slos?.evaluator,
       alerts: () => this.alerts,
+      store: engine.store,
     });
     this.#notifications.register(this.metrics);
   }

@@ -92,6 +92,7 @@ describe("GET /metrics, scraped by a real Prometheus", { skip: prometheusBinary 
     assert.equal(failed, seen[500]);
     assert.ok(ok >= seen[200]! && ok <= seen[200]! + 3, `2xx: ${ok}, ours ${seen[200]}`);
     assert.equal(sample(text, "engineroom_requests_total", { ...labels, class: "upstream_error" }), 0);
+    assert.equal(sample(text, "engineroom_release_info", { ...labels, version: "v1", role: "live" }), 1, "the release id's version");
     assert.equal(sample(text, "engineroom_request_duration_seconds_count", labels), ok + failed);
     assert.equal(sample(text, "engineroom_request_duration_seconds_bucket", { ...labels, le: "+Inf" }), ok + failed);
     assert.ok(sample(text, "engineroom_request_duration_seconds_bucket", { ...labels, le: "0.001" })! <= ok + failed);
