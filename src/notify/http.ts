@@ -48,6 +48,19 @@ export async function postJson(options: PostOptions): Promise<ChannelReceipt> {
   throw new ChannelError(`channel ${options.channel} refused the message: ${answer}${why}`, { status, permanent: true });
 }
 
+/**
+ * A URL's user and password (`https://user:pass@host/`) as a Basic Authorization header: fetch
+ * refuses URLs that hold credentials, and a header keeps them out of any URL that gets logged.
+ */
+export function withoutCredentials(url: URL): { url: URL; authorization: string | undefined } {
+  if (!url.username && !url.password) return { url, authorization: undefined };
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  const bare = new URL(url);
+  bare.username = "";
+  bare.password = "";
+  return { url: bare, authorization: `Basic ${Buffer.from(credentials).toString("base64")}` };
+}
+
 /** Retry-After as seconds or an HTTP date, in milliseconds from now; undefined when absent or unreadable. */
 export function retryAfter(header: string | null, now: number): number | undefined {
   if (header === null || header.trim() === "") return undefined;

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { z } from "zod";
 import type { Clock } from "../../core/index.js";
-import { postJson } from "../http.js";
+import { postJson, withoutCredentials } from "../http.js";
 import { httpUrl, secretOnly, textOrSecret, timeoutSchema, urlOrSecret } from "../options.js";
 import type { Channel, ChannelReceipt, Notification, Resolved } from "../types.js";
 import { webhookBody } from "./body.js";
@@ -51,9 +51,10 @@ export class WebhookChannel implements Channel {
   constructor(name: string, options: Resolved<WebhookOptions>, clock: Clock) {
     this.name = name;
     this.timeoutMs = options.timeout;
-    this.#url = httpUrl(options.url, `channels.${name}.url`);
+    const { url, authorization } = withoutCredentials(httpUrl(options.url, `channels.${name}.url`));
+    this.#url = url;
     this.#hmacSecret = options.hmac_secret;
-    this.#headers = options.headers;
+    this.#headers = authorization === undefined ? options.headers : { authorization, ...options.headers };
     this.#clock = clock;
   }
 

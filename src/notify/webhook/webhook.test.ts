@@ -139,6 +139,15 @@ describe("webhook channel", () => {
     }
   });
 
+  it("sends a URL's user and password as Basic authorization, not in the URL", async () => {
+    receiver = await startReceiver((_req, res) => res.writeHead(200).end());
+    const { notifier } = setup(receiver.url.replace("http://", "http://alert%40ops:p%3Ass-w0rd@") + "/in");
+    assert.equal((await notifier.send("hook", sampleNotification())).state, "delivered");
+    const [request] = receiver.requests;
+    assert.equal(request!.path, "/in");
+    assert.equal(request!.headers.authorization, `Basic ${Buffer.from("alert@ops:p:ss-w0rd").toString("base64")}`);
+  });
+
   it("reports a refused connection by its code, without the URL", async () => {
     receiver = await startReceiver((_req, res) => res.end());
     const closedUrl = receiver.url;
