@@ -6,14 +6,18 @@ import type { Clock } from "../../core/index.js";
  */
 export class Ticker {
   readonly #abort = new AbortController();
+  readonly #clock: Clock;
+  readonly #intervalMs: number;
+  readonly #tick: () => Promise<void>;
+  readonly #onError: (error: unknown) => void;
   #loop: Promise<void> | undefined;
 
-  constructor(
-    readonly clock: Clock,
-    readonly intervalMs: number,
-    readonly tick: () => Promise<void>,
-    readonly onError: (error: unknown) => void,
-  ) {}
+  constructor(clock: Clock, intervalMs: number, tick: () => Promise<void>, onError: (error: unknown) => void) {
+    this.#clock = clock;
+    this.#intervalMs = intervalMs;
+    this.#tick = tick;
+    this.#onError = onError;
+  }
 
   start(): void {
     this.#loop ??= this.#run();
@@ -26,17 +30,17 @@ export class Ticker {
   }
 
   async #run(): Promise<void> {
-    const { signal } = this.#abort;
+    const signal = this.#abort.signal;
     while (!signal.aborted) {
       try {
-        await this.clock.sleep(this.intervalMs, signal);
+        await this.#clock.sleep(this.#intervalMs, signal);
       } catch {
         return; // stopped while asleep
       }
       try {
-        await this.tick();
+        await this.#tick();
       } catch (error) {
-        this.onError(error);
+        this.#onError(error);
       }
     }
   }
