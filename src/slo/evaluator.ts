@@ -87,11 +87,21 @@ export class SloEvaluator {
 
   async #evaluate(): Promise<SloStatus[]> {
     const to = await this.#options.recordedUntil();
+    // SLOs of one service (availability and latency) read the same windows: each sum once per evaluation.
+    const sums = new Map<string, ReturnType<SloSources["requests"]["counts"]>>();
+    const requests: SloSources["requests"] = {
+      counts: (query) => {
+        const key = JSON.stringify(query);
+        if (!sums.has(key)) sums.set(key, this.#options.requests.counts(query));
+        return sums.get(key)!;
+      },
+    };
+    const sources: SloSources = { requests, ...(this.#options.checks ? { checks: this.#options.checks } : {}) };
     const results: SloStatus[] = [];
     for (const slo of this.#options.slos) {
       for (const environment of slo.environments) {
         const key = `${slo.name}\u0000${environment}`;
-        const status = await evaluateSlo(slo, environment, to, this.#options, this.#statuses.get(key));
+        const status = await evaluateSlo(slo, environment, to, sources, this.#statuses.get(key));
         this.#statuses.set(key, status);
         this.#report(status);
         await this.#recordBudget(key, status);
