@@ -77,7 +77,9 @@ export class Monitoring {
     this.#metricRules = new MetricRules({ rules, traffic: this.traffic, sink, clock: engine.clock, onError: onError("metric-rules") });
     this.#eventAlerts = new EventAlerts({ events: engine.store.events, sink, clock: engine.clock, onError: onError("events") });
     this.#metricRules.start();
-    await this.#eventAlerts.start();
+    // From this engine's start on: what its restore of the live releases found alerts too.
+    const [started] = await engine.store.events.list({ types: ["engine.started"], limit: 1 });
+    await this.#eventAlerts.start(started ? started.id - 1 : undefined);
     if (this.checks) {
       this.#checkAlerts = new CheckAlerts({ monitor: this.checks, sink, clock: engine.clock, onError: onError("checks") });
       this.#checkAlerts.start();

@@ -60,6 +60,16 @@ for (const [backend, makeStore] of testStoreBackends()) {
 
         assert.equal(await source.poll(), 0, "each event is read once");
         await source.stop();
+
+        // Started from a given event on: the events after it alert, those before do not.
+        const from = await store.events.append({ type: "engine.started", message: "engine started" });
+        await store.events.append({ type: "release.down", service: "web", environment: "production", releaseId: v3.id, message: "v3 could not be started again after an engine restart" });
+        const later: AlertSignal[] = [];
+        const restarted = new EventAlerts({ events: store.events, sink: { report: (s) => later.push(s) }, clock });
+        await restarted.start(from.id - 1);
+        assert.equal(await restarted.poll(), 1);
+        assert.deepEqual(later.map((s) => s.rule), ["release-down"]);
+        await restarted.stop();
       } finally {
         await cleanup();
       }

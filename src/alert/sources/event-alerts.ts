@@ -65,8 +65,8 @@ export interface EventAlertsOptions {
 }
 
 /**
- * The alert source over the event log: polls it for the event types of `eventRules`, from the
- * newest event at start on (history is never replayed as alerts), and reports their signals in
+ * The alert source over the event log: polls it for the event types of `eventRules`, from where
+ * it starts on (history from before is never replayed as alerts), and reports their signals in
  * the order the events happened.
  */
 export class EventAlerts {
@@ -79,10 +79,14 @@ export class EventAlerts {
     this.#ticker = new Ticker(options.clock, options.intervalMs ?? 2_000, async () => void (await this.poll()), options.onError ?? (() => {}));
   }
 
-  /** Remembers where the log ends now, then polls from there. */
-  async start(): Promise<void> {
-    const [newest] = await this.#o.events.list({ limit: 1 });
-    this.#afterId = newest?.id ?? 0;
+  /**
+   * Polls from `afterId` on (the engine passes its own `engine.started` event, so what its restore
+   * found, a release that could not come back, still alerts), or by default from where the log
+   * ends now.
+   */
+  async start(afterId?: number): Promise<void> {
+    const [newest] = afterId === undefined ? await this.#o.events.list({ limit: 1 }) : [];
+    this.#afterId = afterId ?? newest?.id ?? 0;
     this.#ticker.start();
   }
 
