@@ -11,6 +11,8 @@ export {
   unknownRuleTargets,
   defaultMetricRules,
   defaultMinRequests,
+  defaultMinBad,
+  countsBad,
   maxRuleWindowMs,
   type MetricRule,
   type MetricRuleConfig,

@@ -49,10 +49,10 @@ describe("metric rules over the proxies' metrics", () => {
   it("every service gets high-latency (p99 > 1s over 5m) and error-rate (> 5% over 5m), both pages", () => {
     const rules = resolveMetricRules(rulesConfigSchema.parse({}));
     assert.deepEqual(
-      rules.map((r) => [r.name, r.metric, r.op, r.threshold, r.forMs, r.minRequests, r.severity]),
+      rules.map((r) => [r.name, r.metric, r.op, r.threshold, r.forMs, r.minRequests, r.minBad, r.severity]),
       [
-        ["high-latency", "p99", ">", 1000, 300_000, 20, "page"],
-        ["error-rate", "error_rate", ">", 0.05, 300_000, 20, "page"],
+        ["high-latency", "p99", ">", 1000, 300_000, 20, 5, "page"],
+        ["error-rate", "error_rate", ">", 0.05, 300_000, 20, 5, "page"],
       ],
     );
     const { rules: source, signals } = setup({}, { web: [], api: [] });
@@ -96,6 +96,22 @@ describe("metric rules over the proxies' metrics", () => {
     await rules.stop();
   });
 
+  it("a few slow requests among a few dozen do not page: the rule needs 5 of them", async () => {
+    const { rules, traffic, firing, clock } = setup();
+    // 60 requests over a minute; 2 take 3 s: p99 is 5 s (the slowest bucket), but 2 < 5 bad requests.
+    await traffic(60, (t) => [bucket("rel_1", t, 1, 0, Math.floor(t / 1000) % 30 === 0 ? 3000 : 20)]);
+    const look = rules.evaluate().find((e) => e.rule === "high-latency")!;
+    assert.deepEqual([look.value, look.requests, look.bad, look.firing], [5000, 60, 2, false]);
+    // Three more slow ones: 5 requests slower than 1 s, and more than 1% of the window's: it pages.
+    for (let i = 0; i < 3; i++) {
+      await traffic(1, (t) => [bucket("rel_1", t, 1, 0, 3000)]);
+    }
+    await clock.advance(15_000);
+    const paged = rules.evaluate().find((e) => e.rule === "high-latency")!;
+    assert.deepEqual([paged.bad, paged.firing], [5, true]);
+    assert.equal(firing("high-latency"), true);
+  });
+
   it("fires error-rate above 5% and says the value, and resolves when the errors stop", async () => {
     const { rules, traffic, firing, signals } = setup();
     rules.start();
@@ -118,12 +134,14 @@ describe("metric rules over the proxies' metrics", () => {
       }),
     );
     const latency = rules.find((r) => r.name === "high-latency")!;
-    assert.deepEqual([latency.metric, latency.threshold, latency.forMs, latency.severity, latency.minRequests], ["p99", 2000, 300_000, "ticket", 20]);
+    assert.deepEqual([latency.metric, latency.threshold, latency.forMs, latency.severity, latency.minRequests, latency.minBad], ["p99", 2000, 300_000, "ticket", 20, 5]);
     assert.deepEqual(
       rules.map((r) => r.name),
       ["high-latency", "error-rate", "slow-api", "no-traffic"],
     );
     assert.equal(rules.find((r) => r.name === "no-traffic")!.minRequests, 0, "a rule on traffic itself has no traffic floor");
+    assert.equal(rules.find((r) => r.name === "no-traffic")!.minBad, 0);
+    assert.equal(rules.find((r) => r.name === "slow-api")!.minBad, 5);
     assert.deepEqual(resolveMetricRules(rulesConfigSchema.parse({ default_rules: false, rules: [{ name: "slow-api", metric: "p95", op: ">", threshold: "300ms" }] })).map((r) => r.name), ["slow-api"]);
 
     // The overridden threshold holds: 2 s requests do not cross "> 2s" (the bucket's upper bound is 2 s).

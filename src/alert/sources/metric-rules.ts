@@ -1,7 +1,7 @@
 import { formatDuration, type Clock } from "../../core/index.js";
-import { histogramQuantile } from "../../metrics/index.js";
+import { histogramQuantile, latencyBoundsMs } from "../../metrics/index.js";
 import type { AlertSink } from "../types.js";
-import type { MetricRule } from "./rules-config.js";
+import { countsBad, type MetricRule } from "./rules-config.js";
 import { Ticker } from "./ticker.js";
 
 /** A service's traffic in one environment over a time range, its releases summed. */
@@ -40,6 +40,8 @@ export interface RuleEvaluation {
   /** The metric's value over the window: a ratio, ms, or requests per second; null with no requests (for a percentile). */
   value: number | null;
   requests: number;
+  /** Errors (error_rate) or requests slower than the threshold (p95/p99 with `>`); null for the other rules. */
+  bad: number | null;
   firing: boolean;
 }
 
@@ -84,8 +86,10 @@ export class MetricRules {
         if (!applies(rule, service, environment)) continue;
         const summary = traffic.summary(service, environment, now - rule.forMs, now);
         const value = valueOf(rule, summary);
-        const firing = summary.requests >= rule.minRequests && value !== null && (rule.op === ">" ? value > rule.threshold : value < rule.threshold);
-        const evaluation = { rule: rule.name, service, environment, value, requests: summary.requests, firing };
+        const bad = badOf(rule, summary);
+        const crossed = value !== null && (rule.op === ">" ? value > rule.threshold : value < rule.threshold);
+        const firing = crossed && summary.requests >= rule.minRequests && (bad ?? Infinity) >= rule.minBad;
+        const evaluation = { rule: rule.name, service, environment, value, requests: summary.requests, bad, firing };
         evaluations.push(evaluation);
         const key = keyOf(rule.name, service, environment);
         seen.add(key);
@@ -128,6 +132,13 @@ function valueOf(rule: MetricRule, summary: ServiceTrafficSummary): number | nul
   }
 }
 
+/** The rule's bad requests: errors, or requests in the latency buckets whose upper bound is above the threshold (the percentile's own reading). */
+function badOf(rule: MetricRule, summary: ServiceTrafficSummary): number | null {
+  if (!countsBad(rule)) return null;
+  if (rule.metric === "error_rate") return summary.errors;
+  return summary.latency.reduce((n, count, i) => ((latencyBoundsMs[i] ?? Infinity) > rule.threshold ? n + count : n), 0);
+}
+
 const metricNames = { error_rate: "error rate", p95: "p95 latency", p99: "p99 latency", rps: "requests per second" } as const;
 
 /** A metric's value as people read it: 7.2%, 2s, 3.5/s. */
@@ -144,7 +155,7 @@ function signalOf(rule: MetricRule, e: RuleEvaluation) {
   const where = `${e.service} (${e.environment})`;
   const summary = e.firing
     ? `${where}: ${metricNames[rule.metric]} ${value} ${rule.op} ${threshold} over ${window} (${e.requests} requests)`
-    : `${where}: ${metricNames[rule.metric]} ${value} over ${window}, within ${rule.op} ${threshold}${e.requests < rule.minRequests ? ` or below ${rule.minRequests} requests` : ""}`;
+    : `${where}: ${metricNames[rule.metric]} ${value} over ${window}, not firing (${rule.op} ${threshold} with ${rule.minRequests} requests${rule.minBad ? ` and ${rule.minBad} bad ones` : ""} at least)`;
   // Percentiles are read from a histogram of fixed bounds, as the upper bound of the bucket they fall in.
   const description = rule.metric === "p95" || rule.metric === "p99" ? "The percentile is the upper bound of its histogram bucket." : undefined;
   return {
@@ -159,6 +170,7 @@ function signalOf(rule: MetricRule, e: RuleEvaluation) {
       window,
       requests: String(e.requests),
       min_requests: String(rule.minRequests),
+      ...(e.bad !== null && { bad_requests: String(e.bad), min_bad_requests: String(rule.minBad) }),
     },
     active: e.firing,
   };

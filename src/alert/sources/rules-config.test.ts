@@ -11,7 +11,7 @@ function problems(value: unknown): string[] {
 describe("alerts.rules config", () => {
   it("accepts the defaults and a full rule", () => {
     assert.deepEqual(problems({}), []);
-    assert.deepEqual(problems({ default_rules: false, rules: [{ name: "slow", metric: "p95", op: ">", threshold: "300ms", for: "2m", min_requests: 50, severity: "ticket", services: ["web"], environments: ["production"] }] }), []);
+    assert.deepEqual(problems({ default_rules: false, rules: [{ name: "slow", metric: "p95", op: ">", threshold: "300ms", for: "2m", min_requests: 50, min_bad_requests: 1, severity: "ticket", services: ["web"], environments: ["production"] }] }), []);
   });
 
   it("names each problem by its path", () => {

@@ -20,6 +20,12 @@ export interface MetricRule {
   forMs: number;
   /** With fewer requests than this in the window the rule does not fire (it resolves if it was firing). */
   minRequests: number;
+  /**
+   * With fewer bad requests than this in the window the rule does not fire: errors for `error_rate`,
+   * requests slower than the threshold for `p95`/`p99` with `>` (0 for the other rules). At 20
+   * requests a p99 is the slowest one: without this guard one slow request would page.
+   */
+  minBad: number;
   severity: Severity;
   /** Only these services (undefined: all). */
   services?: readonly string[];
@@ -33,16 +39,19 @@ export const maxRuleWindowMs = 15 * 60_000;
 export const minRuleWindowMs = 15_000;
 /** The guard of error-rate and latency rules unless a rule says otherwise: a quiet service's one slow request does not page. */
 export const defaultMinRequests = 20;
+/** The second guard of error-rate and latency (`>`) rules: that many bad requests at least, so that one slow request or one error among a few dozen never pages. */
+export const defaultMinBad = 5;
 
 /**
  * The rules every service gets. `high-latency`: more than 1% of the last 5 minutes' requests took
  * longer than 1 s (p99 > 1s) — the issue's "every service gets a default high-latency alert", a
  * page because a slow service is a down service to its users. `error-rate`: more than 5% of the
- * last 5 minutes' requests failed (5xx or no answer), a page. Both need 20 requests in the window.
+ * last 5 minutes' requests failed (5xx or no answer), a page. Both need 20 requests in the window,
+ * and 5 bad ones (slower than 1 s; failed).
  */
 export const defaultMetricRules: readonly MetricRule[] = Object.freeze([
-  { name: "high-latency", metric: "p99", op: ">", threshold: 1000, forMs: 300_000, minRequests: defaultMinRequests, severity: "page" },
-  { name: "error-rate", metric: "error_rate", op: ">", threshold: 0.05, forMs: 300_000, minRequests: defaultMinRequests, severity: "page" },
+  { name: "high-latency", metric: "p99", op: ">", threshold: 1000, forMs: 300_000, minRequests: defaultMinRequests, minBad: defaultMinBad, severity: "page" },
+  { name: "error-rate", metric: "error_rate", op: ">", threshold: 0.05, forMs: 300_000, minRequests: defaultMinRequests, minBad: defaultMinBad, severity: "page" },
 ]);
 
 const ruleName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "use lowercase letters, digits and dashes, starting with a letter");
@@ -74,6 +83,7 @@ export const metricRuleSchema = z
     threshold: z.union([z.number(), z.string()]).optional(),
     for: ruleDuration.optional(),
     min_requests: z.number().int().nonnegative().optional(),
+    min_bad_requests: z.number().int().nonnegative().optional(),
     severity: z.enum(["page", "ticket", "info"]).optional(),
     services: z.array(z.string().min(1)).min(1).optional(),
     environments: z.array(z.string().min(1)).min(1).optional(),
@@ -88,7 +98,7 @@ export const metricRuleSchema = z
     const problem = thresholdProblem(metric, rule.threshold);
     if (problem) ctx.addIssue({ code: "custom", path: ["threshold"], message: problem });
   })
-  .meta({ description: "A threshold over a service's request metrics: `{ name, metric: error_rate | p95 | p99 | rps, op, threshold, for, min_requests, severity, services, environments }`." });
+  .meta({ description: "A threshold over a service's request metrics: `{ name, metric: error_rate | p95 | p99 | rps, op, threshold, for, min_requests, min_bad_requests, severity, services, environments }`." });
 
 /** The keys of `alerts:` that belong to the metric rules; the alert manager's `alerts:` schema spreads `rulesConfigSchema.shape`. */
 export const rulesConfigSchema = z.object({
@@ -132,6 +142,15 @@ export function resolveMetricRules(config: RulesConfig): MetricRule[] {
   return [...fromDefaults, ...others];
 }
 
+/** Whether a rule's bad requests can be counted: errors for an error rate above a threshold, slow requests for a percentile above one. */
+export function countsBad(rule: Pick<MetricRule, "metric" | "op">): boolean {
+  return counts(rule.metric, rule.op);
+}
+
+function counts(metric: RuleMetric, op: MetricRule["op"]): boolean {
+  return op === ">" && metric !== "rps";
+}
+
 function merge(base: MetricRule | undefined, rule: MetricRuleConfig | undefined): MetricRule {
   if (!rule) return { ...base! };
   // Checked by the schema: a rule without a base has metric, op and threshold.
@@ -145,6 +164,7 @@ function merge(base: MetricRule | undefined, rule: MetricRuleConfig | undefined)
     forMs: rule.for ?? base?.forMs ?? 300_000,
     // A traffic floor makes no sense for a rule about traffic itself (`rps < 1`): it would never fire.
     minRequests: rule.min_requests ?? base?.minRequests ?? (metric === "rps" ? 0 : defaultMinRequests),
+    minBad: rule.min_bad_requests ?? base?.minBad ?? (counts(metric, (rule.op ?? base?.op)!) ? defaultMinBad : 0),
     severity: rule.severity ?? base?.severity ?? "page",
     ...((rule.services ?? base?.services) && { services: rule.services ?? base?.services }),
     ...((rule.environments ?? base?.environments) && { environments: rule.environments ?? base?.environments }),
