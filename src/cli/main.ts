@@ -195,7 +195,8 @@ const commands: CommandSpec[] = [
     args: [],
     description: "print the JSON Schema of engineroom.yaml, for editors",
     options: [],
-    run: async () => json((await import("../config/index.js")).projectJsonSchema()),
+    // The engine's face, not config's: the monitoring, runtime and secrets sections' schemas live above config/.
+    run: async () => json((await import("../engine/index.js")).projectJsonSchema()),
   },
 ];
 

@@ -224,7 +224,7 @@ export const projectSchema = z
     monitor: z
       .record(z.string(), z.unknown())
       .default({})
-      .meta({ description: "The check scheduler's caps: `max_concurrency` (runs in flight at once, default 512), `max_per_target` (per host:port, default 64)." }),
+      .meta({ description: "The check scheduler's settings: `max_concurrency` (runs in flight at once, default 512), `max_per_target` (per host:port, default 64), `service_check_interval` (every service's own checks, default 10s)." }),
     environments: z
       .record(name, environmentSchema)
       .default({ production: environmentSchema.parse({}) })

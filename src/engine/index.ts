@@ -6,3 +6,4 @@ export { StateFiles, processAlive, type EngineInfo } from "./state-files.js";
 export { applyPlan, currentState, planProject, readApplied, type AppliedRevision } from "./apply.js";
 export { DriftWatch, scanDrift, type Drift } from "./drift.js";
 export type { SloOperations, SloReport } from "./ops/slo.js";
+export { projectJsonSchema } from "./schema.js";
