@@ -53,9 +53,9 @@ describe("the monitoring parts in /metrics", () => {
     for (const state of ["pending", "delivered", "pending", "failed", "delivered"] as const) notifications.record({ channel: "ops", state });
     const text = (await metrics.render()).text;
     const lines = [
-      'engineroom_check_up{check="api",type="http",service="api",environment="production",component=""} 1',
-      'engineroom_check_up{check="db",type="http",service="",environment="",component="db"} 0',
-      'engineroom_check_duration_seconds{check="api",type="http",service="api",environment="production",component=""} 0.25',
+      'engineroom_check_up{check="api",type="http",service="api",environment="production"} 1',
+      'engineroom_check_up{check="db",type="http",component="db"} 0',
+      'engineroom_check_duration_seconds{check="api",type="http",service="api",environment="production"} 0.25',
       'engineroom_check_runs_total{result="run"} 40',
       'engineroom_check_runs_total{result="skipped"} 1',
       'engineroom_check_scheduler_lag_seconds{quantile="0.99"} 0.03',

@@ -19,10 +19,11 @@ export interface MonitoringParts {
   store: Pick<Store, "live" | "releases">;
 }
 
-/** The labels of a check's series: its name and type, and its service, environment and component when it has them. */
+/** The labels of a check's series: its name and type, and its service, environment and component when it has them (an empty label is no label to Prometheus). */
 function checkLabels(status: CheckStatus): Record<string, string> {
-  const { service = "", environment = "", component = "" } = status.labels;
-  return { check: status.name, type: status.type, service, environment, component };
+  const labels: Record<string, string> = { check: status.name, type: status.type };
+  for (const key of ["service", "environment", "component"]) if (status.labels[key]) labels[key] = status.labels[key]!;
+  return labels;
 }
 
 const checkLabelNames = ["check", "type", "service", "environment", "component"];
