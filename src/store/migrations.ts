@@ -201,6 +201,21 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX alert_deliveries_by_time ON alert_deliveries (created_at);`,
     ),
   },
+  {
+    version: 6,
+    name: "incidents",
+    ...forBoth(
+      () => `
+      CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        opened_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX incidents_by_state ON incidents (state, opened_at);`,
+    ),
+  },
 ];
 
 /** Serializes migrations across engines sharing one database. */

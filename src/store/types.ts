@@ -4,8 +4,10 @@
  * (`runStoreContract` in store.contract.ts). All methods are async so both backends fit.
  */
 import type { AlertRepo } from "./alert-types.js";
+import type { IncidentRepo } from "./incident-types.js";
 
 export * from "./alert-types.js";
+export * from "./incident-types.js";
 
 /** The release state machine of DESIGN.md (rules in src/deploy/state.ts). `failed` and `rolled-back`
  * are terminal; `stable` and `superseded` (replaced while still watching) are too, except that an
@@ -314,6 +316,8 @@ export interface Store {
   readonly checks: CheckRepo;
   /** The alert manager's alerts, groups, silences and delivery log. */
   readonly alerts: AlertRepo;
+  /** Incidents, each whole; written with the events of each change. */
+  readonly incidents: IncidentRepo;
   /** Brings the schema up to date with the numbered migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

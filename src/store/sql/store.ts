@@ -6,6 +6,7 @@ import { SqlArtifactIndex } from "./artifacts.js";
 import { SqlCheckRepo } from "./checks.js";
 import type { SqlDatabase } from "./database.js";
 import { SqlEventLog } from "./events.js";
+import { SqlIncidentRepo } from "./incidents.js";
 import { SqlLiveTable } from "./live.js";
 import { SqlLockTable } from "./locks.js";
 import { SqlReleaseRepo } from "./releases.js";
@@ -25,6 +26,7 @@ export abstract class SqlStore implements Store {
   readonly requests: SqlRequestHistory;
   readonly checks: SqlCheckRepo;
   readonly alerts: SqlAlertRepo;
+  readonly incidents: SqlIncidentRepo;
   protected readonly db: SqlDatabase;
   protected readonly clock: Clock;
 
@@ -40,6 +42,7 @@ export abstract class SqlStore implements Store {
     this.requests = new SqlRequestHistory(db, now);
     this.checks = new SqlCheckRepo(db, now);
     this.alerts = new SqlAlertRepo(db, now);
+    this.incidents = new SqlIncidentRepo(db, now);
   }
 
   async migrate(): Promise<void> {
