@@ -129,14 +129,15 @@ export function createApi(options: ApiOptions): FastifyInstance {
     redactor.redactDeep(await ops.plan({ refreshOnly: request.body?.refreshOnly === true })),
   );
 
-  app.post<{ Body: { plan?: unknown } | undefined }>("/v1/apply", async (request, reply) => {
+  app.post<{ Body: { plan?: unknown; overrideBudget?: unknown } | undefined }>("/v1/apply", async (request, reply) => {
     let saved: Plan | undefined;
     if (request.body?.plan !== undefined) {
       const parsed = parsePlan(JSON.stringify(request.body.plan));
       if (!parsed.ok) throw new EngineError("PLAN_INVALID", `The plan cannot be read: ${parsed.problem}.`);
       saved = parsed.plan;
     }
-    await stream(reply, (call) => ops.apply(saved, call));
+    const overrideBudget = optionalString(request.body?.overrideBudget, "overrideBudget");
+    await stream(reply, (call) => ops.apply(saved, { ...call, overrideBudget }));
   });
 
   app.post<{ Body: { env?: unknown } | undefined }>("/v1/unlock", async (request) =>

@@ -187,8 +187,13 @@ const commands: CommandSpec[] = [
     name: "apply",
     args: ["[plan]"],
     description: "apply a saved plan (refused if what runs changed since), or plan now and apply after confirmation",
-    options: [{ flags: "--yes", description: "apply without asking" }, jsonOption],
-    run: async ([file], options, globals) => (await import("./plan.js")).apply(await connect(globals), file, { yes: options.yes === true, json: options.json === true }),
+    options: [
+      { flags: "--yes", description: "apply without asking" },
+      { flags: "--override-budget <reason>", description: "make the plan's promotions although a service's error budget there is spent (recorded with the reason)" },
+      jsonOption,
+    ],
+    run: async ([file], options, globals) =>
+      (await import("./plan.js")).apply(await connect(globals), file, { yes: options.yes === true, json: options.json === true, overrideBudget: options.overrideBudget as string | undefined }),
   },
   {
     name: "schema",

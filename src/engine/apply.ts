@@ -48,13 +48,24 @@ export async function planProject(engine: Engine): Promise<{ plan: Plan; project
   return { plan, project };
 }
 
+/** How an apply is run: who asks, and whether a promotion may go ahead although its budget is spent. */
+export interface ApplyOptions {
+  actor?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** The reason to promote although the service's error budget there is spent (recorded per promotion as `slo.budget-overridden`). */
+  overrideBudget?: string;
+}
+
 /**
  * Applies a plan: re-plans, refuses if `saved` no longer matches what runs (PLAN_STALE), then takes
  * each environment's writer lock and converges service by service, each change with the same
  * zero-downtime release pipeline as a deploy. A failed step stops the apply: what was done stays
- * done and serving, and the error says what was not done.
+ * done and serving, and the error says what was not done. A promotion (a service's first release in
+ * a later environment) passes the same error-budget guardrail as `promote`: SLO_BUDGET_EXHAUSTED,
+ * before anything changes, unless `overrideBudget` gives a reason.
  */
-export async function applyPlan(engine: Engine, saved: Plan | undefined, options: { actor?: string; signal?: AbortSignal; onProgress?: (p: Progress) => void } = {}) {
+export async function applyPlan(engine: Engine, saved: Plan | undefined, options: ApplyOptions = {}) {
   const { plan, project } = await planProject(engine);
   if (saved) {
     const stale = staleReason(saved, plan);
@@ -64,6 +75,11 @@ export async function applyPlan(engine: Engine, saved: Plan | undefined, options
   const blocked = pending.filter((c) => c.blockedBy);
   if (blocked.length > 0) {
     throw new EngineError("PLAN_BLOCKED", `Some changes cannot be applied yet: ${blocked.map((c) => `${c.service} (${c.environment}): ${c.blockedBy}`).join("; ")}. Nothing was changed.`);
+  }
+  // Every promotion's budget before the first change, so that a refusal leaves the whole apply undone;
+  // overridden (a reason given), each is recorded as it is made (in applyChange).
+  if (!options.overrideBudget?.trim()) {
+    for (const change of pending) if (change.step?.kind === "promote") await guardBudget(engine, change, options);
   }
   const revision: AppliedRevision = { fileHash: project.fileHash, gitCommit: gitRevision(project.dir, project.file), at: new Date(engine.clock.now()).toISOString() };
   const progress = options.onProgress ?? (() => {});
@@ -95,9 +111,10 @@ export async function applyPlan(engine: Engine, saved: Plan | undefined, options
   return { plan, done, revision };
 }
 
-async function applyChange(engine: Engine, change: Change, options: { actor?: string; signal?: AbortSignal; onProgress?: (p: Progress) => void }): Promise<void> {
+async function applyChange(engine: Engine, change: Change, options: ApplyOptions): Promise<void> {
   const environment = engine.environment(change.environment);
-  const run = { ...options, actor: options.actor ?? "apply" };
+  const { overrideBudget, ...rest } = options;
+  const run = { ...rest, actor: options.actor ?? "apply" };
   await environment.lock.run(`apply ${change.service}`, async () => {
     const step = change.step;
     if (!step && change.drift.length > 0 && change.live) {
@@ -110,6 +127,8 @@ async function applyChange(engine: Engine, change: Change, options: { actor?: st
         await environment.deployer.deploy(change.service, step.artifact, run);
         return;
       case "promote": {
+        // Again at the change itself: a budget spent while the apply ran stops it here, and an override is recorded.
+        await guardBudget(engine, change, { ...run, overrideBudget });
         const from = engine.environment(step.from);
         await promote(engine.store, change.service, from.name, environment.deployer, { ...run, initial: step.initial });
         return;
@@ -124,6 +143,20 @@ async function applyChange(engine: Engine, change: Change, options: { actor?: st
         return;
     }
   });
+}
+
+/** The error-budget guardrail of a promotion the apply makes, as `promote`'s, with the apply's own hint. */
+async function guardBudget(engine: Engine, change: Change, options: ApplyOptions): Promise<void> {
+  try {
+    await engine.monitoring.guardPromotion(change.service, change.environment, options.overrideBudget, options.actor ?? "apply");
+  } catch (error) {
+    const refused = toEngineError(error);
+    if (refused.code !== "SLO_BUDGET_EXHAUSTED") throw error;
+    throw new EngineError(refused.code, `apply refused: ${refused.message}`, {
+      hint: `Wait for the budget to recover (\`engineroom slo\`), fix what burns it, or apply with --override-budget "<reason>" (recorded).`,
+      details: { ...refused.details, service: change.service, environment: change.environment },
+    });
+  }
 }
 
 function appliedFile(engine: Engine): string {

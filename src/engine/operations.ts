@@ -59,8 +59,12 @@ export interface Operations extends CheckOperations, SloOperations, AlertOperati
   follow(service: string, options?: Call & { environment?: string; releaseId?: string }): Promise<Followed>;
   /** What apply would change; with `refreshOnly`, drift is scanned afresh. */
   plan(options?: { refreshOnly?: boolean }): Promise<{ plan: Plan; drift: readonly Drift[] }>;
-  /** Applies `saved` (refused when stale) or a fresh plan. */
-  apply(saved: Plan | undefined, options?: Call): Promise<{ plan: Plan; done: string[]; revision: AppliedRevision }>;
+  /**
+   * Applies `saved` (refused when stale) or a fresh plan. A promotion it makes is refused with
+   * SLO_BUDGET_EXHAUSTED, before anything changes, while the budget there is spent, unless
+   * `overrideBudget` gives a reason (recorded as a `slo.budget-overridden` event).
+   */
+  apply(saved: Plan | undefined, options?: Call & { overrideBudget?: string }): Promise<{ plan: Plan; done: string[]; revision: AppliedRevision }>;
   status(environment?: string): Promise<ProjectStatus>;
   events(query?: EventQuery): Promise<EngineEvent[]>;
   releases(service: string, options?: { environment?: string; limit?: number }): Promise<Release[]>;
