@@ -42,9 +42,17 @@ describe("alerts config", () => {
         `alerts.inhibit_rules.0.target_matchers.0: "a=~(": Invalid regular expression: /^(?:()$/: Unterminated group`,
         "alerts.silences.max_duration: 30d is longer than the longest duration, 24d: Node's timers cannot wait longer",
         "alerts.noise.self_resolve_within: must be longer than 0",
-        'alerts: Unrecognized key: "bogus"',
+        "alerts.bogus: unknown key; known keys: route, inhibit_rules, silences, noise, rules, default_rules",
       ],
     );
+  });
+
+  it("names an unknown key by its own path, with the keys there are and a guess", () => {
+    assert.deepEqual(problems({ route: { group_wiat: "30s", routes: [{ matchers: ["a=b"], routes: [{ recevier: "ops" }] }] }, silences: { max_durration: "1d" } }), [
+      "alerts.route.routes.0.routes.0.recevier: unknown key (did you mean receiver?); known keys: matchers, receiver, group_by, group_wait, group_interval, repeat_interval, send_resolved, continue, routes",
+      "alerts.route.group_wiat: unknown key (did you mean group_wait?); known keys: receiver, group_by, group_wait, group_interval, repeat_interval, send_resolved, routes",
+      "alerts.silences.max_durration: unknown key (did you mean max_duration?); known keys: max_duration, expire_unused_after",
+    ]);
   });
 
   it("refuses a receiver that is not a declared channel, naming its path", () => {
