@@ -34,7 +34,7 @@ export async function stateDirOf(file: string): Promise<string> {
 }
 
 /**
- * The bundled CLI (dist/cli/thin.js, see bin/engineroom.js) has its own copy of core, so an
+ * The bundled CLI (dist/cli/thin.cjs, see bin/engineroom.js) has its own copy of core, so an
  * EngineError from a module loaded outside the bundle (the config parser) is not an instance of
  * ours: it is made one, so that it keeps its code, hint and exit code.
  */
