@@ -127,6 +127,25 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "200": { description: "`{ environment, from }`: whom the lock was taken from, or null" }, ...errors },
         },
       },
+      "/v1/report": {
+        get: {
+          summary:
+            "The scorecard over the last `since` (default 30d, 1h to 400d): uptime per service and environment (requests and health checks), deployment success rate, time to detect/acknowledge/mitigate/resolve/recover (median, p90, mean), alert noise, cost (not measured yet), and DORA's keys (deployment frequency, lead time for changes, change failure rate, failed deployment recovery time) for `env` or the last environment of the chain; each figure with the releases, incidents, alerts and event ids it came from. `format=html` answers the HTML page",
+          parameters: [
+            { name: "since", in: "query", schema: { type: "string" }, description: "a duration, e.g. 30d, 7d, 12h (REPORT_PERIOD_INVALID otherwise)" },
+            env,
+            { name: "format", in: "query", schema: { type: "string", enum: ["json", "html"] } },
+          ],
+          responses: { "200": { description: "`{ period, scorecard, dora }` (JSON), or text/html with `format=html`" }, ...errors },
+        },
+      },
+      "/v1/report.html": {
+        get: {
+          summary: "The scorecard as one self-contained HTML page (inline CSS and SVG, no script): tiles against the targets, charts, then the tables",
+          parameters: [{ name: "since", in: "query", schema: { type: "string" } }, env],
+          responses: { "200": { description: "text/html" }, ...errors },
+        },
+      },
       "/v1/checks": {
         get: {
           summary: "Every check, declared and derived (`<service>.health.<environment>`, `proxy.<environment>`): type, labels, state (pending, up, down) and since, last result, uptime over 24h / 7d / 30d, latency p50/p95/p99 over 24h; and the scheduler's figures (runs, skipped, in flight, start lag)",

@@ -8,6 +8,7 @@ import { registerAlertRoutes } from "./alert-routes.js";
 import { registerCheckRoutes } from "./check-routes.js";
 import { registerChannelRoutes } from "./channel-routes.js";
 import { registerSloRoutes } from "./slo-routes.js";
+import { registerReportRoutes } from "./report-routes.js";
 import { openApiDocument } from "./openapi.js";
 
 /** The operations to serve (`createOperations(engine)`), or an engine to build them from. */
@@ -148,6 +149,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
   registerCheckRoutes(app, ops);
   registerSloRoutes(app, ops);
   registerChannelRoutes(app, ops);
+  registerReportRoutes(app, ops);
 
   return app;
 }

@@ -37,6 +37,19 @@ export class ApiClient {
     return json<T>(await this.#send("GET", path));
   }
 
+  /** GETs an answer that is not JSON (the report's HTML page) as text; an error answer still throws its code. */
+  async getText(path: string): Promise<string> {
+    const res = await this.#send("GET", path);
+    if (res.status === 0 || res.status >= 400) return json<never>(res);
+    let text = "";
+    try {
+      await res.read((chunk) => (text += chunk));
+    } catch {
+      throw new EngineError("ENGINE_GONE", "The engine went away before its answer was complete.");
+    }
+    return text;
+  }
+
   /** POSTs JSON and reads a JSON answer. */
   async post<T>(path: string, body: unknown): Promise<T> {
     return json<T>(await this.#send("POST", path, body));

@@ -226,6 +226,10 @@ const groups: Record<string, { description: string; register: (program: Command)
     description: "the notification channels (--json); `channels test <name>` sends a test notice to one",
     register: async (program) => (await import("./channels.js")).registerChannelsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
+  report: {
+    description: "the scorecard: uptime, deployment success, time to recovery, alert noise, cost, DORA's keys (--since 30d, --env, --json, --html)",
+    register: async (program) => (await import("./report.js")).registerReportCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
   secrets: {
     description: "set, list and remove secrets (values are read from standard input and never printed)",
     register: async (program) => (await import("./secrets.js")).registerSecretsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),

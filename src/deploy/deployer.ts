@@ -3,6 +3,7 @@ import type { ServiceConfig } from "../config/index.js";
 import { EngineError } from "../core/index.js";
 import type { Release } from "../store/index.js";
 import { Approvals } from "./approvals.js";
+import { artifactCommit } from "./commit.js";
 import { transitionOf, type DeployContext } from "./context.js";
 import { WriterLock } from "./locks.js";
 import { failRelease, runPipeline, switchTo } from "./pipeline.js";
@@ -75,7 +76,9 @@ export class Deployer {
       progressOf(options.onProgress)({ step: "artifact", message: `storing artifact ${artifactSource}` });
       const artifact = await this.#o.artifacts.add(resolve(this.#o.projectDir, artifactSource));
       await this.#o.store.artifacts.put({ digest: artifact.digest, source: artifactSource, sizeBytes: artifact.sizeBytes, fileCount: artifact.fileCount });
-      return runPipeline(this.#ctx, serviceName, service, artifact.digest, `deploy of ${artifactSource}${options.actor ? ` by ${options.actor}` : ""}`, options);
+      // The commit it was built from, for lead time for changes (a promotion reuses the digest: reports look it up by digest).
+      const commit = await artifactCommit(resolve(this.#o.projectDir, artifactSource));
+      return runPipeline(this.#ctx, serviceName, service, artifact.digest, `deploy of ${artifactSource}${options.actor ? ` by ${options.actor}` : ""}`, { ...options, commit });
     });
   }
 

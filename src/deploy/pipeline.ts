@@ -2,6 +2,7 @@ import { serviceConfigHash, type ServiceConfig } from "../config/index.js";
 import { EngineError, toEngineError } from "../core/index.js";
 import type { InstanceInfo } from "../runtime/index.js";
 import type { Release } from "../store/index.js";
+import type { ArtifactCommit } from "./commit.js";
 import type { DeployContext } from "./context.js";
 import { healthGate, smokeGate } from "./gate.js";
 import type { AdoptResult } from "./instances.js";
@@ -40,7 +41,7 @@ export async function startAndGate(ctx: DeployContext, release: Release, config:
 }
 
 /** The artifact goes through the whole pipeline: release, instances, health gate, smoke tests, switch (or a wait for approval). */
-export async function runPipeline(ctx: DeployContext, serviceName: string, service: ServiceConfig, digest: string, reason: string, options: RunOptions): Promise<DeployResult> {
+export async function runPipeline(ctx: DeployContext, serviceName: string, service: ServiceConfig, digest: string, reason: string, options: RunOptions & { commit?: ArtifactCommit }): Promise<DeployResult> {
   const started = ctx.o.clock.now();
   const signal = options.signal ?? new AbortController().signal;
   const progress = progressOf(options.onProgress);
@@ -48,7 +49,7 @@ export async function runPipeline(ctx: DeployContext, serviceName: string, servi
   await ctx.approvals.drop(serviceName, "a newer release of the service was started");
   const configHash = serviceConfigHash(service);
   await ctx.o.configs.save(configHash, service);
-  const release = await store.releases.create({ service: serviceName, environment, artifactDigest: digest, configHash, reason });
+  const release = await store.releases.create({ service: serviceName, environment, artifactDigest: digest, configHash, reason, ...(options.commit && { commit: options.commit }) });
   progress({ step: "release", releaseId: release.id, message: `release v${release.number} of ${digest.slice(0, 19)} in ${environment}` });
   try {
     const current = await bringUp(ctx, release, service, signal, progress);

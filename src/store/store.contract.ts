@@ -71,6 +71,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
         assert.equal(event?.time, clock.now());
       });
 
+      it("keeps the artifact's commit, when given, in the release.pending event's data", async () => {
+        const commit = { sha: "c0ffee".padEnd(40, "0"), time: 1_700_000_000_000 };
+        const withCommit = await store.releases.create({ ...newRelease(), commit });
+        const without = await store.releases.create(newRelease());
+        const [first] = await store.events.list({ releaseId: withCommit.id });
+        const [second] = await store.events.list({ releaseId: without.id });
+        assert.deepEqual(first?.data.commit, commit);
+        assert.equal("commit" in (second?.data ?? {}), false);
+      });
+
       it("gets a release by id, and undefined for an unknown one", async () => {
         const release = await store.releases.create(newRelease());
         assert.deepEqual(await store.releases.get(release.id), release);
@@ -170,6 +180,21 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
         const mixed = await store.events.list({ types: ["release.", "instance.crashed"] });
         assert.deepEqual(mixed.map((e) => e.type), ["release.live", "release.failed", "instance.crashed"]);
         assert.deepEqual(await store.events.list({ types: [] }), []);
+      });
+
+      it("filters by time: since inclusive, until exclusive, with the other filters", async () => {
+        const start = clock.now();
+        await store.events.append({ type: "release.live", message: "at 0" });
+        await clock.advance(1000);
+        await store.events.append({ type: "release.live", message: "at 1000" });
+        await store.events.append({ type: "incident.opened", message: "at 1000" });
+        await clock.advance(1000);
+        await store.events.append({ type: "release.live", message: "at 2000" });
+        const within = await store.events.list({ since: start + 1000, until: start + 2000, limit: 10 });
+        assert.deepEqual(within.map((e) => `${e.type} ${e.message}`), ["release.live at 1000", "incident.opened at 1000"]);
+        const typed = await store.events.list({ since: start + 1000, types: ["release."], limit: 10 });
+        assert.deepEqual(typed.map((e) => e.message), ["at 1000", "at 2000"]);
+        assert.deepEqual(await store.events.list({ until: start }), []);
       });
 
       it("limits to the newest events, still oldest first", async () => {

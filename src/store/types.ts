@@ -50,6 +50,8 @@ export interface NewRelease {
   artifactDigest: string;
   configHash: string;
   reason: string;
+  /** The git commit the artifact was built from, when known: kept in the `release.pending` event's data (lead time for changes). */
+  commit?: { sha: string; time: number };
 }
 
 /** One append-only record of something that happened: the audit log and the source of every report. */
@@ -81,6 +83,10 @@ export interface EventQuery {
   afterId?: number;
   /** Only these types (exact match), or type prefixes ending in `.`, e.g. `release.`. */
   types?: string[];
+  /** Only events at or after this time, epoch ms (reports read a period). */
+  since?: number;
+  /** Only events before this time, epoch ms. */
+  until?: number;
   /** At most this many, newest last. Default 100. */
   limit?: number;
 }

@@ -39,6 +39,8 @@ function eventFilters(query: EventQuery): { where: string; params: SqlValue[] } 
   equal("environment", query.environment);
   equal("release_id", query.releaseId);
   equal("id", query.afterId, ">");
+  equal("time", query.since, ">=");
+  equal("time", query.until, "<");
   if (query.types !== undefined) {
     // A type ending in "." is a prefix. substr rather than LIKE, so "_" and "%" in types mean themselves.
     const alternatives = query.types.map((type) => {
