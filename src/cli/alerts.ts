@@ -1,10 +1,10 @@
-import { userInfo } from "node:os";
 import type { Command } from "commander";
 import type { AlertView, NoiseReport } from "../alert/index.js";
 import { EngineError, formatDuration } from "../core/index.js";
 import type { DeliveryRecord, SilenceRecord } from "../store/index.js";
 import { connect, type GlobalOptions } from "./connect.js";
-import { bold, dim, green, out, red, yellow } from "./render.js";
+import { operatorName, wantsJson } from "./group-support.js";
+import { bold, dim, green, out, red, table, yellow } from "./render.js";
 
 /**
  * `engineroom alerts`: firing alerts; `ack`, `outcome`, `silence add|list|expire`, `noise`,
@@ -30,9 +30,9 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
     .option("--json", "print JSON")
     .action(async (id: string, options: { for?: string; comment?: string; json?: boolean }, command: Command) => {
       const api = await connect(globals(command));
-      const alert = await api.post<AlertView>(`/v1/alerts/${encodeURIComponent(id)}/ack`, { by: who(), for: options.for, comment: options.comment });
+      const alert = await api.post<AlertView>(`/v1/alerts/${encodeURIComponent(id)}/ack`, { by: operatorName(), for: options.for, comment: options.comment });
       const until = alert.ack?.until ? `until ${iso(alert.ack.until)}` : "until it resolves";
-      out(asJson(options, command) ? JSON.stringify(alert, null, 2) : `${green("acknowledged")} ${alert.id} (${alert.rule}) by ${alert.ack?.by} ${until}`);
+      out(wantsJson(options, command) ? JSON.stringify(alert, null, 2) : `${green("acknowledged")} ${alert.id} (${alert.rule}) by ${alert.ack?.by} ${until}`);
     });
 
   alerts
@@ -42,8 +42,8 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
     .option("--json", "print JSON")
     .action(async (id: string, outcome: string, options: { reason?: string; json?: boolean }, command: Command) => {
       const api = await connect(globals(command));
-      const alert = await api.post<AlertView>(`/v1/alerts/${encodeURIComponent(id)}/outcome`, { outcome, reason: options.reason, by: who() });
-      out(asJson(options, command) ? JSON.stringify(alert, null, 2) : `${green("recorded")} ${alert.id} (${alert.rule}) is ${alert.outcome?.value}, by ${alert.outcome?.by}`);
+      const alert = await api.post<AlertView>(`/v1/alerts/${encodeURIComponent(id)}/outcome`, { outcome, reason: options.reason, by: operatorName() });
+      out(wantsJson(options, command) ? JSON.stringify(alert, null, 2) : `${green("recorded")} ${alert.id} (${alert.rule}) is ${alert.outcome?.value}, by ${alert.outcome?.by}`);
     });
 
   const silence = alerts.command("silence").description("silences: add, list, expire");
@@ -58,8 +58,8 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
       const missing = [!options.match?.length && "--match", !options.reason && "--reason", !options.for && "--for"].filter(Boolean);
       if (missing.length) throw new EngineError("SILENCE_INVALID", `The silence was not created: ${missing.join(", ")} required.`);
       const api = await connect(globals(command));
-      const created = await api.post<SilenceRecord>("/v1/silences", { matchers: options.match, reason: options.reason, for: options.for, by: who() });
-      out(asJson(options, command) ? JSON.stringify(created, null, 2) : `${green("silenced")} ${created.id}: ${created.matchers.join(", ")} until ${iso(created.endsAt)} (${created.reason})`);
+      const created = await api.post<SilenceRecord>("/v1/silences", { matchers: options.match, reason: options.reason, for: options.for, by: operatorName() });
+      out(wantsJson(options, command) ? JSON.stringify(created, null, 2) : `${green("silenced")} ${created.id}: ${created.matchers.join(", ")} until ${iso(created.endsAt)} (${created.reason})`);
     });
   silence
     .command("list")
@@ -68,14 +68,14 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
     .action(async (options: { json?: boolean }, command: Command) => {
       const api = await connect(globals(command));
       const { silences } = await api.get<{ silences: SilenceRecord[] }>("/v1/silences");
-      out(asJson(options, command) ? JSON.stringify({ silences }, null, 2) : renderSilences(silences));
+      out(wantsJson(options, command) ? JSON.stringify({ silences }, null, 2) : renderSilences(silences));
     });
   silence
     .command("expire <id>")
     .description("expire a silence now")
     .action(async (id: string, _options: unknown, command: Command) => {
       const api = await connect(globals(command));
-      const expired = await api.post<SilenceRecord>(`/v1/silences/${encodeURIComponent(id)}/expire`, { by: who() });
+      const expired = await api.post<SilenceRecord>(`/v1/silences/${encodeURIComponent(id)}/expire`, { by: operatorName() });
       out(`${green("expired")} ${expired.id} (${expired.expiredReason})`);
     });
 
@@ -87,7 +87,7 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
     .action(async (options: { since: string; json?: boolean }, command: Command) => {
       const api = await connect(globals(command));
       const report = await api.get<NoiseReport>(`/v1/alerts/noise?since=${encodeURIComponent(options.since)}`);
-      out(asJson(options, command) ? JSON.stringify(report, null, 2) : renderNoise(report, options.since));
+      out(wantsJson(options, command) ? JSON.stringify(report, null, 2) : renderNoise(report, options.since));
     });
 
   alerts
@@ -98,34 +98,12 @@ export function registerAlertsCommands(program: Command, globals: (command: Comm
     .action(async (options: { limit: string; json?: boolean }, command: Command) => {
       const api = await connect(globals(command));
       const { deliveries } = await api.get<{ deliveries: DeliveryRecord[] }>(`/v1/alerts/deliveries?limit=${encodeURIComponent(options.limit)}`);
-      out(asJson(options, command) ? JSON.stringify({ deliveries }, null, 2) : renderDeliveries(deliveries));
+      out(wantsJson(options, command) ? JSON.stringify({ deliveries }, null, 2) : renderDeliveries(deliveries));
     });
-}
-
-/** --json given to the subcommand or to `alerts` before it (commander gives it to the parent). */
-function asJson(options: { json?: boolean }, command: Command): boolean {
-  return options.json === true || (command.optsWithGlobals() as { json?: boolean }).json === true;
-}
-
-function who(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? "unknown";
-  }
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 const ago = (ms: number) => `${formatDuration(Math.max(0, Date.now() - ms))} ago`;
-
-/** Rows as aligned columns; the first row is the header (dimmed). */
-export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r, n) => {
-    const line = r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ");
-    return n === 0 ? dim(line) : line;
-  }).join("\n");
-}
 
 function labelText(labels: Record<string, string>): string {
   return Object.entries(labels)
@@ -147,7 +125,7 @@ export function renderAlerts(alerts: AlertView[], all: boolean): string {
     a.outcome ? `${a.outcome.value}${a.outcome.source === "person" ? ` (${a.outcome.by})` : ""}` : "-",
     labelText(a.labels),
   ]);
-  return table([["id", "rule", "severity", "state", "since", "acked by", "silenced / inhibited", "outcome", "labels"], ...rows]);
+  return table(["id", "rule", "severity", "state", "since", "acked by", "silenced / inhibited", "outcome", "labels"], rows);
 }
 
 export function renderSilences(silences: SilenceRecord[]): string {
@@ -160,13 +138,13 @@ export function renderSilences(silences: SilenceRecord[]): string {
     s.expiredAt === null ? iso(s.endsAt) : iso(s.expiredAt),
     s.reason,
   ]);
-  return table([["id", "state", "matchers", "by", "until", "reason"], ...rows]);
+  return table(["id", "state", "matchers", "by", "until", "reason"], rows);
 }
 
 export function renderNoise(report: NoiseReport, since: string): string {
   const pct = (r: number | null) => (r === null ? "-" : `${(r * 100).toFixed(1)}%`);
   const rows = [...report.rules, report.overall].map((r) => [r.rule, String(r.alerts), String(r.actionable), String(r.noise), String(r.duplicate), String(r.unclassified), String(r.open), pct(r.falsePositiveRatio)]);
-  const lines = [bold(`alert noise over the last ${since} (target: false positives ≤ ${pct(report.target)})`), table([["rule", "alerts", "actionable", "noise", "duplicate", "unclassified", "open", "false positives"], ...rows])];
+  const lines = [bold(`alert noise over the last ${since} (target: false positives ≤ ${pct(report.target)})`), table(["rule", "alerts", "actionable", "noise", "duplicate", "unclassified", "open", "false positives"], rows)];
   if (report.meetsTarget === null) lines.push(dim("no classified alert yet"));
   else lines.push(report.meetsTarget ? green(`overall ${pct(report.overall.falsePositiveRatio)}: within the target`) : red(`overall ${pct(report.overall.falsePositiveRatio)}: above the target`));
   if (report.noisiest.length) lines.push(yellow(`noisiest rules: ${report.noisiest.join(", ")}`));
@@ -177,5 +155,5 @@ export function renderDeliveries(deliveries: DeliveryRecord[]): string {
   if (deliveries.length === 0) return "no deliveries yet";
   const colour = (s: string) => (s === "delivered" ? green(s) : s === "failed" ? red(s) : yellow(s));
   const rows = deliveries.map((d) => [iso(d.createdAt), d.channel, colour(d.state), String(d.attempts), d.lastStatus === null ? "-" : String(d.lastStatus), d.title, d.lastError ?? ""]);
-  return table([["time", "channel", "state", "attempts", "status", "title", "last error"], ...rows]);
+  return table(["time", "channel", "state", "attempts", "status", "title", "last error"], rows);
 }

@@ -1,25 +1,13 @@
-import { userInfo } from "node:os";
 import type { Command } from "commander";
+import type { Delivery } from "../notify/index.js";
 import { connect, type GlobalOptions } from "./connect.js";
-import { dim, green, out } from "./render.js";
+import { operatorName, wantsJson } from "./group-support.js";
+import { green, out, table } from "./render.js";
 
 /** A channel as /v1/channels answers it. */
 interface ChannelRow {
   name: string;
   type: string;
-}
-
-/** A Delivery as /v1/channels/:name/test answers it. */
-interface DeliveryJson {
-  notificationId: string;
-  channel: string;
-  state: string;
-  attempts: number;
-  lastError: string | null;
-  lastStatus: number | null;
-  createdAt: number;
-  updatedAt: number;
-  title: string;
 }
 
 /**
@@ -43,27 +31,17 @@ export function registerChannelsCommands(program: Command, globals: (command: Co
     .option("--json", "print JSON")
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const api = await connect(globals(command));
-      const delivery = await api.post<DeliveryJson>(`/v1/channels/${encodeURIComponent(name)}/test`, { by: who() });
-      const json = options.json === true || (command.optsWithGlobals() as { json?: boolean }).json === true;
-      out(json ? JSON.stringify(delivery, null, 2) : renderTested(delivery));
+      const delivery = await api.post<Delivery>(`/v1/channels/${encodeURIComponent(name)}/test`, { by: operatorName() });
+      out(wantsJson(options, command) ? JSON.stringify(delivery, null, 2) : renderTested(delivery));
     });
 }
 
 export function renderChannels(list: ChannelRow[]): string {
   if (list.length === 0) return "no channels (declare them under `channels:` in engineroom.yaml)";
-  const width = Math.max(4, ...list.map((c) => c.name.length));
-  return [dim(`${"name".padEnd(width)}  type`), ...list.map((c) => `${c.name.padEnd(width)}  ${c.type}`)].join("\n");
+  return table(["name", "type"], list.map((c) => [c.name, c.type]));
 }
 
-export function renderTested(delivery: DeliveryJson): string {
+export function renderTested(delivery: Delivery): string {
   const status = delivery.lastStatus === null ? "" : `, status ${delivery.lastStatus}`;
   return `${green("delivered")} a test notification to channel ${delivery.channel} (${delivery.notificationId}${status}, ${delivery.updatedAt - delivery.createdAt} ms)`;
-}
-
-function who(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? "unknown";
-  }
 }

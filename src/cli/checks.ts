@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { formatDuration } from "../core/index.js";
 import type { CheckHistory, CheckSummary, MonitorStats } from "../monitor/index.js";
 import { connect, type GlobalOptions } from "./connect.js";
-import { dim, green, out, red, yellow } from "./render.js";
+import { wantsJson } from "./group-support.js";
+import { dim, green, out, red, table, yellow } from "./render.js";
 
 /**
  * `engineroom checks [--json]` and `engineroom checks history <name>`: every check's state, last
@@ -30,22 +31,8 @@ export function registerCheckCommands(program: Command, globals: (command: Comma
       const api = await connect(globals(command));
       const query = new URLSearchParams({ resolution: options.resolution, since: options.since });
       const history = await api.get<CheckHistory>(`/v1/checks/${encodeURIComponent(name)}/history?${query}`);
-      // `--json` after the subcommand may be taken by the parent's option of that name.
-      const json = options.json === true || (command.optsWithGlobals() as { json?: boolean }).json === true;
-      out(json ? JSON.stringify(history, null, 2) : renderHistory(history));
+      out(wantsJson(options, command) ? JSON.stringify(history, null, 2) : renderHistory(history));
     });
-}
-
-/** Rows as columns padded to their widest cell (colour codes do not count), two spaces apart. */
-export function table(header: string[], rows: string[][]): string {
-  const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "").length;
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ""))));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell + " ".repeat(widths[i]! - visible(cell))))
-      .join("  ")
-      .trimEnd();
-  return [dim(line(header)), ...rows.map(line)].join("\n");
 }
 
 const percent = (value: number | null): string => (value === null ? "-" : `${(value * 100).toFixed(value === 1 ? 0 : 2)}%`);

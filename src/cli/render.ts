@@ -11,6 +11,21 @@ export const yellow = paint(33);
 export const dim = paint(2);
 export const bold = paint(1);
 
+/**
+ * Rows as columns padded to their widest cell, two spaces apart, under a dimmed header: the human
+ * output of every read command. Colour codes in a cell do not count towards its width.
+ */
+export function table(header: string[], rows: string[][]): string {
+  const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "").length;
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ""))));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell + " ".repeat(widths[i]! - visible(cell))))
+      .join("  ")
+      .trimEnd();
+  return [dim(line(header)), ...rows.map(line)].join("\n");
+}
+
 /** Writes one line to standard output. */
 export const out = (text: string): void => {
   process.stdout.write(text + "\n");
