@@ -4,7 +4,7 @@
  * engine at start; a problem is CONFIG_INVALID naming its path (`alerts.route.routes.0.receiver`).
  */
 import { z } from "zod";
-import { closest, maxDurationMs } from "../config/index.js";
+import { maxDurationMs, unknownKeyProblems } from "../config/index.js";
 import { EngineError, parseDuration } from "../core/index.js";
 import { parseMatcher } from "./matchers.js";
 import { rulesConfigSchema } from "./sources/index.js";
@@ -139,36 +139,11 @@ export function alertsSchemaFor(channels: readonly string[]) {
 export function parseAlertsConfig(value: unknown, channels: readonly string[], file = "engineroom.yaml"): AlertsConfig {
   const parsed = alertsSchemaFor(channels).safeParse(value ?? {});
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.flatMap((issue) => {
-    const at = (...path: PropertyKey[]) => ["alerts", ...path].join(".");
-    if (issue.code !== "unrecognized_keys") return [`${at(...issue.path)}: ${issue.message}`];
-    // One problem per unknown key, at its own path, with the keys there are (as checks and the rest of the file do).
-    const known = knownKeysAt(alertsConfigSchema, issue.path);
-    return issue.keys.map((key) => {
-      const guess = closest(key, known);
-      return `${at(...issue.path, key)}: unknown key${guess ? ` (did you mean ${guess}?)` : ""}; known keys: ${known.join(", ")}`;
-    });
-  });
+  // An unknown key is named at its own path, with the keys there are (as checks and the rest of the file do).
+  const problems = parsed.error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? unknownKeyProblems("alerts", alertsConfigSchema, issue.path, issue.keys)
+      : [`${["alerts", ...issue.path].join(".")}: ${issue.message}`],
+  );
   throw new EngineError("CONFIG_INVALID", `${file} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
-}
-
-/** The keys of the object schema at `path` inside `schema` (defaults, pipes, lazies and arrays looked through). */
-function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  let node: unknown = schema;
-  for (const segment of [...path, null]) {
-    for (let i = 0; i < 20; i++) {
-      const def = (node as { _zod?: { def?: Record<string, unknown> } })?._zod?.def;
-      if (!def) return [];
-      if (def.type === "default" || def.type === "optional" || def.type === "nullable" || def.type === "prefault") node = def.innerType;
-      else if (def.type === "pipe") node = def.in;
-      else if (def.type === "lazy") node = (def.getter as () => unknown)();
-      else break;
-    }
-    const def = (node as { _zod: { def: Record<string, unknown> } })._zod.def;
-    if (segment === null) return def.type === "object" ? Object.keys(def.shape as object) : [];
-    if (def.type === "array") node = def.element;
-    else if (def.type === "object") node = (def.shape as Record<PropertyKey, unknown>)[segment];
-    else return [];
-  }
-  return [];
 }

@@ -14,6 +14,7 @@ export {
 } from "./schema.js";
 export { closest, loadProject, parseProject, serviceConfigHash, stableStringify, defaultConfigFile, type LoadedProject } from "./load.js";
 export { starterConfig } from "./starter.js";
+export { knownKeysAt, unknownKeyProblems } from "./known-keys.js";
 export { envValueSchema, providerNameSchema, secretNamePattern, secretNameSchema, secretRefSchema, secretsSectionSchema } from "./secret-ref.js";
 export { expandEnvReferences } from "./expand.js";
 export { maxDurationMs } from "./schema.js";

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { z } from "zod";
 import { ArtifactStore } from "../artifact/index.js";
-import { expandEnvReferences, type LoadedProject } from "../config/index.js";
+import { expandEnvReferences, unknownKeyProblems, type LoadedProject } from "../config/index.js";
 import { EngineError, createLogger, processAlive, redactor, systemClock, type Clock, type Logger } from "../core/index.js";
 import { createSecretProviders, resolveSecrets, secretsConfigSchema, type SecretProviders } from "../secrets/index.js";
 import type { Verdict } from "../analysis/index.js";
@@ -270,7 +270,9 @@ export function secretProviders(project: LoadedProject): SecretProviders {
 export function parseSection<S extends z.ZodType>(project: LoadedProject, section: string, schema: S, value: unknown): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${[section, ...issue.path].join(".")}: ${issue.message}`);
+  const problems = parsed.error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys" ? unknownKeyProblems(section, schema, issue.path, issue.keys) : [`${[section, ...issue.path].join(".")}: ${issue.message}`],
+  );
   throw new EngineError("CONFIG_INVALID", `${project.file} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
 }
 

@@ -40,14 +40,18 @@ describe("SLO config", () => {
         'a.service: no service "nope" is declared (services: web, api)',
         "b.threshold: a latency threshold must be one of the histogram's bounds, 1ms, 2ms, 5ms, 10ms, 20ms, 50ms, 100ms, 200ms, 300ms, 500ms, 750ms, 1s, 2s, 5s, 10s; got \"250ms\"",
         "c.target: a target is a percentage above 0 and below 100, e.g. 99.9",
+        "d.extra: unknown key; known keys: service, kind, target, window, threshold, check, environments, min_bad_events",
         "d.window: an SLO window is from 1h to 366d, not 1m",
-        "d: Unrecognized key: \"extra\"",
       ],
     );
     assert.deepEqual(problems({ a: { service: "nope", kind: "availability", target: 99.9, environments: ["prod"] }, c: { service: "web", kind: "check", check: "missing", target: 99 } }).sort(), [
       "a.environments.0: no environment \"prod\" (the chain is staging → production)",
       "a.service: no service \"nope\" is declared (services: web, api)",
       "c.check: no check \"missing\" (checks: web-health-production)",
+    ]);
+    assert.deepEqual(problems({ w: { service: "web", kind: "availability", target: 99.9, windw: "7d" }, y: { service: "web", kind: "availability", target: 99.9, window: "400d" } }), [
+      "w.windw: unknown key (did you mean window?); known keys: service, kind, target, window, threshold, check, environments, min_bad_events",
+      "y.window: an SLO window is from 1h to 366d, not 400d",
     ]);
     assert.deepEqual(problems({ l: { service: "web", kind: "latency", target: 99 } }), ["l.threshold: a latency SLO needs a threshold, one of 1ms, 2ms, 5ms, 10ms, 20ms, 50ms, 100ms, 200ms, 300ms, 500ms, 750ms, 1s, 2s, 5s, 10s"]);
   });

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { formatDuration, parseDuration } from "../core/index.js";
+import { closest, knownKeysAt } from "../config/index.js";
 import { latencyBoundsMs } from "../metrics/index.js";
 import { burnRules, defaultMinBadEvents, type BurnRule } from "./policy.js";
 import { Objective } from "./ratio.js";
@@ -25,7 +26,7 @@ const windowSchema = z.union([z.string(), z.number().int().positive()]).transfor
     return z.NEVER;
   }
   if (ms < minWindowMs || ms > maxWindowMs) {
-    ctx.addIssue({ code: "custom", message: `an SLO window is from 1h to 366d, not ${formatDuration(ms)}` });
+    ctx.addIssue({ code: "custom", message: `an SLO window is from 1h to 366d, not ${typeof value === "string" ? value : formatDuration(ms)}` });
     return z.NEVER;
   }
   return ms;
@@ -105,7 +106,12 @@ export function parseSlos(section: unknown, project: SloProject): SloParse {
   for (const [sloName, raw] of Object.entries(section_.data)) {
     const parsed = sloSchema.safeParse(raw);
     if (!parsed.success) {
-      problems.push(...parsed.error.issues.map((i) => ({ path: [sloName, ...(i.path as (string | number)[])], message: i.message })));
+      for (const i of parsed.error.issues) {
+        const at = [sloName, ...(i.path as (string | number)[])];
+        if (i.code !== "unrecognized_keys") problems.push({ path: at, message: i.message });
+        // An unknown key at its own path, with the keys there are, as the rest of the file names it.
+        else for (const key of i.keys) problems.push({ path: [...at, key], message: unknownKeyMessage(key, knownKeysAt(sloSchema, i.path)) });
+      }
       continue;
     }
     const s = parsed.data;
@@ -139,4 +145,9 @@ export function parseSlos(section: unknown, project: SloProject): SloParse {
     });
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, slos };
+}
+
+function unknownKeyMessage(key: string, known: readonly string[]): string {
+  const guess = closest(key, known);
+  return `unknown key${guess ? ` (did you mean ${guess}?)` : ""}; known keys: ${known.join(", ")}`;
 }
