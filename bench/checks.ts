@@ -13,7 +13,8 @@
  * For each: probes/s held over the measured period, CPU µs per probe (utime + stime from
  * /proc/<pid>/stat of its processes over the period, divided by the probes), start lag p99 (ours:
  * Monitor.stats(); the peer's: prometheus_target_interval_length_seconds{quantile="0.99"} − 10 s),
- * RSS, and our store's growth (bytes per minute bucket, measured, times the buckets a day writes).
+ * RSS, and our store's growth (bytes per minute bucket, measured at the end as what deleting them
+ * frees, times the buckets a day writes).
  * Warm-up, then the measured period, per configuration; exits by itself and kills what it started.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -140,13 +141,6 @@ async function ours(checks: number): Promise<Figures> {
   const next = <T>() => new Promise<T>((r) => runner.once("message", (m) => r(m as T)));
   await next<{ ready: true }>();
   await sleep(warmupS * 1000);
-  // Measured from a store that has its states and a first minute already, so growth is buckets only.
-  for (;;) {
-    const figures = next<{ minuteRows: number }>();
-    runner.send("figures");
-    if ((await figures).minuteRows > 0) break;
-    await sleep(1000);
-  }
   const measuring = next();
   runner.send("measure");
   await measuring;
@@ -155,14 +149,13 @@ async function ours(checks: number): Promise<Figures> {
   await sleep(measureS * 1000);
   const cpu1 = cpuSeconds([runner.pid!]);
   const seconds = (performance.now() - t0) / 1000;
-  const reported = next<{ stats: { runs: number; skipped: number; lagMs: { p50: number; p99: number } }; rss: number; store: { start: { bytes: number; minuteRows: number }; end: { bytes: number; minuteRows: number } } }>();
+  const reported = next<{ stats: { runs: number; skipped: number; lagMs: { p50: number; p99: number } }; rss: number; eventLoop: { p99: number; max: number }; store: { bytes: number; minuteRows: number } }>();
   runner.send("report");
   const report = await reported;
   runner.send("stop");
   await Promise.race([new Promise((r) => runner.once("exit", r)), sleep(15_000)]);
-  const { start: s0, end: s1 } = report.store;
-  const rows = s1.minuteRows - s0.minuteRows;
-  const bytesPerRow = rows > 0 ? (s1.bytes - s0.bytes) / rows : NaN;
+  const rows = report.store.minuteRows;
+  const bytesPerRow = rows > 0 ? report.store.bytes / rows : NaN;
   // A day writes 1,440 minute buckets, 24 hour buckets and 1 day bucket per check (same row shape).
   const perDay = bytesPerRow * checks * (1440 + 24 + 1);
   // Kept: minutes 24 h, hours 35 d, days 400 d.
@@ -174,7 +167,7 @@ async function ours(checks: number): Promise<Figures> {
     cpuUsPerProbe: ((cpu1 - cpu0) * 1e6) / report.stats.runs,
     lagP99Ms: report.stats.lagMs.p99,
     rssMb: report.rss / 2 ** 20,
-    note: `lag p50 ${report.stats.lagMs.p50.toFixed(2)}ms, ${report.stats.skipped} skipped; store ${Number.isNaN(bytesPerRow) ? "?" : bytesPerRow.toFixed(0)} B per bucket (${rows} minute buckets written): ${(perDay / 2 ** 20).toFixed(0)} MiB written per day, ${(steady / 2 ** 30).toFixed(2)} GiB once retention is full`,
+    note: `lag p50 ${report.stats.lagMs.p50.toFixed(2)}ms, ${report.stats.skipped} skipped, event-loop delay p99 ${report.eventLoop.p99.toFixed(1)}ms max ${report.eventLoop.max.toFixed(0)}ms; store ${Number.isNaN(bytesPerRow) ? "?" : bytesPerRow.toFixed(0)} B per bucket (${rows} minute buckets written): ${(perDay / 2 ** 20).toFixed(0)} MiB written per day, ${(steady / 2 ** 30).toFixed(2)} GiB once retention is full`,
   };
 }
 

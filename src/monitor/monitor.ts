@@ -91,14 +91,18 @@ interface Runtime {
   dirty: boolean;
 }
 
+/** Minutes between two saves of every check's counts and last result (transitions are saved at once). */
+const statesEveryMinutes = 10;
+
 /** Fields longer than this are cut in the saved last result (a body a condition read can be 64 KiB). */
 const maxFieldChars = 200;
 
 /**
  * Runs checks on the fixed-rate scheduler, keeps each one's state (pending → up / down by its
- * thresholds) and its results as aggregates, and tells listeners of every transition. State and the
- * last result are saved, so a restarted monitor resumes each check where it was; transitions to
- * down, and recoveries, are events (`check.down`, `check.up`).
+ * thresholds) and its results as aggregates, and tells listeners of every transition. A state is
+ * saved at every transition, the counts in a row and the last result every 10 minutes and at stop,
+ * so a restarted monitor resumes each check where it was; transitions to down, and recoveries, are
+ * events (`check.down`, `check.up`).
  *
  * A transition listener is called synchronously after the state changed and never awaited: one that
  * throws or hangs delays no check.
@@ -349,7 +353,9 @@ export class Monitor {
         return;
       }
       const now = this.#clock.now();
-      const states = this.#dirtyStates();
+      // Transitions are saved as they happen; counts and last results every 10 minutes (and at
+      // stop), so that most minutes write their buckets only (10,000 states are twice the bytes).
+      const states = Math.floor(now / 60_000) % statesEveryMinutes === 0 ? this.#dirtyStates() : [];
       this.#write(() => this.#book.close(now, states));
       // The book moves to the next minute only once the write is queued; wait so minutes stay in order.
       await this.#writes;
