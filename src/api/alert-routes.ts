@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { EngineError, parseDuration, redactor } from "../core/index.js";
 import type { Operations } from "../engine/index.js";
 import { alertOutcomes, type AlertOutcome } from "../store/index.js";
+import { actorOf, optionalString, wholeNumber } from "./params.js";
 
 type Body = Record<string, unknown> | undefined;
 
@@ -12,7 +13,7 @@ type Body = Record<string, unknown> | undefined;
  */
 export function registerAlertRoutes(app: FastifyInstance, ops: Operations): void {
   app.get<{ Querystring: { all?: string; limit?: string } }>("/v1/alerts", async (request) =>
-    redactor.redactDeep({ alerts: await ops.alerts({ all: request.query.all === "true", limit: count(request.query.limit, 50) }) }),
+    redactor.redactDeep({ alerts: await ops.alerts({ all: request.query.all === "true", limit: wholeNumber(request.query.limit, 50) }) }),
   );
 
   app.get<{ Querystring: { since?: string } }>("/v1/alerts/noise", async (request) => {
@@ -23,7 +24,7 @@ export function registerAlertRoutes(app: FastifyInstance, ops: Operations): void
   });
 
   app.get<{ Querystring: { limit?: string } }>("/v1/alerts/deliveries", async (request) =>
-    redactor.redactDeep({ deliveries: await ops.deliveries({ limit: count(request.query.limit, 50) }) }),
+    redactor.redactDeep({ deliveries: await ops.deliveries({ limit: wholeNumber(request.query.limit, 50) }) }),
   );
 
   app.get<{ Params: { id: string } }>("/v1/alerts/:id", async (request) => redactor.redactDeep(await ops.alert(request.params.id)));
@@ -31,8 +32,8 @@ export function registerAlertRoutes(app: FastifyInstance, ops: Operations): void
   app.post<{ Params: { id: string }; Body: Body }>("/v1/alerts/:id/ack", async (request) => {
     const body = request.body ?? {};
     const forMs = body.for === undefined ? undefined : duration(body.for, "for");
-    const comment = text(body.comment, "comment");
-    return redactor.redactDeep(await ops.ackAlert(request.params.id, { by: actor(body), ...(forMs !== undefined && { forMs }), ...(comment !== undefined && { comment }) }));
+    const comment = optionalString(body.comment, "comment");
+    return redactor.redactDeep(await ops.ackAlert(request.params.id, { by: actorOf(body), ...(forMs !== undefined && { forMs }), ...(comment !== undefined && { comment }) }));
   });
 
   app.post<{ Params: { id: string }; Body: Body }>("/v1/alerts/:id/outcome", async (request) => {
@@ -41,8 +42,8 @@ export function registerAlertRoutes(app: FastifyInstance, ops: Operations): void
     if (typeof outcome !== "string" || !(alertOutcomes as readonly string[]).includes(outcome) || outcome === "unclassified") {
       throw new EngineError("API_BAD_REQUEST", "`outcome` must be actionable, noise or duplicate.");
     }
-    const reason = text(body.reason, "reason");
-    return redactor.redactDeep(await ops.setAlertOutcome(request.params.id, outcome as AlertOutcome, { by: actor(body), ...(reason !== undefined && { reason }) }));
+    const reason = optionalString(body.reason, "reason");
+    return redactor.redactDeep(await ops.setAlertOutcome(request.params.id, outcome as AlertOutcome, { by: actorOf(body), ...(reason !== undefined && { reason }) }));
   });
 
   app.get("/v1/silences", async () => redactor.redactDeep({ silences: await ops.silences() }));
@@ -52,34 +53,18 @@ export function registerAlertRoutes(app: FastifyInstance, ops: Operations): void
     const matchers = Array.isArray(body.matchers) ? body.matchers : [];
     const forMs = typeof body.for === "number" ? body.for : typeof body.for === "string" ? (parseDuration(body.for) ?? Number.NaN) : Number.NaN;
     if (typeof body.for === "string" && Number.isNaN(forMs)) throw new EngineError("SILENCE_INVALID", `The silence was not created: "${body.for}" is not a duration (e.g. 2h).`);
-    const silence = await ops.createSilence({ matchers: matchers as string[], reason: typeof body.reason === "string" ? body.reason : "", forMs, createdBy: actor(body) });
+    const silence = await ops.createSilence({ matchers: matchers as string[], reason: typeof body.reason === "string" ? body.reason : "", forMs, createdBy: actorOf(body) });
     void reply.status(201);
     return redactor.redactDeep(silence);
   });
 
   app.post<{ Params: { id: string }; Body: Body }>("/v1/silences/:id/expire", async (request) =>
-    redactor.redactDeep(await ops.expireSilence(request.params.id, actor(request.body ?? {}))),
+    redactor.redactDeep(await ops.expireSilence(request.params.id, actorOf(request.body))),
   );
-}
-
-function actor(body: Record<string, unknown>): string {
-  return typeof body.by === "string" && body.by.trim() ? body.by.trim().slice(0, 100) : "api";
-}
-
-function text(value: unknown, name: string): string | undefined {
-  if (value === undefined || typeof value === "string") return value;
-  throw new EngineError("API_BAD_REQUEST", `\`${name}\` must be a string.`);
 }
 
 function duration(value: unknown, name: string): number {
   const ms = typeof value === "number" ? value : typeof value === "string" ? parseDuration(value) : undefined;
   if (ms === undefined || !(ms > 0)) throw new EngineError("API_BAD_REQUEST", `\`${name}\` must be a duration such as 1h.`);
   return ms;
-}
-
-function count(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new EngineError("API_BAD_REQUEST", `Expected a whole number, got "${value}".`);
-  return n;
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { redactor } from "../core/index.js";
 import type { Operations } from "../engine/index.js";
+import { actorOf } from "./params.js";
 
 type Body = Record<string, unknown> | undefined;
 
@@ -13,7 +14,6 @@ export function registerChannelRoutes(app: FastifyInstance, ops: Operations): vo
   app.get("/v1/channels", async () => redactor.redactDeep({ channels: await ops.channels() }));
 
   app.post<{ Params: { name: string }; Body: Body }>("/v1/channels/:name/test", async (request) => {
-    const by = request.body?.by;
-    return redactor.redactDeep(await ops.testChannel(request.params.name, { by: typeof by === "string" && by.trim() ? by.trim().slice(0, 100) : "api" }));
+    return redactor.redactDeep(await ops.testChannel(request.params.name, { by: actorOf(request.body) }));
   });
 }

@@ -10,6 +10,7 @@ import { registerChannelRoutes } from "./channel-routes.js";
 import { registerSloRoutes } from "./slo-routes.js";
 import { registerReportRoutes } from "./report-routes.js";
 import { openApiDocument } from "./openapi.js";
+import { optionalString, wholeNumber } from "./params.js";
 
 /** The operations to serve (`createOperations(engine)`), or an engine to build them from. */
 export type ApiOptions = { token: string } & ({ operations: Operations } | { engine: Engine });
@@ -75,11 +76,11 @@ export function createApi(options: ApiOptions): FastifyInstance {
   app.get<{ Querystring: { env?: string } }>("/v1/status", async (request) => redactor.redactDeep(await ops.status(request.query.env)));
 
   app.get<{ Params: { service: string }; Querystring: { limit?: string; env?: string } }>("/v1/services/:service/releases", async (request) => ({
-    releases: redactor.redactDeep(await ops.releases(request.params.service, { environment: request.query.env, limit: positiveInt(request.query.limit, 20) })),
+    releases: redactor.redactDeep(await ops.releases(request.params.service, { environment: request.query.env, limit: wholeNumber(request.query.limit, 20) })),
   }));
 
   app.get<{ Params: { service: string }; Querystring: { lines?: string; env?: string } }>("/v1/services/:service/logs", async (request) =>
-    redactor.redactDeep({ instances: await ops.logs(request.params.service, { environment: request.query.env, lines: positiveInt(request.query.lines, 100) }) }),
+    redactor.redactDeep({ instances: await ops.logs(request.params.service, { environment: request.query.env, lines: wholeNumber(request.query.lines, 100) }) }),
   );
 
   app.get<{ Querystring: { service?: string; env?: string; after?: string; limit?: string } }>("/v1/events", async (request) => ({
@@ -87,8 +88,8 @@ export function createApi(options: ApiOptions): FastifyInstance {
       await ops.events({
         service: request.query.service,
         environment: request.query.env,
-        afterId: request.query.after === undefined ? undefined : positiveInt(request.query.after, 0),
-        limit: positiveInt(request.query.limit, 100),
+        afterId: request.query.after === undefined ? undefined : wholeNumber(request.query.after, 0),
+        limit: wholeNumber(request.query.limit, 100),
       }),
     ),
   }));
@@ -200,16 +201,4 @@ async function stream(reply: FastifyReply, work: (call: { signal: AbortSignal; o
     done = true;
     if (started) reply.raw.end();
   }
-}
-
-function optionalString(value: unknown, name: string): string | undefined {
-  if (value === undefined || typeof value === "string") return value;
-  throw new EngineError("API_BAD_REQUEST", `\`${name}\` must be a string.`);
-}
-
-function positiveInt(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new EngineError("API_BAD_REQUEST", `Expected a whole number, got "${value}".`);
-  return n;
 }
