@@ -69,6 +69,9 @@ export const errorCatalogue = {
   REPORT_PERIOD_INVALID: { status: 400, hint: "Give the period as a duration from 1h to 400d, e.g. --since 30d, 7d or 12h." },
   SLO_UNKNOWN: { status: 404, hint: "Use an SLO declared under `slos` in engineroom.yaml; `engineroom slo` lists them." },
   CHECK_UNKNOWN: { status: 404, hint: "Use a check's name as `engineroom checks` lists it: a declared check, or a service's own (`<service>.health.<environment>`, `proxy.<environment>`)." },
+  INCIDENT_NOT_FOUND: { status: 404, hint: "`engineroom incidents --all` lists the incidents with their ids." },
+  INCIDENT_TRANSITION_INVALID: { status: 409, hint: "An incident moves triage → investigating → mitigated → resolved → closed, one step at a time, or is cancelled before it is resolved; `engineroom incidents show <id>` gives its state." },
+  INCIDENT_INVALID: { status: 400, hint: "Open an incident with --title and --service (and --severity SEV1–SEV4 if you set it); a severity change needs --reason; an update needs at least one of --status, --note, --commander, --severity." },
   INTERNAL: { status: 500, hint: "This is a bug in Engineroom; please report it with the command and its output." },
 } as const satisfies Record<string, { status: number; hint: string }>;
 

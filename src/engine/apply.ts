@@ -83,7 +83,7 @@ export async function applyPlan(engine: Engine, saved: Plan | undefined, options
   }
   const revision: AppliedRevision = { fileHash: project.fileHash, gitCommit: gitRevision(project.dir, project.file), at: new Date(engine.clock.now()).toISOString() };
   const progress = options.onProgress ?? (() => {});
-  await engine.store.events.append({ type: "apply.started", message: `apply of ${pending.length} change(s), config ${revision.fileHash.slice(0, 12)}${revision.gitCommit ? ` at ${revision.gitCommit}` : ""}`, data: { ...revision, changes: pending.length } });
+  await engine.store.events.append({ type: "apply.started", message: `apply of ${pending.length} change(s), config ${revision.fileHash.slice(0, 12)}${revision.gitCommit ? ` at ${revision.gitCommit}` : ""}`, data: { ...revision, changes: pending.length, planHash: plan.hash } });
   // The engine runs what the file declares from now on, for the changes below and for later deploys.
   for (const environment of engine.environments) {
     const next = project.config.environments.find((e) => e.name === environment.name);
