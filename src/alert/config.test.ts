@@ -40,7 +40,7 @@ describe("alerts config", () => {
         "alerts.route.routes.0.continue: Invalid input: expected boolean, received string",
         "alerts.inhibit_rules.0.source_matchers: Too small: expected array to have >=1 items",
         `alerts.inhibit_rules.0.target_matchers.0: "a=~(": Invalid regular expression: /^(?:()$/: Unterminated group`,
-        "alerts.silences.max_duration: 30d is longer than the longest duration, 24d: Node's timers cannot wait longer",
+        "alerts.silences.max_duration: \"30d\" is longer than the longest duration, 24d (2147483647 ms): Node's timers cannot wait longer",
         "alerts.noise.self_resolve_within: must be longer than 0",
         "alerts.bogus: unknown key; known keys: route, inhibit_rules, silences, noise, rules, default_rules",
       ],

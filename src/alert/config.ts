@@ -4,26 +4,12 @@
  * engine at start; a problem is CONFIG_INVALID naming its path (`alerts.route.routes.0.receiver`).
  */
 import { z } from "zod";
-import { maxDurationMs, unknownKeyProblems } from "../config/index.js";
-import { EngineError, parseDuration } from "../core/index.js";
+import { durationSchema, unknownKeyProblems } from "../config/index.js";
+import { EngineError } from "../core/index.js";
 import { parseMatcher } from "./matchers.js";
 import { rulesConfigSchema } from "./sources/index.js";
 
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    const ms = typeof value === "number" ? value : parseDuration(value);
-    if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
-      ctx.addIssue({ code: "custom", message: `"${value}" is not a duration; write it like 30s, 5m, 4h or 7d` });
-      return z.NEVER;
-    }
-    if (ms > maxDurationMs) {
-      ctx.addIssue({ code: "custom", message: `${value} is longer than the longest duration, 24d: Node's timers cannot wait longer` });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .meta({ description: 'A duration such as "30s", "5m", "4h", "7d", or a number of milliseconds; at most 24d.' });
+const duration = durationSchema({ examples: "30s, 5m, 4h or 7d" }).meta({ description: 'A duration such as "30s", "5m", "4h", "7d", or a number of milliseconds; at most 24d.' });
 
 const positiveDuration = duration.refine((ms) => ms > 0, { message: "must be longer than 0" });
 

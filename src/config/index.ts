@@ -17,4 +17,4 @@ export { starterConfig } from "./starter.js";
 export { knownKeysAt, unknownKeyProblems } from "./known-keys.js";
 export { envValueSchema, providerNameSchema, secretNamePattern, secretNameSchema, secretRefSchema, secretsSectionSchema } from "./secret-ref.js";
 export { expandEnvReferences } from "./expand.js";
-export { maxDurationMs } from "./schema.js";
+export { durationSchema, maxDurationMs, type DurationBounds } from "./duration.js";

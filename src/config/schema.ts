@@ -1,31 +1,10 @@
 import { z } from "zod";
-import { parseDuration } from "../core/index.js";
+import { durationSchema } from "./duration.js";
 import { routeConflicts } from "./routes.js";
 import { envValueSchema, secretsSectionSchema } from "./secret-ref.js";
 
-/**
- * The longest duration a config may hold: 2^31-1 ms, about 24.8 days. Node's timers cannot wait
- * longer (a longer one fires at once), so a `release.watch: 25d` would end the moment it began.
- */
-export const maxDurationMs = 2 ** 31 - 1;
-
 /** A duration written as "500ms", "5s", "5m", "1h" (or a number of milliseconds); parsed to milliseconds. */
-const duration = z
-  .union([z.string(), z.number().int().nonnegative()])
-  .transform((value, ctx) => {
-    const ms = typeof value === "number" ? value : parseDuration(value);
-    if (ms === undefined) {
-      ctx.addIssue({ code: "custom", message: `"${value}" is not a duration; write it like 500ms, 5s, 5m or 1h` });
-      return z.NEVER;
-    }
-    if (ms > maxDurationMs) {
-      const shown = typeof value === "number" ? `${value} ms` : `"${value}"`;
-      ctx.addIssue({ code: "custom", message: `${shown} is longer than the longest duration, 24d (${maxDurationMs} ms): Node's timers cannot wait longer` });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .meta({ description: 'A duration such as "500ms", "5s", "5m", "1h", or a number of milliseconds; at most 24d (2147483647 ms).' });
+const duration = durationSchema().meta({ description: 'A duration such as "500ms", "5s", "5m", "1h", or a number of milliseconds; at most 24d (2147483647 ms).' });
 
 const listenAddress = z
   .string()
@@ -225,6 +204,10 @@ export const projectSchema = z
       .record(z.string(), z.unknown())
       .default({})
       .meta({ description: "The check scheduler's settings: `max_concurrency` (runs in flight at once, default 512), `max_per_target` (per host:port, default 64), `service_check_interval` (every service's own checks, default 10s)." }),
+    incidents: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .meta({ description: "Incidents' settings: `channel` (a declared channel or a list; default every declared channel), `escalate_after` (default 15m), `escalation_channel` (default the channel)." }),
     environments: z
       .record(name, environmentSchema)
       .default({ production: environmentSchema.parse({}) })

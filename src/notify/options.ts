@@ -1,24 +1,11 @@
 import { z } from "zod";
-import { maxDurationMs, secretRefSchema } from "../config/index.js";
-import { EngineError, parseDuration } from "../core/index.js";
+import { durationSchema, secretRefSchema } from "../config/index.js";
+import { EngineError } from "../core/index.js";
 import type { ChannelSecretRef } from "./types.js";
 
 /** A timeout written as "10s", "500ms", "1m" (or milliseconds), at most 24d like every timer of the config. */
 export function timeoutSchema(defaultMs: number) {
-  return z
-    .union([z.number().int().positive(), z.string()])
-    .transform((value, ctx) => {
-      const ms = typeof value === "number" ? value : parseDuration(value);
-      if (ms === undefined || ms <= 0) {
-        ctx.addIssue({ code: "custom", message: `"${value}" is not a duration; write it like 500ms, 10s or 1m` });
-        return z.NEVER;
-      }
-      if (ms > maxDurationMs) {
-        ctx.addIssue({ code: "custom", message: `${value} is longer than the longest duration, 24d` });
-        return z.NEVER;
-      }
-      return ms;
-    })
+  return durationSchema({ min: 1, examples: "500ms, 10s or 1m" })
     .default(defaultMs)
     .meta({ description: `The longest one attempt may take, e.g. "10s" (default ${defaultMs / 1000}s).` });
 }

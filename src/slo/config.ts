@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { formatDuration, parseDuration } from "../core/index.js";
-import { closest, knownKeysAt } from "../config/index.js";
+import { closest, durationSchema, knownKeysAt } from "../config/index.js";
 import { latencyBoundsMs } from "../metrics/index.js";
 import { burnRules, defaultMinBadEvents, type BurnRule } from "./policy.js";
 import { Objective } from "./ratio.js";
@@ -19,17 +19,11 @@ export const minWindowMs = 3_600_000;
  * An SLO window, e.g. 30d or 4w-as-28d. Not a timer (nothing waits this long), so unlike the
  * config's other durations it may pass 24 days.
  */
-const windowSchema = z.union([z.string(), z.number().int().positive()]).transform((value, ctx) => {
-  const ms = typeof value === "number" ? value : parseDuration(value);
-  if (ms === undefined) {
-    ctx.addIssue({ code: "custom", message: `"${value}" is not a duration; write it like 7d, 28d or 30d` });
-    return z.NEVER;
-  }
-  if (ms < minWindowMs || ms > maxWindowMs) {
-    ctx.addIssue({ code: "custom", message: `an SLO window is from 1h to 366d, not ${typeof value === "string" ? value : formatDuration(ms)}` });
-    return z.NEVER;
-  }
-  return ms;
+const windowSchema = durationSchema({
+  min: minWindowMs,
+  max: maxWindowMs,
+  examples: "7d, 28d or 30d",
+  outOfRange: (value, ms) => `an SLO window is from 1h to 366d, not ${typeof value === "string" ? value : formatDuration(ms)}`,
 });
 
 const thresholdSchema = z.union([z.string(), z.number().int().positive()]).transform((value, ctx) => {

@@ -4,27 +4,14 @@
  * type's own options, strict. Parsing makes the `CheckDefinition` the scheduler runs, probe included.
  */
 import { z } from "zod";
-import { closest, maxDurationMs } from "../../config/index.js";
-import { EngineError, formatDuration, parseDuration } from "../../core/index.js";
+import { closest, durationSchema } from "../../config/index.js";
+import { EngineError, formatDuration } from "../../core/index.js";
 import { parseCondition, type ParsedCondition } from "./conditions.js";
 import { checkTypeNames, checkTypeOf } from "./registry.js";
 import type { CheckDefinition, CheckType } from "./types.js";
 
 /** A timer's duration: "500ms", "30s", "5m", "1h", "2d", or a number of ms; at most 24d, as Node's timers wait no longer. */
-const duration = z
-  .union([z.string(), z.number().int().nonnegative()])
-  .transform((value, ctx) => {
-    const ms = typeof value === "number" ? value : parseDuration(value);
-    if (ms === undefined) {
-      ctx.addIssue({ code: "custom", message: `"${value}" is not a duration; write it like 500ms, 30s, 5m or 1h` });
-      return z.NEVER;
-    }
-    if (ms > maxDurationMs) {
-      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is longer than the longest duration, 24d: Node's timers cannot wait longer` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const duration = durationSchema({ examples: "500ms, 30s, 5m or 1h" });
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "use lowercase letters, digits and dashes, starting with a letter");
 const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a label name uses letters, digits and _, and does not start with a digit");
