@@ -34,6 +34,18 @@ describe("runCheck", () => {
     assert.equal(result.error, undefined);
   });
 
+  it("shows a long duration field in days and hours, a short one in ms", async () => {
+    const tls = (left: number): CheckDefinition => ({
+      ...around(answering({ fields: { cert_valid: true, cert_expires: left } })),
+      type: "tls",
+      conditions: [parseCondition("cert_expires > 400d", checkTypes.tls.fields), parseCondition("response_time > 5s", checkTypes.tls.fields)],
+    });
+    const year = (await runCheck(tls(31_535_376_190), { now: () => 0 })).error!;
+    assert.match(year, /^failed: cert_expires > 400d \(cert_expires was 364d23h\), response_time > 5s \(response_time was [0-9.]+ms\)$/);
+    assert.match((await runCheck(tls(-(2 * 86_400_000 + 5 * 3_600_000 + 17_000)), { now: () => 0 })).error!, /cert_expires was -2d5h\)/);
+    assert.match((await runCheck(tls(90 * 60_000), { now: () => 0 })).error!, /cert_expires was 1h30m\)/);
+  });
+
   it("does not judge the conditions of a probe that reports an error", async () => {
     const result = await runCheck(around(answering({ fields: { connected: false }, error: "host not found: x:1" })), { now: Date.now });
     assert.equal(result.ok, false);

@@ -68,7 +68,25 @@ async function bounded(definition: CheckDefinition, outer: AbortSignal | undefin
 function shown(value: FieldValue | undefined, kind: FieldKind | undefined): string {
   if (value === undefined) return "absent";
   if (value === null) return "null";
-  if (kind === "duration" && typeof value === "number") return `${value}ms`;
+  if (kind === "duration" && typeof value === "number") return durationShown(value);
   if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
   return String(value);
+}
+
+/**
+ * A duration field as a person reads it: under a minute in ms, as measured (`1004ms`); longer ones —
+ * a certificate's `cert_expires` — in their two largest units (`364d23h`, `-2d5h` once expired).
+ */
+function durationShown(ms: number): string {
+  const size = Math.abs(ms);
+  if (size < 60_000) return `${ms}ms`;
+  const units: [string, number][] = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]];
+  const first = units.findIndex(([, unit]) => size >= unit);
+  let rest = size;
+  const parts = units.slice(first, first + 2).map(([name, unit]) => {
+    const count = Math.floor(rest / unit);
+    rest -= count * unit;
+    return count ? `${count}${name}` : "";
+  });
+  return `${ms < 0 ? "-" : ""}${parts.join("")}`;
 }
