@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { SloReport } from "../engine/index.js";
+import { formatSpan } from "../core/index.js";
 import type { SloStatus } from "../slo/index.js";
 import { connect, type GlobalOptions } from "./connect.js";
 import { bold, dim, green, out, red, yellow } from "./render.js";
@@ -15,13 +16,13 @@ export function registerSloCommands(program: Command, globals: (command: Command
       const api = await connect(globals(command));
       const query = options.env ? `?${new URLSearchParams({ env: options.env })}` : "";
       const report = await api.get<SloReport>(`/v1/slos${name ? `/${encodeURIComponent(name)}` : ""}${query}`);
-      out(options.json ? JSON.stringify(report, null, 2) : renderSlos(report));
+      out(options.json ? JSON.stringify(report, null, 2) : renderSlos(report, Date.now(), { name, environment: options.env }));
     });
 }
 
 /** The report as an aligned table, each SLO followed by its burn rates and its alerting policy. */
-export function renderSlos(report: SloReport, now = Date.now()): string {
-  if (report.slos.length === 0) return "no SLOs declared (add them under `slos:` in engineroom.yaml)";
+export function renderSlos(report: SloReport, now = Date.now(), asked: { name?: string; environment?: string } = {}): string {
+  if (report.slos.length === 0) return nothingShown(asked);
   const header = ["slo", "environment", "kind", "target", "window", "attained", "budget left", "exhausted in", "alerts"];
   const rows = report.slos.map((s) => [
     s.slo,
@@ -55,20 +56,17 @@ function exhaustion(s: SloStatus): string {
   const ms = s.exhaustion.ms;
   if (ms === null) return "never (no burn)";
   if (ms === 0) return "spent";
-  return `${span(ms)} at ${s.exhaustion.window} burn`;
+  return `${formatSpan(ms)} at ${s.exhaustion.window} burn`;
 }
 
 function alerts(s: SloStatus, now: number): string {
-  return s.alerts.map((a) => (a.active ? bold(red(`${a.severity} firing ${span(Math.max(0, now - a.since!))}`)) : green(`${a.severity} ok`))).join(", ");
+  return s.alerts.map((a) => (a.active ? bold(red(`${a.severity} firing ${formatSpan(Math.max(0, now - a.since!))}`)) : green(`${a.severity} ok`))).join(", ");
 }
 
-/** 3d4h, 5h20m, 12m. */
-function span(ms: number): string {
-  const minutes = Math.round(ms / 60_000);
-  const d = Math.floor(minutes / 1440);
-  const h = Math.floor((minutes % 1440) / 60);
-  const m = minutes % 60;
-  if (d > 0) return `${d}d${h ? `${h}h` : ""}`;
-  if (h > 0) return `${h}h${m ? `${m}m` : ""}`;
-  return `${m}m`;
+
+/** Why nothing is shown: a declared SLO (the engine refuses a name not declared) or an environment may simply not keep one. */
+function nothingShown({ name, environment }: { name?: string; environment?: string }): string {
+  if (name !== undefined && environment !== undefined) return `SLO ${name} is not kept in ${environment} (see slos.${name}.environments in engineroom.yaml)`;
+  if (environment !== undefined) return `no SLO is kept in ${environment}`;
+  return "no SLOs declared (add them under `slos:` in engineroom.yaml)";
 }

@@ -19,3 +19,16 @@ export function formatDuration(ms: number): string {
   const hours = Math.floor(minutes / 60);
   return minutes % 60 ? `${hours}h${minutes % 60}m` : `${hours}h`;
 }
+
+/**
+ * A span of time rounded to what a table needs: 850ms, 42s, 12m, 3h20m, 2d4h (two units at most,
+ * to the minute from a minute up). `formatDuration` keeps the seconds and never goes past hours.
+ */
+export function formatSpan(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${Math.round(ms / 1000)}s`;
+  const minutes = Math.round(ms / 60_000);
+  const [d, h, m] = [Math.floor(minutes / 1440), Math.floor((minutes % 1440) / 60), minutes % 60];
+  if (d > 0) return `${d}d${h ? `${h}h` : ""}`;
+  return h > 0 ? `${h}h${m ? `${m}m` : ""}` : `${m}m`;
+}
