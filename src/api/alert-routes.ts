@@ -17,10 +17,7 @@ export function registerAlertRoutes(app: FastifyInstance, ops: Operations): void
   );
 
   app.get<{ Querystring: { since?: string } }>("/v1/alerts/noise", async (request) => {
-    const since = request.query.since ?? "7d";
-    const sinceMs = parseDuration(since);
-    if (sinceMs === undefined || sinceMs <= 0) throw new EngineError("API_BAD_REQUEST", `\`since\` must be a duration such as 7d, not "${since}".`);
-    return redactor.redactDeep(await ops.alertNoise({ sinceMs }));
+    return redactor.redactDeep(await ops.alertNoise({ sinceMs: duration(request.query.since ?? "7d", "since", "7d") }));
   });
 
   app.get<{ Querystring: { limit?: string } }>("/v1/alerts/deliveries", async (request) =>
@@ -63,8 +60,9 @@ export function registerAlertRoutes(app: FastifyInstance, ops: Operations): void
   );
 }
 
-function duration(value: unknown, name: string): number {
+/** A duration longer than 0 (a number of ms, or written as "1h"): API_BAD_REQUEST naming the field and the value otherwise. */
+function duration(value: unknown, name: string, example = "1h"): number {
   const ms = typeof value === "number" ? value : typeof value === "string" ? parseDuration(value) : undefined;
-  if (ms === undefined || !(ms > 0)) throw new EngineError("API_BAD_REQUEST", `\`${name}\` must be a duration such as 1h.`);
+  if (ms === undefined || !(ms > 0)) throw new EngineError("API_BAD_REQUEST", `\`${name}\` must be a duration such as ${example}, not ${JSON.stringify(value)}.`);
   return ms;
 }
