@@ -32,6 +32,7 @@ describe("channel registry", () => {
     assert.deepEqual(
       problems({
         pager: { type: "pagerduty", key: "x" },
+        typo: { type: "webhok", url: "https://x.test" },
         untyped: { url: "https://x.test" },
         hook: { type: "webhook", url: "ftp://x.test/a", hmac_secret: "plain-text", timeot: "5s" },
         chat: { type: "slack", url: { secret: "a/b" }, timeout: "soon" },
@@ -40,10 +41,11 @@ describe("channel registry", () => {
       }),
       [
         'channels.pager.type: unknown channel type "pagerduty"; the types are webhook, slack, email',
+        'channels.typo.type: unknown channel type "webhok" (did you mean webhook?); the types are webhook, slack, email',
         "channels.untyped.type: required; one of webhook, slack, email",
         "channels.hook.url: write an http:// or https:// URL, or { secret: name } for one that holds a token",
         "channels.hook.hmac_secret: write { secret: name }: this value is never written in engineroom.yaml (`engineroom secrets set <name>` stores it)",
-        "channels.hook.timeot: unknown key for a webhook channel (its keys are type, url, hmac_secret, headers, timeout)",
+        "channels.hook.timeot: unknown key for a webhook channel (did you mean timeout?) (its keys are type, url, hmac_secret, headers, timeout)",
         "channels.chat.url.secret: a secret name uses letters, digits, _, - and ., starts with a letter, digit or _, and holds no / or ..",
         'channels.chat.timeout: "soon" is not a duration; write it like 500ms, 10s or 1m',
         "channels.mail.to: Too small: expected array to have >=1 items",

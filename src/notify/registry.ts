@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { closest } from "../config/index.js";
 import { EngineError } from "../core/index.js";
 import { EmailChannel, emailOptions } from "./email/index.js";
 import { findSecretRefs, withSecrets } from "./options.js";
@@ -61,7 +62,8 @@ export function checkChannelsConfig(section: unknown): { channels: ChannelsConfi
       continue;
     }
     if (!isTypeName(type)) {
-      problems.push(`${at}.type: unknown channel type ${JSON.stringify(type)}; the types are ${typeNames.join(", ")}`);
+      const guess = typeof type === "string" ? closest(type, typeNames) : undefined;
+      problems.push(`${at}.type: unknown channel type ${JSON.stringify(type)}${guess ? ` (did you mean ${guess}?)` : ""}; the types are ${typeNames.join(", ")}`);
       continue;
     }
     const parsed = (channelTypes[type].options as z.ZodType).safeParse(options);
@@ -69,8 +71,11 @@ export function checkChannelsConfig(section: unknown): { channels: ChannelsConfi
       for (const issue of parsed.error.issues) {
         const path = [at, ...issue.path.map(String)].join(".");
         if (issue.code === "unrecognized_keys") {
-          const known = Object.keys((channelTypes[type].options as unknown as z.ZodObject).shape ?? {}).join(", ");
-          for (const key of issue.keys) problems.push(`${path}.${key}: unknown key for a ${type} channel (its keys are type, ${known})`);
+          const known = ["type", ...Object.keys((channelTypes[type].options as unknown as z.ZodObject).shape ?? {})];
+          for (const key of issue.keys) {
+            const guess = closest(key, known);
+            problems.push(`${path}.${key}: unknown key for a ${type} channel${guess ? ` (did you mean ${guess}?)` : ""} (its keys are ${known.join(", ")})`);
+          }
         } else {
           problems.push(`${path}: ${issue.message}`);
         }
