@@ -33,7 +33,7 @@ export function columnChart(bars: readonly Bar[], options: { title: string; heig
       return `<rect x="${x + 1}" y="${height - 18 - h}" width="${Math.max(1, w - 2)}" height="${h}" fill="${colours[b.tone ?? "plain"]}"><title>${escapeHtml(`${b.label}: ${b.text ?? b.value}`)}</title></rect>${label}`;
     })
     .join("");
-  return `<figure><figcaption>${escapeHtml(options.title)}</figcaption><svg viewBox="0 0 ${width} ${height}" width="100%" height="${height}" preserveAspectRatio="none" role="img" aria-label="${escapeHtml(options.title)}">${cols}<line x1="0" x2="${width}" y1="${height - 18}" y2="${height - 18}" class="base"/></svg><p class="note">max ${max}</p></figure>`;
+  return `<figure><figcaption>${escapeHtml(options.title)}</figcaption><svg viewBox="0 0 ${width} ${height}" width="100%" height="${height}" role="img" aria-label="${escapeHtml(options.title)}">${cols}<line x1="0" x2="${width}" y1="${height - 18}" y2="${height - 18}" class="base"/></svg><p class="note">max ${max}</p></figure>`;
 }
 
 /** Horizontal bars, one per row (e.g. uptime per service), with a target line when given (same scale as the values). */
