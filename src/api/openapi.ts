@@ -224,6 +224,53 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "200": { description: "the alert" }, ...errors },
         },
       },
+      "/v1/incidents": {
+        get: {
+          summary: "Open incidents, newest first (with `all=true`, the latest ones whatever their state): id, title, state, severity with its reasons, cause, services, environments, releases, commander, ack, milestones, notes, signals, links",
+          parameters: [{ name: "all", in: "query", schema: { type: "boolean" } }, { name: "limit", in: "query", schema: { type: "integer" } }],
+          responses: { "200": { description: "`{ incidents }`" }, ...errors },
+        },
+        post: {
+          summary: "Open an incident by hand (always a new one); the environment defaults to the last of the chain, the severity to the blast radius's (INCIDENT_INVALID, SERVICE_UNKNOWN, ENVIRONMENT_UNKNOWN)",
+          requestBody: { content: { "application/json": { schema: { type: "object", required: ["title", "service"], properties: { title: { type: "string" }, service: { type: "string" }, environment: { type: "string" }, severity: { type: "string", enum: ["SEV1", "SEV2", "SEV3", "SEV4"] }, commander: { type: "string" }, note: { type: "string" }, by: { type: "string", description: "who (the CLI sends the OS user name; default `api`)" } } } } } },
+          responses: { "201": { description: "the incident" }, ...errors },
+        },
+      },
+      "/v1/incidents/{id}": {
+        get: { summary: "One incident with its links (releases with digest, config diff, deployer, approver, plan hash; alerts; checks) and its timeline from the event log (INCIDENT_NOT_FOUND)", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "`{ incident, timeline }`" }, ...errors } },
+      },
+      "/v1/incidents/{id}/ack": {
+        post: {
+          summary: "Acknowledge an open incident: who and when, once (INCIDENT_TRANSITION_INVALID once it is over)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string", description: "who (default `api`)" } } } } } },
+          responses: { "200": { description: "the incident" }, ...errors, ...conflict },
+        },
+      },
+      "/v1/incidents/{id}/update": {
+        post: {
+          summary: "Update an incident: severity (with a reason), commander, note, status — each a recorded event, one notice (INCIDENT_INVALID; INCIDENT_TRANSITION_INVALID, 409, for a status that skips a step or goes back)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { status: { type: "string", enum: ["investigating", "mitigated", "resolved", "closed", "cancelled"] }, severity: { type: "string", enum: ["SEV1", "SEV2", "SEV3", "SEV4"] }, reason: { type: "string", description: "required with severity" }, commander: { type: "string" }, note: { type: "string" }, by: { type: "string", description: "who (default `api`)" } } } } } },
+          responses: { "200": { description: "the incident" }, ...errors, ...conflict },
+        },
+      },
+      "/v1/incidents/{id}/resolve": {
+        post: {
+          summary: "Resolve a mitigated incident, with an optional note (INCIDENT_TRANSITION_INVALID otherwise)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { note: { type: "string" }, by: { type: "string", description: "who (default `api`)" } } } } } },
+          responses: { "200": { description: "the incident" }, ...errors, ...conflict },
+        },
+      },
+      "/v1/incidents/{id}/close": {
+        post: {
+          summary: "Close a resolved incident (INCIDENT_TRANSITION_INVALID otherwise)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string", description: "who (default `api`)" } } } } } },
+          responses: { "200": { description: "the incident" }, ...errors, ...conflict },
+        },
+      },
       "/v1/silences": {
         get: { summary: "Silences, newest first (active and expired)", responses: { "200": { description: "`{ silences }`" }, ...errors } },
         post: {

@@ -7,6 +7,7 @@ import type { Progress } from "../deploy/index.js";
 import { registerAlertRoutes } from "./alert-routes.js";
 import { registerCheckRoutes } from "./check-routes.js";
 import { registerChannelRoutes } from "./channel-routes.js";
+import { registerIncidentRoutes } from "./incident-routes.js";
 import { registerSloRoutes } from "./slo-routes.js";
 import { registerReportRoutes } from "./report-routes.js";
 import { openApiDocument } from "./openapi.js";
@@ -151,6 +152,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
   registerSloRoutes(app, ops);
   registerChannelRoutes(app, ops);
   registerReportRoutes(app, ops);
+  registerIncidentRoutes(app, ops);
 
   return app;
 }

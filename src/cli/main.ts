@@ -222,6 +222,10 @@ const groups: Record<string, { description: string; register: (program: Command)
     description: "firing alerts; ack, silence, outcome, noise, deliveries",
     register: async (program) => (await import("./alerts.js")).registerAlertsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
+  incidents: {
+    description: "open incidents (--all: recent ones); show, open, ack, update, resolve, close",
+    register: async (program) => (await import("./incidents.js")).registerIncidentCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
   channels: {
     description: "the notification channels (--json); `channels test <name>` sends a test notice to one",
     register: async (program) => (await import("./channels.js")).registerChannelsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),

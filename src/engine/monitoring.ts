@@ -8,6 +8,8 @@ import { parseSection, type Engine } from "./engine.js";
 import { startSlos, type SloParts } from "./slo-wiring.js";
 import { MetricsExport } from "./metrics-export.js";
 import { addMonitoringMetrics, NotificationCounts } from "./metrics-parts.js";
+import { incidentsConfig, startIncidents, type IncidentParts } from "./incident-wiring.js";
+import type { IncidentManager } from "../incident/index.js";
 import { ServiceTrafficIndex } from "./service-traffic.js";
 
 /**
@@ -40,6 +42,8 @@ export class Monitoring {
     const channels = await resolveChannels(this.#engine);
     // --- sources (alert/sources/): the metric rules are checked before any part starts ---
     const rules = this.#metricRulesConfig();
+    // --- incidents (incident/): checked before any part starts ---
+    const incidents = incidentsConfig(this.#engine);
     // --- alerts (alert/): made first, so that what the parts before it report waits for it ---
     this.#createAlerts();
     // --- checks (monitor/) ---
@@ -52,6 +56,16 @@ export class Monitoring {
     await this.#startAlerts();
     // --- sources (alert/sources/) and metrics out ---
     await this.#startSources(rules);
+    // --- incidents (incident/) ---
+    this.#incidents = await startIncidents(this.#engine, this, incidents);
+  }
+
+  // --- incidents (incident/) ---
+  #incidents: IncidentParts | undefined;
+
+  /** The incident manager, once started (after every other part: it reads their signals from the event log). */
+  get incidents(): IncidentManager | undefined {
+    return this.#incidents?.manager;
   }
 
   /** `alerts.rules` and `alerts.default_rules` resolved; CONFIG_INVALID (with paths) for a bad rule or one naming an undeclared service or environment. */
@@ -185,6 +199,8 @@ export class Monitoring {
 
   /** Stops every part: no check, evaluation or notification runs after it resolves. */
   async stop(): Promise<void> {
+    // --- incidents (incident/): first, as they started last ---
+    await this.#incidents?.stop();
     // --- sources (alert/sources/) and metrics out ---
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     await Promise.all([this.#metricRules?.stop(), this.#eventAlerts?.stop(), this.#checkAlerts?.stop()]);

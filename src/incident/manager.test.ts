@@ -186,7 +186,7 @@ describe("incidents over a real store", () => {
     assert.equal(done.state, "closed");
     const times = ["investigating", "mitigated", "resolved", "closed"].map((s) => done.milestones[s as "closed"]!.at);
     assert.deepEqual([...times].sort((a, b) => a - b), times, "monotone");
-    assert.deepEqual((await incidentEvents()).slice(before).map((e) => [e.type, e.from]), [
+    assert.deepEqual((await incidentEvents()).slice(before).map((e) => [e.type, (e as { from?: unknown }).from]), [
       ["incident.investigating", "triage"],
       ["incident.mitigated", "investigating"],
       ["incident.resolved", "mitigated"],

@@ -396,7 +396,7 @@ export class IncidentManager {
     incident.state = to;
     incident.milestones = { ...incident.milestones, [to]: { at, by } };
     change.events.push(this.#event(incident, `incident.${to}`, `incident ${incident.id} ${from} → ${to} by ${by}`, { from, by }));
-    if (to === "resolved" || to === "cancelled") change.reason = `incident.${to}`;
+    if (to === "resolved" || to === "cancelled" || to === "closed") change.reason = `incident.${to}`;
   }
 
   #openedEvent(incident: IncidentRecord): NewEvent {
