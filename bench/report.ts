@@ -116,11 +116,36 @@ try {
     times.push(performance.now() - started);
   }
   const afterRuns = process.memoryUsage();
+  globalThis.gc?.();
+  const retained = process.memoryUsage();
+  // Where the time goes: one more report with each store read timed.
+  const spent = new Map<string, number>();
+  const timed = <A extends unknown[], R>(name: string, f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+    const t = performance.now();
+    try {
+      return await f(...a);
+    } finally {
+      spent.set(name, (spent.get(name) ?? 0) + performance.now() - t);
+    }
+  };
+  const totalStarted = performance.now();
+  await collectReport(
+    {
+      events: { list: timed("events", (q) => store.events.list(q)) },
+      requests: { counts: timed("requests", (q) => store.requests.counts(q)) },
+      checks: { buckets: timed("checks", (q) => store.checks.buckets(q)) },
+      alerts: { list: timed("alerts", (q) => store.alerts.list(q)) },
+    },
+    scope,
+  );
+  const total = performance.now() - totalStarted;
   const json = JSON.stringify(report).length;
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
   console.log(`seeded in ${(seedMs / 1000).toFixed(1)} s: ${deploys} deploys, ${opened} incidents, ${alerts} alerts, ${eventCount} events, ${requestRows.length} request buckets, db ${mb(statSync(join(dir, "engineroom.db")).size)}`);
   console.log(`report (collect + HTML) over 30 days: first ${times[0]!.toFixed(0)} ms, median of ${runs} ${median(times).toFixed(0)} ms (target < 1000 ms)`);
-  console.log(`memory: RSS ${mb(before.rss)} → ${mb(afterRuns.rss)} (${afterRuns.rss >= before.rss ? "+" : ""}${mb(afterRuns.rss - before.rss)}), heap used ${mb(before.heapUsed)} → ${mb(afterRuns.heapUsed)} (${afterRuns.heapUsed >= before.heapUsed ? "+" : ""}${mb(afterRuns.heapUsed - before.heapUsed)})`);
+  const delta = (a: number, b: number) => `${b >= a ? "+" : ""}${mb(b - a)}`;
+  console.log(`memory after ${runs} reports: RSS ${mb(before.rss)} → ${mb(afterRuns.rss)} (${delta(before.rss, afterRuns.rss)}), heap used ${mb(before.heapUsed)} → ${mb(afterRuns.heapUsed)} (${delta(before.heapUsed, afterRuns.heapUsed)}); after a GC, heap ${delta(before.heapUsed, retained.heapUsed)} retained${globalThis.gc ? "" : " (run with --expose-gc for the GC figures)"}`);
+  console.log(`one collect ${total.toFixed(0)} ms, store reads (overlapping): ${[...spent].map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(", ")}`);
   console.log(`answer: JSON ${(json / 1024).toFixed(0)} KB, HTML ${(html / 1024).toFixed(0)} KB`);
   const s = report.scorecard;
   console.log(
