@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { EngineError, parseDuration } from "../core/index.js";
+import { durationSchema } from "../config/index.js";
+import { EngineError } from "../core/index.js";
 
 /**
  * Default cap on runs in flight over all checks. At 10,000 checks every 10 s (1,000 runs a second
@@ -13,14 +14,8 @@ export const defaultMaxPerTarget = 64;
 /** Default interval of every service's own health and proxy checks: 10 s (their timeout is 5 s, or the interval when shorter). */
 export const defaultServiceCheckIntervalMs = 10_000;
 
-const interval = z.union([z.string(), z.number().int()]).transform((value, ctx) => {
-  const ms = typeof value === "number" ? value : parseDuration(value);
-  if (ms === undefined || ms < 1000 || ms > 86_400_000) {
-    ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a duration from 1s to 1d; write it like 10s or 1m` });
-    return z.NEVER;
-  }
-  return ms;
-});
+/** From 1 s (the shortest interval a check has) to a day. */
+const interval = durationSchema({ min: 1_000, max: 86_400_000, examples: "10s, 30s or 1m" });
 
 /** The `monitor:` section of engineroom.yaml: the scheduler's caps, and the timing of the checks every service gets. */
 export const monitorSettingsSchema = z.strictObject({
