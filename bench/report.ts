@@ -144,7 +144,7 @@ try {
   console.log(`seeded in ${(seedMs / 1000).toFixed(1)} s: ${deploys} deploys, ${opened} incidents, ${alerts} alerts, ${eventCount} events, ${requestRows.length} request buckets, db ${mb(statSync(join(dir, "engineroom.db")).size)}`);
   console.log(`report (collect + HTML) over 30 days: first ${times[0]!.toFixed(0)} ms, median of ${runs} ${median(times).toFixed(0)} ms (target < 1000 ms)`);
   const delta = (a: number, b: number) => `${b >= a ? "+" : ""}${mb(b - a)}`;
-  console.log(`memory after ${runs} reports: RSS ${mb(before.rss)} → ${mb(afterRuns.rss)} (${delta(before.rss, afterRuns.rss)}), heap used ${mb(before.heapUsed)} → ${mb(afterRuns.heapUsed)} (${delta(before.heapUsed, afterRuns.heapUsed)}); after a GC, heap ${delta(before.heapUsed, retained.heapUsed)} retained${globalThis.gc ? "" : " (run with --expose-gc for the GC figures)"}`);
+  console.log(`memory after ${runs} reports: RSS ${mb(before.rss)} → ${mb(afterRuns.rss)} (${delta(before.rss, afterRuns.rss)}), heap used ${mb(before.heapUsed)} → ${mb(afterRuns.heapUsed)} (${delta(before.heapUsed, afterRuns.heapUsed)}); after a GC, heap used ${mb(retained.heapUsed)}${globalThis.gc ? "" : " (run with --expose-gc for the GC figures)"}`);
   console.log(`one collect ${total.toFixed(0)} ms, store reads (overlapping): ${[...spent].map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(", ")}`);
   console.log(`answer: JSON ${(json / 1024).toFixed(0)} KB, HTML ${(html / 1024).toFixed(0)} KB`);
   const s = report.scorecard;
