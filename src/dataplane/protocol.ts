@@ -72,7 +72,7 @@ export function dataPlanePaths(stateDir: string) {
   return {
     dir,
     socket,
-    /** The routes and settings of every proxy, rewritten before each switch. */
+    /** The routes and settings of every proxy, written at each switch before its answer: a symlink to the generation file in force. */
     proxies: join(dir, "proxies.json"),
     /** pid, version and start time of the running data-plane process. */
     info: join(dir, "dataplane.json"),
