@@ -1,17 +1,8 @@
 import { z } from "zod";
-import { parseDuration } from "../core/index.js";
+import { durationSchema } from "../config/index.js";
 
-/** The longest timer a config duration may set (setTimeout's limit is about 24.8 days). */
-const maxTimerMs = 24 * 86_400_000;
-
-const duration = z.string().transform((value, ctx) => {
-  const ms = parseDuration(value);
-  if (ms === undefined || ms < 1000 || ms > maxTimerMs) {
-    ctx.addIssue({ code: "custom", message: `"${value}" is not a duration from 1s to 24d (write it like 15m, 1h)` });
-    return z.NEVER;
-  }
-  return ms;
-});
+/** An escalation timer: from 1s to the longest timer (24d). */
+const duration = durationSchema({ min: 1000, examples: "15m or 1h" });
 
 const channels = z.union([z.string(), z.array(z.string()).min(1)]).transform((v) => (typeof v === "string" ? [v] : v));
 

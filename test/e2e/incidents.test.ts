@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import type { EngineError } from "../../src/core/index.js";
+import { loadProject } from "../../src/config/index.js";
+import { isEngineError, silentLogger, type EngineError } from "../../src/core/index.js";
+import { Engine } from "../../src/engine/index.js";
 import type { IncidentView } from "../../src/incident/index.js";
 import type { Plan } from "../../src/plan/index.js";
 import type { EngineEvent, IncidentRecord, Release } from "../../src/store/index.js";
@@ -156,5 +160,26 @@ describe("incidents, end to end: a faulty release rolled back → an incident, l
     const missing = await run(p.dir, ["incidents", "show", "inc_nope"]);
     assert.equal(missing.code, 2);
     assert.match(missing.out, /INCIDENT_NOT_FOUND/);
+  });
+});
+
+describe("incidents: a bad section stops the engine from starting", () => {
+  it("CONFIG_INVALID names each problem by its path", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "engineroom-incidents-"));
+    const file = join(dir, "engineroom.yaml");
+    writeFileSync(file, testConfig("", "channels:\n  ops: { type: webhook, url: \"http://127.0.0.1:9/x\" }\nincidents:\n  channel: pager\n  escalate_after: soon\n  page_after: 1m\n"));
+    try {
+      const error = await Engine.start({ project: loadProject(file), logger: silentLogger }).then(
+        (engine) => engine.stop().then(() => undefined),
+        (e: unknown) => e,
+      );
+      assert.ok(isEngineError(error) && error.code === "CONFIG_INVALID", String(error));
+      assert.deepEqual(error.details?.problems, [
+        'incidents.escalate_after: "soon" is not a duration; write it like 15m or 1h',
+        "incidents.page_after: unknown key; known keys: channel, escalate_after, escalation_channel",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
