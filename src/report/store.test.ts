@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { testStoreBackends } from "../store/test-support.js";
 import type { ContractStore } from "../store/store.contract.js";
+import { renderReport } from "../cli/report.js";
 import { collectReport, renderReportHtml } from "./index.js";
 import { alertRecord, checkBucket, recordIncident, recordRelease, requestMinute, stableStates } from "./test-support.js";
 
@@ -92,6 +93,24 @@ for (const [backend, makeStore] of testStoreBackends()) {
       const tiles = [...page.matchAll(/<div class="tile (good|bad|none)" data-figure="([a-z-]+)"/g)].map((m) => `${m[2]}:${m[1]}`);
       assert.deepEqual(tiles, ["uptime:bad", "deployment-success:bad", "recovery:good", "alert-noise:bad", "cost:none", "deployment-frequency:bad", "lead-time:good", "change-failure-rate:bad", "recovery-time:good"]);
       assert.equal((page.match(/<svg /g) ?? []).length, 3);
+
+      const table = renderReport(report);
+      assert.match(table, /deployment success rate\s+50\.0% \(2 of 4\)\s+> 99%\s+missed/);
+      assert.match(table, /mean time to recovery\s+8m mean \(median 8m, p90 8m\)\s+< 15m\s+met/);
+      assert.match(table, /alert noise\s+20\.0% false positives \(2 of 10\)/);
+      assert.match(table, /change failure rate\s+50\.0% \(1 of 2\)\s+over 45%\s+missed/);
+    });
+
+    it("says there is nothing to measure on an empty store, rather than 0", async () => {
+      s = await makeStore();
+      const until = s.clock.now();
+      const report = await collectReport(s.store, { since: until - 30 * 24 * hour, until, production: "production", services: [{ service: "web", environment: "production" }] });
+      const { scorecard: sc, dora } = report;
+      assert.deepEqual([sc.uptime.meets, sc.deploymentSuccess.rate, sc.recovery.mttrMs, sc.alertNoise.ratio], [null, null, null, null]);
+      assert.deepEqual([sc.uptime.text, sc.deploymentSuccess.text, sc.recovery.text, sc.alertNoise.text], ["no traffic or check runs recorded", "no releases judged", "no incidents", "no alerts"]);
+      assert.deepEqual([dora.deploymentFrequency.bucket, dora.deploymentFrequency.daily.length, dora.leadTime.text, dora.changeFailureRate.rate, dora.recoveryTime.text], ["none", 30, "no deployments", null, "no failed deployments"]);
+      const page = renderReportHtml(report, { project: "empty" });
+      assert.equal([...page.matchAll(/class="tile none"/g)].length, 9);
     });
   });
 }
