@@ -27,7 +27,7 @@ export function makeSilence(input: NewSilence, now: number, maxDurationMs: numbe
   }
   if (typeof input.reason !== "string" || input.reason.trim() === "") problems.push("a reason is required (--reason)");
   if (typeof input.forMs !== "number" || !Number.isFinite(input.forMs) || input.forMs <= 0) problems.push("an expiry is required (--for, e.g. 2h)");
-  else if (input.forMs > maxDurationMs) problems.push(`${formatDuration(input.forMs)} is longer than the longest silence, ${formatDuration(maxDurationMs)} (alerts.silences.max_duration)`);
+  else if (input.forMs > maxDurationMs) problems.push(`${inDays(input.forMs)} is longer than the longest silence, ${inDays(maxDurationMs)} (alerts.silences.max_duration)`);
   if (problems.length > 0) {
     throw new EngineError("SILENCE_INVALID", `The silence was not created: ${problems.join("; ")}.`, { details: { problems } });
   }
@@ -136,4 +136,9 @@ export class SilenceBook {
     this.#saved.delete(silence.record.id);
     return silence.record;
   }
+}
+
+/** A duration of whole days as days (`8d`, `7d`, as written in engineroom.yaml), any other as formatDuration does. */
+function inDays(ms: number): string {
+  return ms >= 86_400_000 && ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : formatDuration(ms);
 }
