@@ -26,6 +26,9 @@ th{color:#59636e;font-weight:600}td.num{text-align:right;font-variant-numeric:ta
 code{font:12px ui-monospace,monospace}
 `;
 
+/** Succeeded releases listed on the page (the newest); the others are in the JSON. */
+const shownSucceeded = 50;
+
 function tone(meets: boolean | null): "good" | "bad" | "none" {
   return meets === null ? "none" : meets ? "good" : "bad";
 }
@@ -92,9 +95,14 @@ export function renderReportHtml(report: Report, options: { project: string }): 
       meetsText(r.checks.meets, ratioText(r.checks.ratio)),
     ]),
   );
+  // Every release that did not succeed, and the newest succeeded ones: a month of deploys is not a page to read.
+  const all = s.deploymentSuccess.from.releases;
+  const succeeded = all.filter((r) => r.outcome === "succeeded");
+  const shown = new Set([...all.filter((r) => r.outcome !== "succeeded"), ...succeeded.slice(-shownSucceeded)]);
+  const hidden = all.length - shown.size;
   const releases = table(
     ["release", "service", "environment", "outcome", "last state", "started", "live", "events"],
-    s.deploymentSuccess.from.releases.map((r) => [
+    all.filter((r) => shown.has(r)).map((r) => [
       `<code>${e(r.releaseId)}</code>`,
       `${e(r.service)}${r.number === null ? "" : ` v${r.number}`}`,
       e(r.environment),
@@ -153,7 +161,7 @@ export function renderReportHtml(report: Report, options: { project: string }): 
 <section class="charts">${deploys}${uptime}${mttr}</section>
 <h2>Uptime per service and environment</h2>${uptimeTable}
 <h2>Deployment success</h2><p class="note">${e(s.deploymentSuccess.definition)}</p>
-<p>${s.deploymentSuccess.started} started: ${s.deploymentSuccess.succeeded} succeeded, ${s.deploymentSuccess.failed} failed, ${s.deploymentSuccess.rolledBack} rolled back, ${s.deploymentSuccess.inProgress} in progress</p>${releases}
+<p>${s.deploymentSuccess.started} started: ${s.deploymentSuccess.succeeded} succeeded, ${s.deploymentSuccess.failed} failed, ${s.deploymentSuccess.rolledBack} rolled back, ${s.deploymentSuccess.inProgress} in progress</p>${releases}${hidden ? `<p class="note">and ${hidden} older succeeded releases (<code>--json</code> lists them all)</p>` : ""}
 <h2>Recovery</h2><p class="note">${e(s.recovery.definition)}</p>${phases}${incidents}
 <h2>Alert noise</h2><p>${e(s.alertNoise.text)}: ${s.alertNoise.alerts} alerts, ${s.alertNoise.actionable} actionable, ${s.alertNoise.noise} noise, ${s.alertNoise.duplicate} duplicate, ${s.alertNoise.unclassified} unclassified, ${s.alertNoise.open} open</p>${noise}
 <h2>DORA: ${e(d.environment)}</h2>
