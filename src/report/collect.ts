@@ -17,6 +17,7 @@ export interface ReportSources {
   alerts: Pick<AlertRepo, "list">;
 }
 
+/** The period is [since, until], both included: what happened in the very millisecond of the report counts. */
 export interface ReportScope {
   since: number;
   until: number;
@@ -42,10 +43,10 @@ export async function collectReport(sources: ReportSources, scope: ReportScope):
   const { since, until, environment } = scope;
   const [releaseEvents, pendings, incidentEvents, alerts] = await Promise.all([
     // Exact types, not the "release." prefix: the events' type index finds them without reading the rest of the log.
-    sources.events.list({ types: releaseStates.map((s) => `release.${s}`), since, until, limit: maxEvents }),
+    sources.events.list({ types: releaseStates.map((s) => `release.${s}`), since, until: until + 1, limit: maxEvents }),
     // A promoted release reuses an artifact deployed earlier (maybe before the period): its commit is the first release's.
     sources.events.list({ types: ["release.pending"], until: since, limit: maxEvents }),
-    sources.events.list({ types: incidentSteps.map((s) => `incident.${s}`), since, until, limit: maxEvents }),
+    sources.events.list({ types: incidentSteps.map((s) => `incident.${s}`), since, until: until + 1, limit: maxEvents }),
     sources.alerts.list({ since, limit: maxEvents }),
   ]);
   const timelines = releaseTimelines(releaseEvents);

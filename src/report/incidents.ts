@@ -76,9 +76,9 @@ export const recoveryDefinition =
   "detect = opened − startedAt, acknowledge = acknowledged − opened, mitigate = mitigated − startedAt, resolve = resolved − startedAt. " +
   "Incidents opened in the period; cancelled ones are left out, open ones counted apart.";
 
-/** The recovery figures over incidents opened in [since, until) (of `environment`, when given). */
+/** The recovery figures over incidents opened in [since, until] (of `environment`, when given). */
 export function recoveryFigures(all: Iterable<IncidentRow>, since: number, until: number, environment: string | undefined, targetMs = 15 * minuteMs): Report["scorecard"]["recovery"] {
-  const rows = [...all].filter((r) => r.openedAt >= since && r.openedAt < until && (environment === undefined || r.environments.includes(environment)));
+  const rows = [...all].filter((r) => r.openedAt >= since && r.openedAt <= until && (environment === undefined || r.environments.includes(environment)));
   const real = rows.filter((r) => r.cancelledAt === null);
   const durations = (pick: (r: IncidentRow) => number | null) => real.flatMap((r) => {
     const v = pick(r);

@@ -74,7 +74,7 @@ export const successDefinition =
 export function deploymentSuccess(timelines: Iterable<ReleaseTimeline>, since: number, until: number, environment: string | undefined, target: number): Report["scorecard"]["deploymentSuccess"] {
   const rows: ReleaseRow[] = [];
   for (const t of timelines) {
-    if (t.startedAt === null || t.startedAt < since || t.startedAt >= until) continue;
+    if (t.startedAt === null || t.startedAt < since || t.startedAt > until) continue;
     if (environment !== undefined && t.environment !== environment) continue;
     rows.push({ ...trace(t), outcome: outcomeOf(t), state: t.state, startedAt: t.startedAt, liveAt: t.liveAt });
   }
@@ -89,7 +89,7 @@ export function deploymentSuccess(timelines: Iterable<ReleaseTimeline>, since: n
  * DORA's deployment frequency bucket as fourkeys computes it (METRICS.md): daily if the median
  * number of days with a deploy per week is at least 3, weekly if the median week has one, monthly
  * if the median month has a week with one, else yearly. Weeks are 7-day blocks and months 30-day
- * blocks counted back from the end of the period (at least one of each).
+ * blocks counted back from the end of the period (at least one of each; each block holds its end).
  */
 export function frequencyBucket(deployTimes: readonly number[], since: number, until: number): FrequencyBucket {
   if (deployTimes.length === 0) return "none";
@@ -99,7 +99,7 @@ export function frequencyBucket(deployTimes: readonly number[], since: number, u
   const weekDeployed: number[] = [];
   for (let w = 0; w < weeks; w++) {
     const end = until - w * 7 * dayMs;
-    const days = new Set(deployTimes.filter((t) => t < end && t >= end - 7 * dayMs).map((t) => Math.floor((end - 1 - t) / dayMs)));
+    const days = new Set(deployTimes.filter((t) => t <= end && t > end - 7 * dayMs).map((t) => Math.floor((end - t) / dayMs)));
     daysPerWeek.push(days.size);
     weekDeployed.push(days.size > 0 ? 1 : 0);
   }
@@ -108,7 +108,7 @@ export function frequencyBucket(deployTimes: readonly number[], since: number, u
   const perMonth: number[] = [];
   for (let m = 0; m < months; m++) {
     const end = until - m * 30 * dayMs;
-    perMonth.push(deployTimes.filter((t) => t < end && t >= end - 30 * dayMs).length);
+    perMonth.push(deployTimes.filter((t) => t <= end && t > end - 30 * dayMs).length);
   }
   return medianOf(perMonth) >= 1 ? "monthly" : "yearly";
 }
@@ -136,7 +136,7 @@ function failureBucket(rate: number | null): string | null {
   return rate <= 0.15 ? "0–15%" : rate <= 0.45 ? "16–45%" : "over 45%";
 }
 
-/** DORA's four keys for one environment's releases that first went live in [since, until). */
+/** DORA's four keys for one environment's releases that first went live in [since, until]. */
 export function doraKeys(
   all: ReadonlyMap<string, ReleaseTimeline>,
   commitsByDigest: ReadonlyMap<string, { sha: string; time: number }>,
@@ -145,7 +145,7 @@ export function doraKeys(
 ): Report["dora"] {
   const { since, until, environment } = scope;
   const ofEnv = [...all.values()].filter((t) => t.environment === environment && t.liveAt !== null).sort((a, b) => a.liveAt! - b.liveAt!);
-  const deployed = ofEnv.filter((t) => t.liveAt! >= since && t.liveAt! < until);
+  const deployed = ofEnv.filter((t) => t.liveAt! >= since && t.liveAt! <= until);
   const days = (until - since) / dayMs;
 
   const daily = new Map<string, number>();

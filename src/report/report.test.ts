@@ -57,6 +57,9 @@ describe("report figures on a known event history", () => {
     assert.equal(r4.outcome, "rolled-back");
     assert.deepEqual(r4.eventIds, events.filter((e) => e.releaseId === "r4").map((e) => e.id));
     assert.equal(deploymentSuccess(releaseTimelines(events).values(), t0, t0 + 30 * day, "staging", 0.99).rate, null);
+    // The period holds both ends: r6 started in the very millisecond of the report.
+    assert.equal(deploymentSuccess(releaseTimelines(events).values(), t0, t0 + 6 * day + minute, undefined, 0.99).started, 6);
+    assert.equal(deploymentSuccess(releaseTimelines(events).values(), t0, t0 + 6 * day + minute - 1, undefined, 0.99).started, 5);
   });
 
   it("DORA's deployment frequency buckets, as fourkeys defines them", () => {
