@@ -164,6 +164,24 @@ describe("incidents over a real store", () => {
     }
   });
 
+  it("an alert incident the rollback already mitigated takes its alert's resolution without a second mitigation", async () => {
+    await pageAlert("alr_e", { alertname: "error-rate", severity: "page", service: "web", environment: "production" });
+    await triggers.poll();
+    await rolledBack();
+    await triggers.poll();
+    const [incident] = await manager.list();
+    assert.equal(incident!.state, "mitigated");
+    assert.deepEqual(incident!.signals.map((s) => s.kind), ["alert", "rollback"]);
+    const alert = (await store.alerts.get("alr_e"))!;
+    await store.alerts.put({ ...alert, state: "resolved", endsAt: clock.now() });
+    await store.events.append({ type: "alert.resolved", message: "resolved", data: { alert: "alr_e" } });
+    await triggers.poll();
+    const after = await manager.get(incident!.id);
+    assert.equal(after.state, "mitigated");
+    assert.equal(after.links.find((l) => l.ref === "alr_e")!.detail.resolvedAt, clock.now());
+    assert.deepEqual((await incidentEvents()).map((e) => e.type), ["incident.opened", "incident.updated", "incident.mitigated"]);
+  });
+
   it("refuses transitions that skip or go back, with INCIDENT_TRANSITION_INVALID (409), changing nothing", async () => {
     const incident = await manager.open({ title: "checkout slow", service: "web", environment: "production", by: "alice" });
     const refused = async (to: Parameters<IncidentManager["update"]>[1]["status"]) => {

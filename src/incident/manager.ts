@@ -5,13 +5,14 @@
  * escalates the ones nobody acknowledges. Every change is written with its events in one store
  * transaction, one change at a time.
  */
-import { EngineError, newId, type Clock } from "../core/index.js";
-import type { IncidentCause, IncidentLink, IncidentRecord, IncidentSeverity, IncidentState, NewEvent, Store } from "../store/index.js";
+import { EngineError, type Clock } from "../core/index.js";
+import type { IncidentLink, IncidentRecord, IncidentSeverity, IncidentState, NewEvent, Store } from "../store/index.js";
 import type { IncidentsConfig } from "./config.js";
 import { checkTransition, isOpen, monotoneTime } from "./lifecycle.js";
 import { releaseFacts, type ConfigReader, type ReleaseFacts } from "./links.js";
 import { incidentNotification, type IncidentNotice, type IncidentOutbox } from "./notices.js";
 import { gatherRadius, type ImpactSource } from "./radius.js";
+import { blankIncident, incidentEvent, openedEvent } from "./records.js";
 import { assessSeverity, worse } from "./severity.js";
 import { buildTimeline, firstEventSince } from "./timeline.js";
 import type { IncidentTrigger } from "./triggers.js";
@@ -140,7 +141,7 @@ export class IncidentManager {
         change.incident.links = incident.links.map((l) => (l === link ? { ...l, detail: { ...l.detail, resolvedAt: now, recovered } } : l));
         change.incident.signals = [...incident.signals, { at: now, kind: "alert-resolved", ref: alertId, eventId, summary: `alert ${alertId} resolved${recovered ? "" : " (timed out, not a recovery)"}` }];
         const alerts = change.incident.links.filter((l) => l.kind === "alert");
-        if (incident.cause.kind === "alert" && recovered && alerts.every((l) => l.detail.resolvedAt !== undefined && l.detail.recovered !== false)) {
+        if (incident.cause.kind === "alert" && (incident.state === "triage" || incident.state === "investigating") && recovered && alerts.every((l) => l.detail.resolvedAt !== undefined && l.detail.recovered !== false)) {
           this.#transition(change, "mitigated", "engine", true);
           change.lines.push("mitigated by the engine: every alert of the incident resolved");
           await this.#commit(change);
@@ -170,7 +171,7 @@ export class IncidentManager {
     if (!input.title.trim()) throw new EngineError("INCIDENT_INVALID", "An incident needs a title (--title).");
     return this.#exclusive(async () => {
       const now = this.#o.clock.now();
-      const incident = this.#blank({
+      const incident = blankIncident({
         title: input.title.trim(),
         cause: { kind: "manual", ref: input.by },
         keys: [],
@@ -188,7 +189,7 @@ export class IncidentManager {
       if (input.severity) {
         Object.assign(incident, { severity: input.severity, severityReasons: [`set by ${input.by} at open`], severitySource: "person" });
       }
-      const change: Change = { incident, events: [this.#openedEvent(incident)], lines: [`opened by ${input.by}`], reason: "incident.opened" };
+      const change: Change = { incident, events: [openedEvent(incident)], lines: [`opened by ${input.by}`], reason: "incident.opened" };
       return this.#commit(change);
     });
   }
@@ -201,7 +202,7 @@ export class IncidentManager {
       if (incident.ack) return incident;
       const change = this.#change(incident, "incident.updated");
       change.incident.ack = { by, at: this.#o.clock.now() };
-      change.events.push(this.#event(change.incident, "incident.acknowledged", `incident ${id} acknowledged by ${by}`, { by }));
+      change.events.push(incidentEvent(change.incident, "incident.acknowledged", `incident ${id} acknowledged by ${by}`, { by }));
       change.lines.push(`acknowledged by ${by}`);
       return this.#commit(change);
     });
@@ -222,7 +223,7 @@ export class IncidentManager {
       const next = change.incident;
       if (input.severity !== undefined && input.severity !== incident.severity) {
         const reason = input.reason!.trim();
-        change.events.push(this.#event(next, "incident.severity-changed", `incident ${id} severity ${incident.severity} → ${input.severity} by ${input.by}: ${reason}`, { from: incident.severity, to: input.severity, by: input.by, reason }));
+        change.events.push(incidentEvent(next, "incident.severity-changed", `incident ${id} severity ${incident.severity} → ${input.severity} by ${input.by}: ${reason}`, { from: incident.severity, to: input.severity, by: input.by, reason }));
         Object.assign(next, { severity: input.severity, severityReasons: [`set by ${input.by}: ${reason}`], severitySource: "person" });
         change.lines.push(`severity ${incident.severity} → ${input.severity} by ${input.by}: ${reason}`);
       }
@@ -230,7 +231,7 @@ export class IncidentManager {
         if (input.commander !== undefined) next.commander = input.commander;
         if (input.note !== undefined) next.notes = [...next.notes, { at: this.#o.clock.now(), by: input.by, text: input.note }];
         const what = [input.commander !== undefined && `commander ${input.commander}`, input.note !== undefined && `note: ${input.note}`].filter(Boolean).join("; ");
-        change.events.push(this.#event(next, "incident.updated", `incident ${id} updated by ${input.by}: ${what}`, { ...(input.note !== undefined && { note: input.note }), ...(input.commander !== undefined && { commander: input.commander }) }));
+        change.events.push(incidentEvent(next, "incident.updated", `incident ${id} updated by ${input.by}: ${what}`, { ...(input.note !== undefined && { note: input.note }), ...(input.commander !== undefined && { commander: input.commander }) }));
         change.lines.push(`${input.by}: ${what}`);
       }
       if (input.status !== undefined) {
@@ -260,7 +261,7 @@ export class IncidentManager {
         if (incident.ack || incident.escalatedAt !== null || now - incident.openedAt < this.#o.config.escalateAfterMs) continue;
         const change = this.#change(incident, "incident.escalated");
         change.incident.escalatedAt = now;
-        change.events.push(this.#event(change.incident, "incident.escalated", `incident ${incident.id} escalated: nobody acknowledged it within ${Math.round(this.#o.config.escalateAfterMs / 60_000)}m`, {}));
+        change.events.push(incidentEvent(change.incident, "incident.escalated", `incident ${incident.id} escalated: nobody acknowledged it within ${Math.round(this.#o.config.escalateAfterMs / 60_000)}m`, {}));
         change.lines.push(`nobody acknowledged this incident within ${Math.round(this.#o.config.escalateAfterMs / 60_000)} minutes of its opening: engineroom incidents ack ${incident.id}`);
         await this.#commit(change, this.#o.config.escalationChannels);
         escalated++;
@@ -273,7 +274,7 @@ export class IncidentManager {
 
   async #openFrom(trigger: IncidentTrigger): Promise<IncidentRecord> {
     const now = this.#o.clock.now();
-    const incident = this.#blank({
+    const incident = blankIncident({
       title: trigger.title,
       cause: trigger.cause,
       keys: trigger.keys,
@@ -289,7 +290,7 @@ export class IncidentManager {
     const since = Math.min(incident.startedAt, ...facts.map((f) => f.switchedAt ?? incident.startedAt)) - 60_000;
     incident.timelineAfterId = await firstEventSince(this.#o.store.events, trigger.service || undefined, since);
     await this.#assess(incident, facts);
-    const change: Change = { incident, events: [this.#openedEvent(incident)], lines: [`opened by the engine: ${trigger.summary}`], reason: "incident.opened" };
+    const change: Change = { incident, events: [openedEvent(incident)], lines: [`opened by the engine: ${trigger.summary}`], reason: "incident.opened" };
     if (trigger.mitigated) {
       this.#transition(change, "mitigated", "engine", true);
       change.lines.push(`mitigated by the engine: ${trigger.mitigated}`);
@@ -310,14 +311,14 @@ export class IncidentManager {
     next.signals = [...next.signals, { at: now, kind: trigger.cause.kind, ref: trigger.cause.ref, eventId: trigger.eventId, summary: trigger.summary }];
     const facts = await this.#link(next, trigger, now);
     const note = `signal joined: ${trigger.summary}`;
-    change.events.push(this.#event(next, "incident.updated", `incident ${incident.id}: ${note}`, { note }));
+    change.events.push(incidentEvent(next, "incident.updated", `incident ${incident.id}: ${note}`, { note }));
     change.lines.push(note);
     if (next.severitySource === "computed") {
       const before = next.severity;
       await this.#assess(next, facts);
       if (worse(next.severity, before)) {
         const reason = `the blast radius grew: ${next.severityReasons.join("; ")}`;
-        change.events.push(this.#event(next, "incident.severity-changed", `incident ${incident.id} severity ${before} → ${next.severity} by the engine`, { from: before, to: next.severity, by: "engine", reason }));
+        change.events.push(incidentEvent(next, "incident.severity-changed", `incident ${incident.id} severity ${before} → ${next.severity} by the engine`, { from: before, to: next.severity, by: "engine", reason }));
         change.lines.push(`severity ${before} → ${next.severity} (the blast radius grew)`);
       } else if (next.severity !== before) Object.assign(next, { severity: before, severityReasons: incident.severityReasons }); // never lowered by itself
     }
@@ -355,34 +356,6 @@ export class IncidentManager {
     Object.assign(incident, { severity, severityReasons: reasons });
   }
 
-  #blank(p: { title: string; cause: IncidentCause; keys: string[]; services: string[]; environments: string[]; releaseIds: string[]; startedAt: number; openedBy: string; now: number }): IncidentRecord {
-    return {
-      id: newId("inc", p.now),
-      title: p.title,
-      state: "triage",
-      severity: "SEV4",
-      severityReasons: [],
-      severitySource: "computed",
-      cause: p.cause,
-      keys: p.keys,
-      services: p.services,
-      environments: p.environments,
-      releaseIds: p.releaseIds,
-      openedBy: p.openedBy,
-      openedAt: p.now,
-      startedAt: p.startedAt,
-      commander: null,
-      ack: null,
-      milestones: {},
-      escalatedAt: null,
-      notes: [],
-      signals: [],
-      links: [],
-      timelineAfterId: 0,
-      updatedAt: p.now,
-    };
-  }
-
   #change(incident: IncidentRecord, reason: string): Change {
     return { incident: structuredClone(incident), events: [], lines: [], reason };
   }
@@ -395,18 +368,8 @@ export class IncidentManager {
     const at = monotoneTime(incident, this.#o.clock.now());
     incident.state = to;
     incident.milestones = { ...incident.milestones, [to]: { at, by } };
-    change.events.push(this.#event(incident, `incident.${to}`, `incident ${incident.id} ${from} → ${to} by ${by}`, { from, by }));
+    change.events.push(incidentEvent(incident, `incident.${to}`, `incident ${incident.id} ${from} → ${to} by ${by}`, { from, by }));
     if (to === "resolved" || to === "cancelled" || to === "closed") change.reason = `incident.${to}`;
-  }
-
-  #openedEvent(incident: IncidentRecord): NewEvent {
-    const { severity, cause, startedAt, services, environments, releaseIds } = incident;
-    return this.#event(incident, "incident.opened", `incident ${incident.id} opened (${severity}): ${incident.title}`, { severity, cause, startedAt, services, environments, releaseIds });
-  }
-
-  /** An incident event, on its primary service and environment. */
-  #event(incident: IncidentRecord, type: string, message: string, data: Record<string, unknown>): NewEvent {
-    return { type, service: incident.services[0] ?? null, environment: incident.environments[0] ?? null, releaseId: incident.releaseIds[0] ?? null, message, data: { incidentId: incident.id, ...data } };
   }
 
   /** Writes the change with its events, then tells the coordinator (on `channels`, default the incidents' channel). */

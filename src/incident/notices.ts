@@ -1,4 +1,4 @@
-import { formatDuration, newId } from "../core/index.js";
+import { formatDuration, newId, redactor } from "../core/index.js";
 import type { Notification } from "../notify/index.js";
 import type { IncidentRecord } from "../store/index.js";
 import { isOpen } from "./lifecycle.js";
@@ -54,8 +54,9 @@ export function incidentNotification(incident: IncidentRecord, channel: string, 
     alerts: [],
     truncatedAlerts: 0,
     reason: notice.reason,
-    title: `Incident ${verb}: ${incidentLabel(incident)}`,
-    text: lines.join("\n"),
+    // Notes and titles are people's and the engine's words: a secret value pasted into one never leaves.
+    title: redactor.redact(`Incident ${verb}: ${incidentLabel(incident)}`),
+    text: redactor.redact(lines.join("\n")),
   };
 }
 
