@@ -56,7 +56,7 @@ const scripts: Record<string, string> = {
  * });
  */
 export function runRuntimeContract(name: string, makeRuntime: () => Promise<RuntimeUnderTest>): void {
-  describe(`Runtime contract: ${name}`, { timeout: 20_000 }, () => {
+  describe(`Runtime contract: ${name}`, { timeout: 60_000 }, () => {
     let subject: RuntimeUnderTest;
     let runtime: Runtime;
     let dir: string;
