@@ -217,9 +217,10 @@ export function doraKeys(
   return { environment, deploymentFrequency, leadTime, changeFailureRate, recoveryTime };
 }
 
+/** 60%, 66.7%, 99.983% (three decimals between 99% and 100%, where the targets are), 100%. */
 export function percent(value: number): string {
   const p = value * 100;
-  return `${p === 100 || p === 0 ? p.toFixed(0) : p >= 99 ? p.toFixed(3).replace(/0+$/, "") : p.toFixed(1)}%`;
+  return `${Number(p.toFixed(p >= 99 && p < 100 ? 3 : 1))}%`;
 }
 
 function round(value: number, digits: number): number {

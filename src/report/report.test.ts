@@ -52,7 +52,7 @@ describe("report figures on a known event history", () => {
     assert.deepEqual([figure.succeeded, figure.failed, figure.rolledBack, figure.inProgress], [3, 1, 1, 1]);
     assert.equal(figure.rate, 0.6);
     assert.equal(figure.meets, false);
-    assert.equal(figure.text, "60.0% (3 of 5)");
+    assert.equal(figure.text, "60% (3 of 5)");
     const r4 = figure.from.releases.find((r) => r.releaseId === "r4")!;
     assert.equal(r4.outcome, "rolled-back");
     assert.deepEqual(r4.eventIds, events.filter((e) => e.releaseId === "r4").map((e) => e.id));

@@ -95,10 +95,10 @@ for (const [backend, makeStore] of testStoreBackends()) {
       assert.equal((page.match(/<svg /g) ?? []).length, 3);
 
       const table = renderReport(report);
-      assert.match(table, /deployment success rate\s+50\.0% \(2 of 4\)\s+> 99%\s+missed/);
+      assert.match(table, /deployment success rate\s+50% \(2 of 4\)\s+> 99%\s+missed/);
       assert.match(table, /mean time to recovery\s+8m mean \(median 8m, p90 8m\)\s+< 15m\s+met/);
-      assert.match(table, /alert noise\s+20\.0% false positives \(2 of 10\)/);
-      assert.match(table, /change failure rate\s+50\.0% \(1 of 2\)\s+over 45%\s+missed/);
+      assert.match(table, /alert noise\s+20% false positives \(2 of 10\)/);
+      assert.match(table, /change failure rate\s+50% \(1 of 2\)\s+over 45%\s+missed/);
     });
 
     it("says there is nothing to measure on an empty store, rather than 0", async () => {
