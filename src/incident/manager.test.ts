@@ -212,6 +212,9 @@ describe("incidents over a real store", () => {
     ]);
     const missing = await manager.get("inc_nope").catch((e: unknown) => e);
     assert.ok(isEngineError(missing) && missing.code === "INCIDENT_NOT_FOUND" && missing.status === 404);
+    const linked = await manager.link(incident.id, { kind: "runbook-run", ref: "rbr_1", detail: { runbook: "restart-web" } }, "alice");
+    assert.deepEqual(linked.links.map((l) => [l.kind, l.ref]), [["runbook-run", "rbr_1"]]);
+    assert.equal((await manager.link(incident.id, { kind: "runbook-run", ref: "rbr_1" }, "alice")).links.length, 1, "once");
     const other = await manager.open({ title: "false alarm", service: "web", environment: "staging", by: "bob" });
     await manager.update(other.id, { status: "cancelled", by: "bob" });
     assert.equal((await manager.get(other.id)).state, "cancelled");

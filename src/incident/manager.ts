@@ -252,6 +252,23 @@ export class IncidentManager {
     return this.update(id, { status: "closed", by });
   }
 
+  /**
+   * Attaches something to an incident (a runbook run, an event, a check) as a link of its kind;
+   * attaching the same kind and ref again changes nothing. Recorded as `incident.updated`.
+   */
+  async link(id: string, link: { kind: IncidentLink["kind"]; ref: string; detail?: Record<string, unknown> }, by: string): Promise<IncidentRecord> {
+    return this.#exclusive(async () => {
+      const incident = await this.get(id);
+      if (incident.links.some((l) => l.kind === link.kind && l.ref === link.ref)) return incident;
+      const change = this.#change(incident, "incident.updated");
+      change.incident.links = [...incident.links, { kind: link.kind, ref: link.ref, at: this.#o.clock.now(), detail: link.detail ?? {} }];
+      const note = `${link.kind} ${link.ref} attached by ${by}`;
+      change.events.push(incidentEvent(change.incident, "incident.updated", `incident ${id}: ${note}`, { note }));
+      change.lines.push(note);
+      return this.#commit(change);
+    });
+  }
+
   /** Escalates every open incident nobody acknowledged within `escalate_after` of its opening (once each). */
   escalate(): Promise<number> {
     return this.#exclusive(async () => {
