@@ -192,3 +192,59 @@ describe("incidents: a bad section stops the engine from starting", () => {
     }
   });
 });
+
+describe("incidents, end to end: a page alert opens one, the operator's rollback joins it (one incident per cause)", () => {
+  let p: TestProject;
+  let outage: string;
+
+  before(async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const proxyPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const top = `checks:
+  web-home:
+    type: http
+    url: http://127.0.0.1:${proxyPort}/
+    interval: 1s
+    timeout: 800ms
+    failure_threshold: 3
+    conditions: ["status == 200"]
+    service: web
+    environment: production
+alerts:
+  default_rules: false
+`;
+    const config = testConfig("", top).replace("listen: 127.0.0.1:0\napi:", `listen: 127.0.0.1:${proxyPort}\napi:`).replace("watch: 5m", "watch: 1s");
+    p = await startProject(config);
+    outage = join(p.dir, "outage");
+    await p.api.stream("/v1/services/web/deploys", { artifact: p.artifact({ version: "v1" }) }, () => {});
+    await p.api.stream("/v1/services/web/deploys", { artifact: p.artifact({ version: "v2", failFile: outage }) }, () => {});
+    await waitFor("v2 stable", async () => (await p.api.get<{ releases: Release[] }>("/v1/services/web/releases")).releases.some((r) => r.number === 2 && r.state === "stable"), 10_000);
+  });
+  after(async () => {
+    await p?.cleanup();
+  });
+
+  it("opens from check-down (page), takes the rollback as the same cause, and is mitigated by it", async () => {
+    writeFileSync(outage, "down");
+    const list = async () => (await p.api.get<{ incidents: IncidentRecord[] }>("/v1/incidents?all=true")).incidents;
+    await waitFor("an incident from the check-down alert", async () => (await list()).length > 0, 15_000);
+    const [opened] = await list();
+    assert.equal(opened!.cause.kind, "alert");
+    assert.equal(opened!.state, "triage");
+    assert.ok(opened!.links.some((l) => l.kind === "check" && l.ref === "web-home"), JSON.stringify(opened!.links));
+    const rolled = await p.api.stream<{ from: Release }>("/v1/services/web/rollback", {}, () => {});
+    await waitFor("the rollback joined", async () => (await list())[0]!.signals.some((s) => s.kind === "rollback"), 10_000);
+    const incidents = await list();
+    assert.equal(incidents.length, 1, "one incident for the alert and the rollback");
+    const [incident] = incidents;
+    assert.equal(incident!.state, "mitigated");
+    assert.equal(incident!.milestones.mitigated?.by, "engine");
+    assert.deepEqual(incident!.releaseIds, [rolled.from.id]);
+    assert.ok(incident!.links.some((l) => l.kind === "release" && l.ref === rolled.from.id));
+    const { events } = await p.api.get<{ events: EngineEvent[] }>("/v1/events?limit=500");
+    const mine = events.filter((e) => e.data.incidentId === incident!.id).map((e) => e.type);
+    assert.deepEqual(mine, ["incident.opened", "incident.updated", "incident.mitigated"]);
+  });
+});
