@@ -182,6 +182,15 @@ describe("incidents over a real store", () => {
     assert.deepEqual((await incidentEvents()).map((e) => e.type), ["incident.opened", "incident.updated", "incident.mitigated"]);
   });
 
+  it("an incident opened by hand takes the engine's later signals of its service and environment", async () => {
+    const manual = await manager.open({ title: "customers report errors", service: "web", environment: "production", by: "alice" });
+    await rolledBack();
+    await triggers.poll();
+    const all = await manager.list({ all: true });
+    assert.deepEqual(all.map((i) => i.id), [manual.id]);
+    assert.deepEqual([all[0]!.state, all[0]!.cause.kind, all[0]!.signals.map((s) => s.kind)], ["mitigated", "manual", ["rollback"]]);
+  });
+
   it("refuses transitions that skip or go back, with INCIDENT_TRANSITION_INVALID (409), changing nothing", async () => {
     const incident = await manager.open({ title: "checkout slow", service: "web", environment: "production", by: "alice" });
     const refused = async (to: Parameters<IncidentManager["update"]>[1]["status"]) => {

@@ -15,7 +15,7 @@ import { gatherRadius, type ImpactSource } from "./radius.js";
 import { blankIncident, incidentEvent, openedEvent } from "./records.js";
 import { assessSeverity, worse } from "./severity.js";
 import { buildTimeline, firstEventSince } from "./timeline.js";
-import type { IncidentTrigger } from "./triggers.js";
+import { targetKey, type IncidentTrigger } from "./triggers.js";
 
 export interface IncidentManagerOptions {
   store: Pick<Store, "incidents" | "events" | "releases">;
@@ -166,7 +166,7 @@ export class IncidentManager {
     });
   }
 
-  /** Opens an incident by hand (always a new one: a person's call). */
+  /** Opens an incident by hand (always a new one: a person's call); the engine's later signals of its service and environment join it. */
   async open(input: ManualIncident): Promise<IncidentRecord> {
     if (!input.title.trim()) throw new EngineError("INCIDENT_INVALID", "An incident needs a title (--title).");
     return this.#exclusive(async () => {
@@ -174,7 +174,8 @@ export class IncidentManager {
       const incident = blankIncident({
         title: input.title.trim(),
         cause: { kind: "manual", ref: input.by },
-        keys: [],
+        // The engine's later signals about the same service and environment join the person's incident.
+        keys: [targetKey(input.service, input.environment)],
         services: [input.service],
         environments: [input.environment],
         releaseIds: [],
