@@ -142,8 +142,12 @@ describe("incidents over a real store", () => {
     assert.equal((await manager.list({ all: true })).length, 2);
   });
 
-  it("joins page alerts of the same fingerprint; ticket alerts open nothing; an alert incident is mitigated when its alerts recover", async () => {
+  it("joins page alerts of the same fingerprint; ticket and silenced alerts open nothing; an alert incident is mitigated when its alerts recover", async () => {
     await pageAlert("alr_t", { alertname: "deploy-failed", severity: "ticket", service: "web", environment: "production" });
+    const silenced = await pageAlert("alr_s", { alertname: "error-rate", severity: "page", service: "web", environment: "production" });
+    await store.alerts.put({ ...silenced, silencedBy: "sil_1" });
+    await triggers.poll();
+    assert.deepEqual(await manager.list(), [], "a ticket and a silenced page open nothing");
     await pageAlert("alr_a", { alertname: "check-down", severity: "page", check: "api-home", environment: "production" }, "fp-check");
     await triggers.poll();
     const [incident] = await manager.list();

@@ -37,6 +37,8 @@ const rules: Readonly<Record<string, (e: EngineEvent, s: Sources, sink: TriggerS
     const labels = (e.data.labels ?? {}) as Record<string, string>;
     if (labels.severity !== "page" || typeof e.data.alert !== "string") return;
     const alert = await s.alerts.get(e.data.alert);
+    // Silenced or inhibited, it notifies nobody: no incident either (an inhibiting alert opens its own).
+    if (alert?.silencedBy || alert?.inhibitedBy) return;
     const service = labels.service ?? "";
     const environment = labels.environment ?? "";
     const summary = alert?.annotations.summary ?? e.message;
