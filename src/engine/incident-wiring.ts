@@ -19,7 +19,7 @@ export interface IncidentParts {
 }
 
 /** `incidents:` of engineroom.yaml, checked against the declared channels: CONFIG_INVALID with the paths. */
-export function incidentsConfig(engine: Engine): IncidentsConfig {
+export function incidentsConfig(engine: Pick<Engine, "project">): IncidentsConfig {
   const channels = Object.keys((engine.project.config.channels ?? {}) as Record<string, unknown>);
   return parseSection(engine.project, "incidents", incidentsSchemaFor(channels), engine.project.config.incidents);
 }
