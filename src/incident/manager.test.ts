@@ -251,6 +251,9 @@ describe("incidents over a real store", () => {
     ]);
     assert.equal(sent.length, 1);
     assert.match(sent[0]!.notification.text!, /severity SEV4 → SEV1 by alice: payments down/);
+    await manager.update(incident.id, { severity: "SEV1", reason: "still", by: "alice" });
+    assert.equal(sent.length, 1, "the severity it has already: no notice, no event");
+    assert.equal((await incidentEvents()).length, 4);
   });
 
   it("escalates an incident nobody acknowledged within escalate_after, once, to the escalation channel", async () => {

@@ -239,6 +239,7 @@ export class IncidentManager {
         this.#transition(change, input.status, input.by);
         change.lines.push(`${incident.state} → ${input.status} by ${input.by}`);
       }
+      if (change.events.length === 0) return incident; // the severity it already has: nothing to record or tell
       return this.#commit(change);
     });
   }
