@@ -156,6 +156,9 @@ const compared: number[] = [];
 const exits: number[] = [];
 const baseline: number[] = [];
 const polledBaseline: number[] = [];
+/** CPU time: the CLI's until its answer ended, and a bare `node -e` at its exit. */
+const cliCpu: number[] = [];
+const baselineCpu: number[] = [];
 const splits: Split[] = [];
 try {
   let n = 1;
@@ -171,7 +174,11 @@ try {
     traffic.push(run.trafficMs);
     exits.push(run.exitMs);
     if (run.split) splits.push(run.split);
+    const ended = /^cli-timing (\{.*"step":"ended".*\})$/m.exec(run.output);
+    if (ended) cliCpu.push((JSON.parse(ended[1]!) as { cpuMs: number }).cpuMs);
     baseline.push((await timed(["-e", ""])).exitMs);
+    const bare = await timed(["-e", `process.on("exit", () => { const u = process.cpuUsage(); process.stderr.write("cli-cpu " + (u.user + u.system) / 1000 + "\\n"); })`]);
+    baselineCpu.push(Number(/^cli-cpu ([\d.]+)$/m.exec(bare.output)?.[1]));
     polledBaseline.push((await timed(["-e", ""], undefined, true)).exitMs);
     const before = live;
     deploy(++n);
@@ -200,6 +207,9 @@ console.log(`  baseline: the same, polling the proxy meanwhile as for the CLI  m
 if (splits.length > 0) {
   const part = (key: keyof Split) => fmt(median(splits.map((s) => s[key])));
   console.log(`  where the CLI's time goes (medians of ${splits.length}): spawn → Node's time origin ${part("exec")}; → bootstrap complete ${part("bootstrap")}; → request sent ${part("load")} (our code: load, find the engine); → traffic ${part("engine")} (engine)`);
+}
+if (cliCpu.length > 0) {
+  console.log(`  CPU time (less inflated by a busy machine than wall time): the CLI until its answer ended ${fmt(median(cliCpu))} (min ${fmt(Math.min(...cliCpu))}); node -e at its exit ${fmt(median(baselineCpu))} (min ${fmt(Math.min(...baselineCpu))})`);
 }
 if (values.compare) console.log(`  ${values.compare}: spawn → traffic   median ${fmt(median(compared))}  min ${fmt(Math.min(...compared))}`);
 console.log(`  baseline: API call → traffic          median ${fmt(median(viaApi))}  min ${fmt(Math.min(...viaApi))}   (the engine's share, no CLI)`);

@@ -291,8 +291,13 @@ class AnswerReader {
 const timing = process.env.ENGINEROOM_CLI_TIMING === "1";
 
 function mark(step: "sent" | "answered" | "ended"): void {
+  // The clock first: the first use of `performance` loads perf_hooks, which must not count.
+  const taken = process.hrtime.bigint();
   const { bootstrapComplete } = performance.nodeTiming;
-  process.stderr.write(`cli-timing ${JSON.stringify({ step, at: performance.now(), timeOrigin: performance.timeOrigin, bootstrapComplete })}\n`);
+  const at = performance.now() - Number(process.hrtime.bigint() - taken) / 1e6;
+  const cpu = process.cpuUsage();
+  const cpuMs = (cpu.user + cpu.system) / 1000; // of this process so far: what a shared machine's load does not inflate much
+  process.stderr.write(`cli-timing ${JSON.stringify({ step, at, timeOrigin: performance.timeOrigin, bootstrapComplete, cpuMs })}\n`);
 }
 
 interface WireError {
