@@ -1,5 +1,7 @@
-import { DerivedChecks, Monitor, monitorSettingsSchema, parseChecks, type CheckDefinition } from "../monitor/index.js";
-import { parseSection, type Engine } from "./engine.js";
+import type { z } from "zod";
+import { closest } from "../config/index.js";
+import { DerivedChecks, Monitor, type CheckDefinition, type monitorSettingsSchema } from "../monitor/index.js";
+import type { Engine } from "./engine.js";
 
 /** How often the derived checks follow the live table (a service's first release going live, a service removed). */
 const refreshMs = 2_000;
@@ -24,11 +26,9 @@ export class EngineChecks {
     this.#declared = declared;
   }
 
-  /** Parses `monitor:` and `checks:` (CONFIG_INVALID with paths, before anything runs), then starts every check. */
-  static async start(engine: Engine): Promise<EngineChecks> {
-    const { project } = engine;
-    const settings = parseSection(project, "monitor", monitorSettingsSchema, project.config.monitor ?? {});
-    const declared = parseChecks((project.config.checks ?? {}) as Record<string, unknown>, { path: ["checks"], dir: project.dir });
+  /** Starts every check: the declared ones and every service's own, under the caps of `monitor:` (both parsed at the engine's start, see monitoring-config.ts). */
+  static async start(engine: Engine, config: { monitor: z.output<typeof monitorSettingsSchema>; checks: CheckDefinition[] }): Promise<EngineChecks> {
+    const { monitor: settings, checks: declared } = config;
     const monitor = new Monitor({
       store: engine.store,
       clock: engine.clock,
@@ -73,4 +73,24 @@ export class EngineChecks {
       }
     }
   }
+}
+
+/**
+ * The problems of declared checks whose `service` or `environment` the project does not declare
+ * (monitor/ cannot see them), as `checks.<name>.service: message`, with the nearest declared name.
+ */
+export function unknownCheckTargets(section: Record<string, unknown>, declared: { services: readonly string[]; environments: readonly string[] }): string[] {
+  const problems: string[] = [];
+  const unknown = (path: string, kind: string, name: unknown, names: readonly string[], listed: string) => {
+    if (typeof name !== "string" || names.includes(name)) return;
+    const guess = closest(name, names);
+    problems.push(`${path}: no ${kind} named "${name}"${guess ? ` (did you mean "${guess}"?)` : ""}; ${listed}: ${names.join(", ")}`);
+  };
+  for (const [name, config] of Object.entries(section)) {
+    if (config === null || typeof config !== "object" || Array.isArray(config)) continue;
+    const { service, environment } = config as Record<string, unknown>;
+    unknown(`checks.${name}.service`, "service", service, declared.services, "declared");
+    unknown(`checks.${name}.environment`, "environment", environment, declared.environments, "the chain");
+  }
+  return problems;
 }

@@ -13,6 +13,7 @@ import { FileConfigSnapshots, StateFiles } from "./state-files.js";
 import { DriftWatch } from "./drift.js";
 import { EnvironmentRuntime } from "./environment.js";
 import { Monitoring } from "./monitoring.js";
+import { monitoringConfig } from "./monitoring-config.js";
 
 export interface EngineOptions {
   project: LoadedProject;
@@ -70,9 +71,10 @@ export class Engine {
     const { project } = options;
     const clock = options.clock ?? systemClock;
     const logger = options.logger ?? createLogger();
-    // Both checked before anything is created or changed.
+    // All checked before anything is created or changed (monitoring: every section's problems at once).
     const secrets = secretProviders(project);
     const runtimeSettings = runtimeConfig(project);
+    const monitoring = await monitoringConfig(project, secrets, logger);
     const files = new StateFiles(project.stateDir);
     files.ensure();
     const running = files.readEngineInfo();
@@ -133,7 +135,7 @@ export class Engine {
       const orphans = adopted.filter((i) => !names.has(i.labels.environment ?? ""));
       await Promise.all(orphans.map((i) => runtime.stop(i.id, { graceMs: 5_000 }).then(() => runtime.forget(i.id))));
       engine.drift.start(30_000);
-      await engine.monitoring.start();
+      await engine.monitoring.start(monitoring);
     } catch (error) {
       await engine.stop().catch(() => {});
       throw error;

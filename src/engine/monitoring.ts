@@ -1,14 +1,15 @@
-import { AlertManager, CheckAlerts, EventAlerts, MetricRules, parseAlertsConfig, resolveMetricRules, rulesConfigSchema, unknownRuleTargets, type AlertSink, type MetricRule } from "../alert/index.js";
+import { AlertManager, CheckAlerts, EventAlerts, MetricRules, type AlertsConfig, type AlertSink, type MetricRule } from "../alert/index.js";
 import { guardPromotion } from "../slo/index.js";
 import type { Monitor } from "../monitor/index.js";
 import { EngineChecks } from "./check-wiring.js";
-import { resolveChannels, startChannels, type ChannelParts } from "./channel-wiring.js";
+import { startChannels, type ChannelParts } from "./channel-wiring.js";
 import type { Channel, Notifier } from "../notify/index.js";
-import { parseSection, type Engine } from "./engine.js";
+import type { Engine } from "./engine.js";
+import type { MonitoringConfig } from "./monitoring-config.js";
 import { startSlos, type SloParts } from "./slo-wiring.js";
 import { MetricsExport } from "./metrics-export.js";
 import { addMonitoringMetrics, NotificationCounts } from "./metrics-parts.js";
-import { incidentsConfig, startIncidents, type IncidentParts } from "./incident-wiring.js";
+import { startIncidents, type IncidentParts } from "./incident-wiring.js";
 import type { IncidentManager } from "../incident/index.js";
 import { ServiceTrafficIndex } from "./service-traffic.js";
 
@@ -35,23 +36,20 @@ export class Monitoring {
     this.traffic = new ServiceTrafficIndex(() => engine.environments);
   }
 
-  /** Starts every part; a config problem throws CONFIG_INVALID before anything starts. */
-  async start(): Promise<void> {
-    void this.#engine;
-    // --- channels (notify/): checked and their secrets resolved before any part starts ---
-    const channels = await resolveChannels(this.#engine);
-    // --- sources (alert/sources/): the metric rules are checked before any part starts ---
-    const rules = this.#metricRulesConfig();
-    // --- incidents (incident/): checked before any part starts ---
-    const incidents = incidentsConfig(this.#engine);
+  /**
+   * Starts every part from `config`: every section parsed (and the channels' secrets resolved) by
+   * `monitoringConfig` at the top of Engine.start, before anything was created or started.
+   */
+  async start(config: MonitoringConfig): Promise<void> {
+    const { rules, incidents } = config;
     // --- alerts (alert/): made first, so that what the parts before it report waits for it ---
-    this.#createAlerts();
+    this.#createAlerts(config.alerts);
     // --- checks (monitor/) ---
-    this.#checks = await EngineChecks.start(this.#engine);
+    this.#checks = await EngineChecks.start(this.#engine, config);
     // --- SLOs (slo/) ---
-    await this.#startSlos();
+    await this.#startSlos(config.slos);
     // --- channels (notify/) ---
-    this.#channels = startChannels(this.#engine, channels);
+    this.#channels = startChannels(this.#engine, config.channels);
     // --- alerts (alert/) ---
     await this.#startAlerts();
     // --- sources (alert/sources/) and metrics out ---
@@ -66,14 +64,6 @@ export class Monitoring {
   /** The incident manager, once started (after every other part: it reads their signals from the event log). */
   get incidents(): IncidentManager | undefined {
     return this.#incidents?.manager;
-  }
-
-  /** `alerts.rules` and `alerts.default_rules` resolved; CONFIG_INVALID (with paths) for a bad rule or one naming an undeclared service or environment. */
-  #metricRulesConfig(): MetricRule[] {
-    const engine = this.#engine;
-    const declared = { services: Object.keys(engine.project.config.services), environments: engine.environments.map((e) => e.name) };
-    const schema = rulesConfigSchema.superRefine((config, ctx) => unknownRuleTargets(config, declared).forEach((p) => ctx.addIssue({ code: "custom", ...p })));
-    return resolveMetricRules(parseSection(engine.project, "alerts", schema, engine.project.config.alerts));
   }
 
   async #startSources(rules: readonly MetricRule[]): Promise<void> {
@@ -136,9 +126,8 @@ export class Monitoring {
   /** The request history's recorder and the SLO evaluator, once started. */
   slos: SloParts | undefined;
 
-  async #startSlos(): Promise<void> {
-    // The monitor's checks, declared and derived (the checks section starts before this one).
-    this.slos = await startSlos(this.#engine, this.#alertSink(), this.checks?.statuses().map((c) => c.name));
+  async #startSlos(slos: MonitoringConfig["slos"]): Promise<void> {
+    this.slos = await startSlos(this.#engine, this.#alertSink(), slos);
   }
 
   /**
@@ -171,10 +160,9 @@ export class Monitoring {
   alerts: AlertManager | undefined;
   #stopDeliveries: (() => void) | undefined;
 
-  #createAlerts(): void {
+  #createAlerts(config: AlertsConfig): void {
     const engine = this.#engine;
     const channels = Object.keys((engine.project.config.channels ?? {}) as Record<string, unknown>);
-    const config = parseAlertsConfig(engine.project.config.alerts, channels, engine.project.file);
     this.alerts = new AlertManager({
       store: engine.store,
       clock: engine.clock,

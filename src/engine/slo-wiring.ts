@@ -1,9 +1,7 @@
-import { z } from "zod";
 import type { AlertSink } from "../alert/index.js";
-import { healthCheckName, proxyCheckName } from "../monitor/index.js";
-import { RequestRecorder, SloEvaluator, parseSlos, type CheckCounts, type SloDefinition } from "../slo/index.js";
+import { RequestRecorder, SloEvaluator, type CheckCounts, type SloDefinition } from "../slo/index.js";
 import type { CheckRepo } from "../store/index.js";
-import { parseSection, type Engine } from "./engine.js";
+import type { Engine } from "./engine.js";
 
 const hourMs = 3_600_000;
 const dayMs = 24 * hourMs;
@@ -16,25 +14,12 @@ export interface SloParts {
 }
 
 /**
- * Parses `slos:` (CONFIG_INVALID naming each problem by its path), starts the request recorder on
- * every environment's proxy metrics and the SLO evaluator (every 30 s, the first 5 s after start so
- * that the alert manager is up). `checks`: the names of every check the monitor runs, when known;
- * the derived ones of every service and environment are known whether they run yet or not.
+ * Starts the request recorder on every environment's proxy metrics and the SLO evaluator of
+ * `slos` (parsed at the engine's start, see monitoring-config.ts), every 30 s, the first 5 s after
+ * start so that the alert manager is up.
  */
-export async function startSlos(engine: Engine, sink: AlertSink, checks: readonly string[] | undefined): Promise<SloParts> {
+export async function startSlos(engine: Engine, sink: AlertSink, slos: readonly SloDefinition[]): Promise<SloParts> {
   const environments = engine.environments.map((e) => e.name);
-  const services = Object.keys(engine.project.config.services);
-  // A service's derived health check runs only while it is live there, but a check SLO may name it before.
-  const derived = environments.flatMap((e) => [proxyCheckName(e), ...services.map((s) => healthCheckName(s, e))]);
-  const known = checks && [...new Set([...checks, ...derived])];
-  const project = { services, environments, ...(known ? { checks: known } : {}) };
-  const schema = z.unknown().transform((value, ctx): SloDefinition[] => {
-    const parsed = parseSlos(value, project);
-    if (parsed.ok) return parsed.slos;
-    for (const p of parsed.problems) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
-    return z.NEVER;
-  });
-  const slos = parseSection(engine.project, "slos", schema, engine.project.config.slos);
   const longest = Math.max(0, ...slos.map((s) => s.windowMs));
   const recorder = new RequestRecorder({
     history: engine.store.requests,
