@@ -121,5 +121,9 @@ describe("engineroom checks (CLI against a running engine)", () => {
     const unknown = await p.run(["checks", "history", "nope"]);
     assert.equal(unknown.code, 2, unknown.out);
     assert.match(unknown.out, /CHECK_UNKNOWN/);
+    const tooFar = await p.run(["checks", "history", "web.health.production", "--since", "2d"]);
+    assert.equal(tooFar.code, 2, tooFar.out);
+    assert.match(tooFar.out, /Minutes are kept 24h: --since 2d reaches further back/);
+    assert.match(tooFar.out, /--resolution hour for 2d/);
   });
 });

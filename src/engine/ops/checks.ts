@@ -1,4 +1,4 @@
-import { EngineError, parseDuration } from "../../core/index.js";
+import { EngineError, formatDuration, parseDuration } from "../../core/index.js";
 import { retentionMs, type CheckHistory, type CheckSummary, type Monitor, type MonitorStats } from "../../monitor/index.js";
 import type { CheckResolution } from "../../store/index.js";
 import type { Engine } from "../engine.js";
@@ -37,12 +37,8 @@ export function checkOperations(engine: Engine): CheckOperations {
       if (sinceMs === undefined || sinceMs <= 0) {
         throw new EngineError("API_BAD_REQUEST", `"${options.since}" is not a duration.`, { hint: "Write it like 90m, 24h or 7d." });
       }
-      if (sinceMs > retentionMs[resolution]) {
-        const days = retentionMs[resolution] / 86_400_000;
-        throw new EngineError("API_BAD_REQUEST", `${resolution} buckets are kept ${days} days: --since ${options.since} reaches further back.`, {
-          hint: resolution === "day" ? `Ask for at most ${days}d.` : `Ask for at most ${days}d, or a coarser --resolution.`,
-        });
-      }
+      const beyond = beyondRetention(resolution, sinceMs, options.since ?? "24h");
+      if (beyond) throw new EngineError("API_BAD_REQUEST", beyond.message, { hint: beyond.hint });
       if (!m.status(name)) {
         const names = m.statuses().map((s) => s.name);
         throw new EngineError("CHECK_UNKNOWN", `No check named "${name}"${names.length ? ` (checks: ${names.slice(0, 10).join(", ")}${names.length > 10 ? ", …" : ""})` : ""}.`);
@@ -50,5 +46,26 @@ export function checkOperations(engine: Engine): CheckOperations {
       const points = await m.history(name, { resolution, sinceMs });
       return { check: name, resolution, since: engine.clock.now() - sinceMs, points };
     },
+  };
+}
+
+const dayMs = 86_400_000;
+
+/** How long a resolution's buckets are kept, as a person writes it: 24h, 35d, 400d. */
+function kept(resolution: CheckResolution): string {
+  const ms = retentionMs[resolution];
+  return ms > dayMs && ms % dayMs === 0 ? `${ms / dayMs}d` : formatDuration(ms);
+}
+
+/**
+ * The message and hint for a `--since` further back than `resolution` keeps (undefined when it is
+ * not): "minutes are kept 24h; use --resolution hour for 2d".
+ */
+export function beyondRetention(resolution: CheckResolution, sinceMs: number, since: string): { message: string; hint: string } | undefined {
+  if (sinceMs <= retentionMs[resolution]) return undefined;
+  const coarser = resolutions.slice(resolutions.indexOf(resolution) + 1).find((r) => retentionMs[r] >= sinceMs);
+  return {
+    message: `${resolution === "day" ? "Days" : resolution === "hour" ? "Hours" : "Minutes"} are kept ${kept(resolution)}: --since ${since} reaches further back.`,
+    hint: coarser ? `Use --resolution ${coarser} for ${since}, or ask for at most ${kept(resolution)}.` : `Ask for at most ${kept(resolution)}.`,
   };
 }
