@@ -223,6 +223,11 @@ export class AlertManager implements AlertSink {
     return [...views, ...resolved];
   }
 
+  /** The firing alerts of these rules, from memory (after start(): what was firing when the engine stopped, too). */
+  firingOf(rules: readonly string[]): AlertRecord[] {
+    return this.#alerts.firing().filter((a) => rules.includes(a.rule)).map((a) => structuredClone(a));
+  }
+
   /** One alert by id, or ALERT_NOT_FOUND. */
   async get(id: string): Promise<AlertView> {
     return this.#view(await this.#find(id), this.#o.clock.now());

@@ -85,7 +85,7 @@ export class Monitoring {
     const [started] = await engine.store.events.list({ types: ["engine.started"], limit: 1 });
     await this.#eventAlerts.start(started ? started.id - 1 : undefined);
     if (this.checks) {
-      this.#checkAlerts = new CheckAlerts({ monitor: this.checks, sink, clock: engine.clock, onError: onError("checks") });
+      this.#checkAlerts = new CheckAlerts({ monitor: this.checks, sink, firing: this.alerts, clock: engine.clock, onError: onError("checks") });
       this.#checkAlerts.start();
     }
     const notifications = this.#notifier()?.subscribe((delivery) => this.#notifications.record(delivery));

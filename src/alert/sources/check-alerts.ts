@@ -5,6 +5,14 @@ import { Ticker } from "./ticker.js";
 
 const severities: readonly string[] = ["page", "ticket", "info"] satisfies Severity[];
 
+/** What the alert manager answers of the alerts firing now (its `firingOf`). */
+export interface FiringAlerts {
+  firingOf(rules: readonly string[]): readonly { rule: string; severity: string; labels: Readonly<Record<string, string>> }[];
+}
+
+/** The rules this source fires. */
+const checkRules = ["check-down", "certificate-expiring"] as const;
+
 /** The field a certificate's days left are read from; a check failing only on it has a certificate expiring, not a service down. */
 const certificateField = "cert_expires";
 
@@ -51,21 +59,35 @@ export function checkDownSignal(check: string, labels: Readonly<Record<string, s
 export class CheckAlerts {
   readonly #monitor: Pick<Monitor, "onTransition" | "statuses" | "status">;
   readonly #sink: AlertSink;
+  readonly #firing: FiringAlerts | undefined;
   readonly #ticker: Ticker;
   /** The alert each down check fired, to resolve the same one when it comes back. */
   readonly #fired = new Map<string, AlertSignal>();
   #unsubscribe: (() => void) | undefined;
 
-  constructor(options: { monitor: Pick<Monitor, "onTransition" | "statuses" | "status">; sink: AlertSink; clock: Clock; intervalMs?: number; onError?: (error: unknown) => void }) {
+  /**
+   * `firing`: the alerts firing now (the alert manager, started): those of a check no longer
+   * monitored, left by an earlier engine, are resolved at start.
+   */
+  constructor(options: {
+    monitor: Pick<Monitor, "onTransition" | "statuses" | "status">;
+    sink: AlertSink;
+    firing?: FiringAlerts;
+    clock: Clock;
+    intervalMs?: number;
+    onError?: (error: unknown) => void;
+  }) {
     this.#monitor = options.monitor;
     this.#sink = options.sink;
+    this.#firing = options.firing;
     this.#ticker = new Ticker(options.clock, options.intervalMs ?? 15_000, async () => this.review(), options.onError ?? (() => {}));
   }
 
   /**
    * Listens to the monitor, and reports every check's alert as it stands: firing for a down check,
    * resolved (both rules) for the others, so that what an earlier engine left firing for a check
-   * that came back meanwhile is resolved. Reporting an alert's state again changes nothing.
+   * that came back meanwhile is resolved, and what it left firing for a check removed from the
+   * config while it was stopped too. Reporting an alert's state again changes nothing.
    */
   start(): void {
     this.#unsubscribe ??= this.#monitor.onTransition((t) => this.transition(t));
@@ -76,7 +98,13 @@ export class CheckAlerts {
       }
       const { labels, severity } = checkDownSignal(status.name, status.labels, null);
       const summary = `check ${status.name} is ${status.state}`;
-      for (const rule of ["check-down", "certificate-expiring"]) this.#sink.report({ rule, severity: rule === "check-down" ? severity : "ticket", labels, annotations: { summary }, active: false });
+      for (const rule of checkRules) this.#sink.report({ rule, severity: rule === "check-down" ? severity : "ticket", labels, annotations: { summary }, active: false });
+    }
+    for (const alert of this.#firing?.firingOf(checkRules) ?? []) {
+      const { alertname: _rule, severity: _severity, ...labels } = alert.labels;
+      const check = labels.check;
+      if (check === undefined || this.#monitor.status(check)) continue;
+      this.#sink.report({ rule: alert.rule, severity: alert.severity as Severity, labels, annotations: { summary: `check ${check} is no longer monitored` }, active: false });
     }
     this.#ticker.start();
   }
