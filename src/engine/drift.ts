@@ -12,16 +12,14 @@ export type Drift = DriftFinding | { kind: "config-file"; message: string };
  * by hand from an artifact folder, and engineroom.yaml edited without an apply.
  */
 export async function scanDrift(engine: Engine): Promise<Drift[]> {
-  const instances = engine.environments.flatMap((environment) =>
-    environment.supervisor
-      .releaseIds()
-      .flatMap((id) => environment.supervisor.view(id))
-      // Only instances past their health gate: one still starting is not listening yet, and that is no drift.
-      .filter((i) => i.healthy && i.status === "running" && i.pid !== undefined)
-      .map((i) => ({ id: i.id, pid: i.pid!, port: i.port })),
-  );
+  const views = engine.environments.flatMap((environment) => environment.supervisor.releaseIds().flatMap((id) => environment.supervisor.view(id)));
+  // Only instances past their health gate have their ports checked: one still starting is not listening yet, and that is no drift.
+  const instances = views.filter((i) => i.healthy && i.status === "running" && i.pid !== undefined).map((i) => ({ id: i.id, pid: i.pid!, port: i.port }));
+  // But every process group the runtime knows is accounted for: an instance starting, failing its
+  // health check, being replaced or stopped, or just exited is no stray.
+  const accounted = [...views.map((i) => i.pid), ...engine.runtime.list().map((i) => i.pid)].filter((pid): pid is number => pid !== undefined);
   const artifactDirs = (await engine.artifacts.list()).map((digest) => engine.artifacts.path(digest));
-  const drift: Drift[] = await detectDrift({ instances, artifactDirs });
+  const drift: Drift[] = await detectDrift({ instances, accounted, artifactDirs });
   const applied = readApplied(engine)?.fileHash ?? engine.project.fileHash;
   let now: string | undefined;
   try {
@@ -38,11 +36,18 @@ export async function scanDrift(engine: Engine): Promise<Drift[]> {
   return drift;
 }
 
-/** Scans for drift every `intervalMs`, recording `drift.detected` and `drift.resolved` events as findings come and go. */
+/**
+ * Scans for drift every `intervalMs`, recording `drift.detected` and `drift.resolved` events as
+ * findings come and go. A stray process is reported once a scan finds it again (two scans in a
+ * row): a process caught between a fork and the runtime's record of it, or left by a group just
+ * stopped, is gone by the next scan.
+ */
 export class DriftWatch {
   #engine: Engine;
   #timer: NodeJS.Timeout | undefined;
   #last: Drift[] = [];
+  /** The stray processes the last scan found, reported or not yet. */
+  #strayPids = new Set<number>();
   #scanning = false;
 
   constructor(engine: Engine) {
@@ -55,7 +60,7 @@ export class DriftWatch {
   }
 
   start(intervalMs: number): void {
-    this.#timer = setInterval(() => void this.scan(), intervalMs);
+    this.#timer = setInterval(() => void this.#scan(), intervalMs);
     this.#timer.unref();
   }
 
@@ -63,11 +68,28 @@ export class DriftWatch {
     clearInterval(this.#timer);
   }
 
-  async scan(): Promise<readonly Drift[]> {
+  /**
+   * Scans now (`plan --refresh-only`): a stray process this scan finds for the first time is looked
+   * at again `recheckMs` later (default 1 s), and reported if it is still there.
+   */
+  async scan(options: { recheckMs?: number } = {}): Promise<readonly Drift[]> {
+    await this.#scan();
+    const reported = new Set(this.#last.flatMap((d) => (d.kind === "stray-process" ? d.pids : [])));
+    if ([...this.#strayPids].some((pid) => !reported.has(pid))) {
+      await new Promise((resolve) => setTimeout(resolve, options.recheckMs ?? 1_000));
+      await this.#scan();
+    }
+    return this.#last;
+  }
+
+  async #scan(): Promise<readonly Drift[]> {
     if (this.#scanning) return this.#last;
     this.#scanning = true;
     try {
-      const found = await scanDrift(this.#engine);
+      const scanned = await scanDrift(this.#engine);
+      const seenBefore = this.#strayPids;
+      this.#strayPids = new Set(scanned.flatMap((d) => (d.kind === "stray-process" ? d.pids : [])));
+      const found = scanned.filter((d) => d.kind !== "stray-process" || d.pids.some((pid) => seenBefore.has(pid)));
       const before = new Set(this.#last.map((d) => d.message));
       const after = new Set(found.map((d) => d.message));
       for (const d of found.filter((d) => !before.has(d.message))) {

@@ -126,4 +126,13 @@ describe("local runtime drift", { skip: driftDetectionSupported ? false : "drift
     });
     assert.match(strays.find((s) => s.pids[0] === server.pid)!.message, new RegExp(`listening on ${server.port}`));
   });
+
+  it("takes no process of an instance the runtime accounts for (starting, unhealthy, being replaced) for a stray, nor checks its port", async () => {
+    const starting = await start(artifact, true);
+    const input = { instances: [{ id: "web-1", pid: instance.pid, port: instance.port }], artifactDirs: [artifact] };
+    const without = await detectDrift(input);
+    assert.ok(without.some((f) => f.kind === "stray-process" && f.pids.includes(starting.pid)), "a stray when nothing accounts for it");
+    const findings = await detectDrift({ ...input, accounted: [starting.pid] });
+    assert.ok(!findings.some((f) => f.pids.includes(starting.pid)), JSON.stringify(findings));
+  });
 });

@@ -24,7 +24,14 @@ export interface DriftInstance {
 }
 
 export interface DriftInput {
+  /** The instances whose ports are checked: those past their health gate. */
   instances: readonly DriftInstance[];
+  /**
+   * The leaders (process groups) of every other instance the runtime accounts for: starting, failing
+   * its health check, being stopped or replaced, just exited. Their processes are no strays; their
+   * ports are not checked.
+   */
+  accounted?: readonly number[];
   /** Folders of stored artifacts, e.g. `.engineroom/artifacts/sha256/<hex>`; processes working inside one are ours or strays. */
   artifactDirs: readonly string[];
 }
@@ -76,7 +83,8 @@ export async function detectDrift(input: DriftInput): Promise<DriftFinding[]> {
 
   const findings: DriftFinding[] = [];
   for (const instance of input.instances) findings.push(...portFindings(instance, listeners.get(instance.port) ?? [], owners, processes));
-  const strays = inArtifacts.filter(({ info }) => !leaders.has(info.pgrp) && info.pid !== process.pid);
+  const accounted = new Set([...leaders, ...(input.accounted ?? [])]);
+  const strays = inArtifacts.filter(({ info }) => !accounted.has(info.pgrp) && !accounted.has(info.pid) && info.pid !== process.pid);
   findings.push(...strayFindings(strays, listeners));
   return findings;
 }
