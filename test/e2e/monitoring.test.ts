@@ -21,9 +21,27 @@ interface Received {
   channel: "hook" | "chat" | "mail";
   status: string;
   alertnames: string[];
+  /** `alerts`, or `notice` (a silence's, or an incident's: incidents notify every channel too). */
   kind: string;
+  /** For notices: `silence.created`, `silence.expired`, `incident.opened`…; the webhook says so, the others by their text. */
+  reason: string;
   text: string;
 }
+
+/** A header's value with its folded lines joined and RFC 2047 encoded words (=?UTF-8?Q?…?=, =?UTF-8?B?…?=) decoded. */
+function decodeHeader(raw: string): string {
+  return raw
+    .replace(/\r?\n[ \t]+/g, " ")
+    .replace(/\?=\s+=\?/g, "?==?")
+    .replace(/=\?UTF-8\?([QB])\?([^?]*)\?=/gi, (_, encoding: string, text: string) =>
+      encoding.toUpperCase() === "B"
+        ? Buffer.from(text, "base64").toString("utf8")
+        : Buffer.from(text.replace(/_/g, " ").replace(/=([0-9A-F]{2})/gi, (__, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1").toString("utf8"),
+    );
+}
+
+/** What a notice is about, from a Slack message's or an email's text. */
+const noticeReason = (text: string) => (/silence/i.test(text) ? (/expired|ended/i.test(text) ? "silence.expired" : "silence.created") : /incident/i.test(text) ? "incident" : "other");
 
 const hookKey = "hmac-key-0f9e8d7c6b5a";
 const smtpPassword = "smtp-pass-1a2b3c4d5e";
@@ -64,6 +82,7 @@ describe("monitoring, end to end: check → alert → channels → resolved; sil
           status: json.status,
           alertnames: json.alerts.map((a: { labels: Record<string, string> }) => a.labels.alertname),
           kind: json.engineroom?.kind ?? "alerts",
+          reason: json.engineroom?.reason ?? "",
           text: body.toString("utf8"),
         });
         res.writeHead(200).end("ok");
@@ -75,8 +94,10 @@ describe("monitoring, end to end: check → alert → channels → resolved; sil
       req.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
         const json = JSON.parse(text);
-        const resolved = /RESOLVED/i.test(json.text);
-        received.push({ channel: "chat", status: resolved ? "resolved" : "firing", alertnames: [...new Set(String(json.text).match(/check-down|silence/g) ?? [])], kind: /silence/i.test(json.text) ? "notice" : "alerts", text });
+        // The fallback text starts with the state at a glance: 🔴 FIRING, ✅ RESOLVED, or 📣 for a notice.
+        const notice = String(json.text).startsWith("📣");
+        const resolved = /RESOLVED/.test(json.text);
+        received.push({ channel: "chat", status: resolved ? "resolved" : "firing", alertnames: [...new Set(text.match(/check-down/g) ?? [])], kind: notice ? "notice" : "alerts", reason: notice ? noticeReason(text) : "", text });
         res.writeHead(200).end("ok");
       });
     });
@@ -93,8 +114,10 @@ describe("monitoring, end to end: check → alert → channels → resolved; sil
         stream.on("data", (c: Buffer) => chunks.push(c));
         stream.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
-          const subject = /^Subject: (.*)$/m.exec(text)?.[1] ?? "";
-          received.push({ channel: "mail", status: /RESOLVED/i.test(subject) ? "resolved" : "firing", alertnames: [...new Set(subject.match(/check-down|silence/g) ?? [])], kind: /silence/i.test(subject) ? "notice" : "alerts", text });
+          const subject = decodeHeader(/^Subject: (.*(?:\r?\n[ \t].*)*)/m.exec(text)?.[1] ?? "");
+          // An alert group's subject is Alertmanager-like, "[FIRING:1] check-down …" / "[RESOLVED] …"; anything else is a notice.
+          const alerts = /^\[(FIRING|RESOLVED)/.test(subject);
+          received.push({ channel: "mail", status: /^\[RESOLVED/.test(subject) ? "resolved" : "firing", alertnames: [...new Set(subject.match(/check-down/g) ?? [])], kind: alerts ? "alerts" : "notice", reason: alerts ? "" : noticeReason(subject), text });
           callback();
         });
       },
@@ -198,7 +221,8 @@ alerts:
     assert.equal(refused?.code, "SILENCE_INVALID");
     const before = received.length;
     const silence = await p.api.post<{ id: string }>("/v1/silences", { matchers: ["check=web-home"], reason: "planned maintenance of web", for: "8s", by: "e2e" });
-    await waitFor("a notice of the silence on the webhook", () => received.slice(before).some((r) => r.channel === "hook" && r.kind === "notice"), 10_000);
+    const silenceNotices = () => received.slice(before).filter((r) => r.channel === "hook" && r.kind === "notice" && r.reason.startsWith("silence."));
+    await waitFor("a notice of the silence on the webhook", () => silenceNotices().some((r) => r.reason === "silence.created"), 10_000);
     const firingBefore = firing("hook").length;
     writeFileSync(outage, "");
     await waitFor("web-home down", async () => (await checkState("web-home")) === "down", 10_000);
@@ -206,7 +230,7 @@ alerts:
     assert.equal(firing("hook").length, firingBefore, "a silenced alert is not notified");
     const { silences } = await p.api.get<{ silences: { id: string; state?: string; endsAt: number }[] }>("/v1/silences");
     assert.ok(silences.some((s) => s.id === silence.id));
-    await waitFor("a notice that the silence expired", () => received.slice(before).filter((r) => r.channel === "hook" && r.kind === "notice").length >= 2, 15_000);
+    await waitFor("a notice that the silence expired", () => silenceNotices().some((r) => r.reason === "silence.expired"), 15_000);
     // Once the silence is gone the alert that still fires is notified at once, not a repeat_interval later.
     await waitFor("the alert notified after the silence", () => firing("hook").length === firingBefore + 1, 10_000);
     rmSync(outage);
