@@ -42,6 +42,9 @@ function cliAsync(cwd: string, args: string[], env: Record<string, string> = {})
 
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((r) => (child.exitCode !== null || child.signalCode !== null ? r(child.exitCode) : child.on("exit", (code) => r(code))));
+/** As `exited`, and once its output is read to the end: what it wrote last may come after its exit. */
+const closed = (child: ChildProcess) =>
+  new Promise<number | null>((r) => (child.stdout?.readableEnded && child.stderr?.readableEnded ? r(child.exitCode) : child.on("close", (code) => r(code))));
 
 
 function artifact(dir: string, behaviour: Record<string, unknown>): string {
@@ -228,7 +231,7 @@ describe("engineroom CLI", () => {
     killed = engine.pid;
     engine.kill("SIGKILL");
     await exited(engine);
-    assert.equal(await exited(deploying), 3, deploying.output());
+    assert.equal(await closed(deploying), 3, deploying.output());
     const output = deploying.output();
     assert.match(output, /error ENGINE_GONE: The engine went away during the command: the deploy of web v(\d+) had started its instances and was at the health gate/);
     const number = /web v(\d+) had started/.exec(output)![1];
