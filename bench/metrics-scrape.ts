@@ -36,6 +36,7 @@ function statuses(n: number): CheckStatus[] {
     since: 0,
     consecutiveFailures: 0,
     consecutivePasses: 12,
+    degraded: false,
     lastResult: { check: `check-${i}`, ok: true, startedAt: 0, durationMs: 1.5 + (i % 7), fields: {}, failed: [] },
   }));
 }

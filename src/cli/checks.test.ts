@@ -17,6 +17,7 @@ const check = (name: string, state: "up" | "down" | "pending", overrides: Partia
   since: now - 90_000,
   consecutiveFailures: state === "down" ? 3 : 0,
   consecutivePasses: state === "up" ? 5 : 0,
+  degraded: false,
   lastResult: state === "pending" ? null : { check: name, ok: state === "up", startedAt: now, durationMs: 4.25, fields: {}, failed: [], ...(state === "down" ? { error: "status was 503" } : {}) },
   uptime: { "24h": state === "up" ? 1 : 0.9876, "7d": 0.99, "30d": null },
   runs24h: 100,
@@ -36,6 +37,12 @@ describe("engineroom checks output", () => {
     assert.match(lines[2]!, /api\s+http\s+down\s+.*98\.76%.*status was 503 \(4\.3ms\)/);
     assert.match(lines[3]!, /db\s+http\s+pending\s+.*not run yet/);
     assert.match(text, /3 checks: 1 up, 1 down, 1 pending; 300 runs, 1 skipped, 0 in flight; start lag p50 0\.5ms p99 3\.3ms/);
+  });
+
+  it("shows a degraded check as up (degraded), with the degraded conditions as its last result", () => {
+    const last = { check: "slow", ok: true, degraded: true, startedAt: now, durationMs: 512, fields: {}, failed: [], error: "degraded: response_time < 300ms (response_time was 512ms)" };
+    const text = renderChecks([check("slow", "up", { degraded: true, lastResult: last })], stats, now);
+    assert.match(text.split("\n")[1]!, /slow\s+http\s+up \(degraded\)\s+1m30s ago.*degraded: response_time < 300ms \(response_time was 512ms\) \(512ms\)/);
   });
 
   it("prints a check's history per bucket, or says there is none", () => {

@@ -43,7 +43,7 @@ function lastResult(check: CheckSummary): string {
   const last = check.lastResult;
   if (!last) return dim("not run yet");
   const took = `${Math.round(last.durationMs * 10) / 10}ms`;
-  return last.ok ? `ok ${took}` : `${last.error ?? "failed"} (${took})`;
+  return last.ok && !last.degraded ? `ok ${took}` : `${last.error ?? "failed"} (${took})`;
 }
 
 export function renderChecks(checks: CheckSummary[], scheduler: MonitorStats, now: number): string {
@@ -51,7 +51,7 @@ export function renderChecks(checks: CheckSummary[], scheduler: MonitorStats, no
   const rows = checks.map((c) => [
     c.name,
     c.type,
-    state(c.state),
+    c.degraded ? `${state(c.state)} ${yellow("(degraded)")}` : state(c.state),
     `${formatDuration(Math.max(0, now - c.since))} ago`,
     percent(c.uptime["24h"]),
     percent(c.uptime["7d"]),

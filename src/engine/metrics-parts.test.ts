@@ -20,6 +20,7 @@ const status = (name: string, state: CheckStatus["state"], ok: boolean | null, l
   since: 0,
   consecutiveFailures: 0,
   consecutivePasses: 0,
+  degraded: false,
   lastResult: ok === null ? null : { check: name, ok, startedAt: 0, durationMs: 250, fields: {}, failed: [] },
 });
 

@@ -4,7 +4,7 @@
  * aggregates per minute, hour and day, and the checks every service gets without writing them.
  */
 export * from "./checks/index.js";
-export { Monitor, type CheckHistory, type CheckHistoryPoint, type CheckStatus, type CheckSummary, type CheckTransition, type MonitorOptions, type MonitorStats, type TransitionListener } from "./monitor.js";
+export { Monitor, type CheckHistory, type CheckHistoryPoint, type CheckStatus, type CheckSummary, type CheckTransition, type DegradedChange, type DegradedListener, type MonitorOptions, type MonitorStats, type TransitionListener } from "./monitor.js";
 export { Scheduler, firstSlot, phaseOf, type ScheduledJob, type SchedulerOptions, type SchedulerStats, type Slot } from "./scheduler.js";
 export { nextVerdict, initialVerdict, type CheckVerdict, type Thresholds } from "./state.js";
 export { retentionMs, latencyQuantile, uptime } from "./aggregates.js";

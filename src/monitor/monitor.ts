@@ -5,7 +5,7 @@ import { runCheck, type CheckDefinition, type CheckResult } from "./checks/index
 import { ResultBook } from "./results.js";
 import { Scheduler, type SchedulerStats, type Slot } from "./scheduler.js";
 import { defaultMaxConcurrency, defaultMaxPerTarget } from "./settings.js";
-import { initialVerdict, nextVerdict, type CheckVerdict } from "./state.js";
+import { degradedEvent, initialDegraded, initialVerdict, nextDegraded, nextVerdict, type CheckVerdict, type DegradedVerdict } from "./state.js";
 
 export interface MonitorOptions {
   store: Pick<Store, "checks" | "events">;
@@ -32,8 +32,22 @@ export interface CheckStatus {
   since: number;
   consecutiveFailures: number;
   consecutivePasses: number;
+  /** Up, but its last `failureThreshold` runs or more in a row failed a degraded condition (until `recoveryThreshold` clean passes). */
+  degraded: boolean;
   lastResult: CheckResult | null;
 }
+
+/** An up check becoming degraded, or no longer (by clean passes: a check going down is a `CheckTransition`), as `onDegradedChange` listeners get it. */
+export interface DegradedChange {
+  check: string;
+  degraded: boolean;
+  at: number;
+  labels: Readonly<Record<string, string>>;
+  /** The run that made the change; its `error` names the degraded conditions that failed. */
+  result: CheckResult;
+}
+
+export type DegradedListener = (change: DegradedChange) => unknown;
 
 /** A change of a check's state, as `onTransition` listeners get it. */
 export interface CheckTransition {
@@ -86,6 +100,8 @@ export interface MonitorStats extends SchedulerStats {
 interface Runtime {
   definition: CheckDefinition;
   verdict: CheckVerdict;
+  /** Not saved: a restarted monitor counts degraded runs afresh. */
+  degraded: DegradedVerdict;
   lastResult: CheckResult | null;
   /** The last result changed since the state was last saved. */
   dirty: boolean;
@@ -102,7 +118,8 @@ const maxFieldChars = 200;
  * thresholds) and its results as aggregates, and tells listeners of every transition. A state is
  * saved at every transition, the counts in a row and the last result every 10 minutes and at stop,
  * so a restarted monitor resumes each check where it was; transitions to down, and recoveries, are
- * events (`check.down`, `check.up`).
+ * events (`check.down`, `check.up`), and an up check becoming degraded or no longer
+ * (`check.degraded`, `check.degraded-ended`; see `nextDegraded`), told to `onDegradedChange`.
  *
  * A transition listener is called synchronously after the state changed and never awaited: one that
  * throws or hangs delays no check.
@@ -121,6 +138,7 @@ export class Monitor {
   readonly #checks = new Map<string, Runtime>();
   readonly #saved = new Map<string, CheckStateRecord>();
   readonly #listeners = new Set<TransitionListener>();
+  readonly #degradedListeners = new Set<DegradedListener>();
   /** Store writes, one after another, so they land in order and stop() can wait for them. */
   #writes: Promise<void> = Promise.resolve();
   #ticker: AbortController | undefined;
@@ -168,7 +186,7 @@ export class Monitor {
       const saved = this.#saved.get(definition.name);
       const verdict = saved ? { state: saved.state, since: saved.since, consecutiveFailures: saved.consecutiveFailures, consecutivePasses: saved.consecutivePasses } : initialVerdict(this.#clock.now());
       const lastResult = (saved?.lastResult as CheckResult | null | undefined) ?? null;
-      const runtime: Runtime = { definition, verdict, lastResult, dirty: false };
+      const runtime: Runtime = { definition, verdict, degraded: initialDegraded(), lastResult, dirty: false };
       this.#checks.set(definition.name, runtime);
       this.#scheduler.add({
         name: definition.name,
@@ -196,6 +214,12 @@ export class Monitor {
   onTransition(listener: TransitionListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Calls `listener` when an up check becomes degraded or stops being so by clean passes; returns the function that removes it. */
+  onDegradedChange(listener: DegradedListener): () => void {
+    this.#degradedListeners.add(listener);
+    return () => this.#degradedListeners.delete(listener);
   }
 
   /** Every check as it stands, by name. */
@@ -272,6 +296,10 @@ export class Monitor {
     runtime.verdict = verdict;
     runtime.lastResult = result;
     runtime.dirty = true;
+    const degraded = nextDegraded(runtime.degraded, result, verdict.state, definition);
+    runtime.degraded = degraded.verdict;
+    // Down wins: a degraded check going down is told as its transition to down, not as a degraded change.
+    if (degraded.changed && verdict.state !== "down") this.#degradedChanged({ check: definition.name, degraded: degraded.verdict.degraded, at, labels: definition.labels, result });
     if (!changed) return;
     const transition: CheckTransition = {
       check: definition.name,
@@ -284,12 +312,25 @@ export class Monitor {
       result,
     };
     this.#persistTransition(runtime, transition);
-    for (const listener of this.#listeners) {
+    this.#tell(this.#listeners, transition, definition.name);
+  }
+
+  /** Records a degraded change as an event (`check.degraded`, `check.degraded-ended`) and tells the listeners. */
+  #degradedChanged(change: DegradedChange): void {
+    const event = degradedEvent(change.check, change.labels, change.result, this.#checks.get(change.check)!.degraded);
+    this.#write(() => this.#store.events.append(event).then(() => {}));
+    this.#tell(this.#degradedListeners, change, change.check);
+  }
+
+  /** Calls each listener, never awaited: one that throws or rejects is logged and delays nothing. */
+  #tell<T>(listeners: Set<(value: T) => unknown>, value: T, check: string): void {
+    const failed = (error: unknown) => this.#logger.warn("a check listener failed", { check, error: String(error) });
+    for (const listener of listeners) {
       try {
-        const returned = listener(transition);
-        if (returned instanceof Promise) returned.catch((error: unknown) => this.#logger.warn("a check transition listener failed", { check: definition.name, error: String(error) }));
+        const returned = listener(value);
+        if (returned instanceof Promise) returned.catch(failed);
       } catch (error) {
-        this.#logger.warn("a check transition listener failed", { check: definition.name, error: String(error) });
+        failed(error);
       }
     }
   }
@@ -378,6 +419,7 @@ function statusOf(runtime: Runtime): CheckStatus {
     since: verdict.since,
     consecutiveFailures: verdict.consecutiveFailures,
     consecutivePasses: verdict.consecutivePasses,
+    degraded: runtime.degraded.degraded,
     lastResult: runtime.lastResult,
   };
 }

@@ -87,7 +87,9 @@ describe("alerts from checks", () => {
         [
           ["check-down", "site", false],
           ["certificate-expiring", "site", false],
+          ["check-degraded", "site", false],
           ["check-down", "site-cert", true],
+          ["check-degraded", "site-cert", false],
         ],
         "down checks fire again, the others are resolved (what an earlier engine left firing)",
       );

@@ -1,4 +1,4 @@
-import type { CheckResult, CheckTransition, Monitor } from "../../monitor/index.js";
+import type { CheckResult, CheckTransition, DegradedChange, Monitor } from "../../monitor/index.js";
 import type { Clock } from "../../core/index.js";
 import type { AlertSignal, AlertSink, Severity } from "../types.js";
 import { Ticker } from "./ticker.js";
@@ -11,7 +11,7 @@ export interface FiringAlerts {
 }
 
 /** The rules this source fires. */
-const checkRules = ["check-down", "certificate-expiring"] as const;
+const checkRules = ["check-down", "certificate-expiring", "check-degraded"] as const;
 
 /** The field a certificate's days left are read from; a check failing only on it has a certificate expiring, not a service down. */
 const certificateField = "cert_expires";
@@ -50,27 +50,49 @@ export function checkDownSignal(check: string, labels: Readonly<Record<string, s
 }
 
 /**
+ * The alert of an up check that is degraded: `check-degraded`, severity ticket (a degraded check
+ * still serves), labelled as `check-down` is; its summary names the degraded conditions that failed.
+ */
+export function checkDegradedSignal(check: string, labels: Readonly<Record<string, string>>, result: CheckResult | null, since?: number): AlertSignal {
+  const { severity: _declared, ...rest } = labels;
+  return {
+    rule: "check-degraded",
+    severity: "ticket",
+    labels: { ...rest, check },
+    annotations: { summary: `check ${check} is degraded: ${result?.error ?? "degraded conditions failing"}`, ...(result && { duration: `${Math.round(result.durationMs)}ms` }) },
+    active: true,
+    ...(since !== undefined && { since }),
+  };
+}
+
+/**
  * The alert source over the checks: a check going down fires its alert (`checkDownSignal`), and
  * coming back resolves it. A check stays down through changes of why it fails, so every
  * `intervalMs` the source looks at its down checks again: one whose certificate was expiring and
  * that now fails outright pages (`check-down` replaces `certificate-expiring`), and the reverse;
- * one no longer monitored (removed from the config) resolves.
+ * one no longer monitored (removed from the config) resolves. An up check that is degraded fires
+ * `check-degraded` (`checkDegradedSignal`), resolved when it is no longer degraded or goes down.
  */
+type WatchedMonitor = Pick<Monitor, "onTransition" | "statuses" | "status"> & Partial<Pick<Monitor, "onDegradedChange">>;
+
 export class CheckAlerts {
-  readonly #monitor: Pick<Monitor, "onTransition" | "statuses" | "status">;
+  readonly #monitor: WatchedMonitor;
   readonly #sink: AlertSink;
   readonly #firing: FiringAlerts | undefined;
   readonly #ticker: Ticker;
   /** The alert each down check fired, to resolve the same one when it comes back. */
   readonly #fired = new Map<string, AlertSignal>();
+  /** The `check-degraded` alert of each degraded check. */
+  readonly #degraded = new Map<string, AlertSignal>();
   #unsubscribe: (() => void) | undefined;
+  #unsubscribeDegraded: (() => void) | undefined;
 
   /**
    * `firing`: the alerts firing now (the alert manager, started): those of a check no longer
    * monitored, left by an earlier engine, are resolved at start.
    */
   constructor(options: {
-    monitor: Pick<Monitor, "onTransition" | "statuses" | "status">;
+    monitor: WatchedMonitor;
     sink: AlertSink;
     firing?: FiringAlerts;
     clock: Clock;
@@ -85,20 +107,23 @@ export class CheckAlerts {
 
   /**
    * Listens to the monitor, and reports every check's alert as it stands: firing for a down check,
-   * resolved (both rules) for the others, so that what an earlier engine left firing for a check
-   * that came back meanwhile is resolved, and what it left firing for a check removed from the
+   * `check-degraded` firing for a degraded one, resolved for the rest (every rule), so that what an
+   * earlier engine left firing for a check that came back meanwhile is resolved, and what it left firing for a check removed from the
    * config while it was stopped too. Reporting an alert's state again changes nothing.
    */
   start(): void {
     this.#unsubscribe ??= this.#monitor.onTransition((t) => this.transition(t));
+    this.#unsubscribeDegraded ??= this.#monitor.onDegradedChange?.((change) => this.degradedChange(change));
     for (const status of this.#monitor.statuses()) {
+      const summary = `check ${status.name} is ${status.state}`;
       if (status.state === "down") {
         this.#fire(status.name, checkDownSignal(status.name, status.labels, status.lastResult, status.since));
+        this.#sink.report({ ...checkDegradedSignal(status.name, status.labels, null), annotations: { summary }, active: false });
         continue;
       }
+      if (status.degraded) this.#fireDegraded(status.name, checkDegradedSignal(status.name, status.labels, status.lastResult));
       const { labels, severity } = checkDownSignal(status.name, status.labels, null);
-      const summary = `check ${status.name} is ${status.state}`;
-      for (const rule of checkRules) this.#sink.report({ rule, severity: rule === "check-down" ? severity : "ticket", labels, annotations: { summary }, active: false });
+      for (const rule of checkRules) if (rule !== "check-degraded" || !status.degraded) this.#sink.report({ rule, severity: rule === "check-down" ? severity : "ticket", labels, annotations: { summary }, active: false });
     }
     for (const alert of this.#firing?.firingOf(checkRules) ?? []) {
       const { alertname: _rule, severity: _severity, ...labels } = alert.labels;
@@ -112,11 +137,17 @@ export class CheckAlerts {
   stop(): Promise<void> {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    this.#unsubscribeDegraded?.();
+    this.#unsubscribeDegraded = undefined;
     return this.#ticker.stop();
   }
 
-  /** Looks at every down check again: its alert follows why it fails now, and a check gone resolves. */
+  /** Looks at every down check again: its alert follows why it fails now, and a check gone resolves (a degraded one too). */
   review(): void {
+    for (const check of [...this.#degraded.keys()]) {
+      const status = this.#monitor.status(check);
+      if (!status?.degraded) this.#resolveDegraded(check, `check ${check} is ${status ? status.state : "no longer monitored"}`);
+    }
     for (const [check, fired] of [...this.#fired]) {
       const status = this.#monitor.status(check);
       if (!status || status.state !== "down") {
@@ -132,8 +163,27 @@ export class CheckAlerts {
 
   /** One transition of a check, as the monitor tells it. */
   transition(t: CheckTransition): void {
+    if (t.to === "down") this.#resolveDegraded(t.check, `check ${t.check} is down`);
     if (t.to === "down") return this.#fire(t.check, checkDownSignal(t.check, t.labels, t.result, t.at));
     if (t.from === "down") this.#resolve(t.check, `check ${t.check} is ${t.to} again (${t.consecutivePasses} passes in a row)`);
+  }
+
+  /** An up check becoming degraded, or no longer, as the monitor tells it. */
+  degradedChange(change: DegradedChange): void {
+    if (change.degraded) this.#fireDegraded(change.check, checkDegradedSignal(change.check, change.labels, change.result, change.at));
+    else this.#resolveDegraded(change.check, `check ${change.check} is no longer degraded`);
+  }
+
+  #fireDegraded(check: string, signal: AlertSignal): void {
+    this.#degraded.set(check, signal);
+    this.#sink.report(signal);
+  }
+
+  #resolveDegraded(check: string, summary: string): void {
+    const fired = this.#degraded.get(check);
+    if (!fired) return;
+    this.#degraded.delete(check);
+    this.#sink.report({ ...fired, annotations: { summary }, active: false });
   }
 
   #resolve(check: string, summary: string): void {

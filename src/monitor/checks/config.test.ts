@@ -73,9 +73,9 @@ describe("check config", () => {
     const expected = [
       "checks.a.type: missing; it is required (one of http, tcp, tls, command, dns)",
       'checks.b.type: unknown type "htp" (did you mean http?); types: http, tcp, tls, command, dns',
-      "checks.c.intervl: unknown key (did you mean interval?); known keys: type, interval, timeout, failure_threshold, recovery_threshold, conditions, labels, severity, service, environment, url, method, headers, body, tls_verify, max_body_bytes",
+      "checks.c.intervl: unknown key (did you mean interval?); known keys: type, interval, timeout, failure_threshold, recovery_threshold, conditions, degraded_conditions, labels, severity, service, environment, url, method, headers, body, tls_verify, max_body_bytes",
       "checks.c.url: an http:// or https:// URL, e.g. http://127.0.0.1:8080/health",
-      "checks.c.methd: unknown key (did you mean method?); known keys: type, interval, timeout, failure_threshold, recovery_threshold, conditions, labels, severity, service, environment, url, method, headers, body, tls_verify, max_body_bytes",
+      "checks.c.methd: unknown key (did you mean method?); known keys: type, interval, timeout, failure_threshold, recovery_threshold, conditions, degraded_conditions, labels, severity, service, environment, url, method, headers, body, tls_verify, max_body_bytes",
       "checks.d.interval: a check runs at most once a second: write 1s or more",
       "checks.d.failure_threshold: Too small: expected number to be >=1",
       'checks.d.severity: Invalid option: expected one of "page"|"ticket"|"info"',
@@ -100,6 +100,28 @@ describe("check config", () => {
     assert.equal(problems.length, expected.length);
   });
 
+  it("parses degraded_conditions in the condition language, naming each mistake by its path", () => {
+    const [slow] = parseChecks({ slow: { type: "http", url: "http://127.0.0.1:1/", degraded_conditions: ["response_time < 300ms"] } });
+    assert.deepEqual(slow!.degradedConditions?.map((c) => c.source), ["response_time < 300ms"]);
+    assert.deepEqual(slow!.conditions.map((c) => c.source), ["status >= 200", "status < 400"], "the type's conditions still apply");
+    const [plain] = parseChecks({ plain: { type: "tcp", host: "db", port: 5432 } });
+    assert.deepEqual(plain!.degradedConditions, [], "none by default");
+    assert.deepEqual(
+      problemsOf({
+        a: { type: "http", url: "http://127.0.0.1:1/", degraded_conditions: ["respons_time < 300ms", "response_time < 300", "status = 200"] },
+        b: { type: "tcp", host: "db", port: 1, degraded_conditions: [] },
+        c: { type: "tcp", host: "db", port: 1, degraded_conditions: "connected == true" },
+      }),
+      [
+        'checks.a.degraded_conditions[0]: unknown field "respons_time" (did you mean response_time?); fields: status, response_time, body, body.json.…, header.…, cert_expires',
+        "checks.a.degraded_conditions[1]: response_time is a duration: write the value with its unit, e.g. 300ms or 300s (units ms, s, m, h, d)",
+        'checks.a.degraded_conditions[2]: unknown operator "=" in "status = 200"; operators: ==, !=, <, <=, >, >=, contains, !contains',
+        "checks.b.degraded_conditions: list at least one condition, or leave `degraded_conditions` out",
+        "checks.c.degraded_conditions: Invalid input: expected array, received string",
+      ],
+    );
+  });
+
   it("names a derived check's mistakes by the path the caller gives", () => {
     assert.throws(
       () => defineCheck("web.health.production", { type: "http", url, timeot: "5s", tls_verify: "yes" }, { path: ["services", "web", "health"], derived: true }),
@@ -107,7 +129,7 @@ describe("check config", () => {
         assert.ok(isEngineError(error));
         assert.deepEqual(error.details?.problems, [
           "services.web.health.tls_verify: Invalid input: expected boolean, received string",
-          "services.web.health.timeot: unknown key (did you mean timeout?); known keys: type, interval, timeout, failure_threshold, recovery_threshold, conditions, labels, severity, service, environment, url, method, headers, body, tls_verify, max_body_bytes",
+          "services.web.health.timeot: unknown key (did you mean timeout?); known keys: type, interval, timeout, failure_threshold, recovery_threshold, conditions, degraded_conditions, labels, severity, service, environment, url, method, headers, body, tls_verify, max_body_bytes",
         ]);
         return true;
       },

@@ -1,6 +1,6 @@
 /**
  * A check's config, as written under `checks.<name>` in engineroom.yaml: the keys every check has
- * (type, interval, timeout, thresholds, conditions, labels, severity, service, environment) and the
+ * (type, interval, timeout, thresholds, conditions, degraded conditions, labels, severity, service, environment) and the
  * type's own options, strict. Parsing makes the `CheckDefinition` the scheduler runs, probe included.
  */
 import { z } from "zod";
@@ -43,6 +43,11 @@ export const checkCommonShape = {
     .min(1, "list at least one condition, or leave `conditions` out for the type's defaults")
     .optional()
     .meta({ description: "Conditions that must all hold, e.g. `status == 200`, `response_time < 300ms`; default: the type's own." }),
+  degraded_conditions: z
+    .array(z.string())
+    .min(1, "list at least one condition, or leave `degraded_conditions` out")
+    .optional()
+    .meta({ description: "Conditions a passing run may fail and still pass, marked degraded, e.g. `response_time < 300ms`; default none." }),
   labels: z.record(labelName, z.string()).default({}).meta({ description: "Labels carried into results and alerts." }),
   severity: z.enum(["page", "ticket", "info"]).default("page").meta({ description: "The severity of this check's alerts, put into its labels. Default page." }),
   service: name.optional().meta({ description: "The service it watches, put into its labels so alerts and SLOs can refer to it." }),
@@ -138,6 +143,7 @@ function build(checkName: string, config: unknown, options: DefineCheckOptions, 
   if (parsedOwn && !parsedOwn.success) problems.push(...parsedOwn.error.issues.flatMap((issue) => describe(issue, at, knownKeys)));
   if (!type) return undefined;
   const conditions = readConditions(type, parsedCommon.success ? (parsedCommon.data.conditions ?? type.defaultConditions) : common.conditions, at, problems);
+  const degradedConditions = readConditions(type, common.degraded_conditions, at, problems, "degraded_conditions");
   const { intervalMs, timeoutMs } = timing(common, at, problems);
   const writtenLabels = common.labels !== null && typeof common.labels === "object" ? common.labels : {};
   for (const key of ownKeyLabels) {
@@ -150,7 +156,7 @@ function build(checkName: string, config: unknown, options: DefineCheckOptions, 
   // Whether `service` names a declared service is the engine's to check: this folder cannot see services.
   if (settings.service !== undefined) labels.service = settings.service;
   if (settings.environment !== undefined) labels.environment = settings.environment;
-  const probe = type.create(parsedOwn.data, { reads: conditions.map((c) => c.field), timeoutMs, dir: options.dir ?? process.cwd() });
+  const probe = type.create(parsedOwn.data, { reads: [...conditions, ...degradedConditions].map((c) => c.field), timeoutMs, dir: options.dir ?? process.cwd() });
   return Object.freeze({
     name: checkName,
     type: common.type as string,
@@ -160,6 +166,7 @@ function build(checkName: string, config: unknown, options: DefineCheckOptions, 
     recoveryThreshold: settings.recovery_threshold,
     labels: Object.freeze(labels),
     conditions: Object.freeze(conditions),
+    degradedConditions: Object.freeze(degradedConditions),
     probe,
     derived: options.derived ?? false,
   });
@@ -177,7 +184,7 @@ function typeOf(typeName: unknown, at: At, problems: string[]): CheckType | unde
 }
 
 /** The conditions, each against the type's fields; a list that is not one was named by the schema already. */
-function readConditions(type: CheckType, sources: unknown, at: At, problems: string[]): ParsedCondition[] {
+function readConditions(type: CheckType, sources: unknown, at: At, problems: string[], key = "conditions"): ParsedCondition[] {
   const conditions: ParsedCondition[] = [];
   if (!Array.isArray(sources)) return conditions;
   sources.forEach((source: unknown, index) => {
@@ -185,7 +192,7 @@ function readConditions(type: CheckType, sources: unknown, at: At, problems: str
     try {
       conditions.push(parseCondition(source, type.fields, type.checkField?.bind(type)));
     } catch (error) {
-      problems.push(`${at("conditions", index)}: ${(error as Error).message}`);
+      problems.push(`${at(key, index)}: ${(error as Error).message}`);
     }
   });
   return conditions;

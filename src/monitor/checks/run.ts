@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { ParsedCondition } from "./conditions.js";
-import type { CheckDefinition, CheckResult, FieldKind, FieldValue, ProbeOutcome } from "./types.js";
+import type { CheckDefinition, CheckResult, Condition, FieldKind, FieldValue, ProbeOutcome } from "./types.js";
 
 /** What `runCheck` needs from its caller. */
 export interface RunCheckOptions {
@@ -23,17 +23,31 @@ export async function runCheck(definition: CheckDefinition, options: RunCheckOpt
   const durationMs = Math.round((performance.now() - started) * 100) / 100;
   const fields: Record<string, FieldValue> = { ...outcome.fields, response_time: durationMs };
   if (outcome.error !== undefined) return { check: definition.name, ok: false, startedAt, durationMs, fields, failed: [], error: outcome.error };
+  const { failed, why } = judge(definition.conditions, fields);
+  const result: CheckResult = { check: definition.name, ok: failed.length === 0, startedAt, durationMs, fields, failed };
+  if (failed.length > 0) result.error = `failed: ${why.join(", ")}`;
+  else if (definition.degradedConditions?.length) {
+    // Judged only on a pass: a failing run is failing, not degraded.
+    const degraded = judge(definition.degradedConditions, fields);
+    if (degraded.failed.length > 0) {
+      result.degraded = true;
+      result.error = `degraded: ${degraded.why.join(", ")}`;
+    }
+  }
+  return result;
+}
+
+/** The conditions that did not hold, as written, and each with the value its field had. */
+function judge(conditions: readonly Condition[], fields: Readonly<Record<string, FieldValue>>): { failed: string[]; why: string[] } {
   const failed: string[] = [];
   const why: string[] = [];
-  for (const condition of definition.conditions) {
+  for (const condition of conditions) {
     if (condition.evaluate(fields)) continue;
     failed.push(condition.source);
     const { field, kind } = condition as Partial<ParsedCondition>;
     why.push(field === undefined ? condition.source : `${condition.source} (${field} was ${shown(fields[field], kind)})`);
   }
-  const result: CheckResult = { check: definition.name, ok: failed.length === 0, startedAt, durationMs, fields, failed };
-  if (failed.length > 0) result.error = `failed: ${why.join(", ")}`;
-  return result;
+  return { failed, why };
 }
 
 /** The probe's outcome, or a timeout / cancellation at the deadline, whichever comes first. */

@@ -78,6 +78,8 @@ export interface CheckDefinition {
   /** Labels carried into results and alerts, e.g. service, environment, severity. */
   readonly labels: Readonly<Record<string, string>>;
   readonly conditions: readonly Condition[];
+  /** Conditions a passing run may fail and still pass, marked `degraded` (`degraded_conditions`; default none). */
+  readonly degradedConditions?: readonly Condition[];
   readonly probe: Probe;
   /** True for the checks every service gets without writing them. */
   readonly derived: boolean;
@@ -95,6 +97,8 @@ export interface CheckResult {
   fields: Readonly<Record<string, FieldValue>>;
   /** The conditions that did not hold, as written. */
   failed: readonly string[];
-  /** Why it failed, short and free of secrets; absent when ok. */
+  /** Why it failed, short and free of secrets; absent when ok, unless degraded (then the degraded conditions that failed). */
   error?: string;
+  /** It passed, but a degraded condition did not hold (those are in `error`, not in `failed`). */
+  degraded?: boolean;
 }
