@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { formatSpan } from "../core/index.js";
 import type { DurationSummary, Figure, Report } from "../report/index.js";
 import { connect, type GlobalOptions } from "./connect.js";
 import { bold, dim, green, out, red, table } from "./render.js";
@@ -49,15 +50,7 @@ function mark(figure: Figure): string {
 
 const pct = (v: number | null) => (v === null ? "–" : `${Math.round(v * 100_000) / 1000}%`);
 
-/** 850ms, 42s, 12m, 3h20m, 2d4h. */
-function span(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${Math.round(ms / 1000)}s`;
-  const minutes = Math.round(ms / 60_000);
-  const [d, h, m] = [Math.floor(minutes / 1440), Math.floor((minutes % 1440) / 60), minutes % 60];
-  if (d > 0) return `${d}d${h ? `${h}h` : ""}`;
-  return h > 0 ? `${h}h${m ? `${m}m` : ""}` : `${m}m`;
-}
+const span = formatSpan;
 
 const phase = (s: DurationSummary | null, none: string) => (s === null ? none : `median ${span(s.medianMs)}, p90 ${span(s.p90Ms)}, mean ${span(s.meanMs)} (${s.count})`);
 

@@ -2,6 +2,7 @@
  * Releases as their events tell them: one timeline per release from its `release.<state>` events,
  * then the deployment success rate and DORA's four keys over them.
  */
+import { formatSpan } from "../core/index.js";
 import type { EngineEvent } from "../store/index.js";
 import { dayMs, ratio, summarize } from "./stats.js";
 import type { FrequencyBucket, Report, ReleaseOutcome, ReleaseRow, ReleaseTrace } from "./types.js";
@@ -228,15 +229,5 @@ function round(value: number, digits: number): number {
   return Math.round(value * f) / f;
 }
 
-/** 850ms, 42s, 12m, 3h20m, 2d4h. */
-export function span(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${Math.round(ms / 1000)}s`;
-  const minutes = Math.round(ms / 60_000);
-  const d = Math.floor(minutes / 1440);
-  const h = Math.floor((minutes % 1440) / 60);
-  const m = minutes % 60;
-  if (d > 0) return `${d}d${h ? `${h}h` : ""}`;
-  if (h > 0) return `${h}h${m ? `${m}m` : ""}`;
-  return `${m}m`;
-}
+/** 850ms, 42s, 12m, 3h20m, 2d4h: core's formatSpan, under the name the report's parts use. */
+export const span = formatSpan;
