@@ -87,9 +87,13 @@ export async function runShim(): Promise<void> {
   }
 
   let pipeTimer: NodeJS.Timeout | undefined;
-  app.once("exit", () => {
-    // A crashed app takes the rest of its group with it; a stopping one had its SIGTERM and keeps its grace.
-    if (!stopRequested) signalGroupExcept(process.pid, process.pid, "SIGKILL");
+  app.once("exit", (_code: number | null, signal: NodeJS.Signals | null) => {
+    // A crashed app takes the rest of its group with it; a stopping one had its SIGTERM and keeps its
+    // grace. The signal to the group can end the app (sh) before this shim has handled its own copy of
+    // it (both arrive through the event loop, in either order): an app ended by one of the signals
+    // the shim catches was asked to stop too.
+    const stopping = stopRequested || signal === "SIGTERM" || signal === "SIGINT" || signal === "SIGHUP";
+    if (!stopping) signalGroupExcept(process.pid, process.pid, "SIGKILL");
     // Stop waiting for pipes that a process which left the group (setsid) may hold open forever.
     pipeTimer = setTimeout(() => {
       app.stdout.destroy();
