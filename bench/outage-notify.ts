@@ -16,12 +16,13 @@
  */
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startProject, testConfig } from "../test/helpers/project.js";
 import { waitFor } from "../test/helpers/wait.js";
 import { fmt, median } from "./stats.js";
+import { freePort } from "../test/helpers/ports.js";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "3" } } });
 const rounds = Number(values.rounds);
@@ -39,13 +40,6 @@ const receiver = createServer((req, res) => {
 await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
 const hookPort = (receiver.address() as AddressInfo).port;
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const results: number[] = [];
 for (let round = 1; round <= rounds; round++) {

@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SMTPServer } from "smtp-server";
 import { startProject, testConfig, type TestProject } from "../helpers/project.js";
 import { waitFor } from "../helpers/wait.js";
+import { freePort } from "../helpers/ports.js";
 
 /**
  * The monitoring chain end to end, over real parts: a deployed app stops answering → its check goes
@@ -46,13 +47,6 @@ const noticeReason = (text: string) => (/silence/i.test(text) ? (/expired|ended/
 const hookKey = "hmac-key-0f9e8d7c6b5a";
 const smtpPassword = "smtp-pass-1a2b3c4d5e";
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
@@ -146,7 +140,7 @@ channels:
     hmac_secret: { secret: hook-key }
   chat:
     type: slack
-    url: http://127.0.0.1:${chatPort}/services/T000/B000/XXXX
+    url: http://127.0.0.1:${chatPort}/services/T0TEST/B0TEST/e2e-webhook-token
   mail:
     type: email
     host: 127.0.0.1

@@ -6,7 +6,7 @@ import { createChannels, parseChannelsConfig } from "../registry.js";
 import { eventually, sampleAlert, sampleNotification, startReceiver, t0, type Receiver } from "../test-support.js";
 import type { Delivery } from "../types.js";
 
-const hookPath = "/services/T000/B000/XXXXsecretXXXXtoken";
+const hookPath = "/services/T0TEST/B0TEST/canary-webhook-token-7f3a";
 
 describe("slack channel", () => {
   let receiver: Receiver | undefined;
