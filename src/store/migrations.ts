@@ -26,7 +26,7 @@ function forBoth(build: (t: { autoId: string }) => string): Pick<Migration, "sql
   return { sqlite: build(types.sqlite), postgres: build(types.postgres) };
 }
 
-export const migrations: readonly Migration[] = [
+const declared: Migration[] = [
   {
     version: 1,
     name: "releases, events, live, locks, artifacts",
@@ -217,6 +217,9 @@ export const migrations: readonly Migration[] = [
     ),
   },
 ];
+
+/** Every migration, in version order (entries are declared in any order; each number once). */
+export const migrations: readonly Migration[] = [...declared].sort((a, b) => a.version - b.version);
 
 /** Serializes migrations across engines sharing one database. */
 const migrationLock = "engineroom:migrate";
