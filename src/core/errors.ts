@@ -72,6 +72,15 @@ export const errorCatalogue = {
   INCIDENT_NOT_FOUND: { status: 404, hint: "`engineroom incidents --all` lists the incidents with their ids." },
   INCIDENT_TRANSITION_INVALID: { status: 409, hint: "An incident moves triage → investigating → mitigated → resolved → closed, one step at a time, or is cancelled before it is resolved; `engineroom incidents show <id>` gives its state." },
   INCIDENT_INVALID: { status: 400, hint: "Open an incident with --title and --service (and --severity SEV1–SEV4 if you set it); a severity change needs --reason; an update needs at least one of --status, --note, --commander, --severity." },
+  TOKEN_SCOPE_INVALID: { status: 400, hint: "A scope is one of read, approve, admin, deploy:<env>, promote:<env>, rollback:<env>, apply:<env> (<env> an environment's name or *)." },
+  TOKEN_INVALID: { status: 400, hint: "A token needs a name not used by another active token (letters, digits, `.`, `_`, `-`), at least one --scope, and an expiry in the future (--expires 30d)." },
+  TOKEN_NOT_FOUND: { status: 404, hint: "`engineroom tokens list` lists the tokens with their names and ids." },
+  ACCESS_DENIED: { status: 403, hint: "Ask an admin for a token with the scope named: `engineroom tokens create --name <name> --scope <scope>`." },
+  RATE_LIMITED: { status: 429, hint: "Wait the seconds given in Retry-After, then try again; the limit is api.rate_limit.requests_per_minute per token." },
+  CSRF_REJECTED: { status: 403, hint: "A change made with the session cookie needs the header X-CSRF-Token equal to the er_csrf cookie (returned by POST /v1/session)." },
+  HOST_REJECTED: { status: 421, hint: "Call the API by the listener's own address (127.0.0.1:<port>, localhost:<port>, [::1]:<port>) or a name listed in api.host." },
+  ORIGIN_REJECTED: { status: 403, hint: "Requests from a web page are accepted only from the API's own origin or one listed in api.allowed_origins." },
+  API_TLS_REQUIRED: { status: 400, hint: "Listening beyond loopback needs TLS: set api.tls.cert_file and api.tls.key_file, or listen on 127.0.0.1." },
   INTERNAL: { status: 500, hint: "This is a bug in Engineroom; please report it with the command and its output." },
 } as const satisfies Record<string, { status: number; hint: string }>;
 

@@ -7,3 +7,23 @@ export { applyPlan, currentState, planProject, readApplied, type AppliedRevision
 export { DriftWatch, scanDrift, type Drift } from "./drift.js";
 export type { SloOperations, SloReport } from "./ops/slo.js";
 export { projectJsonSchema } from "./schema.js";
+export {
+  adminCaller,
+  adminTokenName,
+  authorize,
+  can,
+  grants,
+  parseScope,
+  scopeFor,
+  environmentScopeKinds,
+  type Access,
+  type Audit,
+  type AuditDecision,
+  type AuditEntry,
+  type AuditInput,
+  type Caller,
+  type EnvironmentScopeKind,
+  type Scope,
+  type TokenRecord,
+  type Tokens,
+} from "./access.js";
