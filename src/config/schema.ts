@@ -208,6 +208,10 @@ export const projectSchema = z
       .record(z.string(), z.unknown())
       .default({})
       .meta({ description: "Incidents' settings: `channel` (a declared channel or a list; default every declared channel), `escalate_after` (default 15m), `escalation_channel` (default the channel)." }),
+    postmortems: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .meta({ description: "Post-mortems and the learning log: `dir` (default postmortems), `learning_log` (default <dir>/learning-log.md), `severities` (default [SEV1, SEV2]; an incident with a rollback always gets one)." }),
     environments: z
       .record(name, environmentSchema)
       .default({ production: environmentSchema.parse({}) })

@@ -14,6 +14,8 @@ import { DriftWatch } from "./drift.js";
 import { EnvironmentRuntime } from "./environment.js";
 import { Monitoring } from "./monitoring.js";
 import { monitoringConfig } from "./monitoring-config.js";
+import { createLearningLog, postmortemsConfig } from "./postmortem-wiring.js";
+import type { LearningLog, PostmortemsConfig } from "../postmortem/index.js";
 
 export interface EngineOptions {
   project: LoadedProject;
@@ -49,9 +51,13 @@ export class Engine {
   readonly dataPlane: DataPlane;
   /** Checks, SLOs, alerts and channels; started once the environments serve. */
   readonly monitoring: Monitoring;
+  /** The learning log: `append({ date?, learning, source, services, environment?, key? })`, `list({ service?, since? })`. */
+  readonly learnings: LearningLog;
+  /** `postmortems:` of engineroom.yaml, resolved. */
+  readonly postmortemsConfig: PostmortemsConfig;
   #stopping: Promise<void> | undefined;
 
-  private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts" | "dataPlane">) {
+  private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts" | "dataPlane" | "postmortemsConfig">) {
     this.dataPlane = parts.dataPlane;
     this.configSnapshots = parts.configSnapshots;
     this.artifacts = parts.artifacts;
@@ -64,6 +70,8 @@ export class Engine {
     this.logger = parts.logger;
     this.environments = parts.environments;
     this.monitoring = new Monitoring(this);
+    this.postmortemsConfig = parts.postmortemsConfig;
+    this.learnings = createLearningLog(parts.project, parts.postmortemsConfig, parts.store, parts.clock, parts.logger);
   }
 
   /** Starts the engine: store, every environment's proxy workers, and every release that was live. */
@@ -75,6 +83,7 @@ export class Engine {
     const secrets = secretProviders(project);
     const runtimeSettings = runtimeConfig(project);
     const monitoring = await monitoringConfig(project, secrets, logger);
+    const postmortems = postmortemsConfig(project);
     const files = new StateFiles(project.stateDir);
     files.ensure();
     const running = files.readEngineInfo();
@@ -114,7 +123,7 @@ export class Engine {
           }),
         }),
     );
-    const engine = new Engine({ project, store, runtime, files, clock, logger, environments, configSnapshots: configs, artifacts, dataPlane });
+    const engine = new Engine({ project, store, runtime, files, clock, logger, environments, configSnapshots: configs, artifacts, dataPlane, postmortemsConfig: postmortems });
     try {
       for (const environment of environments) await environment.start();
       const proxies = environments.map((e) => `${e.name} on ${e.proxyAddress}`).join(", ");

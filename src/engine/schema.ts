@@ -2,6 +2,7 @@ import { z } from "zod";
 import { alertsConfigSchema } from "../alert/index.js";
 import { projectJsonSchema as documentJsonSchema } from "../config/index.js";
 import { incidentsSchema } from "../incident/index.js";
+import { postmortemsSchema } from "../postmortem/index.js";
 import { checkConfigSchema, monitorSettingsSchema } from "../monitor/index.js";
 import { channelConfigSchema } from "../notify/index.js";
 import { runtimeConfigSchema } from "../runtime/index.js";
@@ -22,6 +23,7 @@ const sections = {
   alerts: { whole: alertsConfigSchema },
   monitor: { whole: monitorSettingsSchema },
   incidents: { whole: incidentsSchema },
+  postmortems: { whole: postmortemsSchema },
   runtime: { whole: runtimeConfigSchema },
   secrets: { whole: secretsConfigSchema },
 } satisfies Record<string, { entry: z.ZodType } | { whole: z.ZodType }>;

@@ -216,6 +216,38 @@ const declared: Migration[] = [
       CREATE INDEX incidents_by_state ON incidents (state, opened_at);`,
     ),
   },
+  {
+    version: 8,
+    name: "learning log, action items, post-mortems",
+    ...forBoth(
+      ({ autoId }) => `
+      CREATE TABLE learnings (
+        seq ${autoId},
+        id TEXT NOT NULL UNIQUE,
+        entry_key TEXT UNIQUE,
+        date BIGINT NOT NULL,
+        services TEXT NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX learnings_by_date ON learnings (date);
+
+      CREATE TABLE action_items (
+        id TEXT PRIMARY KEY,
+        incident_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX action_items_by_state ON action_items (state, created_at);
+
+      CREATE TABLE postmortems (
+        incident_id TEXT PRIMARY KEY,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        detail TEXT NOT NULL
+      );`,
+    ),
+  },
 ];
 
 /** Every migration, in version order (entries are declared in any order; each number once). */

@@ -5,9 +5,11 @@
  */
 import type { AlertRepo } from "./alert-types.js";
 import type { IncidentRepo } from "./incident-types.js";
+import type { ActionRepo, LearningRepo, PostmortemRepo } from "./postmortem-types.js";
 
 export * from "./alert-types.js";
 export * from "./incident-types.js";
+export * from "./postmortem-types.js";
 
 /** The release state machine of DESIGN.md (rules in src/deploy/state.ts). `failed` and `rolled-back`
  * are terminal; `stable` and `superseded` (replaced while still watching) are too, except that an
@@ -324,6 +326,12 @@ export interface Store {
   readonly alerts: AlertRepo;
   /** Incidents, each whole; written with the events of each change. */
   readonly incidents: IncidentRepo;
+  /** The learning log: dated entries from incidents, drills and people. */
+  readonly learnings: LearningRepo;
+  /** Post-mortems' action items, tracked until closed. */
+  readonly actions: ActionRepo;
+  /** Each incident's post-mortem draft, with the hash of the file as written. */
+  readonly postmortems: PostmortemRepo;
   /** Brings the schema up to date with the numbered migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -9,6 +9,7 @@ import { SqlEventLog } from "./events.js";
 import { SqlIncidentRepo } from "./incidents.js";
 import { SqlLiveTable } from "./live.js";
 import { SqlLockTable } from "./locks.js";
+import { SqlActionRepo, SqlLearningRepo, SqlPostmortemRepo } from "./postmortems.js";
 import { SqlReleaseRepo } from "./releases.js";
 import { SqlRequestHistory } from "./requests.js";
 
@@ -27,6 +28,9 @@ export abstract class SqlStore implements Store {
   readonly checks: SqlCheckRepo;
   readonly alerts: SqlAlertRepo;
   readonly incidents: SqlIncidentRepo;
+  readonly learnings: SqlLearningRepo;
+  readonly actions: SqlActionRepo;
+  readonly postmortems: SqlPostmortemRepo;
   protected readonly db: SqlDatabase;
   protected readonly clock: Clock;
 
@@ -43,6 +47,9 @@ export abstract class SqlStore implements Store {
     this.checks = new SqlCheckRepo(db, now);
     this.alerts = new SqlAlertRepo(db, now);
     this.incidents = new SqlIncidentRepo(db, now);
+    this.learnings = new SqlLearningRepo(db, now);
+    this.actions = new SqlActionRepo(db, now);
+    this.postmortems = new SqlPostmortemRepo(db, now);
   }
 
   async migrate(): Promise<void> {
