@@ -2,6 +2,7 @@ import { z } from "zod";
 import { durationSchema } from "./duration.js";
 import { routeConflicts } from "./routes.js";
 import { envValueSchema, secretsSectionSchema } from "./secret-ref.js";
+import { apiAccessDefaults, apiAccessShape } from "./api-access.js";
 
 /** A duration written as "500ms", "5s", "5m", "1h" (or a number of milliseconds); parsed to milliseconds. */
 const duration = durationSchema().meta({ description: 'A duration such as "500ms", "5s", "5m", "1h", or a number of milliseconds; at most 24d (2147483647 ms).' });
@@ -179,8 +180,9 @@ export const projectSchema = z
     api: z
       .strictObject({
         listen: listenAddress.default("127.0.0.1:7070"),
+        ...apiAccessShape,
       })
-      .default({ listen: "127.0.0.1:7070" }),
+      .default({ listen: "127.0.0.1:7070", ...apiAccessDefaults }),
     services: z.record(name, serviceSchema).refine((s) => Object.keys(s).length > 0, "declare at least one service"),
     // Monitoring. Each section is checked against its domain's own schema at start (check and channel
     // types come from registries config/ cannot see), with CONFIG_INVALID naming the path.

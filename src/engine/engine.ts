@@ -14,6 +14,10 @@ import { DriftWatch } from "./drift.js";
 import { EnvironmentRuntime } from "./environment.js";
 import { Monitoring } from "./monitoring.js";
 import { monitoringConfig } from "./monitoring-config.js";
+import type { Access, Audit, Tokens } from "./access.js";
+import { AuditTrail } from "./audit.js";
+import { RateLimiter } from "./rate-limit.js";
+import { TokenService } from "./tokens.js";
 import { createLearningLog, postmortemsConfig } from "./postmortem-wiring.js";
 import type { LearningLog, PostmortemsConfig } from "../postmortem/index.js";
 
@@ -51,6 +55,12 @@ export class Engine {
   readonly dataPlane: DataPlane;
   /** Checks, SLOs, alerts and channels; started once the environments serve. */
   readonly monitoring: Monitoring;
+  /** Scoped API tokens (stored hashed) and the state folder's admin token. */
+  readonly tokens: Tokens;
+  /** Every call through an interface, allowed or refused, as `audit.call` events. */
+  readonly audit: Audit;
+  /** The per-token rate limit (`api.rate_limit`). */
+  readonly access: Access;
   /** The learning log: `append({ date?, learning, source, services, environment?, key? })`, `list({ service?, since? })`. */
   readonly learnings: LearningLog;
   /** `postmortems:` of engineroom.yaml, resolved. */
@@ -70,6 +80,9 @@ export class Engine {
     this.logger = parts.logger;
     this.environments = parts.environments;
     this.monitoring = new Monitoring(this);
+    this.tokens = new TokenService({ store: this.store, clock: this.clock, adminToken: () => this.files.readToken() });
+    this.audit = new AuditTrail(this.store);
+    this.access = new RateLimiter({ clock: this.clock, requestsPerMinute: this.project.config.api.rate_limit.requests_per_minute });
     this.postmortemsConfig = parts.postmortemsConfig;
     this.learnings = createLearningLog(parts.project, parts.postmortemsConfig, parts.store, parts.clock, parts.logger);
   }

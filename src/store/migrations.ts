@@ -248,6 +248,24 @@ const declared: Migration[] = [
       );`,
     ),
   },
+  {
+    version: 11,
+    name: "api tokens",
+    ...forBoth(
+      () => `
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        scopes TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT,
+        last_used_at BIGINT,
+        revoked_at BIGINT
+      );
+      CREATE INDEX api_tokens_by_name ON api_tokens (name);`,
+    ),
+  },
 ];
 
 /** Every migration, in version order (entries are declared in any order; each number once). */

@@ -5,10 +5,12 @@
  */
 import type { AlertRepo } from "./alert-types.js";
 import type { IncidentRepo } from "./incident-types.js";
+import type { TokenRepo } from "./token-types.js";
 import type { ActionRepo, LearningRepo, PostmortemRepo } from "./postmortem-types.js";
 
 export * from "./alert-types.js";
 export * from "./incident-types.js";
+export * from "./token-types.js";
 export * from "./postmortem-types.js";
 
 /** The release state machine of DESIGN.md (rules in src/deploy/state.ts). `failed` and `rolled-back`
@@ -326,6 +328,8 @@ export interface Store {
   readonly alerts: AlertRepo;
   /** Incidents, each whole; written with the events of each change. */
   readonly incidents: IncidentRepo;
+  /** API tokens, by the hash of their secret. */
+  readonly tokens: TokenRepo;
   /** The learning log: dated entries from incidents, drills and people. */
   readonly learnings: LearningRepo;
   /** Post-mortems' action items, tracked until closed. */

@@ -7,6 +7,7 @@ import { SqlCheckRepo } from "./checks.js";
 import type { SqlDatabase } from "./database.js";
 import { SqlEventLog } from "./events.js";
 import { SqlIncidentRepo } from "./incidents.js";
+import { SqlTokenRepo } from "./tokens.js";
 import { SqlLiveTable } from "./live.js";
 import { SqlLockTable } from "./locks.js";
 import { SqlActionRepo, SqlLearningRepo, SqlPostmortemRepo } from "./postmortems.js";
@@ -28,6 +29,7 @@ export abstract class SqlStore implements Store {
   readonly checks: SqlCheckRepo;
   readonly alerts: SqlAlertRepo;
   readonly incidents: SqlIncidentRepo;
+  readonly tokens: SqlTokenRepo;
   readonly learnings: SqlLearningRepo;
   readonly actions: SqlActionRepo;
   readonly postmortems: SqlPostmortemRepo;
@@ -47,6 +49,7 @@ export abstract class SqlStore implements Store {
     this.checks = new SqlCheckRepo(db, now);
     this.alerts = new SqlAlertRepo(db, now);
     this.incidents = new SqlIncidentRepo(db, now);
+    this.tokens = new SqlTokenRepo(db, now);
     this.learnings = new SqlLearningRepo(db, now);
     this.actions = new SqlActionRepo(db, now);
     this.postmortems = new SqlPostmortemRepo(db, now);
