@@ -7,3 +7,8 @@
  */
 export { postmortemsSchema, postmortemsConfigSchema, type PostmortemsConfig } from "./config.js";
 export { LearningLog, learningLogMarkdown, isoDate, type LearningLogOptions, type NewLearning } from "./learnings.js";
+export { ActionItems, type ActionItemsOptions, type NewActionItem, type OpenActionItem } from "./actions.js";
+export { buildDraft, derivedLearning, impactEnd, toBeWritten, triggerReleases, type BudgetFacts, type PostmortemDraft, type PostmortemFacts, type TimelineEntry, type TrafficSample, type TriggerRelease } from "./draft.js";
+export { postmortemMarkdown } from "./markdown.js";
+export { Postmortems, type PostmortemSources, type PostmortemView, type PostmortemsOptions } from "./service.js";
+export { ResolveFollower, type ResolveFollowerOptions } from "./follower.js";
