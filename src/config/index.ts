@@ -14,6 +14,7 @@ export {
 } from "./schema.js";
 export { closest, loadProject, parseProject, serviceConfigHash, stableStringify, defaultConfigFile, type LoadedProject } from "./load.js";
 export { starterConfig } from "./starter.js";
+export { costSchema, priceSheetSchema, resourcesSchema, type CostConfig, type PriceSheetConfig, type ResourcesConfig } from "./cost.js";
 export { knownKeysAt, unknownKeyProblems } from "./known-keys.js";
 export { envValueSchema, providerNameSchema, secretNamePattern, secretNameSchema, secretRefSchema, secretsSectionSchema } from "./secret-ref.js";
 export { expandEnvReferences } from "./expand.js";

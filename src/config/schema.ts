@@ -2,6 +2,7 @@ import { z } from "zod";
 import { durationSchema } from "./duration.js";
 import { routeConflicts } from "./routes.js";
 import { envValueSchema, secretsSectionSchema } from "./secret-ref.js";
+import { costProblems, costSchema, resourcesSchema } from "./cost.js";
 import { apiAccessDefaults, apiAccessShape } from "./api-access.js";
 
 /** A duration written as "500ms", "5s", "5m", "1h" (or a number of milliseconds); parsed to milliseconds. */
@@ -134,6 +135,7 @@ export const serviceSchema = z.strictObject({
   release: releasePolicySchema.default(releasePolicySchema.parse({})),
   restart: restartPolicySchema.default(restartPolicySchema.parse({})),
   analysis: analysisSchema.default(analysisSchema.parse({})),
+  resources: resourcesSchema.optional(),
 });
 
 const proxySchema = z.strictObject({
@@ -214,6 +216,7 @@ export const projectSchema = z
       .record(z.string(), z.unknown())
       .default({})
       .meta({ description: "Post-mortems and the learning log: `dir` (default postmortems), `learning_log` (default <dir>/learning-log.md), `severities` (default [SEV1, SEV2]; an incident with a rollback always gets one)." }),
+    cost: costSchema.optional(),
     environments: z
       .record(name, environmentSchema)
       .default({ production: environmentSchema.parse({}) })
@@ -225,6 +228,7 @@ export const projectSchema = z
   })
   .superRefine((project, ctx) => {
     for (const problem of routeConflicts(project.services, [])) ctx.addIssue({ code: "custom", ...problem });
+    for (const problem of costProblems(project.cost, Object.keys(project.environments))) ctx.addIssue({ code: "custom", ...problem });
   });
 
 /** The file as validated, before each environment's overrides are merged into the services. */

@@ -6,3 +6,5 @@ export { Redactor, redactor } from "./redact.js";
 export { createLogger, silentLogger, type Logger, type LogLevel, type LoggerOptions } from "./logger.js";
 export { childExecArgv, processAlive, waitUntilGone } from "./process.js";
 export { formatAddress, parseAddress } from "./address.js";
+export * as decimal from "./decimal.js";
+export type { Exact } from "./decimal.js";

@@ -8,6 +8,7 @@ export type {
   AttributeDiff,
   Change,
   ChangeAction,
+  ChangeCost,
   CurrentEnvironment,
   CurrentService,
   CurrentState,
@@ -16,6 +17,7 @@ export type {
   DriftNote,
   LiveRelease,
   Plan,
+  PlanCost,
   PlanOptions,
   PlanSummary,
 } from "./types.js";

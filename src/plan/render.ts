@@ -6,6 +6,9 @@ export interface RenderOptions {
   color?: boolean;
 }
 
+/** The attributes that change what a service costs. */
+const costPaths = /^(instances$|resources(\.|$))/;
+
 const marks = { create: "+", update: "~", delete: "-", "no-op": " " } as const;
 const colours = { create: "32", update: "33", delete: "31", "no-op": "0" } as const;
 
@@ -30,10 +33,14 @@ export function renderPlan(plan: Plan, options: RenderOptions = {}): string {
     if (change.action === "no-op") continue;
     const release = change.live ? ` v${change.live.number}` : "";
     lines.push(paint(colours[change.action], `  ${marks[change.action]} ${change.service} (${change.environment})${release}`));
+    // The cost change goes on the one attribute that made it, when one did; else on a line of its own.
+    const costly = change.cost && change.cost.delta !== "0" ? change.diffs.filter((d) => costPaths.test(d.path)) : [];
     for (const diff of change.diffs) {
       const key = lastKey(diff.path);
-      lines.push(`      ${diff.path}: ${formatValue(diff.before, key)} → ${formatValue(diff.after, key)}`);
+      const cost = costly.length === 1 && costly[0] === diff ? `  ${paint("36", change.cost!.deltaText)}` : "";
+      lines.push(`      ${diff.path}: ${formatValue(diff.before, key)} → ${formatValue(diff.after, key)}${cost}`);
     }
+    if (change.cost && change.cost.delta !== "0" && costly.length !== 1) lines.push(paint("36", `      cost: ${change.cost.text} (${change.cost.deltaText})`));
     if (change.recordedConfigMissing) lines.push(`      config changed (the recorded config of v${change.live?.number} is missing, so its attributes cannot be compared)`);
     for (const note of change.drift) lines.push(paint("35", `      drift: ${note.message}`));
     if (change.action === "delete") lines.push(`      ${change.reason}`);
@@ -45,6 +52,8 @@ export function renderPlan(plan: Plan, options: RenderOptions = {}): string {
     lines.push(`  engineroom.yaml changed since the last apply (${short(plan.configFile.applied!)} → ${short(plan.configFile.current!)}).`, "");
   }
   lines.push(summaryLine(plan.summary));
+  if (plan.cost) lines.push(plan.cost.text);
+  if (plan.cost?.budget?.exceeded) lines.push(paint("1;31", plan.cost.budget.text));
   if (plan.summary.blocked > 0) lines.push(`${plan.summary.blocked} of these ${plan.summary.blocked === 1 ? "changes is" : "changes are"} blocked; see "blocked:" above.`);
   return lines.join("\n") + "\n";
 }

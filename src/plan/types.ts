@@ -99,6 +99,34 @@ export interface Change {
   readonly step?: ApplyStep;
   /** Why apply cannot do this change now, readable, e.g. "web v4 in staging is watching, not stable". */
   readonly blockedBy?: string;
+  /** What the change does to the monthly cost, when the project has a price sheet (added by the engine from cost/). */
+  readonly cost?: ChangeCost;
+}
+
+/**
+ * A change's monthly cost (730 hours) before and after, as exact decimal strings in the sheet's
+ * currency, with the texts a person reads. `before` is null when nothing ran (create).
+ */
+export interface ChangeCost {
+  readonly before: string | null;
+  readonly after: string;
+  readonly delta: string;
+  /** e.g. "+$14.20/month". */
+  readonly deltaText: string;
+  /** e.g. "$28.40 → $42.60/month". */
+  readonly text: string;
+}
+
+/** The plan's cost: every change's, summed; the budget guardrail's verdict when `cost.budget` is set. */
+export interface PlanCost {
+  readonly currency: string;
+  readonly hoursPerMonth: number;
+  readonly before: string;
+  readonly after: string;
+  readonly delta: string;
+  /** e.g. "Cost: $28.40 → $42.60 per month (+$14.20/month; a month is 730 h, prices in USD)". */
+  readonly text: string;
+  readonly budget?: { readonly maxMonthlyIncrease: string; readonly exceeded: boolean; readonly text: string };
 }
 
 export interface PlanSummary {
@@ -120,6 +148,8 @@ export interface Plan {
   readonly changes: readonly Change[];
   /** engineroom.yaml now and at the last apply; `changed` when both are known and differ. */
   readonly configFile: { readonly current?: string; readonly applied?: string; readonly changed: boolean };
+  /** The monthly cost of the changes, when the project has a price sheet. */
+  readonly cost?: PlanCost;
 }
 
 export interface PlanOptions {

@@ -3,6 +3,6 @@
  * contract suite lives in runtime.contract.ts and is imported directly by each runtime's tests.
  * The engine picks a runtime from the registry (`environments.<env>.runtime`, default `local`).
  */
-export type { ExitInfo, InstanceInfo, InstanceSpec, InstanceStatus, Runtime, StopOptions } from "./types.js";
+export type { ExitInfo, InstanceInfo, InstanceSpec, InstanceUsage, InstanceStatus, Runtime, StopOptions } from "./types.js";
 export { createRuntime, runtimeConfigSchema, runtimeTypes, type RuntimeConfig, type RuntimeContext, type RuntimeType, type RuntimeTypeName } from "./registry.js";
 export { LocalRuntime, stopRecordedInstances, detectDrift, driftDetectionSupported, type LocalRuntimeOptions, type DriftFinding } from "./local/index.js";

@@ -47,6 +47,14 @@ export interface ExitInfo {
   expected: boolean;
 }
 
+/** What a running instance's processes use, measured by its runtime. */
+export interface InstanceUsage {
+  /** CPU time (user + system) its processes used since they started, ms; it only grows while they run. */
+  cpuMs: number;
+  /** Their resident memory now, bytes. */
+  rssBytes: number;
+}
+
 export interface StopOptions {
   /** How long after SIGTERM to wait before SIGKILL. Default 10 s. */
   graceMs?: number;
@@ -68,6 +76,8 @@ export interface Runtime {
   onExit(listener: (exit: ExitInfo) => void): () => void;
   /** Instances this runtime started that have not been forgotten (exited ones stay until `forget`). */
   list(): InstanceInfo[];
+  /** The measured usage of each running instance, by id; one that cannot be measured is left out. Optional: a runtime that cannot measure has none. */
+  usage?(): Promise<Map<string, InstanceUsage>>;
   /** Drops an exited instance from `list()`; its log file stays. */
   forget(id: string): void;
   /**

@@ -266,6 +266,33 @@ const declared: Migration[] = [
       CREATE INDEX api_tokens_by_name ON api_tokens (name);`,
     ),
   },
+  {
+    version: 9,
+    name: "instance usage per 5 minutes, for cost",
+    // Keyed by environment, service and time so that a report's period is one range of the key;
+    // indexed by start for pruning. SQLite keeps the rows without a rowid.
+    ...(() => {
+      const table = (suffix: string) => `
+      CREATE TABLE instance_usage (
+        environment TEXT NOT NULL,
+        service TEXT NOT NULL,
+        start BIGINT NOT NULL,
+        instance_id TEXT NOT NULL,
+        release_id TEXT NOT NULL,
+        alive_ms BIGINT NOT NULL,
+        cpu_ms BIGINT NOT NULL,
+        rss_bytes BIGINT NOT NULL,
+        rss_max_bytes BIGINT NOT NULL,
+        reserved_cpu_milli BIGINT NOT NULL,
+        reserved_memory_bytes BIGINT NOT NULL,
+        reserved_storage_bytes BIGINT NOT NULL,
+        live INTEGER NOT NULL,
+        PRIMARY KEY (environment, service, start, instance_id)
+      )${suffix};
+      CREATE INDEX instance_usage_by_start ON instance_usage (start);`;
+      return { sqlite: table(" WITHOUT ROWID"), postgres: table("") };
+    })(),
+  },
 ];
 
 /** Every migration, in version order (entries are declared in any order; each number once). */

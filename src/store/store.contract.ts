@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { isEngineError, redactor, type ManualClock } from "../core/index.js";
 import { alertContract } from "./alert.contract.js";
 import { incidentContract } from "./incident.contract.js";
+import { usageContract } from "./usage.contract.js";
 import { tokenContract } from "./token.contract.js";
 import { postmortemContract } from "./postmortem.contract.js";
 import type { CheckBucketRecord, CheckStateRecord, LockHolder, NewRelease, Store } from "./types.js";
@@ -452,6 +453,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
 
     alertContract(() => ({ store, clock }));
     incidentContract(() => ({ store, clock }));
+    usageContract(() => ({ store, clock }));
     tokenContract(() => ({ store, clock }));
     postmortemContract(() => ({ store, clock }));
 

@@ -5,11 +5,13 @@
  */
 import type { AlertRepo } from "./alert-types.js";
 import type { IncidentRepo } from "./incident-types.js";
+import type { UsageRepo } from "./usage-types.js";
 import type { TokenRepo } from "./token-types.js";
 import type { ActionRepo, LearningRepo, PostmortemRepo } from "./postmortem-types.js";
 
 export * from "./alert-types.js";
 export * from "./incident-types.js";
+export * from "./usage-types.js";
 export * from "./token-types.js";
 export * from "./postmortem-types.js";
 
@@ -328,6 +330,8 @@ export interface Store {
   readonly alerts: AlertRepo;
   /** Incidents, each whole; written with the events of each change. */
   readonly incidents: IncidentRepo;
+  /** Measured usage of instances (CPU time, resident memory, reservations) per 5 minutes, for cost. */
+  readonly usage: UsageRepo;
   /** API tokens, by the hash of their secret. */
   readonly tokens: TokenRepo;
   /** The learning log: dated entries from incidents, drills and people. */

@@ -4,13 +4,14 @@ import { mkdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { EngineError, redactor as processRedactor, silentLogger, systemClock } from "../../core/index.js";
 import type { Clock, Logger, Redactor } from "../../core/index.js";
-import type { ExitInfo, InstanceInfo, InstanceSpec, Runtime, StopOptions } from "../types.js";
+import type { ExitInfo, InstanceInfo, InstanceSpec, InstanceUsage, Runtime, StopOptions } from "../types.js";
 import { InstanceFiles, safeName, type InstanceRecord } from "./instance-files.js";
 import { findLog, tailLog } from "./log-file.js";
 import { PortAllocator } from "./ports.js";
 import { whyNotAdoptable } from "./adoption.js";
 import { groupListensOn, isRunning, procSnapshot, readStat, signalGroupExcept } from "./procfs.js";
 import { launchShim, type LaunchedShim } from "./shim-launch.js";
+import { groupUsage } from "./usage.js";
 
 export interface LocalRuntimeOptions {
   /** Instance output goes to `<logDir>/<service>/<id>.log`. */
@@ -221,6 +222,18 @@ export class LocalRuntime implements Runtime {
 
   list(): InstanceInfo[] {
     return [...this.#instances.values()].map((t) => ({ ...t.info, labels: { ...t.info.labels } }));
+  }
+
+  /** CPU time and resident memory of each running instance's process group, from /proc (usage.ts). */
+  async usage(): Promise<Map<string, InstanceUsage>> {
+    const running = [...this.#instances.values()].filter((t) => !t.exit);
+    const groups = await groupUsage(running.map((t) => t.record.pid));
+    const usage = new Map<string, InstanceUsage>();
+    for (const t of running) {
+      const group = groups.get(t.record.pid);
+      if (group) usage.set(t.record.id, { cpuMs: group.cpuMs, rssBytes: group.rssBytes });
+    }
+    return usage;
   }
 
   /** Drops an exited instance from `list()` and removes its record; does nothing while it still runs. */

@@ -151,19 +151,24 @@ export function signalGroupExcept(pgrp: number, except: number, signal: NodeJS.S
 /** One buffer for every stat line (well under 1 KiB): readFileSync costs ten times more on /proc, whose files report size 0. */
 const statBuffer = Buffer.alloc(4096);
 
-/** A process's stat; undefined if it is gone. */
-export function readStat(pid: number): ProcessInfo | undefined {
-  let text: string;
+/** A process's stat line, or undefined if it is gone. */
+export function readStatLine(pid: number): string | undefined {
   try {
     const fd = openSync(`/proc/${pid}/stat`, "r");
     try {
-      text = statBuffer.toString("latin1", 0, readSync(fd, statBuffer, 0, statBuffer.length, 0));
+      return statBuffer.toString("latin1", 0, readSync(fd, statBuffer, 0, statBuffer.length, 0));
     } finally {
       closeSync(fd);
     }
   } catch {
     return undefined;
   }
+}
+
+/** A process's stat; undefined if it is gone. */
+export function readStat(pid: number): ProcessInfo | undefined {
+  const text = readStatLine(pid);
+  if (text === undefined) return undefined;
   // "pid (comm) state ppid pgrp session tty_nr tpgid flags ..."; comm may hold spaces and ")".
   const close = text.lastIndexOf(")");
   const fields = text.slice(close + 2).split(" ");

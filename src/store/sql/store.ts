@@ -7,6 +7,7 @@ import { SqlCheckRepo } from "./checks.js";
 import type { SqlDatabase } from "./database.js";
 import { SqlEventLog } from "./events.js";
 import { SqlIncidentRepo } from "./incidents.js";
+import { SqlUsageRepo } from "./usage.js";
 import { SqlTokenRepo } from "./tokens.js";
 import { SqlLiveTable } from "./live.js";
 import { SqlLockTable } from "./locks.js";
@@ -29,6 +30,7 @@ export abstract class SqlStore implements Store {
   readonly checks: SqlCheckRepo;
   readonly alerts: SqlAlertRepo;
   readonly incidents: SqlIncidentRepo;
+  readonly usage: SqlUsageRepo;
   readonly tokens: SqlTokenRepo;
   readonly learnings: SqlLearningRepo;
   readonly actions: SqlActionRepo;
@@ -49,6 +51,7 @@ export abstract class SqlStore implements Store {
     this.checks = new SqlCheckRepo(db, now);
     this.alerts = new SqlAlertRepo(db, now);
     this.incidents = new SqlIncidentRepo(db, now);
+    this.usage = new SqlUsageRepo(db, now);
     this.tokens = new SqlTokenRepo(db, now);
     this.learnings = new SqlLearningRepo(db, now);
     this.actions = new SqlActionRepo(db, now);
