@@ -1,4 +1,5 @@
 import { errorCatalogue } from "../core/index.js";
+import { dashboardPaths } from "./dashboard-openapi.js";
 
 const error = {
   type: "object",
@@ -37,6 +38,7 @@ export function openApiDocument(): Record<string, unknown> {
     components: { securitySchemes: { token: { type: "http", scheme: "bearer", description: "The token in <state_dir>/api-token" } } },
     security: [{ token: [] }],
     paths: {
+      ...dashboardPaths,
       "/v1/openapi.json": { get: { summary: "This document (no token)", security: [], responses: { "200": { description: "OpenAPI 3.1" } } } },
       "/v1/health": { get: { summary: "Liveness of the API (no token)", security: [], responses: { "200": { description: "ok" } } } },
       "/metrics": {

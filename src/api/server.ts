@@ -10,6 +10,8 @@ import { registerChannelRoutes } from "./channel-routes.js";
 import { registerIncidentRoutes } from "./incident-routes.js";
 import { registerSloRoutes } from "./slo-routes.js";
 import { registerReportRoutes } from "./report-routes.js";
+import { registerDashboardRoutes } from "./dashboard-routes.js";
+import { isDashboardPath, registerDashboard } from "../ui/index.js";
 import { openApiDocument } from "./openapi.js";
 import { optionalString, wholeNumber } from "./params.js";
 
@@ -41,7 +43,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
 
   app.addHook("onRequest", async (request) => {
     const path = request.url.split("?")[0];
-    if (path === "/v1/health" || path === "/v1/openapi.json") return;
+    if (path === "/v1/health" || path === "/v1/openapi.json" || isDashboardPath(path)) return;
     const given = Buffer.from(request.headers.authorization ?? "");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new EngineError("API_UNAUTHORIZED", "Missing or wrong API token.");
@@ -153,6 +155,8 @@ export function createApi(options: ApiOptions): FastifyInstance {
   registerChannelRoutes(app, ops);
   registerReportRoutes(app, ops);
   registerIncidentRoutes(app, ops);
+  registerDashboardRoutes(app, ops);
+  registerDashboard(app, ops);
 
   return app;
 }

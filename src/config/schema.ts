@@ -185,6 +185,12 @@ export const projectSchema = z
         ...apiAccessShape,
       })
       .default({ listen: "127.0.0.1:7070", ...apiAccessDefaults }),
+    dashboard: z
+      .strictObject({
+        public_status: z.boolean().default(false).meta({ description: "Serve a read-only status page at /status without login: services and their health per environment, open incidents' severity; no secrets, no internals." }),
+      })
+      .default({ public_status: false })
+      .meta({ description: "The web dashboard served at / on the API's listener." }),
     services: z.record(name, serviceSchema).refine((s) => Object.keys(s).length > 0, "declare at least one service"),
     // Monitoring. Each section is checked against its domain's own schema at start (check and channel
     // types come from registries config/ cannot see), with CONFIG_INVALID naming the path.

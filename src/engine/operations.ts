@@ -14,6 +14,8 @@ import { metricsOperations, type MetricsOperations } from "./ops/metrics.js";
 import { channelOperations, type ChannelOperations } from "./ops/channels.js";
 import { reportOperations, type ReportOperations } from "./ops/report.js";
 import { incidentOperations, type IncidentOperations } from "./ops/incidents.js";
+import { overviewOperations, type OverviewOperations } from "./ops/overview.js";
+import { historyOperations, type HistoryOperations } from "./ops/history.js";
 
 /** What every long operation takes: cancellation, a progress listener, and who asked (for the event log). */
 export interface Call {
@@ -40,7 +42,7 @@ export interface Unlocked {
  * them. None of them reaches into the engine's parts. Names, services and environments are checked
  * first, so that a bad request fails before any progress is reported.
  */
-export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations, ChannelOperations, ReportOperations, IncidentOperations {
+export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations, ChannelOperations, ReportOperations, IncidentOperations, OverviewOperations, HistoryOperations {
   /** The project's name and its promotion chain, first to last. */
   project(): { name: string; environments: string[] };
   /** Deploys into the first environment (naming another one is DEPLOY_WRONG_ENVIRONMENT); with `watch`, resolves when the watch window ends. */
@@ -99,6 +101,8 @@ export function createOperations(engine: Engine): Operations {
     ...channelOperations(engine),
     ...reportOperations(engine),
     ...incidentOperations(engine),
+    ...overviewOperations(engine),
+    ...historyOperations(engine),
     project: () => ({ name: engine.project.config.project, environments: engine.environments.map((e) => e.name) }),
 
     async deploy(service, options = {}) {
