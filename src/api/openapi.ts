@@ -1,5 +1,6 @@
 import { errorCatalogue } from "../core/index.js";
 import { dashboardPaths } from "./dashboard-openapi.js";
+import { artifactPaths } from "./artifact-openapi.js";
 
 const error = {
   type: "object",
@@ -39,6 +40,7 @@ export function openApiDocument(): Record<string, unknown> {
     security: [{ token: [] }],
     paths: {
       ...dashboardPaths,
+      ...artifactPaths,
       "/v1/openapi.json": { get: { summary: "This document (no token)", security: [], responses: { "200": { description: "OpenAPI 3.1" } } } },
       "/v1/health": { get: { summary: "Liveness of the API (no token)", security: [], responses: { "200": { description: "ok" } } } },
       "/metrics": {
@@ -76,7 +78,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/v1/services/{service}/deploys": {
         post: {
-          summary: "Deploy an artifact (folder or .tgz path on the engine's machine; default: the service's declared artifact) into the first environment",
+          summary: "Deploy an artifact (folder or .tgz path on the engine's machine, or the sha256:… digest of a stored one, e.g. uploaded from CI; default: the service's declared artifact) into the first environment",
           parameters: [service],
           requestBody: { content: { "application/json": { schema: { type: "object", properties: { artifact: { type: "string" }, env: { type: "string", description: "only the first environment of the chain is accepted (DEPLOY_WRONG_ENVIRONMENT)" }, watch: { type: "boolean", description: "stream through the watch window; the result is the release as it ended" } } } } } },
           responses: streamed,

@@ -59,9 +59,10 @@ export class ArtifactStore {
    * a folder or a valid .tgz, when it is the state folder or holds it (other than as a top-level
    * `.engineroom`, which is left out) — checked before anything is copied —, when it holds a FIFO,
    * socket or device, when an archive entry would land outside the tree, or when a symlink leads
-   * outside it, with every link on its way followed.
+   * outside it, with every link on its way followed. With `expectDigest`, a tree of another digest is
+   * ARTIFACT_DIGEST_MISMATCH and nothing is kept.
    */
-  async add(source: string): Promise<AddedArtifact> {
+  async add(source: string, options: { expectDigest?: string } = {}): Promise<AddedArtifact> {
     const found = await stat(source).catch(() => undefined);
     if (!found) throw new EngineError("ARTIFACT_NOT_FOUND", `There is no artifact at ${source}.`);
     if (!found.isDirectory() && !found.isFile()) throw new EngineError("ARTIFACT_INVALID", `${source} is neither a folder nor a file.`);
@@ -80,6 +81,9 @@ export class ArtifactStore {
       if (escaping.length > 0) {
         const list = escaping.map((e) => `${e.path} -> ${e.content}`).join(", ");
         throw new EngineError("ARTIFACT_INVALID", `${source} has symlinks that point outside it: ${list}.`);
+      }
+      if (options.expectDigest !== undefined && scan.digest !== options.expectDigest) {
+        throw new EngineError("ARTIFACT_DIGEST_MISMATCH", `The artifact's digest is ${scan.digest}, not the ${options.expectDigest} it was declared with. Nothing was kept.`);
       }
       const target = this.path(scan.digest);
       const result = { digest: scan.digest, path: target, sizeBytes: scan.sizeBytes, fileCount: scan.fileCount };

@@ -60,8 +60,19 @@ export function simpleStateDir(text: string): string | undefined {
   return value;
 }
 
-/** A client of the engine that runs for this project (its address and token from the state folder), or ENGINE_NOT_RUNNING. */
+/**
+ * A client of the engine that runs for this project (its address and token from the state folder), or
+ * ENGINE_NOT_RUNNING. With $ENGINEROOM_API_URL (`http://host:port`, as a CI job has it) and
+ * $ENGINEROOM_TOKEN, that engine instead, wherever it runs.
+ */
 export async function connect(options: GlobalOptions): Promise<ApiClient> {
+  return new ApiClient(await engineTarget(options));
+}
+
+/** The address and token of the engine `connect` reaches (for a client of its own, as `ci upload`'s streaming one). */
+export async function engineTarget(options: GlobalOptions): Promise<{ address: string; token: string; ca?: string }> {
+  const remote = remoteApi();
+  if (remote) return remote;
   const file = configPath(options);
   const stateDir = await stateDirOf(file);
   let info: { pid?: unknown; api?: unknown } | undefined;
@@ -75,5 +86,18 @@ export async function connect(options: GlobalOptions): Promise<ApiClient> {
   if (!info || !token || typeof info.pid !== "number" || typeof info.api !== "string" || !processAlive(info.pid)) {
     throw new EngineError("ENGINE_NOT_RUNNING", `No engine runs for ${file}.`);
   }
-  return new ApiClient({ address: info.api, token });
+  return { address: info.api, token };
+}
+
+/** The engine named by $ENGINEROOM_API_URL and $ENGINEROOM_TOKEN, if set (plain http; the CLI's client speaks no TLS). */
+export function remoteApi(): { address: string; token: string; url: string } | undefined {
+  const url = process.env.ENGINEROOM_API_URL?.trim();
+  if (!url) return undefined;
+  const match = /^http:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(url);
+  if (!match) {
+    throw new EngineError("ENGINE_NOT_RUNNING", `ENGINEROOM_API_URL is "${url}", not http://host:port.`, { hint: "Set ENGINEROOM_API_URL to the engine's API as http://host:port (the CLI speaks plain HTTP), or unset it to use this project's engine." });
+  }
+  const token = process.env.ENGINEROOM_TOKEN?.trim();
+  if (!token) throw new EngineError("API_UNAUTHORIZED", "ENGINEROOM_API_URL is set but ENGINEROOM_TOKEN is not.", { hint: "Set ENGINEROOM_TOKEN to an API token (`engineroom tokens create`), e.g. from a CI secret." });
+  return { address: `${match[1]}:${match[2]}`, token, url: url.replace(/\/$/, "") };
 }

@@ -57,10 +57,13 @@ const commands: CommandSpec[] = [
     options: [
       env("the environment (only the first of the chain takes deploys; later ones get releases by promote)"),
       { flags: "--watch", description: "stay through the watch window: exit 0 when the release is stable, 1 with the evidence if it is rolled back" },
+      { flags: "--artifact <digest>", description: "deploy a stored artifact by its digest (sha256:…, e.g. one uploaded from CI by `engineroom ci upload`)" },
       jsonOption,
     ],
-    run: async ([name, artifact], options, globals) => {
-      const body = { ...(artifact === undefined ? {} : { artifact: resolve(artifact) }), env: options.env, watch: options.watch === true };
+    run: async ([name, path], options, globals) => {
+      const artifact = typeof options.artifact === "string" ? options.artifact : path;
+      const named = artifact === undefined ? {} : { artifact: /^sha256:/.test(artifact) ? artifact : resolve(artifact) };
+      const body = { ...named, env: options.env, watch: options.watch === true };
       const result = await streamed<DeployResult>(globals, options, "deploy", name!, "POST", `/v1/services/${service(name)}/deploys`, body);
       options.json ? json(result) : out(describeDeploy(name!, result));
     },
@@ -233,6 +236,10 @@ const groups: Record<string, { description: string; register: (program: Command)
   report: {
     description: "the scorecard: uptime, deployment success, time to recovery, alert noise, cost, DORA's keys (--since 30d, --env, --json, --html)",
     register: async (program) => (await import("./report.js")).registerReportCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
+  ci: {
+    description: "builds from CI: keygen (a signing key pair), upload (sign and send a build with its provenance), plan (test shards from JUnit timings), github (write a workflow)",
+    register: async (program) => (await import("./ci.js")).registerCiCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
   secrets: {
     description: "set, list and remove secrets (values are read from standard input and never printed)",

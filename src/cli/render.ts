@@ -120,8 +120,11 @@ export function renderEvent(e: EngineEvent): string {
   return `  ${dim(new Date(e.time).toISOString().replace("T", " ").slice(0, 19))} ${e.type.padEnd(20)} ${e.message}`;
 }
 
-export function renderReleases(releases: Release[]): string {
+export function renderReleases(releases: (Release & { provenance?: { commit: string; branch: string; runUrl: string } | null })[]): string {
   if (releases.length === 0) return "no releases yet";
-  const rows = releases.map((r) => `v${String(r.number).padEnd(4)} ${colourState(r.state.padEnd(11))} ${r.artifactDigest.slice(0, 19)}  ${ago(r.createdAt).padEnd(12)} ${r.reason}`);
-  return [dim(`${"rel".padEnd(5)} ${"state".padEnd(11)} ${"artifact".padEnd(19)}  ${"created".padEnd(12)} reason`), ...rows].join("\n");
+  // The build's origin, for an artifact uploaded from CI: its commit and branch (the run's URL with --json).
+  const origin = (r: (typeof releases)[number]) => (r.provenance ? `${r.provenance.commit.slice(0, 12)} ${r.provenance.branch}`.slice(0, 30) : "–");
+  const width = Math.max(6, ...releases.map((r) => origin(r).length));
+  const rows = releases.map((r) => `v${String(r.number).padEnd(4)} ${colourState(r.state.padEnd(11))} ${r.artifactDigest.slice(0, 19)}  ${origin(r).padEnd(width)}  ${ago(r.createdAt).padEnd(12)} ${r.reason}`);
+  return [dim(`${"rel".padEnd(5)} ${"state".padEnd(11)} ${"artifact".padEnd(19)}  ${"commit".padEnd(width)}  ${"created".padEnd(12)} reason`), ...rows].join("\n");
 }

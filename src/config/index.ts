@@ -19,3 +19,4 @@ export { knownKeysAt, unknownKeyProblems } from "./known-keys.js";
 export { envValueSchema, providerNameSchema, secretNamePattern, secretNameSchema, secretRefSchema, secretsSectionSchema } from "./secret-ref.js";
 export { expandEnvReferences } from "./expand.js";
 export { durationSchema, maxDurationMs, type DurationBounds } from "./duration.js";
+export { artifactsSchema, ciSchema, ciPublicKeyPattern, defaultMaxUploadBytes, type ArtifactsConfig, type CiConfig } from "./ci.js";

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { durationSchema } from "./duration.js";
 import { routeConflicts } from "./routes.js";
 import { envValueSchema, secretsSectionSchema } from "./secret-ref.js";
+import { artifactsSchema, ciSchema } from "./ci.js";
 import { costProblems, costSchema, resourcesSchema } from "./cost.js";
 import { apiAccessDefaults, apiAccessShape } from "./api-access.js";
 
@@ -223,6 +224,8 @@ export const projectSchema = z
       .default({})
       .meta({ description: "Post-mortems and the learning log: `dir` (default postmortems), `learning_log` (default <dir>/learning-log.md), `severities` (default [SEV1, SEV2]; an incident with a rollback always gets one)." }),
     cost: costSchema.optional(),
+    ci: ciSchema,
+    artifacts: artifactsSchema,
     environments: z
       .record(name, environmentSchema)
       .default({ production: environmentSchema.parse({}) })

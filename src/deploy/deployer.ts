@@ -18,6 +18,9 @@ import type { DeployerOptions, DeployResult, RollbackOptions, RollbackResult, Ru
 export type { ConfigSnapshots, DeployerOptions, DeployResult, RollbackOptions, RollbackResult, RunOptions } from "./types.js";
 export type { RecoverOptions } from "./recover.js";
 
+/** An artifact named by its digest rather than a path: `deploy web sha256:…`. */
+const artifactDigest = /^sha256:[0-9a-f]{64}$/;
+
 /**
  * Runs deploys and rollbacks of one environment: artifact → release → instances → health gate →
  * smoke tests → atomic switch → watch window → stable, keeping the previous release warm through
@@ -63,7 +66,7 @@ export class Deployer {
     this.#unsubscribe = options.supervisor.onReleaseDown((releaseId) => handleDown(ctx, releaseId));
   }
 
-  /** Deploys `source` (a folder or .tgz; default: the service's declared artifact) and returns once the release is live. */
+  /** Deploys `source` (a folder or .tgz, or the `sha256:…` digest of a stored artifact; default: the service's declared artifact) and returns once the release is live. */
   async deploy(serviceName: string, source: string | undefined, options: RunOptions = {}): Promise<DeployResult> {
     const service = this.#service(serviceName);
     const artifactSource = source ?? service.artifact;
@@ -72,6 +75,7 @@ export class Deployer {
         hint: `Pass one: engineroom deploy ${serviceName} <folder-or-tgz>, or set services.${serviceName}.artifact.`,
       });
     }
+    if (artifactDigest.test(artifactSource)) return this.#deployStored(serviceName, service, artifactSource, options);
     return this.#lock.run(`deploy ${serviceName}`, async () => {
       progressOf(options.onProgress)({ step: "artifact", message: `storing artifact ${artifactSource}` });
       const artifact = await this.#o.artifacts.add(resolve(this.#o.projectDir, artifactSource));
@@ -79,6 +83,22 @@ export class Deployer {
       // The commit it was built from, for lead time for changes (a promotion reuses the digest: reports look it up by digest).
       const commit = await artifactCommit(resolve(this.#o.projectDir, artifactSource));
       return runPipeline(this.#ctx, serviceName, service, artifact.digest, `deploy of ${artifactSource}${options.actor ? ` by ${options.actor}` : ""}`, { ...options, commit });
+    });
+  }
+
+  /**
+   * Deploys an artifact that is already stored, named by its digest (one uploaded from CI): its
+   * commit, for lead time, is the one its signed provenance names. ARTIFACT_NOT_FOUND when it is not stored.
+   */
+  #deployStored(serviceName: string, service: ServiceConfig, digest: string, options: RunOptions): Promise<DeployResult> {
+    return this.#lock.run(`deploy ${serviceName}`, async () => {
+      if (!(await this.#o.artifacts.has(digest))) {
+        throw new EngineError("ARTIFACT_NOT_FOUND", `No artifact ${digest} is stored.`, { hint: "Upload it first (`engineroom ci upload <dir|tgz> --key <file> …`), or pass a folder or .tgz." });
+      }
+      const provenance = (await this.#o.store.artifacts.get(digest))?.provenance;
+      progressOf(options.onProgress)({ step: "artifact", message: `stored artifact ${digest.slice(0, 19)}${provenance ? ` (commit ${provenance.commit.slice(0, 12)} on ${provenance.branch})` : ""}` });
+      const commit = provenance?.commitTime != null ? { sha: provenance.commit, time: provenance.commitTime } : undefined;
+      return runPipeline(this.#ctx, serviceName, service, digest, `deploy of ${digest.slice(0, 19)}${options.actor ? ` by ${options.actor}` : ""}`, { ...options, commit });
     });
   }
 

@@ -1,7 +1,7 @@
 export { Engine, expandEnv, secretProviders, type EngineOptions } from "./engine.js";
 export { EnvironmentRuntime } from "./environment.js";
 export { createOperations, forceUnlock, type Operations, type Call, type Followed, type Unlocked } from "./operations.js";
-export { projectStatus, serviceReleases, serviceLogs, requireService, type ProjectStatus, type EnvironmentStatus, type ServiceStatus, type InstanceLogs } from "./queries.js";
+export { projectStatus, serviceReleases, serviceLogs, requireService, type ProjectStatus, type EnvironmentStatus, type ServiceStatus, type InstanceLogs, type ReleaseWithProvenance } from "./queries.js";
 export { StateFiles, processAlive, type EngineInfo } from "./state-files.js";
 export { applyPlan, currentState, planProject, readApplied, type AppliedRevision } from "./apply.js";
 export { DriftWatch, scanDrift, type Drift } from "./drift.js";

@@ -6,7 +6,7 @@ import type { EngineEvent, EventQuery, Lock, Release, Store } from "../store/ind
 import { applyPlan, planProject, type AppliedRevision } from "./apply.js";
 import type { Drift } from "./drift.js";
 import type { Engine } from "./engine.js";
-import { projectStatus, requireService, serviceLogs, serviceReleases, type InstanceLogs, type ProjectStatus } from "./queries.js";
+import { projectStatus, requireService, serviceLogs, serviceReleases, type InstanceLogs, type ProjectStatus, type ReleaseWithProvenance } from "./queries.js";
 import { alertOperations, type AlertOperations } from "./ops/alerts.js";
 import { checkOperations, type CheckOperations } from "./ops/checks.js";
 import { sloOperations, type SloOperations } from "./ops/slo.js";
@@ -14,6 +14,7 @@ import { metricsOperations, type MetricsOperations } from "./ops/metrics.js";
 import { channelOperations, type ChannelOperations } from "./ops/channels.js";
 import { reportOperations, type ReportOperations } from "./ops/report.js";
 import { incidentOperations, type IncidentOperations } from "./ops/incidents.js";
+import { artifactOperations, type ArtifactOperations } from "./ops/artifacts.js";
 import { overviewOperations, type OverviewOperations } from "./ops/overview.js";
 import { historyOperations, type HistoryOperations } from "./ops/history.js";
 
@@ -42,7 +43,7 @@ export interface Unlocked {
  * them. None of them reaches into the engine's parts. Names, services and environments are checked
  * first, so that a bad request fails before any progress is reported.
  */
-export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations, ChannelOperations, ReportOperations, IncidentOperations, OverviewOperations, HistoryOperations {
+export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations, ChannelOperations, ReportOperations, IncidentOperations, OverviewOperations, HistoryOperations, ArtifactOperations {
   /** The project's name and its promotion chain, first to last. */
   project(): { name: string; environments: string[] };
   /** Deploys into the first environment (naming another one is DEPLOY_WRONG_ENVIRONMENT); with `watch`, resolves when the watch window ends. */
@@ -71,7 +72,8 @@ export interface Operations extends CheckOperations, SloOperations, AlertOperati
   apply(saved: Plan | undefined, options?: Call & { overrideBudget?: string }): Promise<{ plan: Plan; done: string[]; revision: AppliedRevision }>;
   status(environment?: string): Promise<ProjectStatus>;
   events(query?: EventQuery): Promise<EngineEvent[]>;
-  releases(service: string, options?: { environment?: string; limit?: number }): Promise<Release[]>;
+  /** Newest first, each with its artifact's provenance when the artifact was uploaded from CI. */
+  releases(service: string, options?: { environment?: string; limit?: number }): Promise<ReleaseWithProvenance[]>;
   logs(service: string, options?: { environment?: string; lines?: number }): Promise<InstanceLogs[]>;
   /** Takes the environment's (default: the first) writer lock from its holder, recorded as `lock.forced`. */
   unlock(environment?: string, options?: { actor?: string }): Promise<Unlocked>;
@@ -101,6 +103,7 @@ export function createOperations(engine: Engine): Operations {
     ...channelOperations(engine),
     ...reportOperations(engine),
     ...incidentOperations(engine),
+    ...artifactOperations(engine),
     ...overviewOperations(engine),
     ...historyOperations(engine),
     project: () => ({ name: engine.project.config.project, environments: engine.environments.map((e) => e.name) }),

@@ -2,7 +2,7 @@ import type { Verdict } from "../analysis/index.js";
 import { EngineError } from "../core/index.js";
 import type { InstanceView } from "../deploy/index.js";
 import type { TrafficSummary } from "../metrics/index.js";
-import type { EngineEvent, Release } from "../store/index.js";
+import type { ArtifactProvenance, EngineEvent, Release } from "../store/index.js";
 import type { Engine } from "./engine.js";
 import type { Drift } from "./drift.js";
 import type { EnvironmentRuntime } from "./environment.js";
@@ -82,10 +82,19 @@ async function environmentStatus(engine: Engine, environment: EnvironmentRuntime
   return { name: envName, proxy: environment.proxyAddress, requireApproval: environment.config.require_approval, lock, services };
 }
 
-/** The service's releases in an environment (default: the first), newest first. */
-export async function serviceReleases(engine: Engine, service: string, environment?: string, limit = 20): Promise<Release[]> {
+/** A release with where its artifact came from: the signed provenance of a CI upload, else null. */
+export type ReleaseWithProvenance = Release & { provenance: ArtifactProvenance | null };
+
+/** The service's releases in an environment (default: the first), newest first, each with its artifact's provenance. */
+export async function serviceReleases(engine: Engine, service: string, environment?: string, limit = 20): Promise<ReleaseWithProvenance[]> {
   requireService(engine, service);
-  return engine.store.releases.list({ service, environment: engine.environment(environment).name, limit });
+  const releases = await engine.store.releases.list({ service, environment: engine.environment(environment).name, limit });
+  const byDigest = new Map<string, Promise<ArtifactProvenance | null>>();
+  const provenanceOf = (digest: string) => {
+    if (!byDigest.has(digest)) byDigest.set(digest, engine.store.artifacts.get(digest).then((record) => record?.provenance ?? null));
+    return byDigest.get(digest)!;
+  };
+  return Promise.all(releases.map(async (release) => ({ ...release, provenance: await provenanceOf(release.artifactDigest) })));
 }
 
 export interface InstanceLogs {

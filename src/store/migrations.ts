@@ -293,6 +293,11 @@ const declared: Migration[] = [
       return { sqlite: table(" WITHOUT ROWID"), postgres: table("") };
     })(),
   },
+  {
+    version: 13,
+    name: "artifact provenance",
+    ...forBoth(() => "ALTER TABLE artifacts ADD COLUMN provenance TEXT;"),
+  },
 ];
 
 /** Every migration, in version order (entries are declared in any order; each number once). */

@@ -2,7 +2,7 @@
  * Rows as both SQL backends return them, and their mapping to the Store's types. PostgreSQL returns
  * BIGINT columns as strings (they may exceed 2^53); every time and id here fits a JS number.
  */
-import type { ArtifactRecord, EngineEvent, LiveRecord, Lock, Release, ReleaseState } from "./types.js";
+import type { ArtifactProvenance, ArtifactRecord, EngineEvent, LiveRecord, Lock, Release, ReleaseState } from "./types.js";
 
 type Int = number | string;
 
@@ -56,6 +56,8 @@ export interface ArtifactRow {
   size_bytes: Int;
   file_count: Int;
   created_at: Int;
+  /** JSON of an ArtifactProvenance, or null (migration 13). */
+  provenance: string | null;
 }
 
 export function toRelease(row: ReleaseRow): Release {
@@ -122,5 +124,6 @@ export function toArtifact(row: ArtifactRow): ArtifactRecord {
     sizeBytes: Number(row.size_bytes),
     fileCount: Number(row.file_count),
     createdAt: Number(row.created_at),
+    ...(row.provenance && { provenance: JSON.parse(row.provenance) as ArtifactProvenance }),
   };
 }

@@ -326,6 +326,19 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
         assert.deepEqual(await store.artifacts.put({ digest, source: "./elsewhere", sizeBytes: 1, fileCount: 1 }), first);
         assert.deepEqual(await store.artifacts.get(digest), first);
       });
+
+      it("keeps an uploaded artifact's provenance, adds it to a record without one, and keeps the first", async () => {
+        const provenance = { commit: "a".repeat(40), commitTime: 1_700_000_000_000, branch: "main", runUrl: "https://ci.example/run/1", tests: { tests: 3, failures: 0, errors: 0, skipped: 1, timeMs: 12.5 }, signedBy: "ci", uploadedAt: clock.now() };
+        const uploaded = `sha256:${"ce".repeat(32)}`;
+        const record = await store.artifacts.put({ digest: uploaded, source: "ci upload", sizeBytes: 10, fileCount: 1, provenance });
+        assert.deepEqual(record.provenance, provenance);
+        const plain = `sha256:${"cf".repeat(32)}`;
+        assert.equal((await store.artifacts.put({ digest: plain, source: "./build", sizeBytes: 10, fileCount: 1 })).provenance, undefined);
+        assert.deepEqual((await store.artifacts.put({ digest: plain, source: "ci upload", sizeBytes: 10, fileCount: 1, provenance })).provenance, provenance);
+        const later = { ...provenance, commit: "b".repeat(40) };
+        assert.deepEqual((await store.artifacts.put({ digest: plain, source: "ci upload", sizeBytes: 10, fileCount: 1, provenance: later })).provenance, provenance);
+        assert.equal((await store.artifacts.get(plain))?.source, "./build");
+      });
     });
 
     describe("checks", () => {

@@ -177,6 +177,22 @@ export interface LockTable {
   takeOver(key: string, from: Omit<Lock, "token">, holder: LockHolder, ttlMs: number): Promise<LockResult>;
 }
 
+/** Where an artifact uploaded from CI came from, as its signed statement says (`POST /v1/artifacts`). */
+export interface ArtifactProvenance {
+  /** The git commit it was built from. */
+  commit: string;
+  /** The commit's time, epoch ms, when CI gave it: lead time for changes starts there. */
+  commitTime: number | null;
+  branch: string;
+  /** The CI run that built it. */
+  runUrl: string;
+  /** The test summary of that run, from its JUnit reports. */
+  tests: { tests: number; failures: number; errors: number; skipped: number; timeMs: number } | null;
+  /** The name of the trusted CI key that signed it. */
+  signedBy: string;
+  uploadedAt: number;
+}
+
 export interface ArtifactRecord {
   digest: string;
   /** Where it came from (a path as given by the user), for people. */
@@ -184,10 +200,12 @@ export interface ArtifactRecord {
   sizeBytes: number;
   fileCount: number;
   createdAt: number;
+  /** Only for an artifact uploaded from CI: its signed provenance. */
+  provenance?: ArtifactProvenance;
 }
 
 export interface ArtifactIndex {
-  /** Records an artifact; recording the same digest again keeps the first record. */
+  /** Records an artifact; recording the same digest again keeps the first record, except that a provenance is added to a record without one. */
   put(record: Omit<ArtifactRecord, "createdAt">): Promise<ArtifactRecord>;
   get(digest: string): Promise<ArtifactRecord | undefined>;
 }
