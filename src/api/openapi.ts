@@ -1,4 +1,5 @@
 import { errorCatalogue } from "../core/index.js";
+import { postmortemPaths } from "./postmortem-openapi.js";
 import { dashboardPaths } from "./dashboard-openapi.js";
 import { artifactPaths } from "./artifact-openapi.js";
 
@@ -39,6 +40,7 @@ export function openApiDocument(): Record<string, unknown> {
     components: { securitySchemes: { token: { type: "http", scheme: "bearer", description: "The token in <state_dir>/api-token" } } },
     security: [{ token: [] }],
     paths: {
+      ...postmortemPaths,
       ...dashboardPaths,
       ...artifactPaths,
       "/v1/openapi.json": { get: { summary: "This document (no token)", security: [], responses: { "200": { description: "OpenAPI 3.1" } } } },

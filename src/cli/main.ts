@@ -64,6 +64,10 @@ const commands: CommandSpec[] = [
       const artifact = typeof options.artifact === "string" ? options.artifact : path;
       const named = artifact === undefined ? {} : { artifact: /^sha256:/.test(artifact) ? artifact : resolve(artifact) };
       const body = { ...named, env: options.env, watch: options.watch === true };
+      if (!options.json) {
+        const learned = await (await import("./postmortems.js")).learnedBefore(await connect(globals), [name!]);
+        if (learned) out(learned);
+      }
       const result = await streamed<DeployResult>(globals, options, "deploy", name!, "POST", `/v1/services/${service(name)}/deploys`, body);
       options.json ? json(result) : out(describeDeploy(name!, result));
     },
@@ -228,6 +232,18 @@ const groups: Record<string, { description: string; register: (program: Command)
   incidents: {
     description: "open incidents (--all: recent ones); show, open, ack, update, resolve, close",
     register: async (program) => (await import("./incidents.js")).registerIncidentCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
+  postmortem: {
+    description: "an incident's post-mortem: postmortem <incident> [--regenerate] [--json]",
+    register: async (program) => (await import("./postmortems.js")).registerPostmortemCommand(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
+  actions: {
+    description: "post-mortems' action items: list (--open), add <incident> --type --owner --due \"text\", close <id>",
+    register: async (program) => (await import("./postmortems.js")).registerActionCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
+  learnings: {
+    description: "the learning log (date | learning | source; --service, --json); learnings add --service <service> \"text\"",
+    register: async (program) => (await import("./postmortems.js")).registerLearningCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
   channels: {
     description: "the notification channels (--json); `channels test <name>` sends a test notice to one",

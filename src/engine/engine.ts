@@ -18,7 +18,7 @@ import type { Access, Audit, Tokens } from "./access.js";
 import { AuditTrail } from "./audit.js";
 import { RateLimiter } from "./rate-limit.js";
 import { TokenService } from "./tokens.js";
-import { createLearningLog, postmortemsConfig } from "./postmortem-wiring.js";
+import { createLearningLog, postmortemsConfig, startPostmortems, type PostmortemParts } from "./postmortem-wiring.js";
 import type { LearningLog, PostmortemsConfig } from "../postmortem/index.js";
 
 export interface EngineOptions {
@@ -65,6 +65,8 @@ export class Engine {
   readonly learnings: LearningLog;
   /** `postmortems:` of engineroom.yaml, resolved. */
   readonly postmortemsConfig: PostmortemsConfig;
+  /** Post-mortems and action items; set once monitoring serves. */
+  postmortems: PostmortemParts | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts" | "dataPlane" | "postmortemsConfig">) {
@@ -158,6 +160,7 @@ export class Engine {
       await Promise.all(orphans.map((i) => runtime.stop(i.id, { graceMs: 5_000 }).then(() => runtime.forget(i.id))));
       engine.drift.start(30_000);
       await engine.monitoring.start(monitoring);
+      engine.postmortems = await startPostmortems(engine);
     } catch (error) {
       await engine.stop().catch(() => {});
       throw error;
@@ -257,6 +260,7 @@ export class Engine {
   stop(options: { keepDataPlane?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
       this.drift.stop();
+      await this.postmortems?.stop().catch((error) => this.logger.warn("post-mortems stop failed", { error: String(error) }));
       await this.monitoring.stop().catch((error) => this.logger.warn("monitoring stop failed", { error: String(error) }));
       const keep = options.keepDataPlane ?? false;
       const failed = (e: EnvironmentRuntime) => (error: unknown) => this.logger.warn("environment stop failed", { environment: e.name, error: String(error) });
