@@ -8,7 +8,7 @@ import { registerAlertRoutes } from "./alert-routes.js";
 import { registerCheckRoutes } from "./check-routes.js";
 import { registerChannelRoutes } from "./channel-routes.js";
 import { registerIncidentRoutes } from "./incident-routes.js";
-import { registerPostmortemRoutes } from "./postmortem-routes.js";
+import { registerDrillRoutes } from "./drill-routes.js";
 import { registerArtifactRoutes } from "./artifact-routes.js";
 import { registerSloRoutes } from "./slo-routes.js";
 import { registerReportRoutes } from "./report-routes.js";
@@ -157,7 +157,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
   registerChannelRoutes(app, ops);
   registerReportRoutes(app, ops);
   registerIncidentRoutes(app, ops);
-  registerPostmortemRoutes(app, ops);
+  registerDrillRoutes(app, ops);
   registerArtifactRoutes(app, ops);
   registerDashboardRoutes(app, ops);
   registerDashboard(app, ops);
