@@ -1,4 +1,6 @@
 import { errorCatalogue } from "../core/index.js";
+import { accessPaths } from "./access-openapi.js";
+import { postmortemPaths } from "./postmortem-openapi.js";
 import { dashboardPaths } from "./dashboard-openapi.js";
 import { artifactPaths } from "./artifact-openapi.js";
 
@@ -39,6 +41,8 @@ export function openApiDocument(): Record<string, unknown> {
     components: { securitySchemes: { token: { type: "http", scheme: "bearer", description: "The token in <state_dir>/api-token" } } },
     security: [{ token: [] }],
     paths: {
+      ...accessPaths,
+      ...postmortemPaths,
       ...dashboardPaths,
       ...artifactPaths,
       "/v1/openapi.json": { get: { summary: "This document (no token)", security: [], responses: { "200": { description: "OpenAPI 3.1" } } } },
@@ -239,20 +243,6 @@ export function openApiDocument(): Record<string, unknown> {
           requestBody: { content: { "application/json": { schema: { type: "object", required: ["title", "service"], properties: { title: { type: "string" }, service: { type: "string" }, environment: { type: "string" }, severity: { type: "string", enum: ["SEV1", "SEV2", "SEV3", "SEV4"] }, commander: { type: "string" }, note: { type: "string" }, by: { type: "string", description: "who (the CLI sends the OS user name; default `api`)" } } } } } },
           responses: { "201": { description: "the incident" }, ...errors },
         },
-      },
-      "/v1/drills": {
-        get: { summary: "Every declared drill: type, service, environment, schedule, next run (epoch ms), fault, pass rule, whether it runs now, and its last run (state, timings, requests failed inside and outside the fault, each rule's result)", responses: { "200": { description: "`{ drills }`" }, ...errors } },
-      },
-      "/v1/drills/{name}/run": {
-        post: {
-          summary: "Runs the drill now and answers once it finished (up to its time limit): `{ run }` with its state (passed or failed), timings and rules (DRILL_NOT_FOUND, DRILL_BUSY, DRILL_UNSUPPORTED, RELEASE_NOT_FOUND)",
-          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
-          requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string", description: "who (the CLI sends the OS user name; default `api`)" } } } } } },
-          responses: { "200": { description: "`{ run }`" }, ...errors },
-        },
-      },
-      "/v1/drills/{name}/runs": {
-        get: { summary: "The drill's runs, newest first (DRILL_NOT_FOUND)", parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "`{ runs }`" }, ...errors } },
       },
       "/v1/incidents/{id}": {
         get: { summary: "One incident with its links (releases with digest, config diff, deployer, approver, plan hash; alerts; checks) and its timeline from the event log (INCIDENT_NOT_FOUND)", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "`{ incident, timeline }`" }, ...errors } },

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { EngineError, redactor, toEngineError } from "../core/index.js";
 import { createOperations, type Engine, type Operations } from "../engine/index.js";
@@ -8,17 +7,25 @@ import { registerAlertRoutes } from "./alert-routes.js";
 import { registerCheckRoutes } from "./check-routes.js";
 import { registerChannelRoutes } from "./channel-routes.js";
 import { registerIncidentRoutes } from "./incident-routes.js";
-import { registerDrillRoutes } from "./drill-routes.js";
+import { registerPostmortemRoutes } from "./postmortem-routes.js";
 import { registerArtifactRoutes } from "./artifact-routes.js";
 import { registerSloRoutes } from "./slo-routes.js";
 import { registerReportRoutes } from "./report-routes.js";
 import { registerDashboardRoutes } from "./dashboard-routes.js";
 import { isDashboardPath, registerDashboard } from "../ui/index.js";
 import { openApiDocument } from "./openapi.js";
+import { actorName, adminOnly, engineAccess, registerAccess, type ApiAccessOptions } from "./access.js";
 import { optionalString, wholeNumber } from "./params.js";
 
 /** The operations to serve (`createOperations(engine)`), or an engine to build them from. */
-export type ApiOptions = { token: string } & ({ operations: Operations } | { engine: Engine });
+export type ApiOptions = {
+  /** The admin token, when no `access` or engine gives the API its checks. */
+  token: string;
+  /** The access checks; default: the engine's (engineAccess), else the admin token alone. */
+  access?: ApiAccessOptions;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  https?: { cert: string | Buffer; key: string | Buffer };
+} & ({ operations: Operations } | { engine: Engine });
 
 /**
  * The engine's HTTP API under /v1: token-authenticated, thin: every route calls one operation of
@@ -35,22 +42,15 @@ export type ApiOptions = { token: string } & ({ operations: Operations } | { eng
 export function createApi(options: ApiOptions): FastifyInstance {
   const ops = "operations" in options ? options.operations : createOperations(options.engine);
   // On shutdown every API connection is closed at once, streams included: the engine is going away.
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
-  const expected = Buffer.from(`Bearer ${options.token}`);
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true, ...(options.https && { https: options.https }) }) as unknown as FastifyInstance;
   const routes: ApiRoute[] = [];
   registered.set(app, routes);
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) if (method !== "HEAD") routes.push({ method, url: route.url });
   });
 
-  app.addHook("onRequest", async (request) => {
-    const path = request.url.split("?")[0];
-    if (path === "/v1/health" || path === "/v1/openapi.json" || isDashboardPath(path)) return;
-    const given = Buffer.from(request.headers.authorization ?? "");
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new EngineError("API_UNAUTHORIZED", "Missing or wrong API token.");
-    }
-  });
+  // Host and Origin, the caller (token or session), its rate limit and the route's scopes; audit; /v1/tokens, /v1/audit, /v1/session.
+  registerAccess(app, ops, { ...(options.access ?? ("engine" in options ? engineAccess(options.engine) : adminOnly(options.token))), isPublic: isDashboardPath });
 
   app.setErrorHandler((error, _request, reply) => {
     // Fastify's own 4xx errors (a body that is not JSON, an unsupported content type, a body too
@@ -148,7 +148,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
   });
 
   app.post<{ Body: { env?: unknown } | undefined }>("/v1/unlock", async (request) =>
-    redactor.redactDeep(await ops.unlock(optionalString(request.body?.env, "env"), { actor: "api" })),
+    redactor.redactDeep(await ops.unlock(optionalString(request.body?.env, "env"), { actor: actorName(request) })),
   );
 
   registerAlertRoutes(app, ops);
@@ -157,7 +157,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
   registerChannelRoutes(app, ops);
   registerReportRoutes(app, ops);
   registerIncidentRoutes(app, ops);
-  registerDrillRoutes(app, ops);
+  registerPostmortemRoutes(app, ops);
   registerArtifactRoutes(app, ops);
   registerDashboardRoutes(app, ops);
   registerDashboard(app, ops);
@@ -202,7 +202,7 @@ async function stream(reply: FastifyReply, work: (call: { signal: AbortSignal; o
     if (!reply.raw.destroyed) reply.raw.write(redactor.redact(JSON.stringify(line)) + "\n");
   };
   try {
-    const result = await work({ signal: controller.signal, onProgress: (progress) => send({ progress }), actor: "api" });
+    const result = await work({ signal: controller.signal, onProgress: (progress) => send({ progress }), actor: actorName(reply.request) });
     send({ result });
   } catch (error) {
     if (!started) throw error; // answered by the error handler, with the code's status

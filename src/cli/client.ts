@@ -1,4 +1,4 @@
-import { connect as connectTcp } from "node:net";
+import { connect as connectTcp, isIP, type Socket } from "node:net";
 import { EngineError, type ErrorCode } from "../core/index.js";
 import type { Progress } from "../deploy/index.js";
 import { describeCutOff, type Operation } from "./cut-off.js";
@@ -23,8 +23,11 @@ export class ApiClient {
   #host: string;
   #port: number;
   #auth: string;
+  /** The API's certificate file (PEM) when it serves HTTPS: trusted as the one CA. */
+  #ca: string | undefined;
 
-  constructor(options: { address: string; token: string }) {
+  constructor(options: { address: string; token: string; ca?: string }) {
+    this.#ca = options.ca;
     this.address = options.address;
     const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(options.address);
     if (!match) throw new EngineError("ENGINE_NOT_RUNNING", `The engine's API address "${options.address}" in engine.json is not host:port.`);
@@ -53,6 +56,11 @@ export class ApiClient {
   /** POSTs JSON and reads a JSON answer. */
   async post<T>(path: string, body: unknown): Promise<T> {
     return json<T>(await this.#send("POST", path, body));
+  }
+
+  /** DELETEs and reads a JSON answer. */
+  async delete<T>(path: string): Promise<T> {
+    return json<T>(await this.#send("DELETE", path));
   }
 
   /**
@@ -98,45 +106,59 @@ export class ApiClient {
     const payload = body === undefined ? "" : JSON.stringify(body);
     const head = [`${method} ${path} HTTP/1.1`, `host: ${this.address}`, `authorization: ${this.#auth}`, "connection: close"];
     if (body !== undefined) head.push("content-type: application/json", `content-length: ${Buffer.byteLength(payload)}`);
+    // node:tls is loaded only for an API that serves HTTPS: plain loopback commands stay as quick to start.
+    const tls = this.#ca === undefined ? undefined : Promise.all([import("node:tls"), import("node:fs")]);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const socket = connectTcp({ host: this.#host, port: this.#port, noDelay: true });
-      const reader = new AnswerReader();
-      let answered = false;
-      const onAbort = () => {
-        socket.destroy();
-        reader.fail(signal!.reason as Error);
-        if (!answered) reject(signal!.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      reader.onHead = (answer) => {
-        answered = true;
-        if (timing) mark("answered");
-        resolve(answer);
-      };
-      reader.onDone = () => {
-        if (timing) mark("ended");
-        signal?.removeEventListener("abort", onAbort);
-        socket.destroy();
-      };
-      socket.on("data", (data: Buffer) => reader.push(data));
-      socket.once("end", () => reader.end());
-      socket.once("close", () => reader.end());
-      socket.once("error", (error: NodeJS.ErrnoException) => {
-        signal?.removeEventListener("abort", onAbort);
-        if (answered) return reader.fail(error);
-        if (signal?.aborted) return reject(signal.reason);
-        if (error.code === "ECONNREFUSED" || error.code === "ENOENT" || error.code === "EHOSTUNREACH") {
-          return reject(new EngineError("ENGINE_NOT_RUNNING", `No engine answers at http://${this.address} (${error.code}).`));
-        }
-        reject(gone(this.address, error.code ?? error.message));
-      });
-      reader.onCutBeforeHead = () => reject(gone(this.address, "the connection closed"));
-      // Not end(): a request whose connection is half-closed is aborted by Node's HTTP server, and
-      // the engine cancels an operation whose client went away.
-      socket.write(`${head.join("\r\n")}\r\n\r\n${payload}`);
-      if (timing) mark("sent");
+      if (tls) {
+        tls.then(
+          ([{ connect: connectTls }, { readFileSync }]) => {
+            const servername = isIP(this.#host) ? undefined : this.#host;
+            this.#talk(connectTls({ host: this.#host, port: this.#port, ca: readFileSync(this.#ca!), servername }).setNoDelay(true), head, payload, resolve, reject, signal);
+          },
+          (error: Error) => reject(error),
+        );
+      } else this.#talk(connectTcp({ host: this.#host, port: this.#port, noDelay: true }), head, payload, resolve, reject, signal);
     });
+  }
+
+  /** Writes the request on `socket` and reads its answer. */
+  #talk(socket: Socket, head: string[], payload: string, resolve: (answer: Answer) => void, reject: (error: unknown) => void, signal: AbortSignal | undefined): void {
+    const reader = new AnswerReader();
+    let answered = false;
+    const onAbort = () => {
+      socket.destroy();
+      reader.fail(signal!.reason as Error);
+      if (!answered) reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    reader.onHead = (answer) => {
+      answered = true;
+      if (timing) mark("answered");
+      resolve(answer);
+    };
+    reader.onDone = () => {
+      if (timing) mark("ended");
+      signal?.removeEventListener("abort", onAbort);
+      socket.destroy();
+    };
+    socket.on("data", (data: Buffer) => reader.push(data));
+    socket.once("end", () => reader.end());
+    socket.once("close", () => reader.end());
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      signal?.removeEventListener("abort", onAbort);
+      if (answered) return reader.fail(error);
+      if (signal?.aborted) return reject(signal.reason);
+      if (error.code === "ECONNREFUSED" || error.code === "ENOENT" || error.code === "EHOSTUNREACH") {
+        return reject(new EngineError("ENGINE_NOT_RUNNING", `No engine answers at ${this.#ca ? "https" : "http"}://${this.address} (${error.code}).`));
+      }
+      reject(gone(this.address, error.code ?? error.message));
+    });
+    reader.onCutBeforeHead = () => reject(gone(this.address, "the connection closed"));
+    // Not end(): a request whose connection is half-closed is aborted by Node's HTTP server, and
+    // the engine cancels an operation whose client went away.
+    socket.write(`${head.join("\r\n")}\r\n\r\n${payload}`);
+    if (timing) mark("sent");
   }
 }
 

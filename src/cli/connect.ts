@@ -44,6 +44,12 @@ function ownError(error: unknown): unknown {
   return new EngineError(foreign.code, foreign.message, { hint: foreign.hint, details: foreign.details, cause: error });
 }
 
+/** The certificate a local engine's HTTPS API is trusted by (engine.json's `tls.cert`), if it serves HTTPS. */
+function trustOf(info: object): { ca?: string } {
+  const cert = (info as { tls?: { cert?: unknown } }).tls?.cert;
+  return typeof cert === "string" ? { ca: cert } : {};
+}
+
 /** The value of a top-level `state_dir: <value>` line when it is unambiguous, else undefined. */
 export function simpleStateDir(text: string): string | undefined {
   // Comment lines hold no key (the starter config mentions `# state_dir: .engineroom`).
@@ -79,14 +85,15 @@ export async function engineTarget(options: GlobalOptions): Promise<{ address: s
   let token: string | undefined;
   try {
     info = JSON.parse(readFileSync(join(stateDir, "engine.json"), "utf8")) as typeof info;
-    token = readFileSync(join(stateDir, "api-token"), "utf8").trim();
+    // $ENGINEROOM_TOKEN runs the command with that token's (narrower) rights instead of the owner's admin token.
+    token = process.env.ENGINEROOM_TOKEN?.trim() || readFileSync(join(stateDir, "api-token"), "utf8").trim();
   } catch {
     info = undefined;
   }
   if (!info || !token || typeof info.pid !== "number" || typeof info.api !== "string" || !processAlive(info.pid)) {
     throw new EngineError("ENGINE_NOT_RUNNING", `No engine runs for ${file}.`);
   }
-  return { address: info.api, token };
+  return { address: info.api, token, ...trustOf(info) };
 }
 
 /** The engine named by $ENGINEROOM_API_URL and $ENGINEROOM_TOKEN, if set (plain http; the CLI's client speaks no TLS). */

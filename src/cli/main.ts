@@ -245,10 +245,6 @@ const groups: Record<string, { description: string; register: (program: Command)
     description: "the learning log (date | learning | source; --service, --json); learnings add --service <service> \"text\"",
     register: async (program) => (await import("./postmortems.js")).registerLearningCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
-  drill: {
-    description: "drills: list (last result, timings, next run), run <name> (exit 1 when it fails its pass rule)",
-    register: async (program) => (await import("./drill.js")).registerDrillCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
-  },
   channels: {
     description: "the notification channels (--json); `channels test <name>` sends a test notice to one",
     register: async (program) => (await import("./channels.js")).registerChannelsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
@@ -260,6 +256,14 @@ const groups: Record<string, { description: string; register: (program: Command)
   ci: {
     description: "builds from CI: keygen (a signing key pair), upload (sign and send a build with its provenance), plan (test shards from JUnit timings), github (write a workflow)",
     register: async (program) => (await import("./ci.js")).registerCiCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
+  tokens: {
+    description: "scoped API tokens: create --name --scope… [--expires 30d] (prints the secret once), list, revoke <name|id>",
+    register: async (program) => (await import("./tokens.js")).registerTokenCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
+  audit: {
+    description: "audited calls: who, what, arguments (secrets redacted), allowed or refused and why (--since, --token, --json)",
+    register: async (program) => (await import("./tokens.js")).registerAuditCommand(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
   secrets: {
     description: "set, list and remove secrets (values are read from standard input and never printed)",

@@ -4,6 +4,7 @@ import { EngineError } from "../core/index.js";
 import type { Drift } from "../engine/index.js";
 import { parsePlan, planToJson, renderPlan, type Plan } from "../plan/index.js";
 import type { ApiClient } from "./client.js";
+import { learnedBefore } from "./postmortems.js";
 import { bold, green, out, progressPrinter, yellow } from "./render.js";
 
 /**
@@ -30,6 +31,10 @@ export async function plan(api: ApiClient, options: { out?: string; refreshOnly?
     return drift.length + drifted.length > 0 ? planExit.changes : planExit.noChanges;
   }
   out(options.json ? planToJson(plan) : renderPlan(plan, { color: color() }));
+  if (!options.json) {
+    const learned = await learnedBefore(api, plan.changes.filter((c) => c.action !== "no-op").map((c) => c.service));
+    if (learned) out(learned);
+  }
   if (options.out && !options.json) out(`saved to ${options.out}; apply exactly this plan with: engineroom apply ${options.out}`);
   return hasChanges(plan) ? planExit.changes : planExit.noChanges;
 }

@@ -106,6 +106,11 @@ export function renderReport(report: Report): string {
       ],
     ),
     "",
+    bold(`open action items (${report.actionItems.text})`),
+    ...(report.actionItems.open === 0
+      ? []
+      : [table(["id", "incident", "type", "owner", "due", "age", "action"], report.actionItems.items.map((a) => [a.id, a.incidentId, a.type, a.owner, a.overdue ? red(`${a.due} (overdue)`) : a.due, span(a.ageMs), a.text]))]),
+    "",
     dim("--json lists the releases, incidents, alerts and events behind every figure; --html --out report.html writes the page"),
   ];
   return lines.join("\n");

@@ -1,5 +1,5 @@
 import { createApi } from "../api/index.js";
-import { Engine, createOperations } from "../engine/index.js";
+import { Engine, apiListen, reachableHost } from "../engine/index.js";
 import { createLogger, formatAddress, toEngineError } from "../core/index.js";
 import { project, type GlobalOptions } from "./context.js";
 import { bold, green, progressPrinter, renderError } from "./render.js";
@@ -14,17 +14,19 @@ export async function up(options: UpOptions): Promise<number> {
   const loaded = project(options);
   const logger = createLogger({ format: options.json ? "json" : "pretty" });
   const say = (line: string) => process.stderr.write(line + "\n");
+  // Beyond loopback only with TLS (API_TLS_REQUIRED), checked before anything starts.
+  const listen = apiListen(loaded);
   const engine = await Engine.start({ project: loaded, logger, onProgress: progressPrinter() });
-  const api = createApi({ operations: createOperations(engine), token: engine.files.token() });
-  const [host, port] = splitAddress(loaded.config.api.listen);
+  const api = createApi({ engine, token: engine.files.token(), ...(listen.tls && { https: { cert: listen.tls.cert, key: listen.tls.key } }) });
   try {
-    await api.listen({ host, port });
+    await api.listen({ host: listen.host, port: listen.port });
   } catch (error) {
     await engine.stop();
     throw error;
   }
   const bound = api.server.address();
-  const apiAddress = typeof bound === "object" && bound ? formatAddress(bound.address, bound.port) : loaded.config.api.listen;
+  // What a client of this machine dials (and names in Host): a wildcard bind is reached by loopback.
+  const apiAddress = typeof bound === "object" && bound ? formatAddress(reachableHost(bound.address), bound.port) : loaded.config.api.listen;
   const first = engine.environments[0]!;
   engine.files.writeEngineInfo({
     pid: process.pid,
@@ -33,11 +35,12 @@ export async function up(options: UpOptions): Promise<number> {
     proxies: Object.fromEntries(engine.environments.map((e) => [e.name, e.proxyAddress])),
     startedAt: new Date().toISOString(),
     project: loaded.config.project,
+    ...(listen.tls && { tls: { cert: listen.tls.certFile } }),
   });
   const proxies = engine.environments.map((e) => `${e.name} http://${e.proxyAddress}`).join(", ");
   const plane = engine.dataPlane;
   const how = plane.handedOver ? "handed over to this build" : plane.started ? "started" : "attached: it kept serving";
-  say(`${green("engine up")}  ${bold(loaded.config.project)}: proxy ${proxies}  api http://${apiAddress}  data plane pid ${plane.info.pid} (${how})  state ${loaded.stateDir}`);
+  say(`${green("engine up")}  ${bold(loaded.config.project)}: proxy ${proxies}  api ${listen.tls ? `https://${apiAddress} (TLS, certificate ${listen.tls.certFile})` : `http://${apiAddress}`}  data plane pid ${plane.info.pid} (${how})  state ${loaded.stateDir}`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -14,12 +14,11 @@ import { DriftWatch } from "./drift.js";
 import { EnvironmentRuntime } from "./environment.js";
 import { Monitoring } from "./monitoring.js";
 import { monitoringConfig } from "./monitoring-config.js";
-import { drillsConfig, startDrills, type DrillParts } from "./drill-wiring.js";
 import type { Access, Audit, Tokens } from "./access.js";
 import { AuditTrail } from "./audit.js";
 import { RateLimiter } from "./rate-limit.js";
 import { TokenService } from "./tokens.js";
-import { createLearningLog, postmortemsConfig } from "./postmortem-wiring.js";
+import { createLearningLog, postmortemsConfig, startPostmortems, type PostmortemParts } from "./postmortem-wiring.js";
 import type { LearningLog, PostmortemsConfig } from "../postmortem/index.js";
 
 export interface EngineOptions {
@@ -66,8 +65,8 @@ export class Engine {
   readonly learnings: LearningLog;
   /** `postmortems:` of engineroom.yaml, resolved. */
   readonly postmortemsConfig: PostmortemsConfig;
-  /** Drills (`drills:`): their runner (one at a time, engine-wide) and schedule; set once the engine serves. */
-  drills: DrillParts | undefined;
+  /** Post-mortems and action items; set once monitoring serves. */
+  postmortems: PostmortemParts | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts" | "dataPlane" | "postmortemsConfig">) {
@@ -100,7 +99,6 @@ export class Engine {
     const runtimeSettings = runtimeConfig(project);
     const monitoring = await monitoringConfig(project, secrets, logger);
     const postmortems = postmortemsConfig(project);
-    const drills = drillsConfig({ project });
     const files = new StateFiles(project.stateDir);
     files.ensure();
     const running = files.readEngineInfo();
@@ -162,7 +160,7 @@ export class Engine {
       await Promise.all(orphans.map((i) => runtime.stop(i.id, { graceMs: 5_000 }).then(() => runtime.forget(i.id))));
       engine.drift.start(30_000);
       await engine.monitoring.start(monitoring);
-      engine.drills = startDrills(engine, drills);
+      engine.postmortems = await startPostmortems(engine);
     } catch (error) {
       await engine.stop().catch(() => {});
       throw error;
@@ -262,7 +260,7 @@ export class Engine {
   stop(options: { keepDataPlane?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
       this.drift.stop();
-      await this.drills?.stop().catch((error) => this.logger.warn("drills stop failed", { error: String(error) }));
+      await this.postmortems?.stop().catch((error) => this.logger.warn("post-mortems stop failed", { error: String(error) }));
       await this.monitoring.stop().catch((error) => this.logger.warn("monitoring stop failed", { error: String(error) }));
       const keep = options.keepDataPlane ?? false;
       const failed = (e: EnvironmentRuntime) => (error: unknown) => this.logger.warn("environment stop failed", { environment: e.name, error: String(error) });

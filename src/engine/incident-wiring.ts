@@ -29,7 +29,7 @@ export function incidentsConfig(engine: Pick<Engine, "project">): IncidentsConfi
  * proxies' metrics window (the last 15 minutes) or else the stored request history, budgets from the
  * SLO evaluator.
  */
-function impactOf(engine: Engine, monitoring: IncidentMonitoring): ImpactSource {
+export function impactOf(engine: Engine, monitoring: IncidentMonitoring): ImpactSource {
   return {
     chain: () => engine.environments.map((e) => e.name),
     routes: (service, environment) => {

@@ -6,7 +6,6 @@ export { StateFiles, processAlive, type EngineInfo } from "./state-files.js";
 export { applyPlan, currentState, planProject, readApplied, type AppliedRevision } from "./apply.js";
 export { DriftWatch, scanDrift, type Drift } from "./drift.js";
 export type { SloOperations, SloReport } from "./ops/slo.js";
-export type { DrillOperations, DrillView } from "./ops/drills.js";
 export { projectJsonSchema } from "./schema.js";
 export {
   adminCaller,
@@ -28,3 +27,4 @@ export {
   type TokenRecord,
   type Tokens,
 } from "./access.js";
+export { apiListen, isLoopback, reachableHost, type ApiListen } from "./api-listen.js";

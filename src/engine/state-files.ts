@@ -15,6 +15,8 @@ export interface EngineInfo {
   proxies: Record<string, string>;
   startedAt: string;
   project: string;
+  /** Set when the API serves HTTPS: the certificate file (PEM) clients on this machine trust it by. */
+  tls?: { cert: string };
 }
 
 /** The engine's files of the state folder that are not the store: engine.json and api-token. */

@@ -3,7 +3,8 @@
  * checks' aggregates and the alerts of one period, computed into a Report (see types.ts).
  */
 import { noiseReport } from "../alert/index.js";
-import { releaseStates, type AlertRepo, type CheckRepo, type EventLog, type RequestHistory } from "../store/index.js";
+import { releaseStates, type ActionRepo, type AlertRepo, type CheckRepo, type EventLog, type RequestHistory } from "../store/index.js";
+import { openActionItems } from "./actions.js";
 import { incidentsByRelease, incidentTimelines, recoveryFigures } from "./incidents.js";
 import { deploymentSuccess, doraKeys, percent, releaseTimelines } from "./releases.js";
 import { dayMs, ratio } from "./stats.js";
@@ -15,6 +16,8 @@ export interface ReportSources {
   requests: Pick<RequestHistory, "counts">;
   checks: Pick<CheckRepo, "buckets">;
   alerts: Pick<AlertRepo, "list">;
+  /** The post-mortems' action items (the open ones are listed with their age). */
+  actions?: Pick<ActionRepo, "list">;
 }
 
 /** The period is [since, until], both included: what happened in the very millisecond of the report counts. */
@@ -93,6 +96,7 @@ export async function collectReport(sources: ReportSources, scope: ReportScope):
       },
       cost: { measured: false, reason: "not measured: no price sheet", perService: [], per1kRequests: null, total: null, meets: null, text: "not measured: no price sheet" },
     },
+    actionItems: await openActionItems(sources.actions, until),
     dora: doraKeys(timelines, commitsByDigest, incidentsByRelease(incidents.values()), { since, until, environment: environment ?? scope.production }),
   };
 }

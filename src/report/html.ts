@@ -150,6 +150,11 @@ export function renderReportHtml(report: Report, options: { project: string }): 
     }),
   );
 
+  const actions = table(
+    ["action item", "incident", "type", "owner", "due", "age", "action"],
+    report.actionItems.items.map((a) => [`<code>${e(a.id)}</code>`, `<code>${e(a.incidentId)}</code>`, e(a.type), e(a.owner), meetsText(!a.overdue, a.overdue ? `${a.due} (overdue)` : a.due), span(a.ageMs), e(a.text)]),
+  );
+
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${e(options.project)} · Engineroom report</title><style>${css}</style></head>
@@ -166,6 +171,7 @@ export function renderReportHtml(report: Report, options: { project: string }): 
 <h2>Alert noise</h2><p>${e(s.alertNoise.text)}: ${s.alertNoise.alerts} alerts, ${s.alertNoise.actionable} actionable, ${s.alertNoise.noise} noise, ${s.alertNoise.duplicate} duplicate, ${s.alertNoise.unclassified} unclassified, ${s.alertNoise.open} open</p>${noise}
 <h2>DORA: ${e(d.environment)}</h2>
 <p>Deployment frequency: ${e(d.deploymentFrequency.text)} · lead time: ${e(d.leadTime.text)} · change failure rate: ${e(d.changeFailureRate.text)} (${e(d.changeFailureRate.bucket ?? "–")}) · failed deployment recovery: ${e(d.recoveryTime.text)}</p>${failures}
+<h2>Open action items</h2><p>${e(report.actionItems.text)}</p>${report.actionItems.open ? actions : ""}
 <h2>Cost</h2><p class="note">${e(s.cost.reason)}</p>
 <p class="note">Every figure is traceable: <code>engineroom report --json</code> lists the releases, incidents, alerts and events behind it.</p>
 </body></html>

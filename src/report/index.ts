@@ -8,4 +8,5 @@ export { renderReportHtml } from "./html.js";
 export { incidentTimelines, incidentsByRelease, recoveryFigures, recoveryDefinition } from "./incidents.js";
 export { deploymentSuccess, doraKeys, frequencyBucket, outcomeOf, percent, releaseTimelines, span, successDefinition, type ReleaseTimeline } from "./releases.js";
 export { quantile, summarize, type DurationSummary } from "./stats.js";
-export type { Figure, FrequencyBucket, IncidentRow, ReleaseOutcome, ReleaseRow, ReleaseTrace, Report, UptimeRow } from "./types.js";
+export { openActionItems } from "./actions.js";
+export type { ActionItemRow, Figure, FrequencyBucket, IncidentRow, ReleaseOutcome, ReleaseRow, ReleaseTrace, Report, UptimeRow } from "./types.js";

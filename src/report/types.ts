@@ -53,6 +53,20 @@ export interface IncidentRow {
   eventIds: number[];
 }
 
+/** An open action item of a post-mortem, with its age at the end of the period. */
+export interface ActionItemRow {
+  id: string;
+  incidentId: string;
+  type: string;
+  owner: string;
+  /** yyyy-mm-dd. */
+  due: string;
+  text: string;
+  createdAt: number;
+  ageMs: number;
+  overdue: boolean;
+}
+
 export interface Figure {
   /** Whether the measured value meets the target; null when there is nothing to measure. */
   meets: boolean | null;
@@ -108,6 +122,8 @@ export interface Report {
     /** Not built yet: a stable shape that says so instead of inventing figures. */
     cost: Figure & { measured: false; reason: string; perService: never[]; per1kRequests: null; total: null };
   };
+  /** The post-mortems' action items still open at the end of the period, oldest first. */
+  actionItems: { open: number; overdue: number; text: string; items: ActionItemRow[] };
   dora: {
     /** The environment DORA's keys are about: the last of the promotion chain, or --env. */
     environment: string;

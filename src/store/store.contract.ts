@@ -10,7 +10,6 @@ import { incidentContract } from "./incident.contract.js";
 import { usageContract } from "./usage.contract.js";
 import { tokenContract } from "./token.contract.js";
 import { postmortemContract } from "./postmortem.contract.js";
-import { drillContract } from "./drill.contract.js";
 import type { CheckBucketRecord, CheckStateRecord, LockHolder, NewRelease, Store } from "./types.js";
 import type { RequestBucket } from "./types.js";
 
@@ -470,7 +469,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
     usageContract(() => ({ store, clock }));
     tokenContract(() => ({ store, clock }));
     postmortemContract(() => ({ store, clock }));
-    drillContract(() => ({ store, clock }));
 
     describe("migrations", () => {
       it("migrates again without change or loss", async () => {

@@ -12,7 +12,6 @@ import { SqlTokenRepo } from "./tokens.js";
 import { SqlLiveTable } from "./live.js";
 import { SqlLockTable } from "./locks.js";
 import { SqlActionRepo, SqlLearningRepo, SqlPostmortemRepo } from "./postmortems.js";
-import { SqlDrillRepo } from "./drills.js";
 import { SqlReleaseRepo } from "./releases.js";
 import { SqlRequestHistory } from "./requests.js";
 
@@ -36,7 +35,6 @@ export abstract class SqlStore implements Store {
   readonly learnings: SqlLearningRepo;
   readonly actions: SqlActionRepo;
   readonly postmortems: SqlPostmortemRepo;
-  readonly drills: SqlDrillRepo;
   protected readonly db: SqlDatabase;
   protected readonly clock: Clock;
 
@@ -58,7 +56,6 @@ export abstract class SqlStore implements Store {
     this.learnings = new SqlLearningRepo(db, now);
     this.actions = new SqlActionRepo(db, now);
     this.postmortems = new SqlPostmortemRepo(db, now);
-    this.drills = new SqlDrillRepo(db, now);
   }
 
   async migrate(): Promise<void> {
