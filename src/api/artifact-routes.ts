@@ -43,6 +43,9 @@ export function registerArtifactRoutes(app: FastifyInstance, ops: Operations): v
       } catch (error) {
         if (body && !body.readableEnded) void reply.header("connection", "close");
         throw error;
+      } finally {
+        // What the audit trail records of the request: not the stream itself.
+        request.body = { archive: "application/gzip body", ...(Number.isFinite(length) && { contentLength: length }) };
       }
     });
   });

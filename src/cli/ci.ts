@@ -1,8 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
-import { request } from "node:http";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
@@ -195,12 +196,15 @@ function commitTime(given: string | undefined, commit: string): number | null {
 }
 
 /** Streams the archive as the body of POST /v1/artifacts; reads the answer even when the engine refuses before the body is all sent. */
-function post(target: { address: string; token: string }, file: string, sizeBytes: number, headers: Record<string, string>): Promise<AcceptedArtifact> {
+function post(target: { address: string; token: string; ca?: string }, file: string, sizeBytes: number, headers: Record<string, string>): Promise<AcceptedArtifact> {
   const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(target.address)!;
+  // An engine whose API serves HTTPS (engine.json names its certificate) is trusted by that certificate alone.
+  const request = target.ca === undefined ? httpRequest : httpsRequest;
+  const tls = target.ca === undefined ? {} : { ca: readFileSync(target.ca) };
   return new Promise((resolvePost, reject) => {
     let answered = false;
     const req = request(
-      { host: match[1], port: Number(match[2]), method: "POST", path: "/v1/artifacts", headers: { authorization: `Bearer ${target.token}`, "content-type": "application/gzip", "content-length": sizeBytes, ...headers } },
+      { host: match[1], port: Number(match[2]), method: "POST", path: "/v1/artifacts", ...tls, headers: { authorization: `Bearer ${target.token}`, "content-type": "application/gzip", "content-length": sizeBytes, ...headers } },
       (res) => {
         answered = true;
         let text = "";
@@ -220,7 +224,7 @@ function post(target: { address: string; token: string }, file: string, sizeByte
     );
     req.on("error", (error: NodeJS.ErrnoException) => {
       if (answered) return; // a refusal closes the connection while the body is still going: the answer says why
-      reject(new EngineError(error.code === "ECONNREFUSED" ? "ENGINE_NOT_RUNNING" : "ENGINE_GONE", `The upload to http://${target.address} failed: ${error.code ?? error.message}.`));
+      reject(new EngineError(error.code === "ECONNREFUSED" ? "ENGINE_NOT_RUNNING" : "ENGINE_GONE", `The upload to ${target.ca === undefined ? "http" : "https"}://${target.address} failed: ${error.code ?? error.message}.`));
     });
     createReadStream(file).on("error", reject).pipe(req);
   });

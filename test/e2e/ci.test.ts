@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as tar from "tar";
+import { NoOperationTraceWriter, parseWorkflow } from "@actions/workflow-parser";
 import { digestFolder } from "../../src/artifact/index.js";
 import { encodeStatement, generateCiKey, readCiKey, signatureHeader, signValue, statementHeader, type UploadStatement } from "../../src/ci/index.js";
 import type { ReleaseWithProvenance } from "../../src/engine/index.js";
@@ -175,5 +176,64 @@ describe("builds from CI: signed uploads, deploy by digest, provenance", () => {
     assert.match(missing.out, /ARTIFACT_NOT_FOUND/);
     const status = await p.api.get<{ environments: { services: { live: { number: number } | null }[] }[] }>("/v1/status");
     assert.equal(status.environments[0]!.services[0]!.live?.number, 1);
+  });
+});
+
+describe("engineroom ci keygen, plan and github, as CI runs them", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "engineroom-ci-cli-"));
+    writeFileSync(join(dir, "engineroom.yaml"), testConfig().concat("environments:\n  staging: {}\n  production: {}\n"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("keygen writes an owner-only key and prints the public key for ci.trusted_keys", async () => {
+    const made = await run(dir, ["ci", "keygen", "--out", "ci.key", "--json"]);
+    assert.equal(made.code, 0, made.out);
+    const { publicKey, privateKeyFile } = JSON.parse(made.out) as { publicKey: string; privateKeyFile: string };
+    assert.match(publicKey, /^ed25519:[A-Za-z0-9+/]{43}=$/);
+    assert.ok(!made.out.includes("PRIVATE KEY"), "the private key is never printed");
+    assert.equal(statSync(privateKeyFile).mode & 0o777, 0o600);
+    const again = await run(dir, ["ci", "keygen", "--out", "ci.key"]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.out, /CI_KEY_INVALID/);
+  });
+
+  it("plan balances the recorded timings into shards and prints one shard's files", async () => {
+    mkdirSync(join(dir, "reports"));
+    mkdirSync(join(dir, "test"));
+    const times: Record<string, number> = { "test/a.test.js": 9, "test/b.test.js": 4, "test/c.test.js": 3, "test/d.test.js": 2 };
+    for (const [file, seconds] of Object.entries(times)) {
+      writeFileSync(join(dir, "reports", file.replaceAll("/", "__") + ".xml"), `<testsuites><testcase name="x" time="${seconds}"/></testsuites>`);
+      writeFileSync(join(dir, file), "");
+    }
+    writeFileSync(join(dir, "test", "new.test.js"), "");
+    const planned = await run(dir, ["ci", "plan", "--shards", "2", "--reports", "reports", "--files", "test/*.test.js"]);
+    assert.equal(planned.code, 0, planned.out);
+    const plan = JSON.parse(planned.out) as { matrix: { shard: number[] }; plan: { files: string[]; loadMs: number }[]; unmeasured: string[]; cacheKey: string };
+    assert.deepEqual(plan.matrix, { shard: [1, 2] });
+    assert.deepEqual(plan.unmeasured, ["test/new.test.js"]);
+    // The new file counts as the median (3 s). LPT: a 9 → 1; b 4 → 2; c 3 → 2 (7); new 3 → 2 (10); d 2 → 1 (11).
+    assert.deepEqual(plan.plan.map((s) => s.loadMs), [11_000, 10_000]);
+    const second = await run(dir, ["ci", "plan", "--shards", "2", "--reports", "reports", "--files", "test/*.test.js", "--shard", "2"]);
+    assert.deepEqual(second.out.trim().split("\n"), plan.plan[1]!.files);
+    const none = await run(dir, ["ci", "plan", "--shards", "3", "--reports", "no-reports-yet"]);
+    assert.equal(none.code, 0, "a first run has no history");
+    const bad = await run(dir, ["ci", "plan", "--shards", "0"]);
+    assert.match(bad.out, /CI_PLAN_INVALID/);
+  });
+
+  it("github writes a workflow GitHub's parser accepts, deploying to staging and promoting to production", async () => {
+    const wrote = await run(dir, ["ci", "github"]);
+    assert.equal(wrote.code, 0, wrote.out);
+    const file = join(dir, ".github", "workflows", "engineroom.yml");
+    const content = readFileSync(file, "utf8");
+    const parsed = parseWorkflow({ name: "engineroom.yml", content }, new NoOperationTraceWriter());
+    assert.deepEqual(parsed.context.errors.getErrors().map((e) => e.message), []);
+    assert.match(content, /engineroom deploy web --artifact/);
+    assert.match(content, /engineroom promote web --to production/);
+    assert.match(content, /secrets\.ENGINEROOM_CI_KEY/);
+    const again = await run(dir, ["ci", "github"]);
+    assert.notEqual(again.code, 0, "an existing workflow is not overwritten without --force");
   });
 });
