@@ -14,6 +14,8 @@ import { metricsOperations, type MetricsOperations } from "./ops/metrics.js";
 import { channelOperations, type ChannelOperations } from "./ops/channels.js";
 import { reportOperations, type ReportOperations } from "./ops/report.js";
 import { incidentOperations, type IncidentOperations } from "./ops/incidents.js";
+import { overviewOperations, type OverviewOperations } from "./ops/overview.js";
+import { historyOperations, type HistoryOperations } from "./ops/history.js";
 import { postmortemOperations, type PostmortemOperations } from "./ops/postmortems.js";
 import { artifactOperations, type ArtifactOperations } from "./ops/artifacts.js";
 import { overviewOperations, type OverviewOperations } from "./ops/overview.js";
@@ -104,6 +106,8 @@ export function createOperations(engine: Engine): Operations {
     ...channelOperations(engine),
     ...reportOperations(engine),
     ...incidentOperations(engine),
+    ...overviewOperations(engine),
+    ...historyOperations(engine),
     ...postmortemOperations(engine),
     ...artifactOperations(engine),
     ...overviewOperations(engine),
