@@ -1,5 +1,4 @@
 import { errorCatalogue } from "../core/index.js";
-import { dashboardPaths } from "./dashboard-openapi.js";
 import { accessPaths } from "./access-openapi.js";
 import { postmortemPaths } from "./postmortem-openapi.js";
 import { dashboardPaths } from "./dashboard-openapi.js";

@@ -157,8 +157,6 @@ export function createApi(options: ApiOptions): FastifyInstance {
   registerChannelRoutes(app, ops);
   registerReportRoutes(app, ops);
   registerIncidentRoutes(app, ops);
-  registerDashboardRoutes(app, ops);
-  registerDashboard(app, ops);
   registerPostmortemRoutes(app, ops);
   registerArtifactRoutes(app, ops);
   registerDashboardRoutes(app, ops);

@@ -14,8 +14,6 @@ import { metricsOperations, type MetricsOperations } from "./ops/metrics.js";
 import { channelOperations, type ChannelOperations } from "./ops/channels.js";
 import { reportOperations, type ReportOperations } from "./ops/report.js";
 import { incidentOperations, type IncidentOperations } from "./ops/incidents.js";
-import { overviewOperations, type OverviewOperations } from "./ops/overview.js";
-import { historyOperations, type HistoryOperations } from "./ops/history.js";
 import { postmortemOperations, type PostmortemOperations } from "./ops/postmortems.js";
 import { artifactOperations, type ArtifactOperations } from "./ops/artifacts.js";
 import { overviewOperations, type OverviewOperations } from "./ops/overview.js";
@@ -106,8 +104,6 @@ export function createOperations(engine: Engine): Operations {
     ...channelOperations(engine),
     ...reportOperations(engine),
     ...incidentOperations(engine),
-    ...overviewOperations(engine),
-    ...historyOperations(engine),
     ...postmortemOperations(engine),
     ...artifactOperations(engine),
     ...overviewOperations(engine),
