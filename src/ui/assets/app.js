@@ -69,11 +69,6 @@ async function start() {
   document.getElementById("project").textContent = first.project;
   render(envSelect, state.environments.map((name) => h("option", { value: name, selected: name === state.environment }, name)));
   document.getElementById("top").hidden = false;
-  // Who is logged in, with which scopes (an engine without sessions has no /v1/session to ask).
-  get("/v1/session").then(
-    ({ caller }) => (document.getElementById("who").textContent = `${caller.name} · ${(caller.scopes ?? []).join(", ")}`),
-    () => (document.getElementById("who").textContent = ""),
-  );
   route();
 }
 
