@@ -244,6 +244,20 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "201": { description: "the incident" }, ...errors },
         },
       },
+      "/v1/drills": {
+        get: { summary: "Every declared drill: type, service, environment, schedule, next run (epoch ms), fault, pass rule, whether it runs now, and its last run (state, timings, requests failed inside and outside the fault, each rule's result)", responses: { "200": { description: "`{ drills }`" }, ...errors } },
+      },
+      "/v1/drills/{name}/run": {
+        post: {
+          summary: "Runs the drill now and answers once it finished (up to its time limit): `{ run }` with its state (passed or failed), timings and rules (DRILL_NOT_FOUND, DRILL_BUSY, DRILL_UNSUPPORTED, RELEASE_NOT_FOUND)",
+          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string", description: "who (the CLI sends the OS user name; default `api`)" } } } } } },
+          responses: { "200": { description: "`{ run }`" }, ...errors },
+        },
+      },
+      "/v1/drills/{name}/runs": {
+        get: { summary: "The drill's runs, newest first (DRILL_NOT_FOUND)", parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "`{ runs }`" }, ...errors } },
+      },
       "/v1/incidents/{id}": {
         get: { summary: "One incident with its links (releases with digest, config diff, deployer, approver, plan hash; alerts; checks) and its timeline from the event log (INCIDENT_NOT_FOUND)", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "`{ incident, timeline }`" }, ...errors } },
       },

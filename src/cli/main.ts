@@ -245,6 +245,10 @@ const groups: Record<string, { description: string; register: (program: Command)
     description: "the learning log (date | learning | source; --service, --json); learnings add --service <service> \"text\"",
     register: async (program) => (await import("./postmortems.js")).registerLearningCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
+  drill: {
+    description: "drills: list (last result, timings, next run), run <name> (exit 1 when it fails its pass rule)",
+    register: async (program) => (await import("./drill.js")).registerDrillCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
   channels: {
     description: "the notification channels (--json); `channels test <name>` sends a test notice to one",
     register: async (program) => (await import("./channels.js")).registerChannelsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),

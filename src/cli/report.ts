@@ -106,6 +106,11 @@ export function renderReport(report: Report): string {
       ],
     ),
     "",
+    bold(`drills (${report.drills.text})`),
+    ...(report.drills.runs === 0
+      ? []
+      : [table(["drill", "service / env", "result", "detected / rolled back / healthy", "failed in / out of fault"], report.drills.rows.map((r) => [r.drill, `${r.service} / ${r.environment}`, r.passed ? "passed" : red("failed"), [r.detectedAfterMs, r.rolledBackAfterMs, r.healthyAfterMs].map((v) => (v === null ? "–" : span(v))).join(" / "), `${r.failedInsideFault} / ${r.failedOutsideFault} of ${r.requests}`]))]),
+    "",
     bold(`open action items (${report.actionItems.text})`),
     ...(report.actionItems.open === 0
       ? []

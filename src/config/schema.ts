@@ -219,6 +219,10 @@ export const projectSchema = z
       .record(z.string(), z.unknown())
       .default({})
       .meta({ description: "Incidents' settings: `channel` (a declared channel or a list; default every declared channel), `escalate_after` (default 15m), `escalation_channel` (default the channel)." }),
+    drills: z
+      .record(name, z.record(z.string(), z.unknown()))
+      .default({})
+      .meta({ description: "Practice for the bad day: `{ type: rollback | kill | restart, service, environment, allow_production, schedule (cron), fault (error_rate, latency), pass (recover_within, max_failed_requests_outside_fault, max_failed_requests), load (rps, path), timeout }`." }),
     postmortems: z
       .record(z.string(), z.unknown())
       .default({})

@@ -14,6 +14,7 @@ import { DriftWatch } from "./drift.js";
 import { EnvironmentRuntime } from "./environment.js";
 import { Monitoring } from "./monitoring.js";
 import { monitoringConfig } from "./monitoring-config.js";
+import { drillsConfig, startDrills, type DrillParts } from "./drill-wiring.js";
 import type { Access, Audit, Tokens } from "./access.js";
 import { AuditTrail } from "./audit.js";
 import { RateLimiter } from "./rate-limit.js";
@@ -67,6 +68,8 @@ export class Engine {
   readonly postmortemsConfig: PostmortemsConfig;
   /** Post-mortems and action items; set once monitoring serves. */
   postmortems: PostmortemParts | undefined;
+  /** Drills (`drills:`): their runner (one at a time, engine-wide) and schedule; set once the engine serves. */
+  drills: DrillParts | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts" | "dataPlane" | "postmortemsConfig">) {
@@ -99,6 +102,7 @@ export class Engine {
     const runtimeSettings = runtimeConfig(project);
     const monitoring = await monitoringConfig(project, secrets, logger);
     const postmortems = postmortemsConfig(project);
+    const drills = drillsConfig({ project });
     const files = new StateFiles(project.stateDir);
     files.ensure();
     const running = files.readEngineInfo();
@@ -160,6 +164,7 @@ export class Engine {
       await Promise.all(orphans.map((i) => runtime.stop(i.id, { graceMs: 5_000 }).then(() => runtime.forget(i.id))));
       engine.drift.start(30_000);
       await engine.monitoring.start(monitoring);
+      engine.drills = startDrills(engine, drills);
       engine.postmortems = await startPostmortems(engine);
     } catch (error) {
       await engine.stop().catch(() => {});
@@ -260,6 +265,7 @@ export class Engine {
   stop(options: { keepDataPlane?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
       this.drift.stop();
+      await this.drills?.stop().catch((error) => this.logger.warn("drills stop failed", { error: String(error) }));
       await this.postmortems?.stop().catch((error) => this.logger.warn("post-mortems stop failed", { error: String(error) }));
       await this.monitoring.stop().catch((error) => this.logger.warn("monitoring stop failed", { error: String(error) }));
       const keep = options.keepDataPlane ?? false;

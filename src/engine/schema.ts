@@ -2,6 +2,7 @@ import { z } from "zod";
 import { alertsConfigSchema } from "../alert/index.js";
 import { projectJsonSchema as documentJsonSchema } from "../config/index.js";
 import { incidentsSchema } from "../incident/index.js";
+import { drillSchema } from "../drill/index.js";
 import { postmortemsSchema } from "../postmortem/index.js";
 import { checkConfigSchema, monitorSettingsSchema } from "../monitor/index.js";
 import { channelConfigSchema } from "../notify/index.js";
@@ -23,6 +24,7 @@ const sections = {
   alerts: { whole: alertsConfigSchema },
   monitor: { whole: monitorSettingsSchema },
   incidents: { whole: incidentsSchema },
+  drills: { entry: drillSchema },
   postmortems: { whole: postmortemsSchema },
   runtime: { whole: runtimeConfigSchema },
   secrets: { whole: secretsConfigSchema },

@@ -1,6 +1,6 @@
 import type { ServiceConfig } from "../config/index.js";
 import type { RouteOptions, TrafficControl } from "../deploy/index.js";
-import type { Proxy, Route, SwitchResult, Upstream } from "../proxy/index.js";
+import type { Proxy, Route, RouteFault, SwitchResult, Upstream } from "../proxy/index.js";
 
 interface Target {
   releaseId: string;
@@ -18,6 +18,8 @@ export class ProxyTraffic implements TrafficControl {
   #services: () => Readonly<Record<string, ServiceConfig>>;
   #environment: string;
   #targets = new Map<string, Target>();
+  /** Drills' faults by release: on the routes of that release only, while it is routed to. */
+  #faults = new Map<string, RouteFault>();
 
   constructor(proxy: Proxy, services: () => Readonly<Record<string, ServiceConfig>>, environment: string) {
     this.#proxy = proxy;
@@ -76,6 +78,18 @@ export class ProxyTraffic implements TrafficControl {
     if (changed) await this.#proxy.apply(this.table());
   }
 
+  /**
+   * Sets (or with undefined, clears) a drill's fault on the requests sent to the release's instances;
+   * the table goes out again when a route points at it now, else the fault waits for its switch.
+   * Faults are the engine's memory only: a data plane that outlives the engine keeps one until the
+   * next table the next engine sends.
+   */
+  async setFault(releaseId: string, fault: RouteFault | undefined): Promise<void> {
+    if (fault) this.#faults.set(releaseId, fault);
+    else if (!this.#faults.delete(releaseId)) return;
+    if (this.servesRelease(releaseId)) await this.#proxy.apply(this.table());
+  }
+
   /** True when some service's routes point at the release now. */
   servesRelease(releaseId: string): boolean {
     return [...this.#targets.values()].some((t) => t.releaseId === releaseId);
@@ -98,6 +112,7 @@ export class ProxyTraffic implements TrafficControl {
           releaseId: target.releaseId,
           upstreams: target.upstreams,
           ...(target.fallback && target.fallback.length > 0 ? { fallback: target.fallback, fallbackReleaseId: target.fallbackReleaseId } : {}),
+          ...(this.#faults.has(target.releaseId) ? { fault: this.#faults.get(target.releaseId) } : {}),
         });
       }
     }

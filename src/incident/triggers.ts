@@ -65,6 +65,8 @@ const rules: Readonly<Record<string, (e: EngineEvent, s: Sources, sink: TriggerS
   // Automatic (a failed watch) or a person's: traffic is back on the release before, so it opens mitigated.
   "release.rolled-back": async (e, s, sink) => {
     if (!e.service || !e.environment || !e.releaseId) return;
+    // A drill's own release, rolled back as the drill meant: practice, not an incident (a failed drill opens its own).
+    if ((await s.events.list({ releaseId: e.releaseId, types: ["drill.fault-injected"], limit: 1 })).length > 0) return;
     const release = await s.releases.get(e.releaseId);
     const to = typeof e.data.to === "string" ? await s.releases.get(e.data.to) : undefined;
     const live = await s.events.list({ releaseId: e.releaseId, types: ["release.live"], limit: 1 });
@@ -93,6 +95,21 @@ const rules: Readonly<Record<string, (e: EngineEvent, s: Sources, sink: TriggerS
       releaseId: e.releaseId,
       startedAt: e.time,
       title: `${e.service} v${release?.number ?? "?"} down in ${e.environment}: no healthy instance left`,
+      summary: e.message,
+      eventId: e.id,
+    });
+  },
+  // A drill that failed its pass rule: one open incident per drill.
+  "drill.finished": async (e, _s, sink) => {
+    if (e.data.passed !== false || !e.service || !e.environment || typeof e.data.drill !== "string") return;
+    return sink.signal({
+      cause: { kind: "drill", ref: e.data.drill },
+      keys: [`drill:${e.data.drill}`],
+      service: e.service,
+      environment: e.environment,
+      ...(e.releaseId && { releaseId: e.releaseId }),
+      startedAt: typeof e.data.startedAt === "number" ? e.data.startedAt : e.time,
+      title: `drill ${e.data.drill} failed in ${e.environment}: ${String(e.data.reason ?? "")}`.slice(0, 200),
       summary: e.message,
       eventId: e.id,
     });

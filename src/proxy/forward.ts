@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Client, Dispatcher } from "undici";
+import { answerFault, faultFails, faultOf, type FaultState } from "./fault.js";
 import type { ReleaseStats } from "./metrics.js";
 import { requestFacts, requestHeaders, responseHeaders } from "./headers.js";
 import type { RouteIndex } from "./route-table.js";
@@ -28,6 +29,8 @@ export interface RouteTarget {
   /** Where the answers of `fallback` count. */
   fallbackRelease: ReleaseStats;
   fallbackNext: number;
+  /** A drill's fault on the requests to `upstreams` (Route.fault); undefined almost always. */
+  fault: FaultState | undefined;
 }
 
 /** Gives the ReleaseStats of another release named by the table (the fallback's), created on first use and kept while the table names it. */
@@ -47,6 +50,7 @@ export function targetOf(route: Route, release: ReleaseStats, registry: Upstream
     fallback: (route.fallback ?? []).map((u) => registry.use(u, used)),
     fallbackRelease: fallbackId !== undefined && fallbackId !== route.releaseId && statsOf ? statsOf(fallbackId, route.service, route.environment) : release,
     fallbackNext: 0,
+    fault: faultOf(route.fault),
   };
 }
 
@@ -191,6 +195,11 @@ class Exchange {
     this.client.dispatch(this.options, this);
   }
 
+  /** Gives the upstream client back without having sent anything (a drill's fault answered instead). */
+  giveUp(): void {
+    this.#giveBack();
+  }
+
   onConnect(abort: (error?: Error) => void): void {
     this.abort = abort;
     // The client left while the request waited for a connection: do not send it.
@@ -316,6 +325,18 @@ class Exchange {
 
 const clientGone = new Error("client closed the connection");
 
+/** A request under a drill's latency fault: held back, then failed (its share) or sent on. A client gone meanwhile is a client abort. */
+function delayed(exchange: Exchange, fault: FaultState): void {
+  setTimeout(() => {
+    if (exchange.ended) return exchange.giveUp();
+    if (!faultFails(fault)) return exchange.dispatch();
+    exchange.giveUp();
+    exchange.release.inFlight--;
+    exchange.ended = true;
+    answerFault(exchange.res, exchange.release, exchange.start);
+  }, fault.latencyMs);
+}
+
 /** A ServerResponse closes after it ends, or earlier when the client goes away: only the latter matters. */
 function onResponseClose(this: TaggedResponse): void {
   this[kExchange]?.clientAborted();
@@ -332,12 +353,19 @@ export function createForwarder(table: () => RouteIndex<RouteTarget>, options: F
     const refused = routeRequest(table(), req, false, start);
     if (refused !== 0) return plainAnswer(res, refused);
     const target = routed.target;
+    // A drill's fault, on its release's own upstreams only (not on a request the fallback takes).
+    let fault = target.fault !== undefined && routed.release === target.release ? target.fault : undefined;
+    if (fault !== undefined && fault.latencyMs === 0) {
+      if (faultFails(fault)) return answerFault(res, routed.release, start);
+      fault = undefined;
+    }
     const options = { path: req.url!, method: req.method as Dispatcher.HttpMethod, headers: routed.headers, body: requestFacts.hasBody ? req : null };
     const exchange = new Exchange(res, target, routed.upstream, options, start, hungMs, routed.release);
     exchange.release.inFlight++;
     (res as TaggedResponse)[kExchange] = exchange;
     res.on("close", onResponseClose);
     if (options.body !== null) req.once("end", () => (exchange.waitingSince = performance.now()));
-    exchange.dispatch();
+    if (fault === undefined) exchange.dispatch();
+    else delayed(exchange, fault);
   };
 }

@@ -33,6 +33,15 @@ export interface Route {
    * it they count in this route's release (the failed try still counts as its upstream error).
    */
   fallbackReleaseId?: string;
+  /** A drill's fault on the requests sent to `upstreams` (this release only; the fallback's are left alone). */
+  fault?: RouteFault;
+}
+
+/** What a drill injects: a share of requests answered 500 by the proxy, and/or a delay before each goes upstream. */
+export interface RouteFault {
+  /** 0–1, e.g. 0.2: every 5th request. */
+  errorRate?: number;
+  latencyMs?: number;
 }
 
 export interface RouteTable {

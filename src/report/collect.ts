@@ -5,6 +5,7 @@
 import { noiseReport } from "../alert/index.js";
 import { releaseStates, type ActionRepo, type AlertRepo, type CheckRepo, type EventLog, type RequestHistory } from "../store/index.js";
 import { openActionItems } from "./actions.js";
+import { drillReleases, drillsSection } from "./drills.js";
 import { incidentsByRelease, incidentTimelines, recoveryFigures } from "./incidents.js";
 import { deploymentSuccess, doraKeys, percent, releaseTimelines } from "./releases.js";
 import { dayMs, ratio } from "./stats.js";
@@ -53,6 +54,9 @@ export async function collectReport(sources: ReportSources, scope: ReportScope):
     sources.alerts.list({ since, limit: maxEvents }),
   ]);
   const timelines = releaseTimelines(releaseEvents);
+  const drillEvents = await sources.events.list({ types: ["drill.finished", "drill.fault-injected"], since, until: until + 1, limit: maxEvents });
+  // A rollback drill's release is practice: it counts in the drills, not in deployment success or DORA's keys.
+  for (const releaseId of drillReleases(drillEvents)) timelines.delete(releaseId);
   const commitsByDigest = new Map<string, { sha: string; time: number }>();
   for (const t of [...releaseTimelines(pendings).values(), ...timelines.values()]) {
     if (t.digest && t.commit && !commitsByDigest.has(t.digest)) commitsByDigest.set(t.digest, t.commit);
@@ -97,6 +101,7 @@ export async function collectReport(sources: ReportSources, scope: ReportScope):
       cost: { measured: false, reason: "not measured: no price sheet", perService: [], per1kRequests: null, total: null, meets: null, text: "not measured: no price sheet" },
     },
     actionItems: await openActionItems(sources.actions, until),
+    drills: drillsSection(drillEvents, environment),
     dora: doraKeys(timelines, commitsByDigest, incidentsByRelease(incidents.values()), { since, until, environment: environment ?? scope.production }),
   };
 }

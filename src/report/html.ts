@@ -155,6 +155,11 @@ export function renderReportHtml(report: Report, options: { project: string }): 
     report.actionItems.items.map((a) => [`<code>${e(a.id)}</code>`, `<code>${e(a.incidentId)}</code>`, e(a.type), e(a.owner), meetsText(!a.overdue, a.overdue ? `${a.due} (overdue)` : a.due), span(a.ageMs), e(a.text)]),
   );
 
+  const drills = table(
+    ["drill", "type", "service / env", "result", "detected", "rolled back", "healthy", "failed in / out of fault", "why"],
+    report.drills.rows.map((r) => [e(r.drill), e(r.type), `${e(r.service)} / ${e(r.environment)}`, meetsText(r.passed, r.passed ? "passed" : "failed"), ...[r.detectedAfterMs, r.rolledBackAfterMs, r.healthyAfterMs].map((v) => (v === null ? "–" : span(v))), `${r.failedInsideFault} / ${r.failedOutsideFault} of ${r.requests}`, e(r.reason)]),
+  );
+
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${e(options.project)} · Engineroom report</title><style>${css}</style></head>
@@ -172,6 +177,7 @@ export function renderReportHtml(report: Report, options: { project: string }): 
 <h2>DORA: ${e(d.environment)}</h2>
 <p>Deployment frequency: ${e(d.deploymentFrequency.text)} · lead time: ${e(d.leadTime.text)} · change failure rate: ${e(d.changeFailureRate.text)} (${e(d.changeFailureRate.bucket ?? "–")}) · failed deployment recovery: ${e(d.recoveryTime.text)}</p>${failures}
 <h2>Open action items</h2><p>${e(report.actionItems.text)}</p>${report.actionItems.open ? actions : ""}
+<h2>Drills</h2><p>${e(report.drills.text)}</p>${report.drills.runs ? drills : ""}
 <h2>Cost</h2><p class="note">${e(s.cost.reason)}</p>
 <p class="note">Every figure is traceable: <code>engineroom report --json</code> lists the releases, incidents, alerts and events behind it.</p>
 </body></html>

@@ -9,4 +9,5 @@ export { incidentTimelines, incidentsByRelease, recoveryFigures, recoveryDefinit
 export { deploymentSuccess, doraKeys, frequencyBucket, outcomeOf, percent, releaseTimelines, span, successDefinition, type ReleaseTimeline } from "./releases.js";
 export { quantile, summarize, type DurationSummary } from "./stats.js";
 export { openActionItems } from "./actions.js";
+export { drillReleases, drillsSection, type DrillRow, type DrillsSection } from "./drills.js";
 export type { ActionItemRow, Figure, FrequencyBucket, IncidentRow, ReleaseOutcome, ReleaseRow, ReleaseTrace, Report, UptimeRow } from "./types.js";

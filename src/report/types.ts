@@ -4,6 +4,7 @@
  * theirs, alert ids, checks and request-history queries. Durations are milliseconds, ratios 0..1.
  */
 import type { DurationSummary } from "./stats.js";
+import type { DrillsSection } from "./drills.js";
 
 /** The events one release's figure rests on. */
 export interface ReleaseTrace {
@@ -124,6 +125,8 @@ export interface Report {
   };
   /** The post-mortems' action items still open at the end of the period, oldest first. */
   actionItems: { open: number; overdue: number; text: string; items: ActionItemRow[] };
+  /** The drills that finished in the period, newest first, with their timings (from `drill.finished` events). */
+  drills: DrillsSection;
   dora: {
     /** The environment DORA's keys are about: the last of the promotion chain, or --env. */
     environment: string;

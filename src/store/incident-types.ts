@@ -15,7 +15,7 @@ export type IncidentSeverity = (typeof incidentSeverities)[number];
 
 /** What opened an incident: an alert (its id), a rollback or a release down (the release id), or a person (who). */
 export interface IncidentCause {
-  kind: "alert" | "rollback" | "release.down" | "manual";
+  kind: "alert" | "rollback" | "release.down" | "manual" | "drill";
   ref: string;
 }
 

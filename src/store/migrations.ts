@@ -298,6 +298,21 @@ const declared: Migration[] = [
     name: "artifact provenance",
     ...forBoth(() => "ALTER TABLE artifacts ADD COLUMN provenance TEXT;"),
   },
+  {
+    version: 10,
+    name: "drill runs",
+    ...forBoth(
+      () => `
+      CREATE TABLE drill_runs (
+        id TEXT PRIMARY KEY,
+        drill TEXT NOT NULL,
+        state TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX drill_runs_by_drill ON drill_runs (drill, started_at);`,
+    ),
+  },
 ];
 
 /** Every migration, in version order (entries are declared in any order; each number once). */

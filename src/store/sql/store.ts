@@ -12,6 +12,7 @@ import { SqlTokenRepo } from "./tokens.js";
 import { SqlLiveTable } from "./live.js";
 import { SqlLockTable } from "./locks.js";
 import { SqlActionRepo, SqlLearningRepo, SqlPostmortemRepo } from "./postmortems.js";
+import { SqlDrillRepo } from "./drills.js";
 import { SqlReleaseRepo } from "./releases.js";
 import { SqlRequestHistory } from "./requests.js";
 
@@ -35,6 +36,7 @@ export abstract class SqlStore implements Store {
   readonly learnings: SqlLearningRepo;
   readonly actions: SqlActionRepo;
   readonly postmortems: SqlPostmortemRepo;
+  readonly drills: SqlDrillRepo;
   protected readonly db: SqlDatabase;
   protected readonly clock: Clock;
 
@@ -56,6 +58,7 @@ export abstract class SqlStore implements Store {
     this.learnings = new SqlLearningRepo(db, now);
     this.actions = new SqlActionRepo(db, now);
     this.postmortems = new SqlPostmortemRepo(db, now);
+    this.drills = new SqlDrillRepo(db, now);
   }
 
   async migrate(): Promise<void> {
