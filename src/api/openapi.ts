@@ -232,6 +232,36 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "200": { description: "the alert" }, ...errors },
         },
       },
+      "/v1/runbooks": {
+        get: { summary: "The declared runbooks: steps, automatic triggers and guardrails, latest runs", responses: { "200": { description: "`{ runbooks }`" }, ...errors } },
+      },
+      "/v1/runbooks/{name}/run": {
+        post: {
+          summary: "Run a runbook for a service and environment: `dry_run: true` resolves every step now and changes nothing; else the run starts (201; `wait: true` answers once it ended or paused for an approval) and is attached to the incident (`incident`, else the open one of the service) (RUNBOOK_UNKNOWN, RUNBOOK_INVALID, SERVICE_UNKNOWN, ENVIRONMENT_UNKNOWN, INCIDENT_NOT_FOUND, RUNBOOK_BUSY)",
+          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { service: { type: "string" }, environment: { type: "string" }, incident: { type: "string" }, dry_run: { type: "boolean" }, wait: { type: "boolean" }, by: { type: "string" }, agent: { type: "boolean" } } } } } },
+          responses: { "200": { description: "the dry run: `{ steps, summary, verification }`" }, "201": { description: "the run" }, ...errors, ...conflict },
+        },
+      },
+      "/v1/runbook-runs/{id}": {
+        get: { summary: "One runbook run: its steps (plan, conditions, result, redacted output), approval, verification (RUNBOOK_RUN_NOT_FOUND)", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "the run" }, ...errors } },
+      },
+      "/v1/runbook-runs/{id}/approve": {
+        post: {
+          summary: "Approve a run paused at its approve step; not by the agent that started it (RUNBOOK_NOT_WAITING, RUNBOOK_APPROVAL_REFUSED)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string" }, agent: { type: "boolean" }, reason: { type: "string" } } } } } },
+          responses: { "200": { description: "the run, once it ended or paused again" }, ...errors, ...conflict },
+        },
+      },
+      "/v1/runbook-runs/{id}/deny": {
+        post: {
+          summary: "Deny a run paused at its approve step: it aborts (RUNBOOK_NOT_WAITING)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string" }, agent: { type: "boolean" }, reason: { type: "string" } } } } } },
+          responses: { "200": { description: "the run" }, ...errors, ...conflict },
+        },
+      },
       "/v1/incidents": {
         get: {
           summary: "Open incidents, newest first (with `all=true`, the latest ones whatever their state): id, title, state, severity with its reasons, cause, services, environments, releases, commander, ack, milestones, notes, signals, links",

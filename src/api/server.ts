@@ -7,6 +7,7 @@ import { registerAlertRoutes } from "./alert-routes.js";
 import { registerCheckRoutes } from "./check-routes.js";
 import { registerChannelRoutes } from "./channel-routes.js";
 import { registerIncidentRoutes } from "./incident-routes.js";
+import { registerRunbookRoutes } from "./runbook-routes.js";
 import { registerDrillRoutes } from "./drill-routes.js";
 import { registerPostmortemRoutes } from "./postmortem-routes.js";
 import { registerArtifactRoutes } from "./artifact-routes.js";
@@ -158,6 +159,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
   registerChannelRoutes(app, ops);
   registerReportRoutes(app, ops);
   registerIncidentRoutes(app, ops);
+  registerRunbookRoutes(app, ops);
   registerDrillRoutes(app, ops);
   registerPostmortemRoutes(app, ops);
   registerArtifactRoutes(app, ops);

@@ -229,6 +229,10 @@ const groups: Record<string, { description: string; register: (program: Command)
     description: "firing alerts; ack, silence, outcome, noise, deliveries",
     register: async (program) => (await import("./alerts.js")).registerAlertsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
+  runbook: {
+    description: "runbooks: list, run <name> [--service] [--env] [--dry-run] [--incident], show <run-id>, approve <run-id>, deny <run-id>",
+    register: async (program) => (await import("./runbook.js")).registerRunbookCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
   incidents: {
     description: "open incidents (--all: recent ones); show, open, ack, update, resolve, close",
     register: async (program) => (await import("./incidents.js")).registerIncidentCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),

@@ -219,6 +219,11 @@ export const projectSchema = z
       .record(z.string(), z.unknown())
       .default({})
       .meta({ description: "Incidents' settings: `channel` (a declared channel or a list; default every declared channel), `escalate_after` (default 15m), `escalation_channel` (default the channel)." }),
+    runbooks: z
+      .record(name, z.record(z.string(), z.unknown()))
+      .default({})
+      .meta({ description: "Runbooks: named steps (rollback, restart, scale, run, wait_for, notify, approve) with conditions, run by `engineroom runbook run` or automatically by an alert naming them." }),
+    runbooks_from: z.array(z.string().min(1)).default([]).meta({ description: "YAML files (relative to this file) with more runbooks, as a `runbooks:` map." }),
     drills: z
       .record(name, z.record(z.string(), z.unknown()))
       .default({})

@@ -1,11 +1,11 @@
 import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ServiceConfig } from "../config/index.js";
-import type { Clock, Logger } from "../core/index.js";
+import { EngineError, type Clock, type Logger } from "../core/index.js";
 import type { Upstream } from "../proxy/index.js";
 import type { ExitInfo, InstanceInfo, Runtime } from "../runtime/index.js";
 import type { EventLog, Release } from "../store/index.js";
-import { describeProbe, probePassed, type HealthTarget } from "./health.js";
+import { describeProbe, probePassed, waitHealthy, type HealthTarget } from "./health.js";
 import { probe } from "./probe.js";
 import { SlotKeeper, type Group, type Slot } from "./slot-keeper.js";
 
@@ -256,6 +256,68 @@ export class Supervisor {
       healthy: s.healthy,
       restarts: s.crashes.length,
     }));
+  }
+
+  /**
+   * Replaces every instance of a supervised release, one slot at a time: the new one starts and
+   * passes its health check, joins the rotation, and only then the old one stops (a runbook's restart).
+   */
+  async restartAll(releaseId: string): Promise<{ replaced: string[]; started: string[] }> {
+    const group = this.#supervisedGroup(releaseId);
+    const result = { replaced: [] as string[], started: [] as string[] };
+    for (const slot of [...group.slots]) {
+      const fresh = await this.#healthySpawn(group, slot.index);
+      const old = slot.instance;
+      slot.probing?.abort();
+      this.#byInstance.delete(old.id);
+      Object.assign(slot, { instance: fresh, healthy: true, failures: 0, lastProbe: undefined });
+      this.#byInstance.set(fresh.id, { group, slot });
+      this.#options.onUpstreamsChanged(releaseId);
+      this.#keeper.checkHealth(group, slot);
+      await this.#stopInstance(old, group.service.release.stop_grace);
+      result.replaced.push(old.id);
+      result.started.push(fresh.id);
+    }
+    return result;
+  }
+
+  /**
+   * Sets the number of instances of a supervised release: new slots start and pass their health
+   * check before they join; removed ones leave the rotation, then stop. An override of this release
+   * only (its next release, or an engine start, has the declared `instances` again).
+   */
+  async scale(releaseId: string, count: number): Promise<{ from: number; started: string[]; stopped: string[] }> {
+    const group = this.#supervisedGroup(releaseId);
+    const from = group.slots.length;
+    const started: string[] = [];
+    for (let index = from; index < count; index++) {
+      const fresh = await this.#healthySpawn(group, index);
+      this.#fill(group, index, fresh);
+      const slot = group.slots.at(-1)!;
+      slot.healthy = true;
+      this.#keeper.checkHealth(group, slot);
+      started.push(fresh.id);
+    }
+    const removed = group.slots.splice(Math.max(count, 0));
+    for (const slot of removed) slot.probing?.abort();
+    group.service = { ...group.service, instances: count };
+    if (started.length || removed.length) this.#options.onUpstreamsChanged(releaseId);
+    await Promise.all(removed.map((slot) => this.#stopInstance(slot.instance, group.service.release.stop_grace)));
+    return { from, started, stopped: removed.map((s) => s.instance.id) };
+  }
+
+  #supervisedGroup(releaseId: string): Group {
+    const group = this.#groups.get(releaseId);
+    if (!group || !group.supervised || group.stopping) throw new EngineError("RELEASE_NOT_FOUND", `Release ${releaseId} has no supervised instances here.`);
+    return group;
+  }
+
+  async #healthySpawn(group: Group, index: number): Promise<InstanceInfo> {
+    const fresh = await this.#spawn(group, index, 0);
+    const outcome = await waitHealthy({ id: fresh.id, host: fresh.host, port: fresh.port }, group.service.health, this.#options.clock, group.stopped.signal);
+    if (outcome.healthy) return fresh;
+    await this.#stopInstance(fresh, 1000);
+    throw new EngineError("DEPLOY_HEALTH_TIMEOUT", `The new instance ${fresh.id} did not pass its health check: ${outcome.reason}`);
   }
 
   /** Stops every release's instances; for engine shutdown. */

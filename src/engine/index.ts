@@ -6,6 +6,7 @@ export { StateFiles, processAlive, type EngineInfo } from "./state-files.js";
 export { applyPlan, currentState, planProject, readApplied, type AppliedRevision } from "./apply.js";
 export { DriftWatch, scanDrift, type Drift } from "./drift.js";
 export type { SloOperations, SloReport } from "./ops/slo.js";
+export type { RunbookOperations, RunbookSummary } from "./ops/runbooks.js";
 export type { DrillOperations, DrillView } from "./ops/drills.js";
 export { projectJsonSchema } from "./schema.js";
 export {

@@ -10,6 +10,8 @@ import { resolveSecrets, type SecretProviders } from "../secrets/index.js";
 import { unknownCheckTargets } from "./check-wiring.js";
 import { parseSection } from "./engine.js";
 import { incidentsConfig } from "./incident-wiring.js";
+import { runbooksSection } from "./runbook-wiring.js";
+import type { RunbookDefinition } from "../runbook/index.js";
 
 /** The services and environments engineroom.yaml declares: what the monitoring sections may name. */
 interface Declared {
@@ -36,6 +38,8 @@ export interface MonitoringConfig {
   slos: SloDefinition[];
   /** `incidents:`. */
   incidents: IncidentsConfig;
+  /** `runbooks:` and the files of `runbooks_from:`. */
+  runbooks: RunbookDefinition[];
 }
 
 /**
@@ -65,6 +69,8 @@ export async function monitoringConfig(project: LoadedProject, secrets: SecretPr
   const checks = parse(() => declaredChecks(project, declared));
   const slos = parse(() => sloSection(project, declared));
   const incidents = parse(() => incidentsConfig({ project }));
+  const runbooks = parse(() => runbooksSection({ project }));
+  if (rules && runbooks) problems.push(...unknownRuleRunbooks(project, runbooks));
   if (problems.length > 0) {
     // The alerts' two schemas read the same section: a problem both see is listed once.
     const unique = [...new Set(problems)];
@@ -72,7 +78,7 @@ export async function monitoringConfig(project: LoadedProject, secrets: SecretPr
   }
   const refs = channelSecretRefs(channels!);
   const values = Object.keys(refs).length === 0 ? {} : await resolveSecrets(refs, secrets, redactor, { warn: (message) => logger.warn(message) });
-  return { channels: { config: channels!, secrets: values }, rules: rules!, alerts: alerts!, monitor: monitor!, checks: checks!, slos: slos!, incidents: incidents! };
+  return { channels: { config: channels!, secrets: values }, rules: rules!, alerts: alerts!, monitor: monitor!, checks: checks!, slos: slos!, incidents: incidents!, runbooks: runbooks! };
 }
 
 /** `alerts.rules` and `alerts.default_rules` resolved; a rule naming an undeclared service or environment is a problem at its path. */
@@ -116,4 +122,13 @@ function sloSection(project: LoadedProject, declared: Declared): SloDefinition[]
 
 function configInvalid(project: LoadedProject, problems: string[]): EngineError {
   return new EngineError("CONFIG_INVALID", `${project.file} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
+}
+
+/** A metric rule's `runbook:` that names no declared runbook, at its path. */
+function unknownRuleRunbooks(project: LoadedProject, runbooks: readonly RunbookDefinition[]): string[] {
+  const rules = ((project.config.alerts as { rules?: unknown } | undefined)?.rules ?? []) as { runbook?: unknown }[];
+  const names = runbooks.map((r) => r.name);
+  return rules.flatMap((rule, i) =>
+    typeof rule?.runbook === "string" && !names.includes(rule.runbook) ? [`alerts.rules.${i}.runbook: no runbook named "${rule.runbook}" under runbooks:${names.length ? ` (declared: ${names.join(", ")})` : " (none is declared)"}`] : [],
+  );
 }

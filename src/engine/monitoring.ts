@@ -12,6 +12,8 @@ import { addMonitoringMetrics, NotificationCounts } from "./metrics-parts.js";
 import { startIncidents, type IncidentParts } from "./incident-wiring.js";
 import type { IncidentManager } from "../incident/index.js";
 import { ServiceTrafficIndex } from "./service-traffic.js";
+import { startRunbooks, type RunbookParts } from "./runbook-wiring.js";
+import type { RunbookRunner } from "../runbook/index.js";
 
 /**
  * Monitoring as the engine runs it, built from engineroom.yaml once the environments have started:
@@ -56,6 +58,16 @@ export class Monitoring {
     await this.#startSources(rules);
     // --- incidents (incident/) ---
     this.#incidents = await startIncidents(this.#engine, this, incidents);
+    // --- runbooks (runbook/): after the incidents, which their runs attach to ---
+    this.#runbooks = await startRunbooks(this.#engine, this, { runbooks: config.runbooks, metricRules: rules.map((r) => r.name), announceTo: incidents.channels });
+  }
+
+  // --- runbooks (runbook/) ---
+  #runbooks: RunbookParts | undefined;
+
+  /** The runbook runner, once started. */
+  get runbooks(): RunbookRunner | undefined {
+    return this.#runbooks?.runner;
   }
 
   // --- incidents (incident/) ---
@@ -187,7 +199,9 @@ export class Monitoring {
 
   /** Stops every part: no check, evaluation or notification runs after it resolves. */
   async stop(): Promise<void> {
-    // --- incidents (incident/): first, as they started last ---
+    // --- runbooks (runbook/): first, as they started last ---
+    await this.#runbooks?.stop();
+    // --- incidents (incident/) ---
     await this.#incidents?.stop();
     // --- sources (alert/sources/) and metrics out ---
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();

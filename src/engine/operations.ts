@@ -14,6 +14,7 @@ import { metricsOperations, type MetricsOperations } from "./ops/metrics.js";
 import { channelOperations, type ChannelOperations } from "./ops/channels.js";
 import { reportOperations, type ReportOperations } from "./ops/report.js";
 import { incidentOperations, type IncidentOperations } from "./ops/incidents.js";
+import { runbookOperations, type RunbookOperations } from "./ops/runbooks.js";
 import { drillOperations, type DrillOperations } from "./ops/drills.js";
 import { postmortemOperations, type PostmortemOperations } from "./ops/postmortems.js";
 import { artifactOperations, type ArtifactOperations } from "./ops/artifacts.js";
@@ -45,7 +46,7 @@ export interface Unlocked {
  * them. None of them reaches into the engine's parts. Names, services and environments are checked
  * first, so that a bad request fails before any progress is reported.
  */
-export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations, ChannelOperations, ReportOperations, IncidentOperations, DrillOperations, PostmortemOperations, OverviewOperations, HistoryOperations, ArtifactOperations {
+export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations, ChannelOperations, ReportOperations, IncidentOperations, RunbookOperations, DrillOperations, PostmortemOperations, OverviewOperations, HistoryOperations, ArtifactOperations {
   /** The project's name and its promotion chain, first to last. */
   project(): { name: string; environments: string[] };
   /** Deploys into the first environment (naming another one is DEPLOY_WRONG_ENVIRONMENT); with `watch`, resolves when the watch window ends. */
@@ -105,6 +106,7 @@ export function createOperations(engine: Engine): Operations {
     ...channelOperations(engine),
     ...reportOperations(engine),
     ...incidentOperations(engine),
+    ...runbookOperations(engine),
     ...drillOperations(engine),
     ...postmortemOperations(engine),
     ...artifactOperations(engine),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { alertsConfigSchema } from "../alert/index.js";
 import { projectJsonSchema as documentJsonSchema } from "../config/index.js";
 import { incidentsSchema } from "../incident/index.js";
+import { runbookSchema } from "../runbook/index.js";
 import { drillSchema } from "../drill/index.js";
 import { postmortemsSchema } from "../postmortem/index.js";
 import { checkConfigSchema, monitorSettingsSchema } from "../monitor/index.js";
@@ -24,6 +25,7 @@ const sections = {
   alerts: { whole: alertsConfigSchema },
   monitor: { whole: monitorSettingsSchema },
   incidents: { whole: incidentsSchema },
+  runbooks: { entry: runbookSchema },
   drills: { entry: drillSchema },
   postmortems: { whole: postmortemsSchema },
   runtime: { whole: runtimeConfigSchema },

@@ -313,6 +313,25 @@ const declared: Migration[] = [
       CREATE INDEX drill_runs_by_drill ON drill_runs (drill, started_at);`,
     ),
   },
+  {
+    version: 7,
+    name: "runbook runs",
+    ...forBoth(
+      () => `
+      CREATE TABLE runbook_runs (
+        id TEXT PRIMARY KEY,
+        runbook TEXT NOT NULL,
+        service TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        state TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX runbook_runs_by_start ON runbook_runs (started_at);
+      CREATE INDEX runbook_runs_by_service ON runbook_runs (service, started_at);`,
+    ),
+  },
 ];
 
 /** Every migration, in version order (entries are declared in any order; each number once). */

@@ -10,6 +10,7 @@ import { incidentContract } from "./incident.contract.js";
 import { usageContract } from "./usage.contract.js";
 import { tokenContract } from "./token.contract.js";
 import { postmortemContract } from "./postmortem.contract.js";
+import { runbookContract } from "./runbook.contract.js";
 import { drillContract } from "./drill.contract.js";
 import type { CheckBucketRecord, CheckStateRecord, LockHolder, NewRelease, Store } from "./types.js";
 import type { RequestBucket } from "./types.js";
@@ -470,6 +471,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
     usageContract(() => ({ store, clock }));
     tokenContract(() => ({ store, clock }));
     postmortemContract(() => ({ store, clock }));
+    runbookContract(() => ({ store, clock }));
     drillContract(() => ({ store, clock }));
 
     describe("migrations", () => {

@@ -8,6 +8,7 @@ import type { IncidentRepo } from "./incident-types.js";
 import type { UsageRepo } from "./usage-types.js";
 import type { TokenRepo } from "./token-types.js";
 import type { ActionRepo, LearningRepo, PostmortemRepo } from "./postmortem-types.js";
+import type { RunbookRunRepo } from "./runbook-types.js";
 import type { DrillRepo } from "./drill-types.js";
 
 export * from "./alert-types.js";
@@ -15,6 +16,7 @@ export * from "./incident-types.js";
 export * from "./usage-types.js";
 export * from "./token-types.js";
 export * from "./postmortem-types.js";
+export * from "./runbook-types.js";
 export * from "./drill-types.js";
 
 /** The release state machine of DESIGN.md (rules in src/deploy/state.ts). `failed` and `rolled-back`
@@ -360,6 +362,8 @@ export interface Store {
   readonly actions: ActionRepo;
   /** Each incident's post-mortem draft, with the hash of the file as written. */
   readonly postmortems: PostmortemRepo;
+  /** Runbook runs, each whole (steps, output, approval, verification); written with the events of each change. */
+  readonly runbookRuns: RunbookRunRepo;
   /** Drill runs, each whole, with their timings and pass rules' results. */
   readonly drills: DrillRepo;
   /** Brings the schema up to date with the numbered migrations; idempotent. */

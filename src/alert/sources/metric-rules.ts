@@ -171,6 +171,7 @@ function signalOf(rule: MetricRule, e: RuleEvaluation) {
       requests: String(e.requests),
       min_requests: String(rule.minRequests),
       ...(e.bad !== null && { bad_requests: String(e.bad), min_bad_requests: String(rule.minBad) }),
+      ...(rule.runbook !== undefined && { runbook: rule.runbook }),
     },
     active: e.firing,
   };

@@ -31,6 +31,8 @@ export interface MetricRule {
   services?: readonly string[];
   /** Only these environments (undefined: all). */
   environments?: readonly string[];
+  /** The runbook its firing starts (automatic mitigation), as the alert's `runbook` annotation. */
+  runbook?: string;
 }
 
 /** The longest window a rule may have: the environments keep 15 minutes of per-second buckets in memory. */
@@ -87,6 +89,7 @@ export const metricRuleSchema = z
     severity: z.enum(["page", "ticket", "info"]).optional(),
     services: z.array(z.string().min(1)).min(1).optional(),
     environments: z.array(z.string().min(1)).min(1).optional(),
+    runbook: z.string().min(1).optional().meta({ description: "A runbook (under runbooks:) its firing starts for the alert's service and environment, within the runbook's guardrails." }),
   })
   .superRefine((rule, ctx) => {
     const base = defaultMetricRules.find((d) => d.name === rule.name);
@@ -98,7 +101,7 @@ export const metricRuleSchema = z
     const problem = thresholdProblem(metric, rule.threshold);
     if (problem) ctx.addIssue({ code: "custom", path: ["threshold"], message: problem });
   })
-  .meta({ description: "A threshold over a service's request metrics: `{ name, metric: error_rate | p95 | p99 | rps, op, threshold, for, min_requests, min_bad_requests, severity, services, environments }`." });
+  .meta({ description: "A threshold over a service's request metrics: `{ name, metric: error_rate | p95 | p99 | rps, op, threshold, for, min_requests, min_bad_requests, severity, services, environments, runbook }`." });
 
 /** The keys of `alerts:` that belong to the metric rules; the alert manager's `alerts:` schema spreads `rulesConfigSchema.shape`. */
 export const rulesConfigSchema = z.object({
@@ -168,6 +171,7 @@ function merge(base: MetricRule | undefined, rule: MetricRuleConfig | undefined)
     severity: rule.severity ?? base?.severity ?? "page",
     ...((rule.services ?? base?.services) && { services: rule.services ?? base?.services }),
     ...((rule.environments ?? base?.environments) && { environments: rule.environments ?? base?.environments }),
+    ...(rule.runbook !== undefined && { runbook: rule.runbook }),
   };
 }
 

@@ -12,6 +12,7 @@ import { SqlTokenRepo } from "./tokens.js";
 import { SqlLiveTable } from "./live.js";
 import { SqlLockTable } from "./locks.js";
 import { SqlActionRepo, SqlLearningRepo, SqlPostmortemRepo } from "./postmortems.js";
+import { SqlRunbookRunRepo } from "./runbooks.js";
 import { SqlDrillRepo } from "./drills.js";
 import { SqlReleaseRepo } from "./releases.js";
 import { SqlRequestHistory } from "./requests.js";
@@ -36,6 +37,7 @@ export abstract class SqlStore implements Store {
   readonly learnings: SqlLearningRepo;
   readonly actions: SqlActionRepo;
   readonly postmortems: SqlPostmortemRepo;
+  readonly runbookRuns: SqlRunbookRunRepo;
   readonly drills: SqlDrillRepo;
   protected readonly db: SqlDatabase;
   protected readonly clock: Clock;
@@ -58,6 +60,7 @@ export abstract class SqlStore implements Store {
     this.learnings = new SqlLearningRepo(db, now);
     this.actions = new SqlActionRepo(db, now);
     this.postmortems = new SqlPostmortemRepo(db, now);
+    this.runbookRuns = new SqlRunbookRunRepo(db, now);
     this.drills = new SqlDrillRepo(db, now);
   }
 
