@@ -88,13 +88,16 @@ export function registerLearningCommands(program: Command, globals: Globals): vo
   learnings
     .command("add <text>")
     .description("add what was learned to the log (dated now, with you as its source)")
-    .requiredOption("--service <service...>", "the service(s) it is about")
+    .option("--service <service...>", "the service(s) it is about (required)")
     .option("--incident <id>", "the incident it was learned from")
     .option("--env <environment>", "the environment it is about")
     .option("--json", "print JSON")
-    .action(async (text: string, options: Json & { service: string[]; incident?: string; env?: string }, command: Command) => {
+    .action(async (text: string, options: Json & { service?: string[]; incident?: string; env?: string }, command: Command) => {
       const api = await connect(globals(command));
-      const entry = await api.post<LearningEntry>("/v1/learnings", { text, services: options.service, incident: options.incident, environment: options.env, by: operatorName() });
+      // `learnings --service` is the group's option too: commander gives it to the group.
+      const given = options.service ?? (command.optsWithGlobals() as { service?: string | string[] }).service ?? [];
+      const services = typeof given === "string" ? [given] : given;
+      const entry = await api.post<LearningEntry>("/v1/learnings", { text, services, incident: options.incident, environment: options.env, by: operatorName() });
       out(wantsJson(options, command) ? JSON.stringify(entry, null, 2) : `${green("added")} ${day(entry.date)} ${entry.learning} ${dim(`(${entry.source})`)}`);
     });
 }

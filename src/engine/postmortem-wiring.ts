@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { LoadedProject } from "../config/index.js";
 import type { Clock, Logger } from "../core/index.js";
 import { buildTimeline } from "../incident/index.js";
-import { ActionItems, LearningLog, Postmortems, ResolveFollower, postmortemsConfigSchema, type PostmortemSources, type PostmortemsConfig } from "../postmortem/index.js";
+import { ActionItems, LearningLog, Postmortems, resolveFollower, postmortemsConfigSchema, type PostmortemSources, type PostmortemsConfig } from "../postmortem/index.js";
 import type { Store } from "../store/index.js";
 import { parseSection, type Engine } from "./engine.js";
 import { impactOf } from "./incident-wiring.js";
@@ -62,7 +62,7 @@ export async function startPostmortems(engine: Engine): Promise<PostmortemParts>
     learnings: engine.learnings,
   });
   const actions = new ActionItems({ store: engine.store, clock: engine.clock, onChange: (incidentId) => postmortems.refresh(incidentId) });
-  const follower = new ResolveFollower({
+  const follower = resolveFollower({
     events: engine.store.events,
     clock: engine.clock,
     onResolved: (incidentId) => postmortems.resolved(incidentId),

@@ -19,7 +19,7 @@ describe("post-mortem draft on a known event history", () => {
     const d = buildDraft(facts());
     assert.equal(d.status, "draft");
     assert.equal(d.date, "2026-12-01");
-    assert.deepEqual([d.impact.durationMs, d.impact.requests, d.impact.requestsFailed], [43_000, 812, 187]);
+    assert.deepEqual([d.impact.durationMs, d.impact.requests, d.impact.requestsFailed], [41_000, 812, 187], "the impact ended with the rollback");
     assert.equal(Math.round(d.impact.failedShare! * 1000), 230);
     assert.deepEqual(d.impact.budgets.map((b) => b.burnedPercent), [18.7]);
     assert.deepEqual(d.impact.routes, ["web in production: */"]);
@@ -27,9 +27,10 @@ describe("post-mortem draft on a known event history", () => {
     assert.match(d.trigger.text, /web v2 in production: a new artifact, 1 config key\(s\) changed against v1; apply of engineroom.yaml by cli/);
     assert.equal(d.detection.how, "the release's watch rolled web v2 back by itself");
     assert.equal(d.detection.detectMs, 41_000);
+    assert.equal(d.detection.signal, "analysis failed: error rate 23% > 5% (812 requests)");
     assert.deepEqual([d.response.acknowledgeMs, d.response.mitigateMs, d.response.resolveMs], [60_000, 43_000, 600_000]);
     assert.deepEqual([d.rootCause, d.lessons.wentWell, d.lessons.wentWrong, d.lessons.gotLucky], [null, null, null, null]);
-    assert.match(d.summary, /^SEV2 incident of web in production: 187 of 812 requests failed \(23%\) for 43s\. It was detected 41s after the impact began/);
+    assert.match(d.summary, /^SEV2 incident of web in production: 187 of 812 requests failed \(23%\) for 41s\. It was detected 41s after the impact began/);
     assert.equal(derivedLearning(d), "web v2 in production: error rate 23% of 812 requests after deploy (config: env.ERROR_EVERY); rolled back in 41s");
   });
 

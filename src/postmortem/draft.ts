@@ -127,11 +127,20 @@ export interface PostmortemDraft {
   generatedAt: number;
 }
 
-/** When the incident's impact ended: traffic back on a healthy release (mitigated), else its resolve or cancel. */
+/**
+ * When the incident's impact ended: the rollback that opened it (traffic left the bad release
+ * then, before the incident was even opened), else when it was mitigated, resolved or cancelled.
+ */
 export function impactEnd(incident: IncidentRecord): number | null {
   const m = incident.milestones;
-  return m.mitigated?.at ?? m.resolved?.at ?? m.cancelled?.at ?? null;
+  const ended = m.mitigated?.at ?? m.resolved?.at ?? m.cancelled?.at ?? null;
+  const cause = incident.cause.kind === "rollback" ? incident.links.find((l) => l.kind === "release" && l.ref === incident.cause.ref) : undefined;
+  const rolledBackAt = (cause?.detail.rolledBack as { at?: number } | null | undefined)?.at;
+  return typeof rolledBackAt === "number" ? Math.min(rolledBackAt, ended ?? rolledBackAt) : ended;
 }
+
+/** A rollback's reason without the event's "<release> is rolled-back: " before it. */
+export const rollbackReason = (message: string) => message.replace(/^.*? is rolled-back: /, "");
 
 /** The incident's release links as the trigger names them, oldest first. */
 export function triggerReleases(incident: IncidentRecord): TriggerRelease[] {
@@ -167,7 +176,7 @@ function detection(incident: IncidentRecord, releases: TriggerRelease[]): Postmo
   const cause = incident.cause;
   if (cause.kind === "rollback") {
     const release = releases.find((r) => r.releaseId === cause.ref);
-    const reason = release?.rolledBack?.reason ?? first?.summary ?? "rolled back";
+    const reason = rollbackReason(release?.rolledBack?.reason ?? first?.summary ?? "rolled back");
     const automatic = /^analysis\b|kept crashing|release\.down|no healthy instance/.test(reason);
     const ms = release?.switchedAt != null && release.rolledBack ? Math.max(0, release.rolledBack.at - release.switchedAt) : detectMs;
     const how = automatic ? `the release's watch rolled ${release ? releaseName(release) : "it"} back by itself` : `${release ? releaseName(release) : "the release"} was rolled back by hand`;

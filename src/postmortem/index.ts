@@ -11,4 +11,4 @@ export { ActionItems, type ActionItemsOptions, type NewActionItem, type OpenActi
 export { buildDraft, derivedLearning, impactEnd, toBeWritten, triggerReleases, type BudgetFacts, type PostmortemDraft, type PostmortemFacts, type TimelineEntry, type TrafficSample, type TriggerRelease } from "./draft.js";
 export { postmortemMarkdown } from "./markdown.js";
 export { Postmortems, type PostmortemSources, type PostmortemView, type PostmortemsOptions } from "./service.js";
-export { ResolveFollower, type ResolveFollowerOptions } from "./follower.js";
+export { resolveFollower, type ResolveFollowerOptions } from "./follower.js";

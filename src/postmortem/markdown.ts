@@ -4,7 +4,7 @@
  */
 import { formatDuration, redactor } from "../core/index.js";
 import { cell } from "./learnings.js";
-import { percentText, toBeWritten, type PostmortemDraft } from "./draft.js";
+import { percentText, rollbackReason, toBeWritten, type PostmortemDraft } from "./draft.js";
 
 const time = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 const span = (ms: number | null, none = "–") => (ms === null ? none : formatDuration(ms));
@@ -55,7 +55,7 @@ export function postmortemMarkdown(d: PostmortemDraft): string {
       `- Artifact: \`${r.artifactDigest ?? "?"}\`${r.previous ? ` (before: v${r.previous.number}, \`${r.previous.artifactDigest}\`)` : ""}`,
       `- Made by: ${r.deployedBy ?? "?"}${r.planHash ? `; plan hash \`${r.planHash}\`` : ""}`,
       `- Approved: ${r.approvedBy ?? "no approval required"}`,
-      `- Switched: ${r.switchedAt === null ? "never went live" : `${time(r.switchedAt)} UTC`}${r.rolledBack ? `; rolled back ${time(r.rolledBack.at)} UTC: ${r.rolledBack.reason}` : ""}`,
+      `- Switched: ${r.switchedAt === null ? "never went live" : `${time(r.switchedAt)} UTC`}${r.rolledBack ? `; rolled back ${time(r.rolledBack.at)} UTC: ${rollbackReason(r.rolledBack.reason)}` : ""}`,
       ...(r.configDiff.length === 0
         ? ["- Config diff: none"]
         : ["- Config diff:", "", "  | key | before | after |", "  |---|---|---|", ...r.configDiff.map((c) => `  | ${cell(c.key)} | ${value(c.from)} | ${value(c.to)} |`)]),

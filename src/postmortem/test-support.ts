@@ -44,7 +44,7 @@ export function rolledBackIncident(overrides: Partial<IncidentRecord> = {}): Inc
           deployedBy: "apply of engineroom.yaml by cli",
           approvedBy: null,
           planHash: "plan123",
-          rolledBack: { reason: "analysis failed: error rate 23% > 5% (812 requests)", at: t0 + 41_000 },
+          rolledBack: { reason: "web v2 in production is rolled-back: analysis failed: error rate 23% > 5% (812 requests)", at: t0 + 41_000 },
         },
       },
     ],

@@ -11,6 +11,7 @@ import type { Store } from "./types.js";
 
 export * from "./types.js";
 export { migrations, type Migration } from "./migrations.js";
+export { EventFeed, type EventFeedOptions } from "./event-feed.js";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite/index.js";
 export { PostgresStore, describePostgresUrl, type PostgresStoreOptions } from "./postgres/index.js";
 
