@@ -124,7 +124,7 @@ export function openApiDocument(): Record<string, unknown> {
       "/v1/apply": {
         post: {
           summary: "Apply a saved plan (PLAN_STALE when what runs changed since), or plan now and apply",
-          requestBody: { content: { "application/json": { schema: { type: "object", properties: { plan: { type: "object", description: "a plan as `POST /v1/plan` answered it" }, overrideBudget: { type: "string", description: "make the plan's promotions although a service's error budget there is spent (else SLO_BUDGET_EXHAUSTED, 409, before anything changes); the reason is recorded as a slo.budget-overridden event per promotion" } } } } } },
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { plan: { type: "object", description: "a plan as `POST /v1/plan` answered it" }, overrideBudget: { type: "string", description: "make the plan's promotions although a service's error budget there is spent (else SLO_BUDGET_EXHAUSTED, 409, before anything changes); the reason is recorded as a slo.budget-overridden event per promotion" }, approveCost: { type: "boolean", description: "apply although the plan raises the monthly cost by more than cost.budget.max_monthly_increase (else COST_BUDGET_EXCEEDED, 409, before anything changes); recorded as a cost.budget-approved event" } } } } } },
           responses: streamed,
         },
       },

@@ -138,7 +138,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
     redactor.redactDeep(await ops.plan({ refreshOnly: request.body?.refreshOnly === true })),
   );
 
-  app.post<{ Body: { plan?: unknown; overrideBudget?: unknown } | undefined }>("/v1/apply", async (request, reply) => {
+  app.post<{ Body: { plan?: unknown; overrideBudget?: unknown; approveCost?: unknown } | undefined }>("/v1/apply", async (request, reply) => {
     let saved: Plan | undefined;
     if (request.body?.plan !== undefined) {
       const parsed = parsePlan(JSON.stringify(request.body.plan));
@@ -146,7 +146,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
       saved = parsed.plan;
     }
     const overrideBudget = optionalString(request.body?.overrideBudget, "overrideBudget");
-    await stream(reply, (call) => ops.apply(saved, { ...call, overrideBudget }));
+    await stream(reply, (call) => ops.apply(saved, { ...call, overrideBudget, approveCost: request.body?.approveCost === true }));
   });
 
   app.post<{ Body: { env?: unknown } | undefined }>("/v1/unlock", async (request) =>

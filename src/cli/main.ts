@@ -197,10 +197,11 @@ const commands: CommandSpec[] = [
     options: [
       { flags: "--yes", description: "apply without asking" },
       { flags: "--override-budget <reason>", description: "make the plan's promotions although a service's error budget there is spent (recorded with the reason)" },
+      { flags: "--approve-cost", description: "apply although the plan raises the monthly cost over cost.budget.max_monthly_increase (recorded)" },
       jsonOption,
     ],
     run: async ([file], options, globals) =>
-      (await import("./plan.js")).apply(await connect(globals), file, { yes: options.yes === true, json: options.json === true, overrideBudget: options.overrideBudget as string | undefined }),
+      (await import("./plan.js")).apply(await connect(globals), file, { yes: options.yes === true, json: options.json === true, overrideBudget: options.overrideBudget as string | undefined, approveCost: options.approveCost === true }),
   },
   {
     name: "schema",

@@ -40,7 +40,7 @@ export async function plan(api: ApiClient, options: { out?: string; refreshOnly?
 }
 
 /** `engineroom apply [plan]`: applies a saved plan, or plans now and applies after confirmation. */
-export async function apply(api: ApiClient, file: string | undefined, options: { yes?: boolean; json?: boolean; overrideBudget?: string }): Promise<void> {
+export async function apply(api: ApiClient, file: string | undefined, options: { yes?: boolean; json?: boolean; overrideBudget?: string; approveCost?: boolean }): Promise<void> {
   let saved: Plan | undefined;
   if (file) {
     const parsed = parsePlan(readFileSync(file, "utf8"));
@@ -59,7 +59,7 @@ export async function apply(api: ApiClient, file: string | undefined, options: {
     }
     saved = plan; // apply exactly what was shown
   }
-  const result = await api.stream<{ done: string[]; revision: { fileHash: string; gitCommit: string | null } }>("POST", "/v1/apply", { plan: saved, overrideBudget: options.overrideBudget }, {
+  const result = await api.stream<{ done: string[]; revision: { fileHash: string; gitCommit: string | null } }>("POST", "/v1/apply", { plan: saved, overrideBudget: options.overrideBudget, approveCost: options.approveCost === true }, {
     operation: "apply",
     subject: "the project",
     onProgress: options.json ? () => {} : progressPrinter(),

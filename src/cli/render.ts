@@ -110,6 +110,7 @@ function renderService(s: ServiceStatus, environment: string): string[] {
     out.push(`  traffic   ${t.rps.toFixed(1)} req/s  errors ${(t.errorRate * 100).toFixed(2)}%${upstream.length ? ` (${upstream.join(", ")})` : ""}  p50 ≤${t.p50}ms p95 ≤${t.p95}ms p99 ≤${t.p99}ms  (last minute)`);
   }
   if (s.analysis) out.push(`  analysis  ${colourVerdict(s.analysis.outcome)} ${dim(s.analysis.reason)}`);
+  if (s.cost) out.push(`  cost      ${s.cost.text} ${dim(`at the current rate (${s.instances.filter((i) => i.status === "running").length} running instances × max(reserved, used) × price, 730 h)`)}`);
   for (const i of s.instances) {
     out.push(`  instance  ${i.id.padEnd(24)} :${i.port}  pid ${i.pid ?? "-"}  ${i.status}${i.healthy ? green(" healthy") : red(" unhealthy")}${i.restarts ? `  restarts ${i.restarts}` : ""}`);
   }

@@ -52,6 +52,19 @@ const pct = (v: number | null) => (v === null ? "–" : `${Math.round(v * 100_00
 
 const span = formatSpan;
 
+/** The cost per service and environment, with its idle part and per 1,000 requests, when a price sheet prices it. */
+function costLines(cost: Report["scorecard"]["cost"]): string[] {
+  if (!cost.measured || cost.perService.length === 0) return [];
+  return [
+    bold(`cost (${cost.currency}, max(reserved, used) × time × price)`),
+    table(
+      ["service", "environment", "cost", "idle", "requests", "per 1,000 requests"],
+      cost.perService.map((r) => [r.service, r.environment, r.total, r.idle, String(r.requests), r.per1kRequests ?? "–"]),
+    ),
+    "",
+  ];
+}
+
 const phase = (s: DurationSummary | null, none: string) => (s === null ? none : `median ${span(s.medianMs)}, p90 ${span(s.p90Ms)}, mean ${span(s.meanMs)} (${s.count})`);
 
 /** The scorecard as aligned tables: the operator's table, DORA's keys, then uptime per service and the recovery phases. */
@@ -111,6 +124,7 @@ export function renderReport(report: Report): string {
       ? []
       : [table(["drill", "service / env", "result", "detected / rolled back / healthy", "failed in / out of fault"], report.drills.rows.map((r) => [r.drill, `${r.service} / ${r.environment}`, r.passed ? "passed" : red("failed"), [r.detectedAfterMs, r.rolledBackAfterMs, r.healthyAfterMs].map((v) => (v === null ? "–" : span(v))).join(" / "), `${r.failedInsideFault} / ${r.failedOutsideFault} of ${r.requests}`]))]),
     "",
+    ...costLines(s.cost),
     bold(`open action items (${report.actionItems.text})`),
     ...(report.actionItems.open === 0
       ? []

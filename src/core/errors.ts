@@ -72,6 +72,7 @@ export const errorCatalogue = {
   SILENCE_INVALID: { status: 400, hint: "A silence needs at least one matcher (--match name=value, !=, =~, !~), a reason (--reason) and an expiry (--for, at most alerts.silences.max_duration)." },
   SILENCE_NOT_FOUND: { status: 404, hint: "`engineroom alerts silence list` lists the silences with their ids." },
   SLO_BUDGET_EXHAUSTED: { status: 409, hint: "The service's error budget there is spent: wait for it to recover (`engineroom slo`), fix what burns it, or promote with --override-budget \"<reason>\" (recorded)." },
+  COST_BUDGET_EXCEEDED: { status: 409, hint: "The plan raises the monthly cost by more than cost.budget.max_monthly_increase: review `engineroom plan`, or apply with --approve-cost (recorded as a cost.budget-approved event)." },
   REPORT_PERIOD_INVALID: { status: 400, hint: "Give the period as a duration from 1h to 400d, e.g. --since 30d, 7d or 12h." },
   SLO_UNKNOWN: { status: 404, hint: "Use an SLO declared under `slos` in engineroom.yaml; `engineroom slo` lists them." },
   CHECK_UNKNOWN: { status: 404, hint: "Use a check's name as `engineroom checks` lists it: a declared check, or a service's own (`<service>.health.<environment>`, `proxy.<environment>`)." },

@@ -7,3 +7,4 @@
 export { PriceSheet, hoursPerMonth, priceSheetOf, reservationColumns, reservationOf, type Prices, type Reservation } from "./sheet.js";
 export { addParts, bucketCost, meanUse, money, monthlyCost, noCost, type CostParts, type MeasuredUse } from "./math.js";
 export { withCost, type PlanCostInput } from "./plan-cost.js";
+export { costDefinition, costFigure, unpricedCost, type CostAmounts, type CostFigure, type CostRow, type ReleaseCostRow } from "./report-cost.js";

@@ -85,11 +85,11 @@ export function meanUse(buckets: readonly Pick<UsageBucket, "aliveMs" | "cpuMs" 
 const symbols: Record<string, string> = { USD: "$", EUR: "€", GBP: "£", JPY: "¥" };
 
 /**
- * Money as people read it, rounded to cents: `$14.20`, `€0.03`, `CHF 3.10`; with `signed`, `+$14.20`
- * or `-$3.10` (a change).
+ * Money as people read it, rounded to cents (or `places` decimals): `$14.20`, `€0.03`, `CHF 3.10`;
+ * with `signed`, `+$14.20` or `-$3.10` (a change).
  */
-export function money(value: Exact, currency: string, options: { signed?: boolean } = {}): string {
-  const text = decimal.formatDecimal(value, 2);
+export function money(value: Exact, currency: string, options: { signed?: boolean; places?: number } = {}): string {
+  const text = decimal.formatDecimal(value, options.places ?? 2);
   const negative = text.startsWith("-");
   const digits = negative ? text.slice(1) : text;
   const symbol = symbols[currency];

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { loadProject, type LoadedProject } from "../config/index.js";
 import { EngineError, toEngineError } from "../core/index.js";
 import { promote, type Progress } from "../deploy/index.js";
+import { priceSheetOf, withCost } from "../cost/index.js";
 import { desiredState, plan as makePlan, staleReason, type Change, type CurrentState, type Plan } from "../plan/index.js";
 import type { Engine } from "./engine.js";
 
@@ -44,7 +45,12 @@ export async function planProject(engine: Engine): Promise<{ plan: Plan; project
   if (added.length > 0) {
     throw new EngineError("PLAN_INVALID", `The file declares environments the running engine does not have (${added.join(", ")}); restart the engine to add them.`);
   }
-  const plan = makePlan(desiredState(project.config, project.fileHash), await currentState(engine));
+  const desired = desiredState(project.config, project.fileHash);
+  const current = await currentState(engine);
+  const made = makePlan(desired, current);
+  // The price sheet as the file declares it now, like the rest of the plan.
+  const sheet = priceSheetOf(project.config.cost);
+  const plan = sheet ? withCost(made, { desired, current, sheet, measured: await engine.cost.measured() }) : made;
   return { plan, project };
 }
 
@@ -55,6 +61,8 @@ export interface ApplyOptions {
   onProgress?: (p: Progress) => void;
   /** The reason to promote although the service's error budget there is spent (recorded per promotion as `slo.budget-overridden`). */
   overrideBudget?: string;
+  /** Apply although the plan raises the monthly cost over `cost.budget.max_monthly_increase` (recorded as `cost.budget-approved`). */
+  approveCost?: boolean;
 }
 
 /**
@@ -76,6 +84,7 @@ export async function applyPlan(engine: Engine, saved: Plan | undefined, options
   if (blocked.length > 0) {
     throw new EngineError("PLAN_BLOCKED", `Some changes cannot be applied yet: ${blocked.map((c) => `${c.service} (${c.environment}): ${c.blockedBy}`).join("; ")}. Nothing was changed.`);
   }
+  await guardCost(engine, plan, options);
   // Every promotion's budget before the first change, so that a refusal leaves the whole apply undone;
   // overridden (a reason given), each is recorded as it is made (in applyChange).
   if (!options.overrideBudget?.trim()) {
@@ -143,6 +152,21 @@ async function applyChange(engine: Engine, change: Change, options: ApplyOptions
         return;
     }
   });
+}
+
+/**
+ * The cost guardrail: a plan that raises the monthly cost by more than cost.budget.max_monthly_increase
+ * is refused (COST_BUDGET_EXCEEDED, before anything changes) unless approved, which is recorded.
+ */
+async function guardCost(engine: Engine, plan: Plan, options: ApplyOptions): Promise<void> {
+  const budget = plan.cost?.budget;
+  if (!plan.cost || !budget?.exceeded) return;
+  const details = { currency: plan.cost.currency, monthlyIncrease: plan.cost.delta, maxMonthlyIncrease: budget.maxMonthlyIncrease, before: plan.cost.before, after: plan.cost.after };
+  if (!options.approveCost) {
+    throw new EngineError("COST_BUDGET_EXCEEDED", `apply refused: ${budget.text.replace(/; apply refuses it.*$/, ".")} Nothing was changed.`, { details });
+  }
+  const actor = options.actor ?? "apply";
+  await engine.store.events.append({ type: "cost.budget-approved", message: `${actor} approved a monthly cost increase over the budget: ${plan.cost.text}`, data: { ...details, actor, planHash: plan.hash } });
 }
 
 /** The error-budget guardrail of a promotion the apply makes, as `promote`'s, with the apply's own hint. */

@@ -11,6 +11,7 @@ import { createRuntime, runtimeConfigSchema, type Runtime } from "../runtime/ind
 import { openStore, type Store } from "../store/index.js";
 import { FileConfigSnapshots, StateFiles } from "./state-files.js";
 import { DriftWatch } from "./drift.js";
+import { CostWatch } from "./cost-watch.js";
 import { EnvironmentRuntime } from "./environment.js";
 import { Monitoring } from "./monitoring.js";
 import { monitoringConfig } from "./monitoring-config.js";
@@ -52,6 +53,8 @@ export class Engine {
   readonly artifacts: ArtifactStore;
   /** Changes made outside the engine, scanned every 30 s and on `plan --refresh-only`. */
   readonly drift: DriftWatch;
+  /** Measured usage of every instance, sampled every 30 s for cost; the price sheet. */
+  readonly cost: CostWatch;
   /** The data-plane process (proxies) this engine is attached to; it outlives the engine. */
   readonly dataPlane: DataPlane;
   /** Checks, SLOs, alerts and channels; started once the environments serve. */
@@ -77,6 +80,7 @@ export class Engine {
     this.configSnapshots = parts.configSnapshots;
     this.artifacts = parts.artifacts;
     this.drift = new DriftWatch(this);
+    this.cost = new CostWatch(this);
     this.project = parts.project;
     this.store = parts.store;
     this.runtime = parts.runtime;
@@ -163,6 +167,7 @@ export class Engine {
       const orphans = adopted.filter((i) => !names.has(i.labels.environment ?? ""));
       await Promise.all(orphans.map((i) => runtime.stop(i.id, { graceMs: 5_000 }).then(() => runtime.forget(i.id))));
       engine.drift.start(30_000);
+      engine.cost.start(30_000);
       await engine.monitoring.start(monitoring);
       engine.drills = startDrills(engine, drills);
       engine.postmortems = await startPostmortems(engine);
@@ -265,6 +270,7 @@ export class Engine {
   stop(options: { keepDataPlane?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
       this.drift.stop();
+      await this.cost.stop();
       await this.drills?.stop().catch((error) => this.logger.warn("drills stop failed", { error: String(error) }));
       await this.postmortems?.stop().catch((error) => this.logger.warn("post-mortems stop failed", { error: String(error) }));
       await this.monitoring.stop().catch((error) => this.logger.warn("monitoring stop failed", { error: String(error) }));

@@ -70,9 +70,11 @@ export interface Operations extends CheckOperations, SloOperations, AlertOperati
   /**
    * Applies `saved` (refused when stale) or a fresh plan. A promotion it makes is refused with
    * SLO_BUDGET_EXHAUSTED, before anything changes, while the budget there is spent, unless
-   * `overrideBudget` gives a reason (recorded as a `slo.budget-overridden` event).
+   * `overrideBudget` gives a reason (recorded as a `slo.budget-overridden` event). A plan that raises
+   * the monthly cost over `cost.budget.max_monthly_increase` is refused with COST_BUDGET_EXCEEDED, before
+   * anything changes, unless `approveCost` (recorded as a `cost.budget-approved` event).
    */
-  apply(saved: Plan | undefined, options?: Call & { overrideBudget?: string }): Promise<{ plan: Plan; done: string[]; revision: AppliedRevision }>;
+  apply(saved: Plan | undefined, options?: Call & { overrideBudget?: string; approveCost?: boolean }): Promise<{ plan: Plan; done: string[]; revision: AppliedRevision }>;
   status(environment?: string): Promise<ProjectStatus>;
   events(query?: EventQuery): Promise<EngineEvent[]>;
   /** Newest first, each with its artifact's provenance when the artifact was uploaded from CI. */

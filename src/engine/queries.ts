@@ -20,6 +20,8 @@ export interface ServiceStatus {
   traffic: TrafficSummary | null;
   /** The latest analysis verdict of the live release (while it is watched, and after). */
   analysis: Verdict | null;
+  /** What its running instances (warm ones included) cost a month at the current rate, from the price sheet; null without one. */
+  cost: { monthly: string; text: string } | null;
 }
 
 export interface EnvironmentStatus {
@@ -60,21 +62,25 @@ async function environmentStatus(engine: Engine, environment: EnvironmentRuntime
   const { store } = engine;
   const { supervisor, name: envName } = environment;
   const services: ServiceStatus[] = [];
+  const measured = engine.cost.sheet ? await engine.cost.measured() : undefined;
   for (const [name, service] of Object.entries(environment.config.services)) {
     const record = await store.live.get(name, envName);
     const live = record ? await store.releases.get(record.releaseId) : undefined;
     const previous = record?.previousReleaseId ? await store.releases.get(record.previousReleaseId) : undefined;
     const mine = new Set((await store.releases.list({ service: name, environment: envName, limit: 50 })).map((r) => r.id));
     const now = engine.clock.now();
+    const instances = supervisor.releaseIds().filter((id) => mine.has(id)).flatMap((id) => supervisor.view(id));
+    const running = instances.filter((i) => i.status === "running").length;
     services.push({
       name,
       routes: service.routes.map((r) => `${r.host}${r.path}`),
       busy: environment.deployer.busy(name) ?? null,
       live: live && record ? { ...live, switchedAt: record.switchedAt } : null,
       previous: previous ? { ...previous, warm: supervisor.isWarm(previous.id) } : null,
-      instances: supervisor.releaseIds().filter((id) => mine.has(id)).flatMap((id) => supervisor.view(id)),
+      instances,
       traffic: live ? environment.metrics.summary(live.id, now - 60_000, now) : null,
       analysis: (live && environment.deployer.analysis.last(live.id)) || null,
+      cost: measured ? ((await engine.cost.monthlyRate(envName, name, running, measured)) ?? null) : null,
     });
   }
   const lease = await environment.lock.lease();

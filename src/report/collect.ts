@@ -3,7 +3,8 @@
  * checks' aggregates and the alerts of one period, computed into a Report (see types.ts).
  */
 import { noiseReport } from "../alert/index.js";
-import { releaseStates, type ActionRepo, type AlertRepo, type CheckRepo, type EventLog, type RequestHistory } from "../store/index.js";
+import { costFigure, unpricedCost, type PriceSheet } from "../cost/index.js";
+import { releaseStates, type ActionRepo, type AlertRepo, type CheckRepo, type EventLog, type RequestHistory, type UsageRepo } from "../store/index.js";
 import { openActionItems } from "./actions.js";
 import { drillReleases, drillsSection } from "./drills.js";
 import { incidentsByRelease, incidentTimelines, recoveryFigures } from "./incidents.js";
@@ -19,6 +20,8 @@ export interface ReportSources {
   alerts: Pick<AlertRepo, "list">;
   /** The post-mortems' action items (the open ones are listed with their age). */
   actions?: Pick<ActionRepo, "list">;
+  /** The instances' measured usage, for cost. */
+  usage?: Pick<UsageRepo, "list">;
 }
 
 /** The period is [since, until], both included: what happened in the very millisecond of the report counts. */
@@ -31,6 +34,8 @@ export interface ReportScope {
   production: string;
   /** The services of each environment, for uptime. */
   services: readonly { service: string; environment: string }[];
+  /** The price sheet; without one (or without `usage`), cost is not measured. */
+  prices?: PriceSheet;
 }
 
 /** The operator's targets. */
@@ -98,12 +103,21 @@ export async function collectReport(sources: ReportSources, scope: ReportScope):
         text: falsePositives === null ? (noise.overall.alerts === 0 ? "no alerts" : "no alert classified yet") : `${percent(falsePositives)} false positives (${noise.overall.noise + noise.overall.duplicate} of ${noise.overall.actionable + noise.overall.noise + noise.overall.duplicate})`,
         from: { alerts: { actionable: idsOf("actionable"), noise: idsOf("noise"), duplicate: idsOf("duplicate") } },
       },
-      cost: { measured: false, reason: "not measured: no price sheet", perService: [], per1kRequests: null, total: null, meets: null, text: "not measured: no price sheet" },
+      cost: await periodCost(sources, scope, uptime),
     },
     actionItems: await openActionItems(sources.actions, until),
     drills: drillsSection(drillEvents, environment),
     dora: doraKeys(timelines, commitsByDigest, incidentsByRelease(incidents.values()), { since, until, environment: environment ?? scope.production }),
   };
+}
+
+/** The cost of the period from the usage buckets that start in it, with each pair's requests from the uptime rows. */
+async function periodCost(sources: ReportSources, scope: ReportScope, uptime: readonly UptimeRow[]) {
+  if (!scope.prices || !sources.usage) return unpricedCost();
+  const usage = { fromMs: scope.since, toMs: scope.until + 1, environment: scope.environment ?? null };
+  const buckets = await sources.usage.list({ fromMs: usage.fromMs, toMs: usage.toMs, ...(scope.environment === undefined ? {} : { environment: scope.environment }) });
+  const requests = new Map(uptime.map((r) => [`${r.environment}\0${r.service}`, r.requests.valid]));
+  return costFigure(buckets, (service, environment) => requests.get(`${environment}\0${service}`) ?? 0, scope.prices, usage);
 }
 
 /** Uptime per service and environment, from both sources: the proxy's request counts and the health check's runs. */

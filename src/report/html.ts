@@ -48,6 +48,19 @@ function table(header: string[], rows: string[][], numeric: number[] = []): stri
 const ratioText = (value: number | null) => (value === null ? "–" : percent(value));
 const at = (ms: number | null) => (ms === null ? "–" : e(new Date(ms).toISOString().replace("T", " ").slice(0, 19)));
 const summary = (s: DurationSummary | null, none: string) => (s === null ? none : `median ${span(s.medianMs)} · p90 ${span(s.p90Ms)} · mean ${span(s.meanMs)} (${s.count})`);
+/** The cost section: per service a bar of its cost with its idle part said, then the tables the figures came from. */
+function costSection(cost: Report["scorecard"]["cost"]): string {
+  if (!cost.measured) return `<p class="note">${e(cost.reason)}</p>`;
+  const bars = cost.perService.map((r) => ({ label: `${r.service} · ${r.environment}`, value: Number(r.total), text: r.text, tone: "plain" as const }));
+  const services = table(
+    ["service", "environment", `cost (${cost.currency})`, "idle", "CPU", "memory", "storage", "requests", "per 1,000 requests", "instance-hours"],
+    cost.perService.map((r) => [e(r.service), e(r.environment), r.total, r.idle, r.cpu, r.memory, r.storage, String(r.requests), r.per1kRequests ?? "–", (r.from.instanceMs / 3_600_000).toFixed(2)]),
+    [2, 3, 4, 5, 6, 7, 8, 9],
+  );
+  const releases = table(["release", "service", "environment", `cost (${cost.currency})`, "idle"], cost.perRelease.map((r) => [e(r.releaseId), e(r.service), e(r.environment), r.total, r.idle]), [3, 4]);
+  return `<p>${e(cost.text)}</p><p class="note">${e(cost.definition)}</p>${bars.length ? barChart(bars, { title: `Cost per service (${cost.currency})`, min: 0 }) : ""}${services}${releases}`;
+}
+
 const meetsText = (meets: boolean | null, text: string) => (meets === null ? e(text) : `<span class="${meets ? "good" : "bad"}-text">${e(text)}</span>`);
 
 /** The page for `report` (of project `project`). */
@@ -178,7 +191,7 @@ export function renderReportHtml(report: Report, options: { project: string }): 
 <p>Deployment frequency: ${e(d.deploymentFrequency.text)} · lead time: ${e(d.leadTime.text)} · change failure rate: ${e(d.changeFailureRate.text)} (${e(d.changeFailureRate.bucket ?? "–")}) · failed deployment recovery: ${e(d.recoveryTime.text)}</p>${failures}
 <h2>Open action items</h2><p>${e(report.actionItems.text)}</p>${report.actionItems.open ? actions : ""}
 <h2>Drills</h2><p>${e(report.drills.text)}</p>${report.drills.runs ? drills : ""}
-<h2>Cost</h2><p class="note">${e(s.cost.reason)}</p>
+<h2>Cost</h2>${costSection(s.cost)}
 <p class="note">Every figure is traceable: <code>engineroom report --json</code> lists the releases, incidents, alerts and events behind it.</p>
 </body></html>
 `;

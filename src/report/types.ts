@@ -3,6 +3,7 @@
  * names what it was computed from (`from`): release ids with their event ids, incident ids with
  * theirs, alert ids, checks and request-history queries. Durations are milliseconds, ratios 0..1.
  */
+import type { CostFigure } from "../cost/index.js";
 import type { DurationSummary } from "./stats.js";
 import type { DrillsSection } from "./drills.js";
 
@@ -120,8 +121,8 @@ export interface Report {
       rules: { rule: string; alerts: number; falsePositiveRatio: number | null }[];
       from: { alerts: { actionable: string[]; noise: string[]; duplicate: string[] } };
     };
-    /** Not built yet: a stable shape that says so instead of inventing figures. */
-    cost: Figure & { measured: false; reason: string; perService: never[]; per1kRequests: null; total: null };
+    /** From the price sheet and the instances' measured usage; without a sheet, a stable shape that says so. */
+    cost: CostFigure;
   };
   /** The post-mortems' action items still open at the end of the period, oldest first. */
   actionItems: { open: number; overdue: number; text: string; items: ActionItemRow[] };

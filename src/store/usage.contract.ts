@@ -8,9 +8,11 @@ import { describe, it } from "node:test";
 import type { ManualClock } from "../core/index.js";
 import { usageBucketMs, type Store, type UsageBucket } from "./types.js";
 
-export function usageContract(get: () => { store: Store; clock: ManualClock }): void {
-  const t0 = Date.UTC(2026, 0, 1);
-  const sample = (overrides: Partial<UsageBucket> = {}): UsageBucket => ({
+const t0 = Date.UTC(2026, 0, 1);
+
+/** 30 s of a live instance of web in production using 1.5 s of CPU and 100 MiB, reserving 500m, 256Mi and 1Gi; for tests. */
+export function usageSample(overrides: Partial<UsageBucket> = {}): UsageBucket {
+  return {
     environment: "production",
     service: "web",
     releaseId: "rel_1",
@@ -25,7 +27,11 @@ export function usageContract(get: () => { store: Store; clock: ManualClock }): 
     reservedStorageBytes: 1024 ** 3,
     live: true,
     ...overrides,
-  });
+  };
+}
+
+export function usageContract(get: () => { store: Store; clock: ManualClock }): void {
+  const sample = usageSample;
 
   describe("usage", () => {
     it("adds samples into their bucket: times add, the mean memory is weighted by alive time, the peak is kept", async () => {

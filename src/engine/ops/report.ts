@@ -34,6 +34,7 @@ export function reportOperations(engine: Engine): ReportOperations {
       environment: options.environment,
       production: environments.at(-1)!.name,
       services: environments.flatMap((e) => Object.keys(e.services).map((service) => ({ service, environment: e.name }))),
+      ...(engine.cost.sheet ? { prices: engine.cost.sheet } : {}),
     });
   };
   return {
