@@ -142,7 +142,9 @@ async function callerOf(request: FastifyRequest, tokens: Pick<Tokens, "verify">,
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
     const secret = /^Bearer (.+)$/.exec(authorization)?.[1]?.trim();
-    const caller = secret === undefined ? undefined : await tokens.verify(secret, "api");
+    // The engineroom CLI says it is the CLI (its calls are audited `via: cli`); anything else is `api`.
+    const via = request.headers["x-engineroom-client"] === "cli" ? "cli" : "api";
+    const caller = secret === undefined ? undefined : await tokens.verify(secret, via);
     if (!caller) throw new EngineError("API_UNAUTHORIZED", "Missing or wrong API token.");
     return caller;
   }
@@ -170,7 +172,11 @@ async function callerOf(request: FastifyRequest, tokens: Pick<Tokens, "verify">,
   return caller;
 }
 
-/** Who acts, as the event log records it: `api:<token name>` (`api` before authentication). */
+/**
+ * Who acts, as the event log records it: `<via>:<token name>` for a created token (`api:ci-bot`,
+ * `ui:alice`), `api` for the state folder's admin token (as before tokens existed).
+ */
 export function actorName(request: FastifyRequest): string {
-  return request.caller ? `${request.caller.via}:${request.caller.name}` : "api";
+  const caller = request.caller;
+  return caller?.tokenId === undefined ? "api" : `${caller.via}:${caller.name}`;
 }

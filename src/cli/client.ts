@@ -104,7 +104,7 @@ export class ApiClient {
 
   #send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Answer> {
     const payload = body === undefined ? "" : JSON.stringify(body);
-    const head = [`${method} ${path} HTTP/1.1`, `host: ${this.address}`, `authorization: ${this.#auth}`, "connection: close"];
+    const head = [`${method} ${path} HTTP/1.1`, `host: ${this.address}`, `authorization: ${this.#auth}`, "x-engineroom-client: cli", "connection: close"];
     if (body !== undefined) head.push("content-type: application/json", `content-length: ${Buffer.byteLength(payload)}`);
     // node:tls is loaded only for an API that serves HTTPS: plain loopback commands stay as quick to start.
     const tls = this.#ca === undefined ? undefined : Promise.all([import("node:tls"), import("node:fs")]);
