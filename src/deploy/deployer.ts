@@ -87,8 +87,8 @@ export class Deployer {
   }
 
   /**
-   * Deploys an artifact that is already stored, named by its digest (one uploaded from CI): its
-   * commit, for lead time, is the one its signed provenance names. ARTIFACT_NOT_FOUND when it is not stored.
+   * Deploys an artifact that is already stored, named by its digest (one uploaded from CI; the
+   * pipeline records its provenance with the release). ARTIFACT_NOT_FOUND when it is not stored.
    */
   #deployStored(serviceName: string, service: ServiceConfig, digest: string, options: RunOptions): Promise<DeployResult> {
     return this.#lock.run(`deploy ${serviceName}`, async () => {
@@ -97,8 +97,7 @@ export class Deployer {
       }
       const provenance = (await this.#o.store.artifacts.get(digest))?.provenance;
       progressOf(options.onProgress)({ step: "artifact", message: `stored artifact ${digest.slice(0, 19)}${provenance ? ` (commit ${provenance.commit.slice(0, 12)} on ${provenance.branch})` : ""}` });
-      const commit = provenance?.commitTime != null ? { sha: provenance.commit, time: provenance.commitTime } : undefined;
-      return runPipeline(this.#ctx, serviceName, service, digest, `deploy of ${digest.slice(0, 19)}${options.actor ? ` by ${options.actor}` : ""}`, { ...options, commit });
+      return runPipeline(this.#ctx, serviceName, service, digest, `deploy of ${digest.slice(0, 19)}${options.actor ? ` by ${options.actor}` : ""}`, options);
     });
   }
 

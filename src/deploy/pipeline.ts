@@ -49,7 +49,11 @@ export async function runPipeline(ctx: DeployContext, serviceName: string, servi
   await ctx.approvals.drop(serviceName, "a newer release of the service was started");
   const configHash = serviceConfigHash(service);
   await ctx.o.configs.save(configHash, service);
-  const release = await store.releases.create({ service: serviceName, environment, artifactDigest: digest, configHash, reason, ...(options.commit && { commit: options.commit }) });
+  // An artifact uploaded from CI carries its provenance into every release of it (a promotion too),
+  // and its commit time is where lead time for changes starts.
+  const provenance = (await store.artifacts.get(digest))?.provenance;
+  const commit = options.commit ?? (provenance && provenance.commitTime !== null ? { sha: provenance.commit, time: provenance.commitTime } : undefined);
+  const release = await store.releases.create({ service: serviceName, environment, artifactDigest: digest, configHash, reason, ...(commit && { commit }), ...(provenance && { provenance }) });
   progress({ step: "release", releaseId: release.id, message: `release v${release.number} of ${digest.slice(0, 19)} in ${environment}` });
   try {
     const current = await bringUp(ctx, release, service, signal, progress);

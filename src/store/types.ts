@@ -62,6 +62,8 @@ export interface NewRelease {
   reason: string;
   /** The git commit the artifact was built from, when known: kept in the `release.pending` event's data (lead time for changes). */
   commit?: { sha: string; time: number };
+  /** Where the artifact came from, when it was uploaded from CI: kept in the `release.pending` event's data too. */
+  provenance?: ArtifactProvenance;
 }
 
 /** One append-only record of something that happened: the audit log and the source of every report. */

@@ -119,6 +119,7 @@ describe("builds from CI: signed uploads, deploy by digest, provenance", () => {
     // The commit time feeds lead time for changes: it is the release's commit in release.pending.
     const [pending] = await p.engine.store.events.list({ types: ["release.pending"], releaseId: release!.id });
     assert.deepEqual(pending!.data.commit, { sha: "ab12".padEnd(40, "9"), time: Date.parse("2026-01-02T03:04:05Z") });
+    assert.equal((pending!.data.provenance as { runUrl?: string }).runUrl, "https://github.com/acme/web/actions/runs/42", "recorded with the release");
     const record = await run(p.dir, ["ci", "upload", folder, "--key", keyFile, "--commit", "ab12".padEnd(40, "9"), "--branch", "main", "--run-url", "https://ci.example/r/1", "--json"]);
     assert.equal(JSON.parse(record.out).existed, true, "the same build again is the same artifact");
   });

@@ -30,7 +30,7 @@ export class SqlReleaseRepo extends SqlRepo implements ReleaseRepo {
         environment: release.environment,
         releaseId: release.id,
         message: `${label(release)} created: ${release.reason}`,
-        data: { number: release.number, artifactDigest: release.artifactDigest, configHash: release.configHash, ...(input.commit && { commit: input.commit }) },
+        data: { number: release.number, artifactDigest: release.artifactDigest, configHash: release.configHash, ...(input.commit && { commit: input.commit }), ...(input.provenance && { provenance: input.provenance }) },
       });
       return release;
     }, lockKey);
