@@ -12,7 +12,8 @@ import { decodeStatement, parseStatement, provenanceOf } from "./statement.js";
 
 /** An upload as it arrives: the body streams, the statement and its signature come as headers. */
 export interface Upload {
-  body: AsyncIterable<Uint8Array>;
+  /** The .tgz as it streams in (a request), or in chunks at hand (an MCP call's decoded bytes: `[buffer]`). */
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   /** The `x-engineroom-statement` header: base64 of the statement's JSON. */
   statement: string | undefined;
   /** The `x-engineroom-signature` header: the ed25519 signature, base64. */
@@ -88,7 +89,7 @@ export async function acceptUpload(upload: Upload, o: IntakeOptions): Promise<Ac
 }
 
 /** Streams the body to `file`, hashing as it goes, and stops at once past `maxBytes`. */
-async function receive(body: AsyncIterable<Uint8Array>, file: string, maxBytes: number, limit: string): Promise<{ sha256: string; sizeBytes: number }> {
+async function receive(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, file: string, maxBytes: number, limit: string): Promise<{ sha256: string; sizeBytes: number }> {
   const hash = createHash("sha256");
   const out = createWriteStream(file, { mode: 0o600 });
   let sizeBytes = 0;
