@@ -10,6 +10,9 @@ import { bold, dim, green, out, table, yellow } from "./render.js";
 type Json = { json?: boolean };
 type Globals = (command: Command) => GlobalOptions;
 
+/** Every value of an option given more than once. */
+const repeated = (value: string, before: string[] | undefined) => [...(before ?? []), value];
+
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** `engineroom postmortem <incident> [--json] [--regenerate]`: the incident's post-mortem, as its file reads. */
@@ -71,32 +74,32 @@ export function registerActionCommands(program: Command, globals: Globals): void
 
 /** `engineroom learnings [--service] [--since] [--json]`, `learnings add --service <s> "text"`: the learning log. */
 export function registerLearningCommands(program: Command, globals: Globals): void {
-  const list = async (options: Json & { service?: string; since?: string }, command: Command) => {
+  const list = async (options: Json & { service?: string[]; since?: string }, command: Command) => {
     const api = await connect(globals(command));
-    const query = new URLSearchParams({ ...(options.service && { service: options.service }), ...(options.since && { since: options.since }) });
+    const service = (options.service ?? (command.optsWithGlobals() as { service?: string[] }).service)?.at(-1);
+    const query = new URLSearchParams({ ...(service && { service }), ...(options.since && { since: options.since }) });
     const { learnings } = await api.get<{ learnings: LearningEntry[] }>(`/v1/learnings${query.size ? `?${query}` : ""}`);
     out(wantsJson(options, command) ? JSON.stringify({ learnings }, null, 2) : renderLearnings(learnings));
   };
   const learnings = program
     .command("learnings")
     .description("the learning log: date | learning | source (each resolved incident, each drill, people's entries)")
-    .option("--service <service>", "only the entries about this service")
+    .option("--service <service>", "only the entries about this service", repeated)
     .option("--since <duration>", "only the entries of the last 30d, 12h…")
     .option("--json", "print JSON")
     .action(list);
-  learnings.command("list").description("the learning log, oldest first").option("--service <service>", "only this service's").option("--since <duration>", "only the last 30d, 12h…").option("--json", "print JSON").action(list);
+  learnings.command("list").description("the learning log, oldest first").option("--service <service>", "only this service's", repeated).option("--since <duration>", "only the last 30d, 12h…").option("--json", "print JSON").action(list);
   learnings
     .command("add <text>")
     .description("add what was learned to the log (dated now, with you as its source)")
-    .option("--service <service...>", "the service(s) it is about (required)")
+    .option("--service <service>", "the service it is about (required; repeat it for more than one)", repeated)
     .option("--incident <id>", "the incident it was learned from")
     .option("--env <environment>", "the environment it is about")
     .option("--json", "print JSON")
     .action(async (text: string, options: Json & { service?: string[]; incident?: string; env?: string }, command: Command) => {
       const api = await connect(globals(command));
       // `learnings --service` is the group's option too: commander gives it to the group.
-      const given = options.service ?? (command.optsWithGlobals() as { service?: string | string[] }).service ?? [];
-      const services = typeof given === "string" ? [given] : given;
+      const services = options.service ?? (command.optsWithGlobals() as { service?: string[] }).service ?? [];
       const entry = await api.post<LearningEntry>("/v1/learnings", { text, services, incident: options.incident, environment: options.env, by: operatorName() });
       out(wantsJson(options, command) ? JSON.stringify(entry, null, 2) : `${green("added")} ${day(entry.date)} ${entry.learning} ${dim(`(${entry.source})`)}`);
     });

@@ -133,6 +133,11 @@ describe("post-mortems, end to end: a faulty release rolled back â†’ incident â†
     const deployed = await run(p.dir, ["deploy", "web", p.artifact({ version: "v3" })]);
     assert.equal(deployed.code, 0, deployed.out);
     assert.match(deployed.out, /Learned before:\n {2}web .*a config change needs a canary/);
+    const both = await run(p.dir, ["learnings", "add", "--service", "web", "--service", "web", "--json", "said twice, kept once"]);
+    assert.deepEqual((JSON.parse(both.out) as LearningEntry).services, ["web"], both.out);
+    const none = await run(p.dir, ["learnings", "add", "no service"]);
+    assert.equal(none.code, 2, none.out);
+    assert.match(none.out, /LEARNING_INVALID/);
   });
 
   it("never overwrites a post-mortem a person edited: a regenerated draft goes beside it", async () => {
