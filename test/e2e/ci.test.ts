@@ -81,7 +81,8 @@ describe("builds from CI: signed uploads, deploy by digest, provenance", () => {
     otherKeyFile = join(keys, "other.key");
     const { publicKey } = generateCiKey(keyFile);
     generateCiKey(otherKeyFile);
-    p = await startProject(testConfig("", `ci:\n  trusted_keys:\n    - name: github\n      key: ${publicKey}\nartifacts:\n  max_upload_bytes: ${maxUploadBytes}\n`));
+    const top = `ci:\n  trusted_keys:\n    - name: github\n      key: ${publicKey}\nartifacts:\n  max_upload_bytes: ${maxUploadBytes}\n`;
+    p = await startProject(testConfig("", top).concat("environments:\n  staging: {}\n  production: {}\n"));
   });
 
   after(async () => {
@@ -169,6 +170,17 @@ describe("builds from CI: signed uploads, deploy by digest, provenance", () => {
     assert.equal(accepted.status, 201, JSON.stringify(accepted.json));
     assert.equal(accepted.json.digest, good.statement.digest);
     assert.ok((await p.engine.artifacts.list()).includes(good.statement.digest));
+  });
+
+  it("a promotion carries the provenance into production: its release shows it, and its commit starts lead time there", async () => {
+    const promoted = await run(p.dir, ["promote", "web", "--to", "production", "--initial", "--skip-watch", "--json"]);
+    assert.equal(promoted.code, 0, promoted.out);
+    const listed = await run(p.dir, ["releases", "web", "--env", "production", "--json"]);
+    const [release] = JSON.parse(listed.out) as ReleaseWithProvenance[];
+    assert.equal(release!.environment, "production");
+    assert.equal(release!.provenance?.runUrl, "https://github.com/acme/web/actions/runs/42");
+    const [pending] = await p.engine.store.events.list({ types: ["release.pending"], releaseId: release!.id });
+    assert.deepEqual(pending!.data.commit, { sha: "ab12".padEnd(40, "9"), time: Date.parse("2026-01-02T03:04:05Z") });
   });
 
   it("deploy by a digest that is not stored is ARTIFACT_NOT_FOUND, and the live release keeps serving", async () => {
