@@ -239,7 +239,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: {
           summary: "Run a runbook for a service and environment: `dry_run: true` resolves every step now and changes nothing; else the run starts (201; `wait: true` answers once it ended or paused for an approval) and is attached to the incident (`incident`, else the open one of the service) (RUNBOOK_UNKNOWN, RUNBOOK_INVALID, SERVICE_UNKNOWN, ENVIRONMENT_UNKNOWN, INCIDENT_NOT_FOUND, RUNBOOK_BUSY)",
           parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
-          requestBody: { content: { "application/json": { schema: { type: "object", properties: { service: { type: "string" }, environment: { type: "string" }, incident: { type: "string" }, dry_run: { type: "boolean" }, wait: { type: "boolean" }, by: { type: "string" }, agent: { type: "boolean" } } } } } },
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { service: { type: "string" }, environment: { type: "string" }, incident: { type: "string" }, dry_run: { type: "boolean" }, wait: { type: "boolean" }, by: { type: "string" } } } } } },
           responses: { "200": { description: "the dry run: `{ steps, summary, verification }`" }, "201": { description: "the run" }, ...errors, ...conflict },
         },
       },
@@ -250,7 +250,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: {
           summary: "Approve a run paused at its approve step; not by the agent that started it (RUNBOOK_NOT_WAITING, RUNBOOK_APPROVAL_REFUSED)",
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-          requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string" }, agent: { type: "boolean" }, reason: { type: "string" } } } } } },
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string" }, reason: { type: "string" } } } } } },
           responses: { "200": { description: "the run, once it ended or paused again" }, ...errors, ...conflict },
         },
       },
@@ -258,7 +258,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: {
           summary: "Deny a run paused at its approve step: it aborts (RUNBOOK_NOT_WAITING)",
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-          requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string" }, agent: { type: "boolean" }, reason: { type: "string" } } } } } },
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string" }, reason: { type: "string" } } } } } },
           responses: { "200": { description: "the run" }, ...errors, ...conflict },
         },
       },

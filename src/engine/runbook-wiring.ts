@@ -1,7 +1,7 @@
 import { EngineError } from "../core/index.js";
 import { histogramQuantile } from "../metrics/index.js";
 import { healthCheckName } from "../monitor/index.js";
-import { AlertFeed, loadRunbooks, RunbookRunner, runbookNotice, type MetricName, type RunbookActions, type RunbookDefinition, type Situation } from "../runbook/index.js";
+import { alertFeed, loadRunbooks, RunbookRunner, runbookNotice, type MetricName, type RunbookActions, type RunbookDefinition, type Situation } from "../runbook/index.js";
 import type { Notification } from "../notify/index.js";
 import { burnRule } from "../slo/index.js";
 import type { Engine } from "./engine.js";
@@ -159,7 +159,7 @@ export async function startRunbooks(engine: Engine, monitoring: Monitoring, conf
   const actions = actionsOf(engine, monitoring, [...new Set([...knownRules, ...metricRules, ...conditionRules])], config.announceTo);
   const runner = new RunbookRunner({ store: engine.store, clock: engine.clock, runbooks, actions, onError: onError("a run") });
   await runner.recoverInterrupted();
-  const feed = new AlertFeed({ runner, events: engine.store.events, alerts: engine.store.alerts, clock: engine.clock, chain: actions.chain, announce: actions.announce, onError: onError("automatic mitigation") });
+  const feed = alertFeed({ runner, events: engine.store.events, alerts: engine.store.alerts, clock: engine.clock, chain: actions.chain, announce: actions.announce, onError: onError("automatic mitigation") });
   const [started] = await engine.store.events.list({ types: ["engine.started"], limit: 1 });
   feed.start(started ? started.id - 1 : 0);
   return {

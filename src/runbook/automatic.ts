@@ -6,7 +6,7 @@
  * `runbook.refused` with its reason; every start is announced on the incidents' channels.
  */
 import { toEngineError, type Clock } from "../core/index.js";
-import type { AlertRepo, EventLog, RunbookRunRecord } from "../store/index.js";
+import { EventFeed, type AlertRepo, type EventLog, type RunbookRunRecord } from "../store/index.js";
 import type { RunbookDefinition } from "./config.js";
 import { productionGuard } from "./plan.js";
 import type { RunbookRunner } from "./runner.js";
@@ -100,53 +100,17 @@ export interface AlertFeedOptions extends AutomaticMitigationOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Reads `alert.firing` from the event log (no part calls the runbooks) and starts what each names. */
-export class AlertFeed {
-  readonly #o: AlertFeedOptions;
-  readonly #abort = new AbortController();
-  #afterId = 0;
-  #loop: Promise<void> | undefined;
-
-  constructor(options: AlertFeedOptions) {
-    this.#o = options;
-  }
-
-  /** Reads from `afterId` on (the engine passes its own start). */
-  start(afterId: number): void {
-    this.#afterId = afterId;
-    this.#loop ??= (async () => {
-      const signal = this.#abort.signal;
-      while (!signal.aborted) {
-        try {
-          await this.#o.clock.sleep(this.#o.intervalMs ?? 1_000, signal);
-          await this.poll();
-        } catch (error) {
-          if (!signal.aborted) this.#o.onError?.(error);
-        }
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.#abort.abort();
-    await this.#loop;
-  }
-
-  /** Reads what fired since the last read and starts its runbooks. */
-  async poll(): Promise<void> {
-    for (;;) {
-      const batch = await this.#o.events.list({ afterId: this.#afterId, types: ["alert.firing"], limit: 100 });
-      for (const event of batch) {
-        this.#afterId = event.id;
-        const alert = typeof event.data.alert === "string" ? await this.#o.alerts.get(event.data.alert) : undefined;
-        if (!alert || runbooksFor(alert, this.#o.runner.runbooks).length === 0) continue;
-        try {
-          await startForAlert(alert, this.#o);
-        } catch (error) {
-          this.#o.onError?.(error);
-        }
-      }
-      if (batch.length < 100) return;
-    }
-  }
+/** Follows `alert.firing` in the event log (no part calls the runbooks) and starts what each alert names. */
+export function alertFeed(o: AlertFeedOptions): EventFeed {
+  return new EventFeed({
+    events: o.events,
+    types: ["alert.firing"],
+    clock: o.clock,
+    intervalMs: o.intervalMs ?? 1_000,
+    onError: o.onError,
+    onEvent: async (event) => {
+      const alert = typeof event.data.alert === "string" ? await o.alerts.get(event.data.alert) : undefined;
+      if (alert && runbooksFor(alert, o.runner.runbooks).length > 0) await startForAlert(alert, o);
+    },
+  });
 }

@@ -11,6 +11,6 @@ export type { LiveView, RunbookActions } from "./actions.js";
 export { loadRunbooks, type Declared, type LoadResult } from "./load.js";
 export { productionGuard, resolveStep, type ResolvedStep } from "./plan.js";
 export { RunbookRunner, type Decision, type RunRequest, type RunbookDryRun, type RunbookRunnerOptions } from "./runner.js";
-export { AlertFeed, runbooksFor, startForAlert, type AlertFeedOptions, type AutoStart, type FiringAlert } from "./automatic.js";
+export { alertFeed, runbooksFor, startForAlert, type AlertFeedOptions, type AutoStart, type FiringAlert } from "./automatic.js";
 export { runbookNotice, runLabels } from "./steps.js";
 export { runCommand, outputCap, type CommandResult } from "./command.js";

@@ -216,6 +216,42 @@ describe("runbook dry run and guardrails", () => {
   });
 });
 
+describe("runbook approvals", () => {
+  it("pauses at approve; the token that started the run may not approve it, another may; an expired one aborts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "runbook-approve-"));
+    const clock = new ManualClock();
+    const store = new SqliteStore({ path: ":memory:", clock });
+    await store.migrate();
+    try {
+      const book = { name: "gated", source: "engineroom.yaml", ...runbookSchema.parse({ service: "web", steps: [{ type: "approve", expires: "10m" }, { type: "notify", channel: "ops", message: "go" }] }) };
+      const runner = new RunbookRunner({ store, clock, runbooks: [book], actions: fixedWorld(dir) });
+      const run = await runner.start("gated", { by: "agent-1", token: "tok_agent" });
+      const waiting = await runner.settled(run.id);
+      assert.equal(waiting.state, "waiting-approval");
+      await assert.rejects(runner.approve(run.id, { by: "agent-1", token: "tok_agent" }), (e: Error & { code?: string }) => e.code === "RUNBOOK_APPROVAL_REFUSED");
+      await assert.rejects(runner.approve(run.id, { by: "engine" }), (e: Error & { code?: string }) => e.code === "RUNBOOK_APPROVAL_REFUSED");
+      const done = await runner.approve(run.id, { by: "carol", token: "tok_carol" });
+      assert.deepEqual([done.state, done.approval?.decision, done.approval?.by, done.steps.map((s) => s.state)], ["succeeded", "approved", "carol", ["succeeded", "succeeded"]]);
+      await assert.rejects(runner.approve(run.id, { by: "carol" }), (e: Error & { code?: string }) => e.code === "RUNBOOK_NOT_WAITING");
+
+      const second = await runner.start("gated", { by: "alice" });
+      await runner.settled(second.id);
+      clock.advance(600_000);
+      await waitUntil(async () => (await runner.get(second.id)).state === "aborted");
+      const expired = await runner.get(second.id);
+      assert.deepEqual([expired.approval?.decision, expired.steps.map((s) => s.state)], ["expired", ["aborted", "pending"]]);
+      assert.match(expired.reason!, /expired: nobody approved it within 10m/);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
 describe("runbook run command", () => {
   it("captures the output redacted, and ends the process group at its timeout", async () => {
     redactor.add("unit-secret", "s3cr3t-value-for-unit");

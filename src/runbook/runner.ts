@@ -31,8 +31,8 @@ export interface RunRequest {
   /** The incident it serves (default: the open incident of the service in the environment). */
   incident?: string;
   by: string;
-  /** The caller is an agent's token: it may not approve its own run. */
-  agent?: boolean;
+  /** The created API token it came with (an agent's, CI's): that token may not approve the run. */
+  token?: string;
   /** Set when an alert started it (automatic mitigation). */
   alert?: { id: string; rule: string };
 }
@@ -53,7 +53,8 @@ export interface RunbookDryRun {
 /** A decision on a run waiting for approval. */
 export interface Decision {
   by: string;
-  agent?: boolean;
+  /** The created API token it came with, if any. */
+  token?: string;
   reason?: string;
 }
 
@@ -143,7 +144,7 @@ export class RunbookRunner {
     const now = this.#o.clock.now();
     const placeholder = { service, environment, run: "", incident: incidentId };
     const steps = await this.#resolveAll(runbook, placeholder, request.alert !== undefined);
-    const trigger: RunbookRunRecord["trigger"] = request.alert ? { kind: "alert", by: "engine", alertId: request.alert.id, rule: request.alert.rule } : { kind: "manual", by: request.by, ...(request.agent && { agent: true }) };
+    const trigger: RunbookRunRecord["trigger"] = request.alert ? { kind: "alert", by: "engine", alertId: request.alert.id, rule: request.alert.rule } : { kind: "manual", by: request.by, ...(request.token && { token: request.token }) };
     const run = newRun({ runbook: name, service, environment, trigger, incidentId, steps, now });
     const how = request.alert ? `automatically, for alert ${request.alert.rule} (${request.alert.id})` : `by ${request.by}`;
     await this.#o.store.runbookRuns.put(run, [runEvent(run, "runbook.started", `runbook ${name} started for ${service} in ${environment} ${how} (run ${run.id})`, { trigger, incidentId, automatic: request.alert !== undefined, steps: steps.map((s) => s.name) })]);
@@ -215,8 +216,8 @@ export class RunbookRunner {
     if (!active?.decide || run.state !== "waiting-approval") {
       throw new EngineError("RUNBOOK_NOT_WAITING", `Run ${id} of runbook ${run.runbook} is ${run.state}: it waits for no approval.`, { details: { state: run.state } });
     }
-    if (by.agent && run.trigger.kind === "manual" && run.trigger.agent && run.trigger.by === by.by) {
-      throw new EngineError("RUNBOOK_APPROVAL_REFUSED", `Run ${id} was started by the agent ${by.by}: another person or agent with the approve scope approves it.`);
+    if (run.trigger.token !== undefined && by.token === run.trigger.token) {
+      throw new EngineError("RUNBOOK_APPROVAL_REFUSED", `Run ${id} was started with this token (${run.trigger.by}): another person or agent with the approve scope approves it.`);
     }
     if (by.by === "engine") throw new EngineError("RUNBOOK_APPROVAL_REFUSED", `The engine does not approve its own runs.`);
     active.decide(decision, by.by, by.reason);

@@ -33,7 +33,8 @@ export interface RunbookRunRecord {
   environment: string;
   state: RunbookRunState;
   /** Who or what started it: a person by name, or an alert (automatic). */
-  trigger: { kind: "manual" | "alert"; by: string; agent?: boolean; alertId?: string; rule?: string };
+  /** `token`: the created API token (an agent's, CI's) that started it, which may not approve it. */
+  trigger: { kind: "manual" | "alert"; by: string; token?: string; alertId?: string; rule?: string };
   incidentId: string | null;
   startedAt: number;
   endedAt: number | null;
