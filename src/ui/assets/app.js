@@ -1,11 +1,10 @@
 // The dashboard's shell: login, the environment picker, and a hash router over the pages.
 import { get, login, logout, whenUnauthorized } from "/ui/api.js";
 import { errorBox, h, render } from "/ui/dom.js";
-import { overviewPage } from "/ui/overview.js";
-import { servicePage } from "/ui/service.js";
-import { alertsPage, checksPage, slosPage } from "/ui/monitoring.js";
-import { incidentPage, incidentsPage } from "/ui/incidents.js";
-import { approvalsPage, reportPage } from "/ui/more.js";
+
+// Pages load on demand (index.html preloads them), so that the first read of the API starts
+// before uPlot and the pages' modules have arrived.
+const page = (module, name) => async () => (await import(module))[name];
 
 const view = document.getElementById("view");
 const envSelect = document.getElementById("env");
@@ -13,15 +12,15 @@ const state = { project: null, environments: [], environment: localStorage.getIt
 let stopPage = () => {};
 
 const pages = [
-  [/^\/$/, () => overviewPage],
-  [/^\/service\/([^/]+)$/, (m) => (ctx) => servicePage(ctx, decodeURIComponent(m[1]))],
-  [/^\/checks$/, () => checksPage],
-  [/^\/slos$/, () => slosPage],
-  [/^\/alerts$/, () => alertsPage],
-  [/^\/incidents$/, () => incidentsPage],
-  [/^\/incident\/([^/]+)$/, (m) => (ctx) => incidentPage(ctx, decodeURIComponent(m[1]))],
-  [/^\/approvals$/, () => approvalsPage],
-  [/^\/report$/, () => reportPage],
+  [/^\/$/, page("/ui/overview.js", "overviewPage")],
+  [/^\/service\/([^/]+)$/, page("/ui/service.js", "servicePage")],
+  [/^\/checks$/, page("/ui/monitoring.js", "checksPage")],
+  [/^\/slos$/, page("/ui/monitoring.js", "slosPage")],
+  [/^\/alerts$/, page("/ui/monitoring.js", "alertsPage")],
+  [/^\/incidents$/, page("/ui/incidents.js", "incidentsPage")],
+  [/^\/incident\/([^/]+)$/, page("/ui/incidents.js", "incidentPage")],
+  [/^\/approvals$/, page("/ui/more.js", "approvalsPage")],
+  [/^\/report$/, page("/ui/more.js", "reportPage")],
 ];
 
 function showLogin(error) {
@@ -58,17 +57,25 @@ function showLogin(error) {
 whenUnauthorized(() => showLogin());
 
 async function start() {
-  // The first view reads one aggregated page; its answer names the project and the environments too.
-  const first = await get(`/v1/overview?size=1${state.environment ? `&env=${encodeURIComponent(state.environment)}` : ""}`).catch(async (e) => {
-    if (e.code === "ENVIRONMENT_UNKNOWN" || e.status === 404) return get("/v1/overview?size=1");
+  // The first view reads one aggregated page; its answer names the project and the environments
+  // too, and the services page shows it at once instead of asking again.
+  const query = (env) => `/v1/overview?${new URLSearchParams({ ...(env && { env }), page: "1", size: "50" })}`;
+  const first = await get(query(state.environment)).catch(async (e) => {
+    if (state.environment && e.status === 404) return get(query(""));
     throw e;
   });
+  state.prefetched = { key: `env=${first.environment}&page=1&size=50`, overview: first };
   state.project = first.project;
   state.environments = first.environments;
   if (!state.environments.includes(state.environment)) state.environment = first.environment;
   document.getElementById("project").textContent = first.project;
   render(envSelect, state.environments.map((name) => h("option", { value: name, selected: name === state.environment }, name)));
   document.getElementById("top").hidden = false;
+  // Who is logged in, with which scopes (an engine without sessions has no /v1/session to ask).
+  get("/v1/session").then(
+    ({ caller }) => (document.getElementById("who").textContent = `${caller.name} · ${(caller.scopes ?? []).join(", ")}`),
+    () => (document.getElementById("who").textContent = ""),
+  );
   route();
 }
 
@@ -94,9 +101,12 @@ function route() {
     const controller = new AbortController();
     stopPage = () => controller.abort();
     const params = new URLSearchParams(location.hash.split("?")[1] ?? "");
-    make(match)({ view, state, params, signal: controller.signal }).catch((e) => {
-      if (!controller.signal.aborted && e.status !== 401) render(view, errorBox(e));
-    });
+    const arg = match[1] === undefined ? undefined : decodeURIComponent(match[1]);
+    make()
+      .then((show) => (controller.signal.aborted ? undefined : show({ view, state, params, signal: controller.signal }, arg)))
+      .catch((e) => {
+        if (!controller.signal.aborted && e.status !== 401) render(view, errorBox(e));
+      });
     return;
   }
   render(view, h("p", {}, "No such page. ", h("a", { href: "#/" }, "Services")));
