@@ -8,6 +8,7 @@ import { RateLimiter } from "../../src/engine/rate-limit.js";
 import { engineAccess } from "../../src/api/access.js";
 import { rawRequest, type RawAnswer } from "../helpers/http.js";
 import { startProject, testConfig, type TestProject } from "../helpers/project.js";
+import { waitFor } from "../helpers/wait.js";
 
 /** An engine's API with its real access checks (tokens, scopes, audit, Host/Origin, sessions) over a real socket. */
 describe("API access: scoped tokens, audit, Host/Origin, sessions, rate limit", () => {
@@ -26,7 +27,7 @@ describe("API access: scoped tokens, audit, Host/Origin, sessions, rate limit", 
   const code = (answer: RawAnswer) => (answer.json() as { error?: { code: string } }).error?.code;
   /** The last line of an NDJSON answer (or the JSON error answer). */
   const outcome = (answer: RawAnswer) => JSON.parse(answer.body.trim().split("\n").at(-1)!) as { result?: any; error?: { code: string } };
-  const audit = async () => (await call("GET", "/v1/audit?limit=1000", { token: p.token })).json().entries as Array<{ caller: string; action: string; decision: string; reason: string | null; args: any }>;
+  const audit = async () => (await call("GET", "/v1/audit?limit=1000", { token: p.token })).json().entries as Array<{ caller: string; action: string; decision: string; reason: string | null; args: any; result: any }>;
 
   before(async () => {
     const config = testConfig().replace("api:\n  listen: 127.0.0.1:0", "api:\n  listen: 127.0.0.1:0\n  allowed_origins: [https://ops.example.com]\n  host: [engine.internal]");
@@ -77,9 +78,11 @@ describe("API access: scoped tokens, audit, Host/Origin, sessions, rate limit", 
     assert.ok(outcome(rolled).result, rolled.body);
     const live = (await call("GET", "/v1/status", { token: secrets.roller })).json().environments[0].services[0].live;
     assert.equal(live.number, 1, "v1 serves again");
-    const entries = await audit();
-    const allowed = entries.find((e) => e.caller === "roller" && e.action === "POST /v1/services/:service/rollback");
-    assert.equal(allowed?.decision, "allowed");
+    // An allowed call is audited once its answer is done (a stream too), so it may land just after.
+    await waitFor("the rollback's audit entry", async () => (await audit()).some((e) => e.caller === "roller" && e.action === "POST /v1/services/:service/rollback"));
+    const allowed = (await audit()).find((e) => e.caller === "roller" && e.action === "POST /v1/services/:service/rollback")!;
+    assert.equal(allowed.decision, "allowed");
+    assert.equal((allowed as { result?: { status?: number } }).result?.status, 200);
     const release = (await call("GET", "/v1/services/web/releases", { token: p.token })).json().releases.find((r: { number: number }) => r.number === 2);
     assert.equal(release.state, "rolled-back");
     assert.match(release.reason, /by api:roller/, "the release says who rolled it back");
