@@ -8,8 +8,10 @@ import { registerCheckRoutes } from "./check-routes.js";
 import { registerChannelRoutes } from "./channel-routes.js";
 import { registerIncidentRoutes } from "./incident-routes.js";
 import { registerRunbookRoutes } from "./runbook-routes.js";
-import { registerDrillRoutes } from "./drill-routes.js";
+import { registerApprovalRoutes } from "./approval-routes.js";
+import { registerMcpRoutes } from "../mcp/index.js";
 import { registerPostmortemRoutes } from "./postmortem-routes.js";
+import { registerDrillRoutes } from "./drill-routes.js";
 import { registerArtifactRoutes } from "./artifact-routes.js";
 import { registerSloRoutes } from "./slo-routes.js";
 import { registerReportRoutes } from "./report-routes.js";
@@ -52,7 +54,8 @@ export function createApi(options: ApiOptions): FastifyInstance {
   });
 
   // Host and Origin, the caller (token or session), its rate limit and the route's scopes; audit; /v1/tokens, /v1/audit, /v1/session.
-  registerAccess(app, ops, { ...(options.access ?? ("engine" in options ? engineAccess(options.engine) : adminOnly(options.token))), isPublic: isDashboardPath });
+  const access = options.access ?? ("engine" in options ? engineAccess(options.engine) : adminOnly(options.token));
+  registerAccess(app, ops, { ...access, isPublic: isDashboardPath });
 
   app.setErrorHandler((error, _request, reply) => {
     // Fastify's own 4xx errors (a body that is not JSON, an unsupported content type, a body too
@@ -105,7 +108,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
     const artifact = optionalString(request.body?.artifact, "artifact");
     const environment = optionalString(request.body?.env, "env");
     const watch = request.body?.watch === true;
-    await stream(reply, (call) => ops.deploy(request.params.service, { ...call, artifact, environment, watch }));
+    await stream(reply, (call) => ops.deploy(request.params.service, { ...call, caller: request.caller, artifact, environment, watch }));
   });
 
   app.get<{ Params: { service: string }; Querystring: { env?: string } }>("/v1/services/:service/watch", async (request, reply) => {
@@ -122,7 +125,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
     const initial = request.body?.initial === true;
     const skipWatch = request.body?.skipWatch === true;
     const overrideBudget = optionalString(request.body?.overrideBudget, "overrideBudget");
-    await stream(reply, (call) => ops.promote(request.params.service, { ...call, to, initial, skipWatch, overrideBudget }));
+    await stream(reply, (call) => ops.promote(request.params.service, { ...call, caller: request.caller, to, initial, skipWatch, overrideBudget }));
   });
 
   app.post<{ Params: { service: string }; Body: { env?: unknown } | undefined }>("/v1/services/:service/rollback", async (request, reply) => {
@@ -131,7 +134,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
   });
 
   app.post<{ Params: { release: string } }>("/v1/releases/:release/approve", async (request, reply) => {
-    await stream(reply, (call) => ops.approve(request.params.release, call));
+    await stream(reply, (call) => ops.approve(request.params.release, { ...call, caller: request.caller }));
   });
 
   app.post<{ Body: { refreshOnly?: unknown } | undefined }>("/v1/plan", async (request) =>
@@ -146,7 +149,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
       saved = parsed.plan;
     }
     const overrideBudget = optionalString(request.body?.overrideBudget, "overrideBudget");
-    await stream(reply, (call) => ops.apply(saved, { ...call, overrideBudget, approveCost: request.body?.approveCost === true }));
+    await stream(reply, (call) => ops.apply(saved, { ...call, caller: request.caller, overrideBudget, approveCost: request.body?.approveCost === true }));
   });
 
   app.post<{ Body: { env?: unknown } | undefined }>("/v1/unlock", async (request) =>
@@ -160,8 +163,11 @@ export function createApi(options: ApiOptions): FastifyInstance {
   registerReportRoutes(app, ops);
   registerIncidentRoutes(app, ops);
   registerRunbookRoutes(app, ops);
-  registerDrillRoutes(app, ops);
+  registerApprovalRoutes(app, ops);
+  // MCP over streamable HTTP: each POST authenticates its own Bearer token; the tools check scopes, rate and audit themselves.
+  registerMcpRoutes(app, { ops, authenticate: (secret) => access.tokens.verify(secret, "mcp"), guard: { admit: (caller) => access.access?.admit(caller), record: async (input) => access.audit?.record(input) } });
   registerPostmortemRoutes(app, ops);
+  registerDrillRoutes(app, ops);
   registerArtifactRoutes(app, ops);
   registerDashboardRoutes(app, ops);
   registerDashboard(app, ops);

@@ -111,6 +111,16 @@ const commands: CommandSpec[] = [
     },
   },
   {
+    name: "mcp",
+    args: [],
+    description: "the MCP server for agents over stdio, relayed to the running engine (token: ENGINEROOM_TOKEN, else --token-file; neither: read-only)",
+    options: [
+      { flags: "--token-file <file>", description: "read the token from this file (e.g. <state_dir>/api-token for admin rights)" },
+      { flags: "--read-only", description: "narrow the token to the read scope" },
+    ],
+    run: async (_, options, globals) => (await import("./mcp.js")).mcp(globals, { tokenFile: options.tokenFile as string | undefined, readOnly: options.readOnly === true }),
+  },
+  {
     name: "approve",
     args: ["<release>"],
     description: "approve a verified release that waits for approval (environments with require_approval), and switch to it",
@@ -230,13 +240,21 @@ const groups: Record<string, { description: string; register: (program: Command)
     description: "firing alerts; ack, silence, outcome, noise, deliveries",
     register: async (program) => (await import("./alerts.js")).registerAlertsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
+  incidents: {
+    description: "open incidents (--all: recent ones); show, open, ack, update, resolve, close",
+    register: async (program) => (await import("./incidents.js")).registerIncidentCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
   runbook: {
     description: "runbooks: list, run <name> [--service] [--env] [--dry-run] [--incident], show <run-id>, approve <run-id>, deny <run-id>",
     register: async (program) => (await import("./runbook.js")).registerRunbookCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
-  incidents: {
-    description: "open incidents (--all: recent ones); show, open, ack, update, resolve, close",
-    register: async (program) => (await import("./incidents.js")).registerIncidentCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  approvals: {
+    description: "approval requests waiting for a person (changes to production asked for by tokens without admin); grant, deny",
+    register: async (program) => (await import("./approvals.js")).registerApprovalCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
+  drill: {
+    description: "drills: list (last result, timings, next run), run <name> (exit 1 when it fails its pass rule)",
+    register: async (program) => (await import("./drill.js")).registerDrillCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
   postmortem: {
     description: "an incident's post-mortem: postmortem <incident> [--regenerate] [--json]",
@@ -249,10 +267,6 @@ const groups: Record<string, { description: string; register: (program: Command)
   learnings: {
     description: "the learning log (date | learning | source; --service, --json); learnings add --service <service> \"text\"",
     register: async (program) => (await import("./postmortems.js")).registerLearningCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
-  },
-  drill: {
-    description: "drills: list (last result, timings, next run), run <name> (exit 1 when it fails its pass rule)",
-    register: async (program) => (await import("./drill.js")).registerDrillCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
   channels: {
     description: "the notification channels (--json); `channels test <name>` sends a test notice to one",

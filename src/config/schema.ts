@@ -2,9 +2,9 @@ import { z } from "zod";
 import { durationSchema } from "./duration.js";
 import { routeConflicts } from "./routes.js";
 import { envValueSchema, secretsSectionSchema } from "./secret-ref.js";
+import { apiAccessDefaults, apiAccessShape } from "./api-access.js";
 import { artifactsSchema, ciSchema } from "./ci.js";
 import { costProblems, costSchema, resourcesSchema } from "./cost.js";
-import { apiAccessDefaults, apiAccessShape } from "./api-access.js";
 
 /** A duration written as "500ms", "5s", "5m", "1h" (or a number of milliseconds); parsed to milliseconds. */
 const duration = durationSchema().meta({ description: 'A duration such as "500ms", "5s", "5m", "1h", or a number of milliseconds; at most 24d (2147483647 ms).' });
@@ -192,6 +192,12 @@ export const projectSchema = z
       })
       .default({ public_status: false })
       .meta({ description: "The web dashboard served at / on the API's listener." }),
+    approvals: z
+      .strictObject({
+        expire_after: duration.default(3_600_000).meta({ description: "How long an approval request (a change to production asked for by a token without admin) stays valid, granted or not." }),
+      })
+      .default({ expire_after: 3_600_000 })
+      .meta({ description: "Approvals of changes to production asked for by tokens without admin (agents, CI): plan → approval by a person → apply." }),
     services: z.record(name, serviceSchema).refine((s) => Object.keys(s).length > 0, "declare at least one service"),
     // Monitoring. Each section is checked against its domain's own schema at start (check and channel
     // types come from registries config/ cannot see), with CONFIG_INVALID naming the path.
@@ -232,9 +238,9 @@ export const projectSchema = z
       .record(z.string(), z.unknown())
       .default({})
       .meta({ description: "Post-mortems and the learning log: `dir` (default postmortems), `learning_log` (default <dir>/learning-log.md), `severities` (default [SEV1, SEV2]; an incident with a rollback always gets one)." }),
-    cost: costSchema.optional(),
     ci: ciSchema,
     artifacts: artifactsSchema,
+    cost: costSchema.optional(),
     environments: z
       .record(name, environmentSchema)
       .default({ production: environmentSchema.parse({}) })

@@ -30,3 +30,5 @@ export {
   type Tokens,
 } from "./access.js";
 export { apiListen, isLoopback, reachableHost, type ApiListen } from "./api-listen.js";
+export { changeHash, defaultApprovalExpiryMs, type ApprovalAction, type ApprovalKind, type ApprovalParty, type ApprovalRequest, type ApprovalStatus } from "./approvals.js";
+export type { ApprovalOperations } from "./ops/approvals.js";

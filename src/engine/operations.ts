@@ -15,9 +15,11 @@ import { channelOperations, type ChannelOperations } from "./ops/channels.js";
 import { reportOperations, type ReportOperations } from "./ops/report.js";
 import { incidentOperations, type IncidentOperations } from "./ops/incidents.js";
 import { runbookOperations, type RunbookOperations } from "./ops/runbooks.js";
-import { drillOperations, type DrillOperations } from "./ops/drills.js";
 import { postmortemOperations, type PostmortemOperations } from "./ops/postmortems.js";
+import { drillOperations, type DrillOperations } from "./ops/drills.js";
 import { artifactOperations, type ArtifactOperations } from "./ops/artifacts.js";
+import { approvalGates, type ApprovalOperations } from "./ops/approvals.js";
+import type { Caller } from "./access.js";
 import { overviewOperations, type OverviewOperations } from "./ops/overview.js";
 import { historyOperations, type HistoryOperations } from "./ops/history.js";
 
@@ -27,6 +29,8 @@ export interface Call {
   onProgress?: ProgressListener;
   /** Who asked, e.g. "api", "cli", "mcp". */
   actor?: string;
+  /** The token that asked: a change to production by one without admin passes the approval gate (plan → approval → apply). */
+  caller?: Caller;
 }
 
 /** A release followed through its watch window: how it ended and its last verdict. */
@@ -46,7 +50,7 @@ export interface Unlocked {
  * them. None of them reaches into the engine's parts. Names, services and environments are checked
  * first, so that a bad request fails before any progress is reported.
  */
-export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations, ChannelOperations, ReportOperations, IncidentOperations, RunbookOperations, DrillOperations, PostmortemOperations, OverviewOperations, HistoryOperations, ArtifactOperations {
+export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations, ChannelOperations, ReportOperations, IncidentOperations, RunbookOperations, PostmortemOperations, DrillOperations, ApprovalOperations, OverviewOperations, HistoryOperations, ArtifactOperations {
   /** The project's name and its promotion chain, first to last. */
   project(): { name: string; environments: string[] };
   /** Deploys into the first environment (naming another one is DEPLOY_WRONG_ENVIRONMENT); with `watch`, resolves when the watch window ends. */
@@ -100,7 +104,8 @@ export function createOperations(engine: Engine): Operations {
     return { release, verdict };
   };
 
-  return {
+  const gates = approvalGates(engine, (releaseId, call) => operations.approve(releaseId, call));
+  const operations: Operations = {
     ...checkOperations(engine),
     ...sloOperations(engine),
     ...alertOperations(engine),
@@ -109,9 +114,10 @@ export function createOperations(engine: Engine): Operations {
     ...reportOperations(engine),
     ...incidentOperations(engine),
     ...runbookOperations(engine),
-    ...drillOperations(engine),
     ...postmortemOperations(engine),
+    ...drillOperations(engine),
     ...artifactOperations(engine),
+    ...gates.operations,
     ...overviewOperations(engine),
     ...historyOperations(engine),
     project: () => ({ name: engine.project.config.project, environments: engine.environments.map((e) => e.name) }),
@@ -119,8 +125,11 @@ export function createOperations(engine: Engine): Operations {
     async deploy(service, options = {}) {
       requireService(engine, service);
       const environment = environmentName(options.environment);
+      const passed = await gates.beforeRelease("deploy", options.caller, service, environment, options.artifact);
       const onProgress = await withLiveRelease(engine.store, service, environment, options.onProgress);
       const result = await engine.deploy(service, options.artifact, { signal: options.signal, onProgress, actor: options.actor, environment });
+      await passed();
+      await gates.afterRelease("deploy", options.caller, result);
       if (!options.watch || result.awaitingApproval) return result;
       // Attached through the watch window: the answer is the release as its watch ended.
       return { ...result, ...(await followed(service, environment, result.release.id, options)) };
@@ -133,7 +142,11 @@ export function createOperations(engine: Engine): Operations {
       // The error-budget guardrail first: a refusal changes nothing.
       if (to !== undefined) await engine.monitoring.guardPromotion(service, to, options.overrideBudget, options.actor);
       const onProgress = to === undefined ? options.onProgress : await withLiveRelease(engine.store, service, to, options.onProgress);
-      return engine.promote(service, { ...options, onProgress });
+      const passed = to === undefined ? undefined : await gates.beforeRelease("promote", options.caller, service, to);
+      const result = await engine.promote(service, { ...options, onProgress });
+      await passed?.();
+      await gates.afterRelease("promote", options.caller, result);
+      return result;
     },
 
     async rollback(service, options = {}) {
@@ -151,6 +164,7 @@ export function createOperations(engine: Engine): Operations {
     },
 
     async approve(releaseId, options = {}) {
+      await gates.beforeApprove(options.caller, releaseId);
       return engine.approve(releaseId, options);
     },
 
@@ -166,7 +180,13 @@ export function createOperations(engine: Engine): Operations {
     },
 
     async apply(saved, options = {}) {
-      return applyPlan(engine, saved, options);
+      if (!options.caller) return applyPlan(engine, saved, options);
+      // What is gated is what would be applied now: the fresh plan, applied as a saved one so that a change in between is PLAN_STALE.
+      const { plan } = await planProject(engine);
+      const passed = await gates.beforeApply(options.caller, plan);
+      const applied = await applyPlan(engine, saved ?? plan, options);
+      await passed();
+      return applied;
     },
 
     status: (environment) => projectStatus(engine, environment),
@@ -185,6 +205,7 @@ export function createOperations(engine: Engine): Operations {
       return forceUnlock(engine.store, environmentName(environment), options.actor);
     },
   };
+  return operations;
 }
 
 /**

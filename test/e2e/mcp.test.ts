@@ -1,0 +1,271 @@
+import assert from "node:assert/strict";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { FastifyInstance } from "fastify";
+import { ApiClient, createApi } from "../../src/api/index.js";
+import type { ApprovalRequest } from "../../src/engine/index.js";
+import { tools } from "../../src/mcp/index.js";
+import type { Release } from "../../src/store/index.js";
+import { cliArgs, root } from "../helpers/cli.js";
+import { get } from "../helpers/load.js";
+import { startProject, testConfig, type TestProject } from "../helpers/project.js";
+import { waitFor } from "../helpers/wait.js";
+
+/**
+ * The MCP server end to end, with the SDK's own client over streamable HTTP (/mcp on the API's
+ * listener) and over stdio (`engineroom mcp`, a child process): scoped tokens, every guardrail
+ * refusing with its code, a production promote going plan → approval by a person → apply, and an
+ * incident played as an agent would.
+ */
+const config =
+  testConfig("", "")
+    .replace("watch: 5m", "watch: 300ms")
+    .replace("api:\n  listen: 127.0.0.1:0\n", "api:\n  listen: 127.0.0.1:0\n  rate_limit: { requests_per_minute: 60 }\n") +
+  `environments:\n  staging:\n    services:\n      web: { instances: 1, release: { watch: 8s } }\n  production:\n    {}\n` +
+  `runbooks:\n  revert-web:\n    description: take web back to the release before\n    service: web\n    environment: staging\n    steps:\n      - type: rollback\n`;
+
+interface Answer {
+  ok: boolean;
+  value: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  error?: { code: string; message: string; hint: string; details?: Record<string, unknown> };
+}
+
+async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<Answer> {
+  const result = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: { type: string; text: string }[] };
+  const value = JSON.parse(result.content[0]!.text);
+  return result.isError ? { ok: false, value, error: value.error } : { ok: true, value };
+}
+
+describe("MCP server: tools over HTTP and stdio, through the server's guardrails", () => {
+  let p: TestProject;
+  /** The engine's API with its own access checks (tokens, audit, rate limit), as `engineroom up` serves it. */
+  let api: FastifyInstance;
+  let address: string;
+  const secrets: Record<string, string> = {};
+  const clients: Client[] = [];
+  const failFile = () => join(p.dir, "outage");
+
+  const connect = async (token: string): Promise<Client> => {
+    const client = new Client({ name: "test-agent", version: "1" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://${address}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    clients.push(client);
+    return client;
+  };
+  const stagingLatest = async () => (await p.api.get<{ releases: Release[] }>("/v1/services/web/releases?env=staging")).releases[0]!;
+
+  before(async () => {
+    p = await startProject(config);
+    api = createApi({ engine: p.engine, token: p.token });
+    await api.listen({ host: "127.0.0.1", port: 0 });
+    address = `127.0.0.1:${(api.server.address() as { port: number }).port}`;
+    // As `engineroom up` does, so that `engineroom mcp` finds this API.
+    const info = JSON.parse(readFileSync(join(p.engine.project.stateDir, "engine.json"), "utf8"));
+    p.engine.files.writeEngineInfo({ ...info, api: address });
+    await p.api.stream("/v1/services/web/deploys", { artifact: p.artifact({ version: "v1" }) }, () => {});
+    await waitFor("v-latest stable in staging", async () => (await stagingLatest()).state === "stable", 60_000);
+    await p.api.stream("/v1/services/web/promote", { initial: true }, () => {});
+    for (const [name, scopes] of Object.entries({
+      agent: ["read", "deploy:staging", "promote:production", "approve"],
+      reader: ["read"],
+      alice: ["approve"],
+      flood: ["read"],
+    })) {
+      secrets[name] = (await p.engine.tokens.create({ name, scopes })).token;
+    }
+  });
+  after(async () => {
+    for (const client of clients) await client.close().catch(() => {});
+    await api?.close();
+    await p?.cleanup();
+  });
+
+  it("lists every tool, with annotations set truthfully and no passthrough tool", async () => {
+    const client = await connect(secrets.reader!);
+    const listed = (await client.listTools()).tools;
+    assert.deepEqual(listed.map((t) => t.name).sort(), tools.map((t) => t.name).sort());
+    for (const tool of listed) {
+      assert.equal(tool.annotations?.openWorldHint, false, tool.name);
+      const declared = tools.find((t) => t.name === tool.name)!;
+      assert.equal(tool.annotations?.readOnlyHint, declared.annotations.readOnlyHint, tool.name);
+      if (tool.annotations?.readOnlyHint) assert.equal(tool.annotations.destructiveHint, false, tool.name);
+    }
+    for (const name of ["status", "releases", "logs", "events", "plan", "checks", "slos", "alerts", "incidents", "report"]) {
+      assert.equal(listed.find((t) => t.name === name)?.annotations?.readOnlyHint, true, name);
+    }
+    for (const name of ["deploy", "promote", "rollback", "abort", "apply", "approve"]) assert.equal(listed.find((t) => t.name === name)?.annotations?.destructiveHint, true, name);
+    assert.deepEqual(listed.filter((t) => /shell|exec|sql|file|command/i.test(t.name)), []);
+    const resources = (await client.listResources()).resources.map((r) => r.uri).sort();
+    assert.deepEqual(resources, ["engineroom://events", "engineroom://status"]);
+    const content = (await client.readResource({ uri: "engineroom://status" })).contents[0] as { text: string };
+    const status = JSON.parse(content.text);
+    assert.deepEqual(status.environments.map((e: { name: string }) => e.name), ["staging", "production"]);
+  });
+
+  it("a wrong token is refused before any tool runs", async () => {
+    const client = new Client({ name: "intruder", version: "1" });
+    const transport = new StreamableHTTPClientTransport(new URL(`http://${address}/mcp`), { requestInit: { headers: { authorization: "Bearer ert_wrong" } } });
+    await assert.rejects(client.connect(transport), /401|API_UNAUTHORIZED/);
+    await client.close().catch(() => {});
+  });
+
+  it("a read-only token reads, and every change is refused with ACCESS_DENIED and its hint, audited as refused", async () => {
+    const client = await connect(secrets.reader!);
+    assert.ok((await call(client, "status")).ok);
+    assert.ok((await call(client, "releases", { service: "web" })).value.releases.length >= 1);
+    for (const [tool, args] of [
+      ["deploy", { service: "web" }],
+      ["rollback", { service: "web", env: "production" }],
+      ["promote", { service: "web" }],
+      ["approve", { id: "rel_x" }],
+    ] as const) {
+      const answer = await call(client, tool, args);
+      assert.equal(answer.ok, false, tool);
+      assert.equal(answer.error?.code, "ACCESS_DENIED", tool);
+      assert.match(answer.error!.hint, /engineroom tokens create/);
+    }
+    const audited = await p.engine.audit.list({ token: "reader", limit: 1000 });
+    const deploy = audited.find((e) => e.action === "deploy");
+    assert.equal(deploy?.decision, "refused");
+    assert.equal(deploy?.via, "mcp");
+    assert.match(String(deploy?.reason), /ACCESS_DENIED/);
+    assert.equal(audited.find((e) => e.action === "status")?.decision, "allowed");
+    // The secret of the token never reaches the audit trail or the events.
+    const events = JSON.stringify(await p.engine.store.events.list({ limit: 10_000 }));
+    for (const secret of Object.values(secrets)) assert.ok(!events.includes(secret));
+  });
+
+  it("a production promote by an agent: APPROVAL_REQUIRED → not by itself (APPROVAL_SELF) → granted by a person → staging before production holds → live; a changed source is APPROVAL_STALE", async () => {
+    const agent = await connect(secrets.agent!);
+    const deployed = await call(agent, "deploy", { service: "web", artifact: p.artifact({ version: "v2" }) });
+    assert.ok(deployed.ok, JSON.stringify(deployed.error));
+    assert.equal(deployed.value.release.environment, "staging");
+
+    const asked = await call(agent, "promote", { service: "web" });
+    assert.equal(asked.error?.code, "APPROVAL_REQUIRED");
+    const id = String(asked.error!.details!.approval);
+    assert.match(asked.error!.hint, new RegExp(`engineroom approvals grant ${id}`));
+    const pending = (await call(agent, "approvals")).value.approvals as ApprovalRequest[];
+    assert.equal(pending.find((a) => a.id === id)?.requestedBy.name, "agent");
+
+    const self = await call(agent, "approve", { id });
+    assert.equal(self.error?.code, "APPROVAL_SELF");
+
+    const alice = new ApiClient({ address, token: secrets.alice! });
+    const granted = await alice.post<{ approval: ApprovalRequest }>(`/v1/approvals/${id}/grant`, {});
+    assert.equal(granted.approval.status, "granted");
+    assert.equal(granted.approval.decidedBy?.name, "alice");
+
+    // Approved, but v2 is still in its watch window in staging: the staging-before-production rule holds for agents too.
+    if ((await stagingLatest()).state !== "stable") {
+      const early = await call(agent, "promote", { service: "web" });
+      assert.equal(early.ok, false);
+      assert.match(String(early.error?.code), /PROMOTE_NOT_STABLE|PROMOTE_NO_SOURCE/);
+    }
+    await waitFor("v-latest stable in staging", async () => (await stagingLatest()).state === "stable", 60_000);
+    const promoted = await call(agent, "promote", { service: "web" });
+    assert.ok(promoted.ok, JSON.stringify(promoted.error));
+    assert.equal(promoted.value.release.environment, "production");
+    assert.equal((await alice.get<ApprovalRequest>(`/v1/approvals/${id}`)).status, "used");
+
+    // A new request, granted; then what would be promoted changes (a newer release in staging): stale.
+    await call(agent, "deploy", { service: "web", artifact: p.artifact({ version: "v3" }) });
+    const second = await call(agent, "promote", { service: "web" });
+    assert.equal(second.error?.code, "APPROVAL_REQUIRED");
+    await alice.post(`/v1/approvals/${String(second.error!.details!.approval)}/grant`, {});
+    await p.api.stream("/v1/services/web/deploys", { artifact: p.artifact({ version: "v4" }) }, () => {});
+    const stale = await call(agent, "promote", { service: "web" });
+    assert.equal(stale.error?.code, "APPROVAL_STALE");
+    assert.notEqual(stale.error!.details!.approval, second.error!.details!.approval);
+  });
+
+  it("the rate limit of a token refuses with RATE_LIMITED, never a hang", async () => {
+    const client = await connect(secrets.flood!);
+    let refused: Answer | undefined;
+    for (let i = 0; i < 300 && !refused; i++) {
+      const answer = await call(client, "alerts");
+      if (!answer.ok) refused = answer;
+    }
+    assert.equal(refused?.error?.code, "RATE_LIMITED");
+  });
+
+  it("stdio: `engineroom mcp` with ENGINEROOM_TOKEN relays to the engine; without a token it is read-only", async () => {
+    const spawnClient = async (env: Record<string, string>) => {
+      const client = new Client({ name: "stdio-agent", version: "1" });
+      const transport = new StdioClientTransport({ command: process.execPath, args: [...cliArgs(), "mcp", "--config", p.configFile], cwd: root, env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", ...env }, stderr: "ignore" });
+      await client.connect(transport);
+      clients.push(client);
+      return client;
+    };
+    const agent = await spawnClient({ ENGINEROOM_TOKEN: secrets.agent! });
+    assert.ok((await agent.listTools()).tools.some((t) => t.name === "rollback"));
+    const releases = await call(agent, "releases", { service: "web", env: "production" });
+    assert.ok(releases.ok);
+    assert.equal(releases.value.releases[0].environment, "production");
+    assert.equal((await call(agent, "rollback", { service: "web", env: "production" })).error?.code, "ACCESS_DENIED");
+
+    const local = await spawnClient({});
+    assert.ok((await call(local, "status")).ok);
+    const refused = await call(local, "rollback", { service: "web", env: "staging" });
+    assert.equal(refused.error?.code, "ACCESS_DENIED");
+    assert.match(refused.error!.message, /has read/);
+    await agent.close();
+    await local.close();
+  });
+
+  it("an incident played as an agent: a faulty release is seen, the incident acknowledged, a runbook dry-run then run (rollback scope only), resolved, the post-mortem read", async () => {
+    const responder = (await p.engine.tokens.create({ name: "oncall", scopes: ["read", "rollback:staging", "deploy:staging"] })).token;
+    const agent = await connect(responder);
+    const staging = `http://${(await p.api.get<{ environments: { name: string; proxy: string }[] }>("/v1/status")).environments[0]!.proxy}`;
+    const faulty = await call(agent, "deploy", { service: "web", artifact: p.artifact({ version: "v5", failFile: failFile() }) });
+    assert.ok(faulty.ok, JSON.stringify(faulty.error));
+    writeFileSync(failFile(), "down");
+    try {
+      assert.equal((await get(staging + "/")).status, 503);
+      const seen = (await call(agent, "releases", { service: "web", env: "staging" })).value.releases[0];
+      assert.equal(seen.id, faulty.value.release.id);
+
+      const open = (await call(agent, "incidents")).value.incidents as { id: string; services: string[] }[];
+      const incident = open.find((i) => i.services.includes("web")) ?? (await call(agent, "open_incident", { title: "web answers 503 in staging", service: "web", env: "staging", severity: "SEV2" })).value;
+      assert.ok(incident.id, JSON.stringify(incident));
+      const acked = await call(agent, "ack_incident", { id: incident.id });
+      assert.ok(acked.ok, JSON.stringify(acked.error));
+
+      // The runbook, dry run first: it says what it would do and changes nothing.
+      const dry = await call(agent, "run_runbook", { name: "revert-web", dry_run: true });
+      assert.ok(dry.ok, JSON.stringify(dry.error));
+      assert.match(JSON.stringify(dry.value), /rollback/);
+      assert.equal((await get(staging + "/")).status, 503);
+      // A token without rollback in staging may dry-run it but not run it.
+      const reader = await connect(secrets.reader!);
+      assert.ok((await call(reader, "run_runbook", { name: "revert-web", dry_run: true })).ok);
+      assert.equal((await call(reader, "run_runbook", { name: "revert-web" })).error?.code, "ACCESS_DENIED");
+      const ran = await call(agent, "run_runbook", { name: "revert-web", incident: incident.id });
+      assert.ok(ran.ok, JSON.stringify(ran.error));
+      await waitFor("the runbook run ends", async () => !["running", "pending"].includes((await call(agent, "runbook_run", { id: ran.value.id })).value.state), 60_000);
+      assert.equal((await get(staging + "/")).status, 200);
+      for (const status of ["investigating", "mitigated"]) {
+        const moved = await call(agent, "update_incident", { id: incident.id, status, note: status === "mitigated" ? "rolled back v5" : "v5 answers 503" });
+        assert.ok(moved.ok, JSON.stringify(moved.error));
+      }
+      const resolved = await call(agent, "resolve_incident", { id: incident.id, note: "v5 reverted" });
+      assert.ok(resolved.ok, JSON.stringify(resolved.error));
+      assert.equal(resolved.value.state, "resolved");
+
+      const view = (await call(agent, "incident", { id: incident.id })).value;
+      const timeline = JSON.stringify(view.timeline);
+      assert.match(timeline, /roll/);
+      assert.match(timeline, /resolved/);
+
+      // The post-mortem drafted on resolve (SEV2), read as the agent would.
+      let postmortem: Answer | undefined;
+      await waitFor("the post-mortem draft", async () => (postmortem = await call(agent, "postmortem", { incident: incident.id })).ok, 30_000);
+      assert.match(JSON.stringify(postmortem!.value), new RegExp(incident.id));
+    } finally {
+      rmSync(failFile(), { force: true });
+    }
+  });
+});
