@@ -1,9 +1,19 @@
 import type { FastifyInstance } from "fastify";
 import { EngineError, redactor } from "../core/index.js";
-import type { Operations } from "../engine/index.js";
+import { scopeFor, type Operations, type Scope } from "../engine/index.js";
 import { actorOf, optionalString, wholeNumber } from "./params.js";
 
 type Body = Record<string, unknown> | undefined;
+
+/** Like an incident's own changes, its action items and learnings take its responders' scope: `rollback:<env>` of its environments. */
+async function responders(ops: Operations, incidentId: string | undefined, environment?: string): Promise<Scope[]> {
+  const environments = incidentId ? (await ops.incident(incidentId)).incident.environments : [environment ?? ops.project().environments.at(-1)!];
+  return (environments.length ? environments : ["*"]).map((e) => scopeFor("rollback", e));
+}
+const field = (body: unknown, name: string) => {
+  const value = body && typeof body === "object" ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof value === "string" && value ? value : undefined;
+};
 
 /**
  * The post-mortems (/v1/incidents/:id/postmortem: show, regenerate), their action items
@@ -21,7 +31,7 @@ export function registerPostmortemRoutes(app: FastifyInstance, ops: Operations):
     return redactor.redactDeep({ actions: await ops.actionItems({ open: open === "true", ...(incident !== undefined && { incident }) }) });
   });
 
-  app.post<{ Body: Body }>("/v1/actions", async (request, reply) => {
+  app.post<{ Body: Body }>("/v1/actions", { config: { scopes: (request) => responders(ops, field(request.body, "incident")) } }, async (request, reply) => {
     const body = request.body ?? {};
     const field = (name: string) => optionalString(body[name], name) ?? "";
     const item = await ops.addActionItem({ incidentId: field("incident"), type: field("type"), owner: field("owner"), due: field("due"), text: field("text"), by: actorOf(body) });
@@ -29,7 +39,8 @@ export function registerPostmortemRoutes(app: FastifyInstance, ops: Operations):
     return redactor.redactDeep(item);
   });
 
-  app.post<{ Params: { id: string }; Body: Body }>("/v1/actions/:id/close", async (request) => redactor.redactDeep(await ops.closeActionItem(request.params.id, actorOf(request.body))));
+  const closeScopes = async (id: string) => responders(ops, (await ops.actionItems()).find((a) => a.id === id)?.incidentId);
+  app.post<{ Params: { id: string }; Body: Body }>("/v1/actions/:id/close", { config: { scopes: (request) => closeScopes((request.params as { id: string }).id) } }, async (request) => redactor.redactDeep(await ops.closeActionItem(request.params.id, actorOf(request.body))));
 
   app.get<{ Querystring: { service?: string; since?: string } }>("/v1/learnings", async (request) => {
     const { service, since } = request.query;
@@ -41,7 +52,7 @@ export function registerPostmortemRoutes(app: FastifyInstance, ops: Operations):
     return redactor.redactDeep({ learnings: await ops.learnedBefore(services, Math.max(1, wholeNumber(request.query.per, 3))) });
   });
 
-  app.post<{ Body: Body }>("/v1/learnings", async (request, reply) => {
+  app.post<{ Body: Body }>("/v1/learnings", { config: { scopes: (request) => responders(ops, field(request.body, "incident"), field(request.body, "environment")) } }, async (request, reply) => {
     const body = request.body ?? {};
     const services = Array.isArray(body.services) ? body.services : body.service === undefined ? [] : [body.service];
     if (!services.every((s): s is string => typeof s === "string")) throw new EngineError("API_BAD_REQUEST", "`services` must be a list of service names.");

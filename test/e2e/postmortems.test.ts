@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { ApiClient, createApi } from "../../src/api/index.js";
 import type { EngineError } from "../../src/core/index.js";
 import type { PostmortemView } from "../../src/postmortem/index.js";
 import type { Report } from "../../src/report/index.js";
@@ -117,6 +118,24 @@ describe("post-mortems, end to end: a faulty release rolled back â†’ incident â†
     assert.equal((await p.api.get<Report>("/v1/report?since=1d")).actionItems.open, 0);
     const missing = (await p.api.post("/v1/actions/act_nope/close", {}).catch((e) => e)) as EngineError;
     assert.equal(missing.code, "ACTION_NOT_FOUND");
+    // Action items take the incident's responders' scope (rollback:production), as its own changes do.
+    // (Tokens are the engine's: an API over the engine itself, beside the helper's.)
+    const app = createApi({ engine: p.engine, token: p.token });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      const address = `127.0.0.1:${(app.server.address() as { port: number }).port}`;
+      const admin = new ApiClient({ address, token: p.token });
+      const token = async (name: string, scopes: string[]) => new ApiClient({ address, token: (await admin.post<{ token: string }>("/v1/tokens", { name, scopes })).token });
+      const reader = await token("pm-reader", ["read"]);
+      const responder = await token("pm-responder", ["rollback:production"]);
+      assert.equal((await reader.get<{ actions: ActionItem[] }>("/v1/actions")).actions.length, 1);
+      const refused = (await reader.post("/v1/actions", { incident: incident.id, type: "process", owner: "bob", due: "2099-01-31", text: "a runbook" }).catch((e) => e)) as EngineError;
+      assert.equal(refused.code, "ACCESS_DENIED");
+      const taken = await responder.post<ActionItem>("/v1/actions", { incident: incident.id, type: "process", owner: "bob", due: "2099-01-31", text: "a runbook for config rollbacks" });
+      assert.equal((await responder.post<ActionItem>(`/v1/actions/${taken.id}/close`, {})).state, "closed");
+    } finally {
+      await app.close();
+    }
   });
 
   it("shows what was learned about the services that plan and deploy touch", async () => {
