@@ -3,6 +3,7 @@ import { accessPaths } from "./access-openapi.js";
 import { postmortemPaths } from "./postmortem-openapi.js";
 import { dashboardPaths } from "./dashboard-openapi.js";
 import { artifactPaths } from "./artifact-openapi.js";
+import { approvalPaths } from "./approval-openapi.js";
 
 const error = {
   type: "object",
@@ -45,6 +46,7 @@ export function openApiDocument(): Record<string, unknown> {
       ...postmortemPaths,
       ...dashboardPaths,
       ...artifactPaths,
+      ...approvalPaths,
       "/v1/openapi.json": { get: { summary: "This document (no token)", security: [], responses: { "200": { description: "OpenAPI 3.1" } } } },
       "/v1/health": { get: { summary: "Liveness of the API (no token)", security: [], responses: { "200": { description: "ok" } } } },
       "/metrics": {
