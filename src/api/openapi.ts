@@ -3,6 +3,7 @@ import { accessPaths } from "./access-openapi.js";
 import { postmortemPaths } from "./postmortem-openapi.js";
 import { dashboardPaths } from "./dashboard-openapi.js";
 import { artifactPaths } from "./artifact-openapi.js";
+import { approvalPaths } from "./approval-openapi.js";
 
 const error = {
   type: "object",
@@ -45,6 +46,7 @@ export function openApiDocument(): Record<string, unknown> {
       ...postmortemPaths,
       ...dashboardPaths,
       ...artifactPaths,
+      ...approvalPaths,
       "/v1/openapi.json": { get: { summary: "This document (no token)", security: [], responses: { "200": { description: "OpenAPI 3.1" } } } },
       "/v1/health": { get: { summary: "Liveness of the API (no token)", security: [], responses: { "200": { description: "ok" } } } },
       "/metrics": {
@@ -282,17 +284,6 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "Runs the drill now and answers once it finished (up to its time limit): `{ run }` with its state (passed or failed), timings and rules (DRILL_NOT_FOUND, DRILL_BUSY, DRILL_UNSUPPORTED, RELEASE_NOT_FOUND)",
           parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
           requestBody: { content: { "application/json": { schema: { type: "object", properties: { by: { type: "string", description: "who (the CLI sends the OS user name; default `api`)" } } } } } },
-          responses: { "200": { description: "`{ run }`" }, ...errors },
-        },
-      },
-      "/v1/drills/{name}/check": {
-        post: { summary: "Whether the drill could start now: `{ ready: true }`, else DRILL_BUSY (a drill runs, the environment's lock is held, a release is watched) or RELEASE_NOT_FOUND; what `drill run` of a restart drill asks before it stops the engine", parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "`{ ready: true }`" }, ...errors } },
-      },
-      "/v1/drills/{name}/results": {
-        post: {
-          summary: "A restart drill's run as `engineroom drill run` measured it around the engine's restart, judged by its pass rule and recorded like any run (DRILL_NOT_FOUND; API_BAD_REQUEST for another type or a bad body)",
-          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
-          requestBody: { content: { "application/json": { schema: { type: "object", required: ["startedAt", "sent", "failures"], properties: { startedAt: { type: "number" }, faultAt: { type: ["number", "null"] }, faultEndedAt: { type: ["number", "null"] }, healthyAt: { type: ["number", "null"] }, error: { type: "string" }, sent: { type: "integer" }, failures: { type: "array", items: { type: "object", properties: { at: { type: "number" }, fault: { type: "boolean" }, detail: { type: "string" } } } }, by: { type: "string" } } } } } },
           responses: { "200": { description: "`{ run }`" }, ...errors },
         },
       },

@@ -117,7 +117,10 @@ describe("API access: scoped tokens, audit, Host/Origin, sessions, rate limit", 
     const forged = await call("GET", "/v1/status", { token: p.token, headers: { host: `attacker.example:${port}` } });
     assert.equal(forged.status, 421, forged.body);
     assert.equal(code(forged), "HOST_REJECTED");
-    assert.equal(code(await call("GET", "/v1/health", { headers: { host: `attacker.example:${port}` } })), "HOST_REJECTED");
+    // Paths without a token are guarded too: health, the dashboard, and /mcp.
+    for (const [method, path] of [["GET", "/v1/health"], ["GET", "/"], ["POST", "/mcp"]]) {
+      assert.equal(code(await call(method!, path!, { token: p.token, body: method === "POST" ? {} : undefined, headers: { host: `attacker.example:${port}` } })), "HOST_REJECTED", path);
+    }
     assert.equal(code(await call("GET", "/v1/status", { token: p.token, headers: { host: `127.0.0.1:${port + 1}` } })), "HOST_REJECTED");
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `engine.internal:${port}`, `LOCALHOST:${port}`]) {
       assert.equal((await call("GET", "/v1/status", { token: p.token, headers: { host } })).status, 200, host);

@@ -42,9 +42,9 @@ export async function overviewPage({ view, state, params, signal }) {
     render(
       tiles,
       tile(o.total, "services"),
-      tile(t.services.up, "up", "up"),
-      tile(t.services.degraded, "degraded", "degraded"),
-      tile(t.services.down, "down", "down"),
+      tile(t.services.up, "up", t.services.up ? "up" : ""),
+      tile(t.services.degraded, "degraded", t.services.degraded ? "degraded" : ""),
+      tile(t.services.down, "down", t.services.down ? "down" : ""),
       tile(t.services.idle, "no live release"),
       tile(`${t.checks.up}/${t.checks.up + t.checks.down + t.checks.pending + t.checks.degraded}`, "checks up"),
       h("a", { href: "#/alerts" }, tile(t.alertsFiring, "alerts firing", t.alertsFiring ? "down" : "")),
