@@ -42,7 +42,7 @@ export const drillSchema = z
       .strictObject({
         recover_within: durationSchema({ min: 100, max: 3_600_000, examples: "15s or 1m" }).prefault("15s").meta({ description: "Healthy again (rolled back, restarted) within this long after the fault began (default 15s)." }),
         max_failed_requests_outside_fault: count(1_000_000).default(0).meta({ description: "Failed requests of the drill's load that the fault did not make (default 0)." }),
-        max_failed_requests: count(1_000_000).optional().meta({ description: "Failed requests in all, the fault's included (restart drills: the requests failed during the restart)." }),
+        max_failed_requests: count(1_000_000).optional().meta({ description: "Failed requests in all, the fault's included (restart drills: default 0, no request may fail during the restart)." }),
       })
       .prefault({})
       .meta({ description: "The pass rule." }),
@@ -58,6 +58,9 @@ export const drillSchema = z
   .superRefine((drill, ctx) => {
     if (drill.type === "rollback" && drill.fault?.error_rate === undefined && drill.fault?.latency === undefined) {
       ctx.addIssue({ code: "custom", path: ["fault"], message: "a rollback drill needs a fault: error_rate (e.g. 20%) and/or latency (e.g. 300ms)" });
+    }
+    if (drill.type === "restart" && drill.schedule !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["schedule"], message: "a restart drill restarts the engine, so the engine cannot run it on a schedule: run `engineroom drill run <name>` (from cron, if you like)" });
     }
     if (drill.type !== "rollback" && drill.fault !== undefined) {
       ctx.addIssue({ code: "custom", path: ["fault"], message: `a ${drill.type} drill has no fault to declare (it is the ${drill.type === "kill" ? "kill" : "restart"} itself); only rollback drills take one` });
@@ -120,7 +123,7 @@ export function drillsSchemaFor(declared: DrillTargets) {
         environment: d.environment ?? declared.environments[0]!,
         schedule: d.schedule,
         fault: d.fault && { ...(d.fault.error_rate !== undefined && { errorRate: d.fault.error_rate }), ...(d.fault.latency !== undefined && { latencyMs: d.fault.latency }) },
-        pass: { recoverWithinMs: d.pass.recover_within, maxFailedOutsideFault: d.pass.max_failed_requests_outside_fault, maxFailed: d.pass.max_failed_requests },
+        pass: { recoverWithinMs: d.pass.recover_within, maxFailedOutsideFault: d.pass.max_failed_requests_outside_fault, maxFailed: d.pass.max_failed_requests ?? (d.type === "restart" ? 0 : undefined) },
         load: { rps: d.load.rps, path: d.load.path },
         timeoutMs: d.timeout ?? Math.max(30_000, 3 * d.pass.recover_within),
       })),

@@ -44,6 +44,7 @@ describe("drills: config", () => {
     ]);
     assert.match(problems({ a: { type: "rollback", service: "web", fault: { error_rate: "120%" } } })[0]!, /^a\.fault\.error_rate: "120%" is not an error rate/);
     assert.match(problems({ a: { type: "explode", service: "web" } })[0]!, /^a\.type: /);
+    assert.deepEqual(problems({ a: { type: "restart", service: "web", schedule: "0 3 * * 1" } }), ["a.schedule: a restart drill restarts the engine, so the engine cannot run it on a schedule: run `engineroom drill run <name>` (from cron, if you like)"]);
     assert.equal(parse({ a: { type: "kill", service: "web", pass: { recover_in: "5s" } } }).success, false);
   });
 });
