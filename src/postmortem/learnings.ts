@@ -52,9 +52,8 @@ export class LearningLog {
     if (services.length === 0) throw new EngineError("LEARNING_INVALID", "A learning is about at least one service (--service).");
     if (!input.source.trim()) throw new EngineError("LEARNING_INVALID", "A learning needs its source (an incident, a drill, a person).");
     const now = this.#o.clock.now();
-    const id = newId("lrn", now);
     const entry = await this.#o.store.learnings.append({
-      id,
+      id: newId("lrn", now),
       date: input.date ?? now,
       learning,
       source: input.source.trim(),
@@ -63,7 +62,7 @@ export class LearningLog {
       key: input.key ?? null,
       createdAt: now,
     });
-    if (entry.id === id) await this.export(); // an entry of a key already there changed nothing
+    await this.export();
     return entry;
   }
 
