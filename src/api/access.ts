@@ -105,7 +105,8 @@ export function registerAccess(app: FastifyInstance, ops: Operations, options: A
 
   app.addHook("preHandler", async (request, reply) => {
     const caller = request.caller;
-    if (!caller) return;
+    // No caller (a path without a token), or no route (answered API_NOT_FOUND): nothing to authorize.
+    if (!caller || request.routeOptions.url === undefined) return;
     try {
       for (const need of await scopesOf(request, ops)) authorize(caller, need);
     } catch (error) {

@@ -32,6 +32,7 @@ describe("route scopes", () => {
     assert.equal(channel.json().error.code, "ACCESS_DENIED");
     assert.match(channel.json().error.message, /needs scope admin/);
     assert.equal((await app.inject({ method: "GET", url: "/v1/events", headers: auth })).statusCode, 200);
+    assert.equal((await app.inject({ method: "POST", url: "/v1/nowhere", headers: auth, payload: {} })).json().error.code, "API_NOT_FOUND");
     assert.equal((await app.inject({ method: "GET", url: "/v1/health", headers: { host: "localhost" } })).statusCode, 200);
     assert.equal((await app.inject({ method: "POST", url: "/v1/session", headers: { host: "localhost" }, payload: { token } })).statusCode, 201);
   });
