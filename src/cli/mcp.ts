@@ -1,28 +1,40 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { EngineError, processAlive } from "../core/index.js";
-import { configPath, stateDirOf, type GlobalOptions } from "./connect.js";
+import { request } from "node:https";
+import { Readable } from "node:stream";
+import { engineTarget, type GlobalOptions } from "./connect.js";
 
 /**
- * `engineroom mcp`: the MCP server over stdio, relayed to the running engine's /mcp. The token is
- * ENGINEROOM_TOKEN, else the file given with --token-file; without either, the state folder's admin
- * token narrowed to `read`: write access is always asked for explicitly.
+ * `engineroom mcp`: the MCP server over stdio, relayed to the running engine's /mcp (over HTTPS,
+ * trusting engine.json's certificate, when the engine serves TLS). The token is ENGINEROOM_TOKEN,
+ * else the file given with --token-file; without either, the state folder's admin token narrowed to
+ * `read`: write access is always asked for explicitly.
  */
 export async function mcp(globals: GlobalOptions, options: { tokenFile?: string; readOnly?: boolean }): Promise<void> {
-  const file = configPath(globals);
-  const stateDir = await stateDirOf(file);
-  let info: { pid?: unknown; api?: unknown } | undefined;
-  try {
-    info = JSON.parse(readFileSync(join(stateDir, "engine.json"), "utf8")) as typeof info;
-  } catch {
-    info = undefined;
-  }
-  if (!info || typeof info.pid !== "number" || typeof info.api !== "string" || !processAlive(info.pid)) throw new EngineError("ENGINE_NOT_RUNNING", `No engine runs for ${file}.`);
+  const target = await engineTarget(globals);
   const fromEnv = process.env.ENGINEROOM_TOKEN?.trim();
-  const explicit = fromEnv || (options.tokenFile ? readFileSync(options.tokenFile, "utf8").trim() : undefined);
-  const token = explicit ?? readFileSync(join(stateDir, "api-token"), "utf8").trim();
-  const scopes = options.readOnly || explicit === undefined ? ["read"] : undefined;
-  process.stderr.write(`engineroom mcp: relaying stdio to http://${info.api}/mcp${scopes ? " read-only (set ENGINEROOM_TOKEN or --token-file for more)" : ""}\n`);
+  const fromFile = !fromEnv && options.tokenFile ? readFileSync(options.tokenFile, "utf8").trim() : undefined;
+  const token = fromEnv || fromFile || target.token;
+  const scopes = options.readOnly || (!fromEnv && !fromFile) ? ["read"] : undefined;
+  const url = `${target.ca ? "https" : "http"}://${target.address}/mcp`;
+  process.stderr.write(`engineroom mcp: relaying stdio to ${url}${scopes ? " read-only (set ENGINEROOM_TOKEN or --token-file for more)" : ""}\n`);
   const { relayStdio } = await import("../mcp/index.js");
-  await relayStdio({ url: `http://${info.api}/mcp`, token, scopes });
+  await relayStdio({ url, token, scopes, ...(target.ca && { fetch: trustingFetch(target.ca) }) });
+}
+
+/** fetch over node:https that trusts `ca` (the engine's own certificate), for the relay's requests. */
+function trustingFetch(ca: string): (url: string | URL, init?: RequestInit) => Promise<Response> {
+  return (url, init = {}) =>
+    new Promise((resolve, reject) => {
+      const headers = Object.fromEntries(new Headers(init.headers).entries());
+      const req = request(url, { method: init.method ?? "GET", headers, ca }, (res) => {
+        const answer = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) answer.set(name, [value].flat().join(", "));
+        const status = res.statusCode ?? 502;
+        const body = status === 204 || status === 304 ? null : (Readable.toWeb(res) as ReadableStream);
+        resolve(new Response(body, { status, headers: answer }));
+      });
+      req.on("error", reject);
+      init.signal?.addEventListener("abort", () => req.destroy(new Error("aborted")), { once: true });
+      req.end(typeof init.body === "string" ? init.body : undefined);
+    });
 }

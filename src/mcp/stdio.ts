@@ -11,6 +11,8 @@ export interface StdioRelayOptions {
   scopes?: readonly string[];
   input?: NodeJS.ReadableStream & import("node:stream").Readable;
   output?: NodeJS.WritableStream & import("node:stream").Writable;
+  /** The fetch to reach the engine with (e.g. one that trusts the engine's own TLS certificate). */
+  fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface StdioRelayOptions {
 export async function relayStdio(options: StdioRelayOptions): Promise<void> {
   const headers: Record<string, string> = { authorization: `Bearer ${options.token}` };
   if (options.scopes?.length) headers[narrowHeader] = options.scopes.join(",");
-  const upstream = new StreamableHTTPClientTransport(new URL(options.url), { requestInit: { headers } });
+  const upstream = new StreamableHTTPClientTransport(new URL(options.url), { requestInit: { headers }, ...(options.fetch && { fetch: options.fetch }) });
   const local = new StdioServerTransport(options.input, options.output);
   const closed = new Promise<void>((resolve) => (local.onclose = resolve));
   const answerError = (message: JSONRPCMessage, error: unknown) => {

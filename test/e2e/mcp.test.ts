@@ -3,6 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import selfsigned from "selfsigned";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { FastifyInstance } from "fastify";
@@ -214,6 +215,32 @@ describe("MCP server: tools over HTTP and stdio, through the server's guardrails
     assert.match(refused.error!.message, /has read/);
     await agent.close();
     await local.close();
+  });
+
+  it("stdio to an engine that serves HTTPS: the relay trusts engine.json's certificate", async () => {
+    const pems = await selfsigned.generate([{ name: "commonName", value: "localhost" }], {
+      keySize: 2048,
+      algorithm: "sha256",
+      extensions: [{ name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }] }],
+    });
+    const tls = createApi({ engine: p.engine, token: p.token, https: { cert: pems.cert, key: pems.private } });
+    await tls.listen({ host: "127.0.0.1", port: 0 });
+    const infoFile = join(p.engine.project.stateDir, "engine.json");
+    const plain = readFileSync(infoFile, "utf8");
+    try {
+      p.engine.files.writeEngineInfo({ ...JSON.parse(plain), api: `127.0.0.1:${(tls.server.address() as { port: number }).port}`, tls: { cert: pems.cert } });
+      const client = new Client({ name: "tls-agent", version: "1" });
+      const transport = new StdioClientTransport({ command: process.execPath, args: [...cliArgs(), "mcp", "--config", p.configFile], cwd: root, env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", ENGINEROOM_TOKEN: secrets.reader! }, stderr: "ignore" });
+      await client.connect(transport);
+      clients.push(client);
+      const status = await call(client, "status");
+      assert.ok(status.ok, JSON.stringify(status.error));
+      assert.equal(status.value.environments.length, 2);
+      await client.close();
+    } finally {
+      writeFileSync(infoFile, plain);
+      await tls.close();
+    }
   });
 
   it("an incident played as an agent: a faulty release is seen, the incident acknowledged, a runbook dry-run then run (rollback scope only), resolved, the post-mortem read", async () => {
