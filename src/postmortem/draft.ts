@@ -5,19 +5,11 @@
  * left for the responders and marked as such. Pure: the same facts make the same draft.
  */
 import { formatDuration } from "../core/index.js";
-import type { ActionItem, IncidentRecord } from "../store/index.js";
+import type { ActionItem, EngineEvent, IncidentRecord } from "../store/index.js";
 import { isoDate } from "./learnings.js";
 
 /** One event of the incident's timeline (the incident domain's IncidentView timeline). */
-export interface TimelineEntry {
-  id: number;
-  time: number;
-  type: string;
-  service: string | null;
-  environment: string | null;
-  releaseId: string | null;
-  message: string;
-}
+export type TimelineEntry = Pick<EngineEvent, "id" | "time" | "type" | "service" | "environment" | "releaseId" | "message">;
 
 /** Requests clients made to one target over the incident's impact, and how many failed. */
 export interface TrafficSample {
