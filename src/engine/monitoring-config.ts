@@ -70,7 +70,6 @@ export async function monitoringConfig(project: LoadedProject, secrets: SecretPr
   const slos = parse(() => sloSection(project, declared));
   const incidents = parse(() => incidentsConfig({ project }));
   const runbooks = parse(() => runbooksSection({ project }));
-  if (rules && runbooks) problems.push(...unknownRuleRunbooks(project, runbooks));
   if (problems.length > 0) {
     // The alerts' two schemas read the same section: a problem both see is listed once.
     const unique = [...new Set(problems)];
@@ -124,11 +123,3 @@ function configInvalid(project: LoadedProject, problems: string[]): EngineError 
   return new EngineError("CONFIG_INVALID", `${project.file} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
 }
 
-/** A metric rule's `runbook:` that names no declared runbook, at its path. */
-function unknownRuleRunbooks(project: LoadedProject, runbooks: readonly RunbookDefinition[]): string[] {
-  const rules = ((project.config.alerts as { rules?: unknown } | undefined)?.rules ?? []) as { runbook?: unknown }[];
-  const names = runbooks.map((r) => r.name);
-  return rules.flatMap((rule, i) =>
-    typeof rule?.runbook === "string" && !names.includes(rule.runbook) ? [`alerts.rules.${i}.runbook: no runbook named "${rule.runbook}" under runbooks:${names.length ? ` (declared: ${names.join(", ")})` : " (none is declared)"}`] : [],
-  );
-}

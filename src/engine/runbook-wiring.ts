@@ -24,8 +24,18 @@ export function runbooksSection(engine: Pick<Engine, "project">): RunbookDefinit
     channels: Object.keys((project.config.channels ?? {}) as Record<string, unknown>),
   };
   const loaded = loadRunbooks({ runbooks: config.runbooks, from: config.runbooks_from ?? [], dir: project.dir, file: project.file, declared });
-  if (loaded.ok) return loaded.runbooks;
-  throw new EngineError("CONFIG_INVALID", `${project.file} is not valid:\n${loaded.problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems: loaded.problems } });
+  const problems = [...loaded.problems, ...unknownRuleRunbooks(project, loaded.names)];
+  if (problems.length === 0) return loaded.runbooks;
+  throw new EngineError("CONFIG_INVALID", `${project.file} is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
+}
+
+/** A metric rule's `runbook:` (alerts.rules) that names no declared runbook, at its path. */
+function unknownRuleRunbooks(project: Engine["project"], names: readonly string[]): string[] {
+  const rules = ((project.config.alerts as { rules?: unknown } | undefined)?.rules ?? []) as { runbook?: unknown }[];
+  if (!Array.isArray(rules)) return [];
+  return rules.flatMap((rule, i) =>
+    typeof rule?.runbook === "string" && !names.includes(rule.runbook) ? [`alerts.rules.${i}.runbook: no runbook named "${rule.runbook}" under runbooks:${names.length ? ` (declared: ${names.join(", ")})` : " (none is declared)"}`] : [],
+  );
 }
 
 /** The runbooks as the engine runs them: the runner and the alert feed that starts automatic runs. */

@@ -16,7 +16,12 @@ export interface Declared {
   channels: readonly string[];
 }
 
-export type LoadResult = { ok: true; runbooks: RunbookDefinition[] } | { ok: false; problems: string[] };
+/** The runbooks, and the problems (none: all is well); `names` are every name declared, even with problems. */
+export interface LoadResult {
+  runbooks: RunbookDefinition[];
+  names: string[];
+  problems: string[];
+}
 
 /**
  * The runbooks of `runbooks` (as written in engineroom.yaml) and of the files of `from`
@@ -25,7 +30,7 @@ export type LoadResult = { ok: true; runbooks: RunbookDefinition[] } | { ok: fal
 export function loadRunbooks(input: { runbooks: unknown; from: readonly string[]; dir: string; file: string; declared: Declared }): LoadResult {
   const problems: string[] = [];
   const runbooks: RunbookDefinition[] = [];
-  const sources: { section: string; source: string; value: unknown }[] = [{ section: "runbooks", source: input.file, value: input.runbooks ?? {} }];
+  const sources: { section: string; source: string; value: unknown }[] = [{ section: "runbooks", source: isAbsolute(input.file) ? relative(input.dir, input.file) : input.file, value: input.runbooks ?? {} }];
   input.from.forEach((path, i) => {
     const full = isAbsolute(path) ? path : resolve(input.dir, path);
     const shown = relative(input.dir, full) || path;
@@ -51,7 +56,8 @@ export function loadRunbooks(input: { runbooks: unknown; from: readonly string[]
       runbooks.push({ ...runbook, name, source });
     }
   }
-  return problems.length ? { ok: false, problems } : { ok: true, runbooks };
+  const names = [...new Set([...runbooks.map((r) => r.name), ...sources.flatMap((s) => (s.value && typeof s.value === "object" ? Object.keys(s.value) : []))])];
+  return { runbooks, names, problems };
 }
 
 function issues(section: string, list: readonly z.core.$ZodIssue[], value: unknown): string[] {

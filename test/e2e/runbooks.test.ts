@@ -1,15 +1,19 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { isEngineError, type EngineError } from "../../src/core/index.js";
+import { loadProject } from "../../src/config/index.js";
+import { isEngineError, silentLogger, type EngineError } from "../../src/core/index.js";
+import { Engine } from "../../src/engine/index.js";
 import type { IncidentView } from "../../src/incident/index.js";
 import type { RunbookDryRun } from "../../src/runbook/index.js";
 import type { EngineEvent, IncidentRecord, Release, RunbookRunRecord } from "../../src/store/index.js";
 import { run } from "../helpers/cli.js";
+import { startPacedLoad } from "../helpers/load.js";
 import { startProject, testConfig, type TestProject } from "../helpers/project.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -102,9 +106,9 @@ runbooks:
         check: web.health.production
         timeout: 30s
       - type: wait_for
-        metric: error_rate < 1%
-        over: 15s
-        timeout: 30s
+        metric: rps > 1
+        over: 5s
+        timeout: 60s
       - type: restart
         name: only-automatic
         when:
@@ -223,7 +227,11 @@ runbooks:
   });
 
   it("is approved by another person, rolls back for real, waits for the check and the metric, is verified and attached to the incident", async () => {
-    const done = await post<RunbookRunRecord>(`/v1/runbook-runs/${fixRun.id}/approve`, { by: "bob" });
+    const approving = post<RunbookRunRecord>(`/v1/runbook-runs/${fixRun.id}/approve`, { by: "bob" });
+    // The metric step waits for traffic that only begins once it is waiting.
+    await waitFor("the run waiting for traffic", async () => (await get<RunbookRunRecord>(`/v1/runbook-runs/${fixRun.id}`)).steps.find((s) => s.name === "9-wait_for")?.state === "running", 30_000);
+    const load = startPacedLoad(p.proxyUrl, { rps: 20, maxMs: 60_000 });
+    const done = await approving.finally(() => load.stop());
     assert.equal(done.state, "succeeded", JSON.stringify(done, null, 2));
     assert.deepEqual([done.approval?.decision, done.approval?.by], ["approved", "bob"]);
     const step = (name: string) => done.steps.find((s) => s.name === name)!;
@@ -232,7 +240,7 @@ runbooks:
     assert.equal(v2!.state, "rolled-back");
     assert.equal((await p.engine.store.live.get("web", "production"))!.releaseId, v1!.id);
     assert.match(step("8-wait_for").result!, /^check web\.health\.production is up/);
-    assert.match(step("9-wait_for").result!, /^error_rate 0% over 15s \(\d+ requests\): "error_rate < 1%" holds/);
+    assert.match(step("9-wait_for").result!, /^rps [\d.]+\/s over 5s \(\d+ requests\): "rps > 1" holds \(after \d/);
     assert.equal(step("only-automatic").state, "skipped");
     assert.equal(done.verification?.outcome, "verified");
     assert.ok(done.verification!.evidence.includes("check web.health.production is up"), done.verification!.evidence.join("; "));
@@ -302,5 +310,57 @@ runbooks:
   it("never shows the secret: not in answers, outputs, events or notices", async () => {
     seen.push(JSON.stringify(await events("")));
     for (const text of seen) assert.ok(!text.includes(secret), `the secret leaked in: ${text.slice(0, 300)}`);
+  });
+});
+
+describe("runbooks config, checked before anything starts", () => {
+  it("lists every problem of runbooks: and of a metric rule's runbook: in one CONFIG_INVALID, and creates nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "engineroom-runbooks-config-"));
+    try {
+      const top = `alerts:
+  rules:
+    - name: web-errors
+      metric: error_rate
+      op: ">"
+      threshold: 0.02
+      runbook: fix-wbe
+runbooks_from: [more.yaml]
+runbooks:
+  fix-web:
+    service: wbe
+    steps:
+      - type: scale
+        instances: 2
+        timeout: 5s
+      - type: notify
+        channel: pager
+        message: "{{servce}} down"
+`;
+      writeFileSync(join(dir, "engineroom.yaml"), testConfig("", top));
+      writeFileSync(join(dir, "more.yaml"), "fix-web:\n  steps: [{ type: restart }]\n");
+      await assert.rejects(Engine.start({ project: loadProject(join(dir, "engineroom.yaml")), logger: silentLogger }), (error: EngineError) => {
+        assert.equal(error.code, "CONFIG_INVALID");
+        const problems = error.details?.problems as string[];
+        for (const expected of [
+          /^runbooks\.fix-web\.steps\.0\.timeout: unknown key; known keys: type, instances, service, environment, name, when, abort_if, on_failure$/,
+          /^runbooks\.fix-web\.steps\.1\.message: unknown placeholder \{\{servce\}\}/,
+        ]) assert.ok(problems.some((p) => expected.test(p)), `${expected} in:\n${problems.join("\n")}`);
+        return true;
+      });
+      writeFileSync(join(dir, "engineroom.yaml"), testConfig("", top.replace("        timeout: 5s\n", "").replace("{{servce}}", "{{service}}")));
+      await assert.rejects(Engine.start({ project: loadProject(join(dir, "engineroom.yaml")), logger: silentLogger }), (error: EngineError) => {
+        const problems = error.details?.problems as string[];
+        assert.deepEqual(problems.sort(), [
+          'alerts.rules.0.runbook: no runbook named "fix-wbe" under runbooks: (declared: fix-web)',
+          'more.yaml: runbooks.fix-web: a second runbook named "fix-web" (the first is in engineroom.yaml)',
+          'runbooks.fix-web.service: no service named "wbe" (declared: web)',
+          'runbooks.fix-web.steps.1.channel: no channel under channels: named "pager" (declared: none)',
+        ].sort());
+        return true;
+      });
+      assert.equal(existsSync(join(dir, ".engineroom")), false, "no state folder was made");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
