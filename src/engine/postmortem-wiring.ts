@@ -48,6 +48,9 @@ function sourcesOf(engine: Engine): PostmortemSources {
   };
 }
 
+/** How many of the latest resolves are looked at again when the engine starts. */
+const catchUp = 100;
+
 /**
  * Starts the post-mortems once monitoring serves: every `incident.resolved` from this engine's
  * start on drafts the incident's post-mortem (if it needs one) and appends its learning.
@@ -68,7 +71,10 @@ export async function startPostmortems(engine: Engine): Promise<PostmortemParts>
     onResolved: (incidentId) => postmortems.resolved(incidentId),
     onError: (error) => engine.logger.warn("post-mortems: a draft failed", { error: String(error) }),
   });
+  // From this engine's start, and back over the latest resolves: one resolved while no engine followed
+  // (it stopped before its next read) still gets its post-mortem and learning; the rest change nothing.
   const [started] = await engine.store.events.list({ types: ["engine.started"], limit: 1 });
-  follower.start(started ? started.id - 1 : 0);
+  const recent = await engine.store.events.list({ types: ["incident.resolved"], limit: catchUp });
+  follower.start(Math.min(started ? started.id - 1 : 0, ...recent.map((e) => e.id - 1)));
   return { postmortems, actions, stop: () => follower.stop() };
 }

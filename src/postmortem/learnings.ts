@@ -52,8 +52,9 @@ export class LearningLog {
     if (services.length === 0) throw new EngineError("LEARNING_INVALID", "A learning is about at least one service (--service).");
     if (!input.source.trim()) throw new EngineError("LEARNING_INVALID", "A learning needs its source (an incident, a drill, a person).");
     const now = this.#o.clock.now();
+    const id = newId("lrn", now);
     const entry = await this.#o.store.learnings.append({
-      id: newId("lrn", now),
+      id,
       date: input.date ?? now,
       learning,
       source: input.source.trim(),
@@ -62,7 +63,7 @@ export class LearningLog {
       key: input.key ?? null,
       createdAt: now,
     });
-    await this.export();
+    if (entry.id === id) await this.export(); // an entry of a key already there changed nothing
     return entry;
   }
 
