@@ -37,7 +37,7 @@ export function postmortemMarkdown(d: PostmortemDraft): string {
     `- Duration: ${span(i.durationMs, "still going on")} (from ${time(i.startedAt)} to ${i.endedAt === null ? "now" : time(i.endedAt)} UTC)`,
     `- Requests failed: ${i.requestsFailed} of ${i.requests}${i.failedShare === null ? "" : ` (${percentText(i.failedShare)})`}`,
     ...i.samples.map((s) => `  - ${s.where}: ${s.errors} of ${s.requests} failed, ${time(s.fromMs)} → ${time(s.toMs)}`),
-    `- Error budget burned: ${i.budgets.length === 0 ? "no SLO declared for what it touched" : ""}`,
+    `- Error budget burned:${i.budgets.length === 0 ? " no SLO declared for what it touched" : ""}`,
     ...i.budgets.map((b) => `  - ${b.slo} (${b.kind} ${b.target}% over ${b.window}, ${b.service} in ${b.environment}): ${b.burnedPercent === null ? "not measured for this kind" : `${b.burnedPercent}% of the budget`}; ${b.budgetLeft}% left now`),
     `- Routes affected: ${i.routes.join("; ") || "none"}`,
     "",
