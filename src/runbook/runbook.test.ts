@@ -234,6 +234,20 @@ describe("runbook approvals", () => {
       assert.deepEqual([done.state, done.approval?.decision, done.approval?.by, done.steps.map((s) => s.state)], ["succeeded", "approved", "carol", ["succeeded", "succeeded"]]);
       await assert.rejects(runner.approve(run.id, { by: "carol" }), (e: Error & { code?: string }) => e.code === "RUNBOOK_NOT_WAITING");
 
+      // Verification is independent: the steps succeeded, the service did not recover.
+      const sick = new RunbookRunner({ store, clock, runbooks: [book], verifyTimeoutMs: 2000, actions: { ...fixedWorld(dir), recovery: async () => ({ recovered: false, evidence: ["check web.health.production is down"] }) } });
+      const unwell = await sick.start("gated", { by: "alice", service: "api" });
+      await sick.settled(unwell.id);
+      const approved = sick.approve(unwell.id, { by: "bob" });
+      for (let i = 0; i < 10 && (await sick.get(unwell.id)).state !== "succeeded"; i++) {
+        await waitUntil(async () => clock.pendingSleepers > 0);
+        clock.advance(500);
+      }
+      const judged = await approved;
+      assert.deepEqual([judged.state, judged.verification?.outcome], ["succeeded", "not-recovered"]);
+      assert.deepEqual(judged.verification?.evidence, ["check web.health.production is down", "not recovered within 2s"]);
+      assert.ok((await store.events.list({ types: ["runbook.not-recovered"] })).some((e) => e.data.runId === unwell.id));
+
       const second = await runner.start("gated", { by: "alice" });
       await runner.settled(second.id);
       clock.advance(600_000);

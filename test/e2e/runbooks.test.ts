@@ -70,6 +70,11 @@ channels:
     url: http://127.0.0.1:${port}/hook
 incidents:
   channel: ops
+slos:
+  web-availability:
+    service: web
+    kind: availability
+    target: 99.9
 checks:
   db:
     type: command
@@ -244,6 +249,7 @@ runbooks:
     assert.equal(step("only-automatic").state, "skipped");
     assert.equal(done.verification?.outcome, "verified");
     assert.ok(done.verification!.evidence.includes("check web.health.production is up"), done.verification!.evidence.join("; "));
+    assert.ok(done.verification!.evidence.some((e) => /^SLO web-availability: burn \S+ over \S+ below the page threshold [\d.]+×$/.test(e)), done.verification!.evidence.join("; "));
     const types = (await events("runbook.")).filter((e) => e.data.runId === fixRun.id).map((e) => e.type);
     for (const type of ["runbook.started", "runbook.step.started", "runbook.step.succeeded", "runbook.step.failed", "runbook.step.skipped", "runbook.approval-requested", "runbook.approved", "runbook.verified", "runbook.finished"]) {
       assert.ok(types.includes(type), `${type} in ${types.join(", ")}`);
