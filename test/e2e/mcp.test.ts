@@ -11,7 +11,7 @@ import { ApiClient, createApi } from "../../src/api/index.js";
 import type { ApprovalRequest } from "../../src/engine/index.js";
 import { tools } from "../../src/mcp/index.js";
 import type { Release } from "../../src/store/index.js";
-import { cliArgs, root } from "../helpers/cli.js";
+import { cliArgs, root, run } from "../helpers/cli.js";
 import { get } from "../helpers/load.js";
 import { startProject, testConfig, type TestProject } from "../helpers/project.js";
 import { waitFor } from "../helpers/wait.js";
@@ -181,6 +181,47 @@ describe("MCP server: tools over HTTP and stdio, through the server's guardrails
     const stale = await call(agent, "promote", { service: "web" });
     assert.equal(stale.error?.code, "APPROVAL_STALE");
     assert.notEqual(stale.error!.details!.approval, second.error!.details!.approval);
+  });
+
+  it("an apply touching production by an agent: plan → APPROVAL_REQUIRED bound to the plan hash → granted by a person → applied once; a changed plan is APPROVAL_STALE", async () => {
+    const applier = (await p.engine.tokens.create({ name: "applier", scopes: ["read", "apply:*"] })).token;
+    const agent = await connect(applier);
+    const alice = new ApiClient({ address, token: secrets.alice! });
+    writeFileSync(p.configFile, readFileSync(p.configFile, "utf8").replace("  production:\n    {}\n", "  production:\n    services:\n      web: { instances: 1 }\n"));
+    const planned = (await call(agent, "plan")).value.plan as { hash: string; changes: { environment: string; action: string }[] };
+    assert.ok(planned.changes.some((c) => c.environment === "production" && c.action === "update"), JSON.stringify(planned.changes));
+
+    const asked = await call(agent, "apply", { plan: planned });
+    assert.equal(asked.error?.code, "APPROVAL_REQUIRED", JSON.stringify(asked.error));
+    assert.equal(asked.error!.details!.hash, planned.hash);
+    const id = String(asked.error!.details!.approval);
+    const request = await alice.get<ApprovalRequest>(`/v1/approvals/${id}`);
+    assert.deepEqual([request.action, request.hash, request.scope, request.requestedBy.name], ["apply", planned.hash, "apply:production", "applier"]);
+
+    await alice.post(`/v1/approvals/${id}/grant`, {});
+    const applied = await call(agent, "apply", { plan: planned });
+    assert.ok(applied.ok, JSON.stringify(applied.error));
+    assert.equal((await alice.get<ApprovalRequest>(`/v1/approvals/${id}`)).status, "used");
+
+    // The next change to production needs its own approval; granted, then the file changes again: stale.
+    writeFileSync(p.configFile, readFileSync(p.configFile, "utf8").replace("      web: { instances: 1 }\n", "      web: { instances: 2 }\n"));
+    const next = await call(agent, "apply", {});
+    assert.equal(next.error?.code, "APPROVAL_REQUIRED");
+    // Listed and granted by a person through the CLI (the owner's admin token: another token than the agent's).
+    const nextId = String(next.error!.details!.approval);
+    const listed = await run(p.dir, ["approvals", "--json"]);
+    assert.equal(listed.code, 0, listed.out);
+    assert.ok((JSON.parse(listed.out) as { approvals: ApprovalRequest[] }).approvals.some((a) => a.id === nextId && a.status === "pending"));
+    const table = await run(p.dir, ["approvals"]);
+    assert.match(table.out, new RegExp(`${nextId}.*pending.*apply 1 change\\(s\\) to production.*applier`));
+    const grant = await run(p.dir, ["approvals", "grant", nextId]);
+    assert.equal(grant.code, 0, grant.out);
+    assert.match(grant.out, /granted/);
+    writeFileSync(p.configFile, readFileSync(p.configFile, "utf8").replace("      web: { instances: 2 }\n", "      web: { instances: 2, env: { GREETING: hello } }\n"));
+    const stale = await call(agent, "apply", {});
+    assert.equal(stale.error?.code, "APPROVAL_STALE", JSON.stringify(stale.error));
+    // Put the file back as it was: the rest of the suite runs on it.
+    writeFileSync(p.configFile, readFileSync(p.configFile, "utf8").replace("  production:\n    services:\n      web: { instances: 2, env: { GREETING: hello } }\n", "  production:\n    {}\n"));
   });
 
   it("the rate limit of a token refuses with RATE_LIMITED, never a hang", async () => {
