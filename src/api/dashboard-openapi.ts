@@ -15,6 +15,18 @@ export const dashboardPaths: Record<string, unknown> = {
       responses: { "200": { description: "`{ project, environments, environment, page, pages, size, total, services, totals }`" }, "400": { description: "Bad request" }, "401": { description: "Missing or wrong token" }, "404": { description: "Unknown environment" } },
     },
   },
+  "/v1/overview/checks": {
+    get: {
+      summary: "The checks a page at a time, filtered on the server by name or label value and by state, with the counts over every check: what the dashboard's checks page reads (GET /v1/checks answers all of them with their uptime windows)",
+      parameters: [
+        { name: "page", in: "query", schema: { type: "integer", minimum: 1 } },
+        { name: "size", in: "query", schema: { type: "integer", minimum: 1, maximum: 500 }, description: "default 100" },
+        { name: "q", in: "query", schema: { type: "string" } },
+        { name: "state", in: "query", schema: { type: "string", enum: ["up", "degraded", "down", "pending"] } },
+      ],
+      responses: { "200": { description: "`{ page, pages, size, total, states, checks }`" }, "400": { description: "Bad request" }, "401": { description: "Missing or wrong token" } },
+    },
+  },
   "/v1/services/{service}/history": {
     get: {
       summary: "A service's releases, newest first, with digest, commit, who deployed and approved, the config diff against the release before, and the analysis evidence",

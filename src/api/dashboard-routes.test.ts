@@ -20,7 +20,7 @@ describe("API: dashboard", () => {
   let app: FastifyInstance;
 
   before(async () => {
-    project = await startProject(testConfig(others).replace("    instances: 2", "    instances: 1"));
+    project = await startProject(testConfig(others, "checks:\n  db-port: { type: tcp, host: 127.0.0.1, port: 1, interval: 1s, service: web }\n").replace("    instances: 2", "    instances: 1"));
     app = createApi({ operations: createOperations(project.engine), token: project.token });
   });
   after(async () => {
@@ -61,8 +61,22 @@ describe("API: dashboard", () => {
     assert.equal(v1.deployedBy, "api");
     assert.ok(v2.events.some((e: { type: string }) => e.type === "release.live"), JSON.stringify(v2.events));
     const overview = (await call("/v1/overview?q=web")).json();
-    assert.deepEqual([overview.services[0].live.number, overview.services[0].health], [2, "up"]);
+    // The db-port check (labelled with web, refused) is down: so is web's health, saying why.
+    assert.deepEqual([overview.services[0].live.number, overview.services[0].health, overview.services[0].healthReason], [2, "down", "check db-port down"]);
     assert.equal((await call("/v1/services/nope/history")).json().error.code, "SERVICE_UNKNOWN");
+  });
+
+  it("pages and filters the checks on the server, with the counts over all of them", async () => {
+    const all = (await call("/v1/overview/checks")).json();
+    assert.ok(all.total >= 2, JSON.stringify(all.checks.map((c: { name: string }) => c.name)));
+    const counted = all.states.up + all.states.down + all.states.pending + all.states.degraded;
+    assert.equal(counted, all.total);
+    const first = (await call("/v1/overview/checks?size=1")).json();
+    assert.deepEqual([first.checks.length, first.pages, first.total], [1, all.total, all.total]);
+    const db = (await call("/v1/overview/checks?q=DB-")).json();
+    assert.deepEqual([db.total, db.checks[0].name, db.checks[0].labels.service, db.checks[0].type], [1, "db-port", "web", "tcp"]);
+    const bad = await call("/v1/overview/checks?state=sideways");
+    assert.deepEqual([bad.status, bad.json().error.code], [400, "API_BAD_REQUEST"]);
   });
 
   it("serves the app and its files without a token, with a strict content security policy", async () => {

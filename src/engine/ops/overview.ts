@@ -74,8 +74,34 @@ export interface PublicStatus {
   generatedAt: number;
 }
 
+/** One page of checks, with the counts over all of them. */
+export interface CheckPage {
+  page: number;
+  pages: number;
+  size: number;
+  /** Checks matching the search and state. */
+  total: number;
+  /** Over every check of the project: up (degraded counted apart), degraded, down, pending. */
+  states: { up: number; down: number; pending: number; degraded: number };
+  checks: (Pick<CheckStatus, "name" | "type" | "labels" | "derived" | "intervalMs" | "since" | "consecutiveFailures"> & {
+    state: "up" | "down" | "pending" | "degraded";
+    last: { ok: boolean; at: number; durationMs: number; failed: readonly string[]; error: string | null } | null;
+  })[];
+}
+
+export interface CheckPageQuery {
+  page?: number;
+  /** 1 to 500 (default 100). */
+  size?: number;
+  /** Only checks whose name or a label value contains this (case-insensitive). */
+  search?: string;
+  state?: "up" | "down" | "pending" | "degraded";
+}
+
 /** The dashboard's aggregated, paginated reads (see ../operations.ts). */
 export interface OverviewOperations {
+  /** The checks, a page at a time, filtered on the server; the counts over all of them. */
+  checkPage(query?: CheckPageQuery): Promise<CheckPage>;
   /** One environment's services with health, live release and traffic series, one page at a time; totals over all of them. */
   overview(query?: OverviewQuery): Promise<Overview>;
   /** The read-only public status (API_NOT_FOUND unless `dashboard.public_status: true`). */
@@ -122,6 +148,38 @@ export function overviewOperations(engine: Engine): OverviewOperations {
   };
 
   return {
+    async checkPage(query = {}) {
+      const statuses = engine.monitoring.checks?.statuses() ?? [];
+      const states = emptyChecks();
+      const search = (query.search ?? "").trim().toLowerCase();
+      const matching: { s: CheckStatus; state: CheckPage["checks"][number]["state"] }[] = [];
+      for (const s of statuses) {
+        const state = s.state === "up" && s.degraded ? "degraded" : s.state;
+        states[state]++;
+        if (query.state !== undefined && state !== query.state) continue;
+        if (search && !s.name.toLowerCase().includes(search) && !Object.values(s.labels).some((v) => v.toLowerCase().includes(search))) continue;
+        matching.push({ s, state });
+      }
+      const size = Math.min(500, Math.max(1, Math.trunc(query.size ?? 100)));
+      const pages = Math.max(1, Math.ceil(matching.length / size));
+      const page = Math.min(pages, Math.max(1, Math.trunc(query.page ?? 1)));
+      const checks = matching.slice((page - 1) * size, page * size).map(({ s, state }) => {
+        const r = s.lastResult;
+        return {
+          name: s.name,
+          type: s.type,
+          labels: s.labels,
+          derived: s.derived,
+          intervalMs: s.intervalMs,
+          since: s.since,
+          consecutiveFailures: s.consecutiveFailures,
+          state,
+          last: r ? { ok: r.ok, at: r.startedAt, durationMs: r.durationMs, failed: r.failed, error: r.error ?? null } : null,
+        };
+      });
+      return { page, pages, size, total: matching.length, states, checks };
+    },
+
     async overview(query = {}) {
       const environment = engine.environment(query.environment);
       const size = Math.min(200, Math.max(1, Math.trunc(query.size ?? 50)));
