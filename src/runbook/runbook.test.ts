@@ -234,6 +234,17 @@ describe("runbook approvals", () => {
       assert.deepEqual([done.state, done.approval?.decision, done.approval?.by, done.steps.map((s) => s.state)], ["succeeded", "approved", "carol", ["succeeded", "succeeded"]]);
       await assert.rejects(runner.approve(run.id, { by: "carol" }), (e: Error & { code?: string }) => e.code === "RUNBOOK_NOT_WAITING");
 
+      // Denied: the run aborts at the approve step, the next step never runs.
+      const denied = await runner.start("gated", { by: "alice" });
+      await runner.settled(denied.id);
+      const refusedRun = await runner.deny(denied.id, { by: "bob", reason: "not now" });
+      assert.deepEqual([refusedRun.state, refusedRun.approval?.decision, refusedRun.steps.map((s) => s.state), refusedRun.reason], ["aborted", "denied", ["aborted", "pending"], "step 1-approve: denied by bob: not now"]);
+      // A run an earlier engine left going on is recorded aborted by the next one.
+      const left = { ...refusedRun, id: "rbr_left", state: "running" as const, endedAt: null, reason: null };
+      await store.runbookRuns.put(left);
+      assert.equal(await new RunbookRunner({ store, clock, runbooks: [book], actions: fixedWorld(dir) }).recoverInterrupted(), 1);
+      assert.deepEqual([(await store.runbookRuns.get("rbr_left"))!.state, (await store.runbookRuns.get("rbr_left"))!.reason], ["aborted", "the engine stopped while the run was going on"]);
+
       // Verification is independent: the steps succeeded, the service did not recover.
       const sick = new RunbookRunner({ store, clock, runbooks: [book], verifyTimeoutMs: 2000, actions: { ...fixedWorld(dir), recovery: async () => ({ recovered: false, evidence: ["check web.health.production is down"] }) } });
       const unwell = await sick.start("gated", { by: "alice", service: "api" });
