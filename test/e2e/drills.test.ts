@@ -161,6 +161,10 @@ drills:
     assert.deepEqual(report.drills.rows.map((r) => r.drill), ["web-kill", "web-strict", "web-rollback"]);
     assert.equal(report.scorecard.deploymentSuccess.rolledBack, 0, "the drill releases' rollbacks are practice");
     assert.equal(report.scorecard.deploymentSuccess.started, 2, "web v1 and api a1");
+    const page = await fetch(`http://${p.apiAddress}/v1/report.html?since=1h`, { headers: { authorization: `Bearer ${p.token}` } });
+    const html = await page.text();
+    assert.match(html, /<h2>Drills<\/h2><p>2 of 3 drill run\(s\) passed \(failed: web-strict\)<\/p>/);
+    assert.match(html, /web-strict/);
     const text = await run(p.dir, ["report", "--since", "1h"]);
     assert.match(text.out, /drills \(2 of 3 drill run\(s\) passed \(failed: web-strict\)\)/);
   });
