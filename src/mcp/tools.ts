@@ -89,8 +89,9 @@ const operatorTools: readonly Tool[] = [
   },
   {
     name: "deploy",
-    description: "Deploys a build (a folder or .tgz path the engine can read, default: the declared artifact) into the first environment, with zero downtime.",
-    input: { service, artifact: z.string().max(4096).optional() },
+    description:
+      "Deploys a build into the first environment, with zero downtime: `artifact` is the digest (sha256:…) of a build in the engine's artifact store (uploaded by CI through POST /v1/artifacts), default: the service's declared artifact. No path is read on the agent's word.",
+    input: { service, artifact: z.string().regex(/^sha256:[0-9a-f]{64}$/, "an artifact digest, sha256:<64 hex>").optional() },
     annotations: changes,
     scopeText: "deploy:<first env>",
     scopes: (_a, c) => ["read", scopeFor("deploy", environmentOf(c, undefined, "first"))],

@@ -56,6 +56,8 @@ describe("MCP server: tools over HTTP and stdio, through the server's guardrails
     clients.push(client);
     return client;
   };
+  /** A build in the engine's artifact store, as CI's upload leaves it: the agent names it by digest. */
+  const stored = async (behaviour: Parameters<TestProject["artifact"]>[0]) => (await p.engine.artifacts.add(p.artifact(behaviour))).digest;
   const stagingLatest = async () => (await p.api.get<{ releases: Release[] }>("/v1/services/web/releases?env=staging")).releases[0]!;
 
   before(async () => {
@@ -141,7 +143,11 @@ describe("MCP server: tools over HTTP and stdio, through the server's guardrails
 
   it("a production promote by an agent: APPROVAL_REQUIRED → not by itself (APPROVAL_SELF) → granted by a person → staging before production holds → live; a changed source is APPROVAL_STALE", async () => {
     const agent = await connect(secrets.agent!);
-    const deployed = await call(agent, "deploy", { service: "web", artifact: p.artifact({ version: "v2" }) });
+    // No path is read on the agent's word: a deploy names a stored build by its digest.
+    const byPath = (await agent.callTool({ name: "deploy", arguments: { service: "web", artifact: "/etc" } }).catch((e: Error) => ({ isError: true, content: [{ type: "text", text: e.message }] }))) as { isError?: boolean; content: { text: string }[] };
+    assert.equal(byPath.isError, true);
+    assert.match(byPath.content[0]!.text, /artifact digest/);
+    const deployed = await call(agent, "deploy", { service: "web", artifact: await stored({ version: "v2" }) });
     assert.ok(deployed.ok, JSON.stringify(deployed.error));
     assert.equal(deployed.value.release.environment, "staging");
 
@@ -173,7 +179,7 @@ describe("MCP server: tools over HTTP and stdio, through the server's guardrails
     assert.equal((await alice.get<ApprovalRequest>(`/v1/approvals/${id}`)).status, "used");
 
     // A new request, granted; then what would be promoted changes (a newer release in staging): stale.
-    await call(agent, "deploy", { service: "web", artifact: p.artifact({ version: "v3" }) });
+    await call(agent, "deploy", { service: "web", artifact: await stored({ version: "v3" }) });
     const second = await call(agent, "promote", { service: "web" });
     assert.equal(second.error?.code, "APPROVAL_REQUIRED");
     await alice.post(`/v1/approvals/${String(second.error!.details!.approval)}/grant`, {});
@@ -288,7 +294,7 @@ describe("MCP server: tools over HTTP and stdio, through the server's guardrails
     const responder = (await p.engine.tokens.create({ name: "oncall", scopes: ["read", "rollback:staging", "deploy:staging"] })).token;
     const agent = await connect(responder);
     const staging = `http://${(await p.api.get<{ environments: { name: string; proxy: string }[] }>("/v1/status")).environments[0]!.proxy}`;
-    const faulty = await call(agent, "deploy", { service: "web", artifact: p.artifact({ version: "v5", failFile: failFile() }) });
+    const faulty = await call(agent, "deploy", { service: "web", artifact: await stored({ version: "v5", failFile: failFile() }) });
     assert.ok(faulty.ok, JSON.stringify(faulty.error));
     writeFileSync(failFile(), "down");
     try {
