@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { startProject, testConfig, type TestProject } from "../../test/helpers/project.js";
+import { waitFor } from "../../test/helpers/wait.js";
 import { createOperations } from "../engine/index.js";
 import { createApi } from "./server.js";
 
@@ -60,8 +61,9 @@ describe("API: dashboard", () => {
     assert.deepEqual([v2.live, v1.live], [true, false]);
     assert.equal(v1.deployedBy, "api");
     assert.ok(v2.events.some((e: { type: string }) => e.type === "release.live"), JSON.stringify(v2.events));
+    // The db-port check (labelled with web, refused) goes down after its failures in a row: so does web's health, saying why.
+    await waitFor("db-port down", async () => (await call("/v1/overview/checks?q=db-port")).json().checks[0]?.state === "down", 60_000);
     const overview = (await call("/v1/overview?q=web")).json();
-    // The db-port check (labelled with web, refused) is down: so is web's health, saying why.
     assert.deepEqual([overview.services[0].live.number, overview.services[0].health, overview.services[0].healthReason], [2, "down", "check db-port down"]);
     assert.equal((await call("/v1/services/nope/history")).json().error.code, "SERVICE_UNKNOWN");
   });
