@@ -38,7 +38,9 @@ export function registerPostmortemCommand(program: Command, globals: Globals): v
 export function registerActionCommands(program: Command, globals: Globals): void {
   const list = async (options: Json & { open?: boolean; incident?: string }, command: Command) => {
     const api = await connect(globals(command));
-    const query = new URLSearchParams({ ...(options.open && { open: "true" }), ...(options.incident && { incident: options.incident }) });
+    // `--open` is the group's option too: commander gives it to the group.
+    const open = options.open ?? (command.optsWithGlobals() as { open?: boolean }).open;
+    const query = new URLSearchParams({ ...(open && { open: "true" }), ...(options.incident && { incident: options.incident }) });
     const { actions } = await api.get<{ actions: ActionItem[] }>(`/v1/actions${query.size ? `?${query}` : ""}`);
     out(wantsJson(options, command) ? JSON.stringify({ actions }, null, 2) : renderActions(actions));
   };
@@ -76,8 +78,10 @@ export function registerActionCommands(program: Command, globals: Globals): void
 export function registerLearningCommands(program: Command, globals: Globals): void {
   const list = async (options: Json & { service?: string[]; since?: string }, command: Command) => {
     const api = await connect(globals(command));
-    const service = (options.service ?? (command.optsWithGlobals() as { service?: string[] }).service)?.at(-1);
-    const query = new URLSearchParams({ ...(service && { service }), ...(options.since && { since: options.since }) });
+    const given = command.optsWithGlobals() as { service?: string[]; since?: string };
+    const service = (options.service ?? given.service)?.at(-1);
+    const since = options.since ?? given.since;
+    const query = new URLSearchParams({ ...(service && { service }), ...(since && { since }) });
     const { learnings } = await api.get<{ learnings: LearningEntry[] }>(`/v1/learnings${query.size ? `?${query}` : ""}`);
     out(wantsJson(options, command) ? JSON.stringify({ learnings }, null, 2) : renderLearnings(learnings));
   };

@@ -92,6 +92,8 @@ describe("post-mortems, end to end: a faulty release rolled back â†’ incident â†
     assert.equal(entries.length, 1);
     assert.equal(entries[0]!.source, `incident ${incident.id}`);
     assert.match(entries[0]!.learning, /^web v2 in production: error rate \d+(\.\d)?% of \d+ requests after deploy \(config: env\.ERROR_EVERY\); rolled back in \d/);
+    const recent = await run(p.dir, ["learnings", "list", "--since", "1h", "--json"]);
+    assert.equal((JSON.parse(recent.out) as { learnings: LearningEntry[] }).learnings.length, 1, recent.out);
     const table = await run(p.dir, ["learnings", "--service", "web"]);
     assert.match(table.out, /date\s+learning\s+source\n\d{4}-\d\d-\d\d\s+web v2 in production: error rate/);
     assert.match(readFileSync(join(p.dir, "postmortems", "learning-log.md"), "utf8"), /\| web v2 in production: error rate .* \| incident inc_/);
@@ -115,6 +117,10 @@ describe("post-mortems, end to end: a faulty release rolled back â†’ incident â†
     assert.match(printed.out, new RegExp(`open action items \\(1 open; the oldest 0 day\\(s\\) old\\)[\\s\\S]*${item.id}\\s+${incident.id}\\s+prevent\\s+alice\\s+2099-12-31`));
     const closed = await run(p.dir, ["actions", "close", item.id]);
     assert.equal(closed.code, 0, closed.out);
+    const openNow = await run(p.dir, ["actions", "list", "--open", "--json"]);
+    assert.deepEqual((JSON.parse(openNow.out) as { actions: ActionItem[] }).actions, [], "a closed item is not open");
+    const every = await run(p.dir, ["actions", "--json"]);
+    assert.deepEqual((JSON.parse(every.out) as { actions: ActionItem[] }).actions.map((a) => [a.id, a.state]), [[item.id, "closed"]]);
     assert.equal((await p.api.get<Report>("/v1/report?since=1d")).actionItems.open, 0);
     const missing = (await p.api.post("/v1/actions/act_nope/close", {}).catch((e) => e)) as EngineError;
     assert.equal(missing.code, "ACTION_NOT_FOUND");
