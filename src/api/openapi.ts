@@ -287,6 +287,17 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "200": { description: "`{ run }`" }, ...errors },
         },
       },
+      "/v1/drills/{name}/check": {
+        post: { summary: "Whether the drill could start now: `{ ready: true }`, else DRILL_BUSY (a drill runs, the environment's lock is held, a release is watched) or RELEASE_NOT_FOUND; what `drill run` of a restart drill asks before it stops the engine", parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "`{ ready: true }`" }, ...errors } },
+      },
+      "/v1/drills/{name}/results": {
+        post: {
+          summary: "A restart drill's run as `engineroom drill run` measured it around the engine's restart, judged by its pass rule and recorded like any run (DRILL_NOT_FOUND; API_BAD_REQUEST for another type or a bad body)",
+          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { content: { "application/json": { schema: { type: "object", required: ["startedAt", "sent", "failures"], properties: { startedAt: { type: "number" }, faultAt: { type: ["number", "null"] }, faultEndedAt: { type: ["number", "null"] }, healthyAt: { type: ["number", "null"] }, error: { type: "string" }, sent: { type: "integer" }, failures: { type: "array", items: { type: "object", properties: { at: { type: "number" }, fault: { type: "boolean" }, detail: { type: "string" } } } }, by: { type: "string" } } } } } },
+          responses: { "200": { description: "`{ run }`" }, ...errors },
+        },
+      },
       "/v1/drills/{name}/runs": {
         get: { summary: "The drill's runs, newest first (DRILL_NOT_FOUND)", parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "`{ runs }`" }, ...errors } },
       },

@@ -26,8 +26,16 @@ export function registerDrillCommands(program: Command, globals: (command: Comma
     .option("--json", "print JSON")
     .action(async (name: string, options: Json, command: Command) => {
       const api = await connect(globals(command));
-      if (!wantsJson(options, command)) process.stderr.write(`running drill ${name}…\n`);
-      const { run } = await api.post<{ run: DrillRunRecord }>(`/v1/drills/${encodeURIComponent(name)}/run`, { by: operatorName() });
+      const quiet = wantsJson(options, command);
+      const say = (line: string) => void (quiet || process.stderr.write(`${line}\n`));
+      const { drills } = await api.get<{ drills: DrillView[] }>("/v1/drills");
+      const drill = drills.find((d) => d.name === name);
+      say(`running drill ${name}…`);
+      // The engine runs every drill but a restart, which the CLI runs around it.
+      const run =
+        drill?.type === "restart"
+          ? await (await import("./drill-restart.js")).runRestartDrill(drill, globals(command), say)
+          : (await api.post<{ run: DrillRunRecord }>(`/v1/drills/${encodeURIComponent(name)}/run`, { by: operatorName() })).run;
       out(wantsJson(options, command) ? JSON.stringify({ run }, null, 2) : renderRun(run));
       if (run.state !== "passed") process.exitCode = 1;
     });

@@ -106,7 +106,7 @@ export const errorCatalogue = {
   API_TLS_REQUIRED: { status: 400, hint: "Listening beyond loopback needs TLS: set api.tls.cert_file and api.tls.key_file, or listen on 127.0.0.1." },
   DRILL_NOT_FOUND: { status: 404, hint: "Use a drill declared under `drills` in engineroom.yaml; `engineroom drill list` lists them." },
   DRILL_BUSY: { status: 409, hint: "One drill runs at a time, and none while a deploy, rollback or apply holds the environment or a release is in its watch window: wait for it to finish (`engineroom drill list`, `engineroom status`), then run the drill again." },
-  DRILL_UNSUPPORTED: { status: 501, hint: "Restart drills are not run by the engine yet: rehearse an engine restart with Ctrl-C and `engineroom up` under load (the data plane keeps serving), or declare a rollback or kill drill." },
+  DRILL_UNSUPPORTED: { status: 501, hint: "A restart drill restarts the engine process: run it with `engineroom drill run <name>` from the project's folder, against an engine started by `engineroom up` (the CLI stops it and starts it again, detached, under the drill's load)." },
   INTERNAL: { status: 500, hint: "This is a bug in Engineroom; please report it with the command and its output." },
 } as const satisfies Record<string, { status: number; hint: string }>;
 

@@ -1,5 +1,5 @@
 import { EngineError, newId, type Clock } from "../core/index.js";
-import type { DrillRunRecord, DrillTimings, Store } from "../store/index.js";
+import type { DrillRunRecord, DrillTimings, NewEvent, Store } from "../store/index.js";
 import type { DrillDefinition, DrillType } from "./config.js";
 import { DrillLoad, type LoadFailure, type LoadTarget } from "./load.js";
 import { judge } from "./rules.js";
@@ -102,23 +102,7 @@ export class DrillRunner {
     const { clock, store } = this.#o;
     await this.#o.ready(drill);
     const startedAt = clock.now();
-    const run: DrillRunRecord = {
-      id: newId("drl", startedAt),
-      drill: drill.name,
-      type: drill.type,
-      service: drill.service,
-      environment: drill.environment,
-      trigger,
-      state: "running",
-      startedAt,
-      finishedAt: null,
-      releaseId: null,
-      timings: { detectedAfterMs: null, rolledBackAfterMs: null, healthyAfterMs: null },
-      requests: { sent: 0, failed: 0, failedInsideFault: 0, failedOutsideFault: 0 },
-      rules: [],
-      reason: "",
-    };
-    const on = { service: drill.service, environment: drill.environment };
+    const run = newRun(drill, trigger, startedAt);
     let outcome: DrillOutcome;
     let load: DrillLoad | undefined;
     const limit = new AbortController();
@@ -128,7 +112,7 @@ export class DrillRunner {
       () => undefined,
     );
     const timeLimit = AbortSignal.any([this.#stop.signal, limit.signal]);
-    await store.drills.put(run, [{ type: "drill.started", ...on, message: `${drill.type} drill ${drill.name} started (${trigger})`, data: { drillRun: run.id, drill: drill.name, type: drill.type, trigger } }]);
+    await store.drills.put(run, [startedEvent(run, drill)]);
     try {
       load = new DrillLoad(this.#o.target(drill), clock);
       load.start(drill.load.rps, Math.ceil((drill.load.rps * drill.timeoutMs) / 1000));
@@ -145,9 +129,28 @@ export class DrillRunner {
       timer.abort();
       await load?.stop();
     }
+    return this.#finish(run, drill, outcome, load?.sent ?? 0, load?.failures ?? []);
+  }
+
+  /**
+   * Records a run measured outside the engine (a restart drill: the CLI stops and starts the engine
+   * process under its own load, then hands in what it saw), judged and recorded as any other.
+   */
+  async record(drill: DrillDefinition, trigger: string, measured: { startedAt: number; outcome: DrillOutcome; sent: number; failures: readonly LoadFailure[] }): Promise<DrillRunRecord> {
+    if (this.#running) {
+      throw new EngineError("DRILL_BUSY", `Drill ${this.#running.drill} is running; one drill runs at a time. Refused: drill ${drill.name}.`);
+    }
+    const run = newRun(drill, trigger, measured.startedAt);
+    await this.#o.store.drills.put(run, [startedEvent(run, drill)]);
+    return this.#finish(run, drill, measured.outcome, measured.sent, measured.failures);
+  }
+
+  async #finish(run: DrillRunRecord, drill: DrillDefinition, outcome: DrillOutcome, sent: number, failures: readonly LoadFailure[]): Promise<DrillRunRecord> {
+    const { clock, store } = this.#o;
+    const on = { service: drill.service, environment: drill.environment };
     run.releaseId = outcome.releaseId ?? run.releaseId;
     run.timings = timingsOf(outcome);
-    run.requests = requestsOf(drill, outcome, load?.sent ?? 0, load?.failures ?? []);
+    run.requests = requestsOf(drill, outcome, sent, failures);
     const verdict = judge(drill, { timings: run.timings, requests: run.requests, error: outcome.error });
     Object.assign(run, { state: verdict.passed ? "passed" : "failed", finishedAt: clock.now(), rules: verdict.rules, reason: verdict.reason });
     await store.drills.put(run, [
@@ -162,6 +165,35 @@ export class DrillRunner {
     await this.#o.onFinished?.(run, drill).catch((error) => this.#o.onError?.(error));
     return run;
   }
+}
+
+function newRun(drill: DrillDefinition, trigger: string, startedAt: number): DrillRunRecord {
+  return {
+    id: newId("drl", startedAt),
+    drill: drill.name,
+    type: drill.type,
+    service: drill.service,
+    environment: drill.environment,
+    trigger,
+    state: "running",
+    startedAt,
+    finishedAt: null,
+    releaseId: null,
+    timings: { detectedAfterMs: null, rolledBackAfterMs: null, healthyAfterMs: null },
+    requests: { sent: 0, failed: 0, failedInsideFault: 0, failedOutsideFault: 0 },
+    rules: [],
+    reason: "",
+  };
+}
+
+function startedEvent(run: DrillRunRecord, drill: DrillDefinition): NewEvent {
+  return {
+    type: "drill.started",
+    service: drill.service,
+    environment: drill.environment,
+    message: `${drill.type} drill ${drill.name} started (${run.trigger})`,
+    data: { drillRun: run.id, drill: drill.name, type: drill.type, trigger: run.trigger },
+  };
 }
 
 function timingsOf(o: DrillOutcome): DrillTimings {

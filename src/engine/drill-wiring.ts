@@ -9,6 +9,8 @@ export interface DrillParts {
   definitions: readonly DrillDefinition[];
   runner: DrillRunner;
   schedule: DrillSchedule;
+  /** Refuses a drill that cannot run now (DRILL_BUSY, RELEASE_NOT_FOUND), whatever its type: what a restart drill's CLI asks first. */
+  ready(drill: DrillDefinition): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,7 +29,12 @@ export function startDrills(engine: Engine, definitions: readonly DrillDefinitio
     clock: engine.clock,
     actions: { rollback: rollbackDrill(engine), kill: killDrill(engine), restart: restartDrill },
     target: (drill) => loadTarget(engine, drill),
-    ready: (drill) => ready(engine, drill),
+    ready: async (drill) => {
+      if (drill.type === "restart") {
+        throw new EngineError("DRILL_UNSUPPORTED", `Drill ${drill.name} is a restart drill: it restarts the engine process, which the engine cannot do to itself; run it with \`engineroom drill run ${drill.name}\` (the CLI stops this engine and starts it again, under load).`);
+      }
+      await ready(engine, drill);
+    },
     onFinished: (run, drill) => learn(engine, run, drill),
     onError: onError("a drill"),
   });
@@ -37,6 +44,11 @@ export function startDrills(engine: Engine, definitions: readonly DrillDefinitio
     definitions,
     runner,
     schedule,
+    ready: async (drill) => {
+      const running = runner.running();
+      if (running) throw new EngineError("DRILL_BUSY", `Drill ${running} is running; one drill runs at a time. Refused: drill ${drill.name}.`);
+      await ready(engine, drill);
+    },
     stop: async () => {
       await schedule.stop();
       await runner.stop();
@@ -45,7 +57,7 @@ export function startDrills(engine: Engine, definitions: readonly DrillDefinitio
 }
 
 /** The environment's proxy, with the Host and path of the service's first route (or the drill's own path). */
-function loadTarget(engine: Engine, drill: DrillDefinition): LoadTarget {
+export function loadTarget(engine: Engine, drill: DrillDefinition): LoadTarget {
   const environment = engine.environment(drill.environment);
   const { host, port } = parseAddress(environment.proxyAddress)!;
   const route = environment.config.services[drill.service]?.routes[0];
@@ -54,9 +66,6 @@ function loadTarget(engine: Engine, drill: DrillDefinition): LoadTarget {
 
 /** Refuses a drill that cannot run now: nothing live, a writer at work in the environment, a release in its watch window. */
 async function ready(engine: Engine, drill: DrillDefinition): Promise<void> {
-  if (drill.type === "restart") {
-    throw new EngineError("DRILL_UNSUPPORTED", `Drill ${drill.name} is a restart drill: the engine cannot restart itself in-process yet.`);
-  }
   const environment = engine.environment(drill.environment);
   const busy = environment.lock.holder();
   if (busy) throw new EngineError("DRILL_BUSY", `${environment.name} is busy: ${busy} is running. Refused: drill ${drill.name}.`);
@@ -200,7 +209,7 @@ function killGroup(pid: number): void {
 
 /** Refused in ready() (DRILL_UNSUPPORTED); kept so that every type has its action. */
 const restartDrill: DrillAction = async (drill) => {
-  throw new EngineError("DRILL_UNSUPPORTED", `Drill ${drill.name} is a restart drill: the engine cannot restart itself in-process yet.`);
+  throw new EngineError("DRILL_UNSUPPORTED", `Drill ${drill.name} is a restart drill: it restarts the engine process, which the engine cannot do to itself; run it with \`engineroom drill run ${drill.name}\` (the CLI stops this engine and starts it again, under load).`);
 };
 
 function describeFault(fault: NonNullable<DrillDefinition["fault"]>): string {

@@ -7,7 +7,7 @@ export { applyPlan, currentState, planProject, readApplied, type AppliedRevision
 export { DriftWatch, scanDrift, type Drift } from "./drift.js";
 export type { SloOperations, SloReport } from "./ops/slo.js";
 export type { RunbookOperations, RunbookSummary } from "./ops/runbooks.js";
-export type { DrillOperations, DrillView } from "./ops/drills.js";
+export type { DrillOperations, DrillView, MeasuredDrill } from "./ops/drills.js";
 export { projectJsonSchema } from "./schema.js";
 export {
   adminCaller,
