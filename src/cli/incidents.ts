@@ -153,5 +153,6 @@ function linkDetail(kind: string, d: Record<string, unknown>): string {
     return `${head}\n      config against v${previous?.number ?? "?"}: ${diff.length ? `${diff.length} key(s) changed` : "the same"}${changes}`;
   }
   if (kind === "alert") return ` — ${d.rule}${d.resolvedAt ? ` (resolved ${iso(d.resolvedAt as number)})` : " (firing)"}`;
+  if (kind === "runbook-run") return ` — runbook ${d.runbook}${d.automatic ? " (automatic)" : ""} started ${iso(d.startedAt as number)}`;
   return "";
 }

@@ -259,6 +259,8 @@ runbooks:
     const view = await get<IncidentView>(`/v1/incidents/${incident.id}`);
     const link = view.incident.links.find((l) => l.kind === "runbook-run" && l.ref === fixRun.id);
     assert.ok(link, JSON.stringify(view.incident.links));
+    const incidentShown = await run(p.dir, ["incidents", "show", incident.id]);
+    assert.match(incidentShown.out, new RegExp(`runbook-run +${fixRun.id} — runbook fix-web started `));
     const shown = await run(p.dir, ["runbook", "show", fixRun.id]);
     seen.push(shown.out);
     assert.equal(shown.code, 0, shown.out);
