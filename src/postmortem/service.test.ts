@@ -100,5 +100,9 @@ describe("post-mortems kept in the project and the store", () => {
     const asked = await postmortems.show("inc_test_2", { regenerate: true });
     assert.equal(asked.path, "postmortems/2026-12-01-inc_test_2.md");
     await assert.rejects(postmortems.show("inc_nope"), { code: "INCIDENT_NOT_FOUND" });
+    // An alert without service labels: its post-mortem, and no learning (it is about no service).
+    await store.incidents.put(rolledBackIncident({ id: "inc_test_3", severity: "SEV1", services: [], environments: [], cause: { kind: "alert", ref: "alt_1" }, signals: [], links: [], releaseIds: [] }));
+    assert.equal((await postmortems.resolved("inc_test_3"))?.path, "postmortems/2026-12-01-inc_test_3.md");
+    assert.equal((await learnings.list()).length, 2);
   });
 });

@@ -115,6 +115,8 @@ export class Postmortems {
       const incident = await this.#incident(incidentId);
       const record = await this.#o.store.postmortems.get(incidentId);
       const view = record ? await this.#view(record, null) : this.needsPostmortem(incident) ? await this.#generate(incident, undefined, "resolve", "engine") : undefined;
+      // A learning is about services (what plan and deploy show it for): an incident of none has none.
+      if (incident.services.length === 0) return view;
       const draft = view?.draft ?? buildDraft(await this.gather(incident));
       await this.#o.learnings.append({
         date: incident.milestones.resolved?.at ?? this.#o.clock.now(),
