@@ -106,3 +106,9 @@ export async function poll(signal, ms, fn, errorEl) {
     }
   }
 }
+
+/** Marks the first usable view of the page the tab opened on (once), as bench/dashboard.ts reads it: ms since the navigation began. */
+export function markFirstView(page) {
+  document.body.dataset.ready = page;
+  if (!performance.getEntriesByName("engineroom:first-view").length) performance.mark("engineroom:first-view", { detail: page });
+}

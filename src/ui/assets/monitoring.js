@@ -1,6 +1,6 @@
 // Checks, SLOs with their budgets, and alerts (acknowledge; silence with a reason and an expiry).
 import { get, post } from "/ui/api.js";
-import { errorBox, fixed, h, pill, poll, render, table, when } from "/ui/dom.js";
+import { errorBox, fixed, h, markFirstView, pill, poll, render, table, when } from "/ui/dom.js";
 
 const pageSize = 100;
 
@@ -52,6 +52,7 @@ export async function checksPage({ view, signal }) {
   stateSelect.addEventListener("change", () => ((page = 1), void refresh()));
   render(view, h("h1", {}, "Checks"), summary, h("div", { class: "toolbar" }, filter, stateSelect, pager), errors, list);
   await refresh();
+  markFirstView("checks");
   await poll(signal, 10_000, refresh, errors);
 }
 

@@ -1,7 +1,7 @@
 // Per environment: every service with its live release, health and traffic, a page at a time.
 import { get } from "/ui/api.js";
 import { sparkline } from "/ui/charts.js";
-import { fixed, h, percent, pill, poll, render, short, when } from "/ui/dom.js";
+import { fixed, h, markFirstView, percent, pill, poll, render, short, when } from "/ui/dom.js";
 
 const refreshMs = 2000;
 
@@ -66,9 +66,7 @@ export async function overviewPage({ view, state, params, signal }) {
     for (const s of o.services) fillRow(rows.get(s.name), s);
   };
   await refresh();
-  document.body.dataset.ready = "overview";
-  // The first usable view, as bench/dashboard.ts reads it (ms since the navigation began).
-  if (!performance.getEntriesByName("engineroom:first-view").length) performance.mark("engineroom:first-view");
+  markFirstView("overview");
   await poll(signal, refreshMs, refresh, errors);
   for (const row of rows.values()) row.charts.forEach((c) => c.destroy());
 }
