@@ -343,3 +343,51 @@ describe("MCP server: tools over HTTP and stdio, through the server's guardrails
     }
   });
 });
+
+describe("MCP server: a promote by an agent into an environment that requires approval waits for someone else", () => {
+  let p: TestProject;
+  let api: FastifyInstance;
+  let address: string;
+  const clients: Client[] = [];
+
+  before(async () => {
+    p = await startProject(config.replace("  production:\n    {}\n", "  production:\n    require_approval: true\n"));
+    api = createApi({ engine: p.engine, token: p.token });
+    await api.listen({ host: "127.0.0.1", port: 0 });
+    address = `127.0.0.1:${(api.server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    for (const client of clients) await client.close().catch(() => {});
+    await api?.close();
+    await p?.cleanup();
+  });
+
+  it("the verified release is listed with its requester, not approved by the agent's token (APPROVAL_SELF), switched when a person grants it", async () => {
+    const releases = async (env: string) => (await p.api.get<{ releases: Release[] }>(`/v1/services/web/releases?env=${env}`)).releases;
+    await p.api.stream("/v1/services/web/deploys", { artifact: p.artifact({ version: "v1" }) }, () => {});
+    await waitFor("v1 stable in staging", async () => (await releases("staging"))[0]!.state === "stable", 60_000);
+    const { token } = await p.engine.tokens.create({ name: "agent", scopes: ["read", "promote:production", "approve"] });
+    const { token: person } = await p.engine.tokens.create({ name: "bob", scopes: ["approve"] });
+    const agent = new Client({ name: "agent", version: "1" });
+    await agent.connect(new StreamableHTTPClientTransport(new URL(`http://${address}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    clients.push(agent);
+
+    // require_approval keeps its own wait: the release is started and verified, and waits (no plan approval first).
+    const promoted = await call(agent, "promote", { service: "web", initial: true });
+    assert.ok(promoted.ok, JSON.stringify(promoted.error));
+    assert.equal(promoted.value.awaitingApproval, true);
+    const releaseId = promoted.value.release.id as string;
+    const queue = (await call(agent, "approvals")).value.approvals as ApprovalRequest[];
+    const request = queue.find((a) => a.releaseId === releaseId);
+    assert.equal(request?.kind, "release");
+    assert.equal(request?.requestedBy.name, "agent");
+
+    for (const id of [request!.id, releaseId]) assert.equal((await call(agent, "approve", { id })).error?.code, "APPROVAL_SELF", id);
+    assert.equal((await releases("production"))[0]!.state, "verified", "no traffic before a person approves");
+
+    const granted = await new ApiClient({ address, token: person }).post<{ approval: ApprovalRequest; release: { release: Release } }>(`/v1/approvals/${releaseId}/grant`, {});
+    assert.equal(granted.release.release.id, releaseId);
+    assert.match(granted.release.release.state, /watching|live|stable/);
+    assert.equal(granted.approval.decidedBy?.name, "bob");
+  });
+});
