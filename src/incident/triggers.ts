@@ -1,5 +1,5 @@
 import type { Clock } from "../core/index.js";
-import type { AlertRepo, EngineEvent, EventLog, IncidentCause, ReleaseRepo } from "../store/index.js";
+import { EventFeed, type AlertRepo, type EngineEvent, type EventLog, type IncidentCause, type ReleaseRepo } from "../store/index.js";
 
 /** A signal that opens an incident, or joins the open one of the same cause. */
 export interface IncidentTrigger {
@@ -131,9 +131,7 @@ export interface IncidentTriggersOptions extends Sources {
  */
 export class IncidentTriggers {
   readonly #o: IncidentTriggersOptions;
-  readonly #abort = new AbortController();
-  #afterId: number | undefined;
-  #loop: Promise<void> | undefined;
+  #feed: EventFeed | undefined;
 
   constructor(options: IncidentTriggersOptions) {
     this.#o = options;
@@ -142,42 +140,25 @@ export class IncidentTriggers {
   /** Reads from `afterId` on (the engine passes its own start), by default from where the log ends now. */
   async start(afterId?: number): Promise<void> {
     const [newest] = afterId === undefined ? await this.#o.events.list({ limit: 1 }) : [];
-    this.#afterId = afterId ?? newest?.id ?? 0;
-    this.#loop ??= (async () => {
-      const signal = this.#abort.signal;
-      while (!signal.aborted) {
-        try {
-          await this.#o.clock.sleep(this.#o.intervalMs ?? 2_000, signal);
-          await this.poll();
-        } catch (error) {
-          if (!signal.aborted) this.#o.onError?.(error);
-        }
-      }
-    })();
+    const o = this.#o;
+    this.#feed ??= new EventFeed({
+      events: o.events,
+      types: Object.keys(rules),
+      clock: o.clock,
+      intervalMs: o.intervalMs ?? 2_000,
+      onEvent: async (event) => rules[event.type]?.(event, o, o.sink),
+      ...(o.onError && { onError: o.onError }),
+    });
+    this.#feed.start(afterId ?? newest?.id ?? 0);
   }
 
   async stop(): Promise<void> {
-    this.#abort.abort();
-    await this.#loop;
+    await this.#feed?.stop();
   }
 
   /** Reads what was appended since the last read and tells the sink; answers how many events it read. */
-  async poll(): Promise<number> {
-    if (this.#afterId === undefined) throw new Error("IncidentTriggers.poll before start");
-    const types = Object.keys(rules);
-    let read = 0;
-    for (;;) {
-      const batch = await this.#o.events.list({ afterId: this.#afterId, types, limit: 100 });
-      for (const event of batch) {
-        try {
-          await rules[event.type]?.(event, this.#o, this.#o.sink);
-        } catch (error) {
-          this.#o.onError?.(error); // one bad event does not stop the rest
-        }
-        this.#afterId = event.id;
-      }
-      read += batch.length;
-      if (batch.length < 100) return read;
-    }
+  poll(): Promise<number> {
+    if (!this.#feed) throw new Error("IncidentTriggers.poll before start");
+    return this.#feed.poll();
   }
 }
