@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -113,6 +114,26 @@ describe("MCP server: tools over HTTP and stdio, through the server's guardrails
     const transport = new StreamableHTTPClientTransport(new URL(`http://${address}/mcp`), { requestInit: { headers: { authorization: "Bearer ert_wrong" } } });
     await assert.rejects(client.connect(transport), /401|API_UNAUTHORIZED/);
     await client.close().catch(() => {});
+  });
+
+  it("/mcp refuses a forged Host (DNS rebinding) and a foreign Origin before any token is looked at", async () => {
+    const post = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const [host, port] = address.split(":");
+        const req = httpRequest({ host, port: Number(port), method: "POST", path: "/mcp", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${secrets.reader}`, ...headers } }, (res) => {
+          let body = "";
+          res.on("data", (c) => (body += c));
+          res.on("end", () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on("error", reject);
+        req.end(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }));
+      });
+    const rebinding = await post({ host: `evil.example:${address.split(":")[1]}` });
+    assert.equal(JSON.parse(rebinding.body).error.code, "HOST_REJECTED");
+    const foreign = await post({ origin: "http://evil.example" });
+    assert.equal(JSON.parse(foreign.body).error.code, "ORIGIN_REJECTED");
+    const own = await post({});
+    assert.equal(own.status, 200, own.body);
   });
 
   it("a read-only token reads, and every change is refused with ACCESS_DENIED and its hint, audited as refused", async () => {
