@@ -1,7 +1,20 @@
-import { decimal } from "../core/index.js";
+import type { ProjectConfig } from "../config/index.js";
+import { decimal, type Clock, type Logger } from "../core/index.js";
 import { meanUse, money, monthlyCost, priceSheetOf, reservationColumns, reservationOf, type MeasuredUse, type PriceSheet, type Reservation } from "../cost/index.js";
-import { usageBucketMs, type UsageBucket } from "../store/index.js";
-import type { Engine } from "./engine.js";
+import type { ConfigSnapshots } from "../deploy/index.js";
+import type { Runtime } from "../runtime/index.js";
+import { usageBucketMs, type Store, type UsageBucket } from "../store/index.js";
+
+/** What the watch works with: the engine's parts (the engine itself is one). */
+export interface CostWatchParts {
+  runtime: Pick<Runtime, "list" | "usage">;
+  clock: Clock;
+  store: Pick<Store, "live" | "usage" | "releases">;
+  configSnapshots: Pick<ConfigSnapshots, "load">;
+  logger: Logger;
+  /** The project as the engine started with it: its environments and its price sheet. */
+  project: { config: Pick<ProjectConfig, "cost" | "environments"> };
+}
 
 const hourMs = 3_600_000;
 /** Usage buckets are kept as long as the request history's hours (35 days by default): reports read both. */
@@ -15,7 +28,7 @@ const retentionMs = 35 * 24 * hourMs;
  * bucket it ends in. An instance an earlier engine started is measured from its first sample here.
  */
 export class CostWatch {
-  readonly #engine: Engine;
+  readonly #engine: CostWatchParts;
   /** The last sample of each instance: when, and its CPU time then. */
   readonly #last = new Map<string, { at: number; cpuMs: number }>();
   readonly #reservations = new Map<string, Reservation>();
@@ -24,7 +37,7 @@ export class CostWatch {
   #stop: AbortController | undefined;
   #loop: Promise<void> | undefined;
 
-  constructor(engine: Engine) {
+  constructor(engine: CostWatchParts) {
     this.#engine = engine;
   }
 
@@ -62,8 +75,8 @@ export class CostWatch {
     if (!usage) return [];
     const now = clock.now();
     const live = new Set<string>();
-    for (const environment of this.#engine.environments) for (const record of await store.live.list(environment.name)) live.add(record.releaseId);
-    const environments = new Set(this.#engine.environments.map((e) => e.name));
+    for (const environment of this.#environments()) for (const record of await store.live.list(environment)) live.add(record.releaseId);
+    const environments = new Set(this.#environments());
     const samples: UsageBucket[] = [];
     const seen = new Set<string>();
     for (const instance of runtime.list()) {
@@ -104,12 +117,12 @@ export class CostWatch {
     const { store, clock } = this.#engine;
     const now = clock.now();
     const result = new Map<string, MeasuredUse>();
-    for (const environment of this.#engine.environments) {
-      const live = new Map((await store.live.list(environment.name)).map((r) => [r.releaseId, r.service]));
-      const buckets = await store.usage.list({ environment: environment.name, fromMs: now - hourMs, toMs: now + usageBucketMs });
+    for (const environment of this.#environments()) {
+      const live = new Map((await store.live.list(environment)).map((r) => [r.releaseId, r.service]));
+      const buckets = await store.usage.list({ environment, fromMs: now - hourMs, toMs: now + usageBucketMs });
       for (const [releaseId, service] of live) {
         const use = meanUse(buckets.filter((b) => b.releaseId === releaseId));
-        if (use) result.set(`${environment.name}\0${service}`, use);
+        if (use) result.set(`${environment}\0${service}`, use);
       }
     }
     return result;
@@ -117,15 +130,20 @@ export class CostWatch {
 
   /**
    * What a service costs a month at its current rate in an environment: its instances running now ×
-   * max(reserved, measured) × price × 730 h. Undefined without a price sheet.
+   * max(what its live release reserves, measured) × price × 730 h. Undefined without a price sheet
+   * or a live release.
    */
   async monthlyRate(environment: string, service: string, instances: number, measured?: ReadonlyMap<string, MeasuredUse>): Promise<{ monthly: string; text: string } | undefined> {
     const sheet = this.sheet;
-    const config = this.#engine.environment(environment).config.services[service];
-    if (!sheet || !config) return undefined;
+    const live = sheet && (await this.#engine.store.live.get(service, environment));
+    if (!sheet || !live) return undefined;
     const use = (measured ?? (await this.measured())).get(`${environment}\0${service}`);
-    const monthly = monthlyCost(reservationOf(config), instances, sheet.prices(environment), use);
+    const monthly = monthlyCost(await this.#reservation(live.releaseId), instances, sheet.prices(environment), use);
     return { monthly: decimal.decimalText(monthly), text: `${money(monthly, sheet.currency)}/month` };
+  }
+
+  #environments(): string[] {
+    return this.#engine.project.config.environments.map((e) => e.name);
   }
 
   async #reservation(releaseId: string): Promise<Reservation> {
