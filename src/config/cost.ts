@@ -48,8 +48,9 @@ export const costSchema = z
   })
   .meta({ description: "The price sheet: cost of every instance = max(reserved, used) × time × price, per resource." });
 
+/** A quantity as a string, or a plain number (`cpu: 2`, `cpu: 0.5`: YAML reads them as numbers), kept as the text it is. */
 const quantity = (what: string, check: (value: decimal.Exact) => string | undefined) =>
-  z.string().superRefine((text, ctx) => {
+  z.union([z.string(), z.number().transform((n) => String(n))]).superRefine((text, ctx) => {
     const value = decimal.parseQuantity(text);
     const problem = value === undefined ? `not a quantity: write ${what}` : check(value);
     if (problem) ctx.addIssue({ code: "custom", message: problem });

@@ -63,6 +63,8 @@ describe("price sheet", () => {
       return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     };
     assert.deepEqual(resourceProblems(resources), []);
+    assert.deepEqual(resourceProblems({ cpu: 0.5, memory: 1048576 }), [], "YAML numbers are quantities too");
+    assert.equal(projectSchema.parse({ ...base, services: { web: { run: "x", resources: { cpu: 2 } } } }).services.web!.resources!.cpu, "2");
     assert.match(resourceProblems({ cpu: "0.0005" }).join(), /millicores/);
     assert.match(resourceProblems({ memory: "1.5" }).join(), /whole number of bytes/);
     assert.match(resourceProblems({ memory: "256MB" }).join(), /services\.web\.resources\.memory: not a quantity/);
