@@ -37,7 +37,13 @@ export async function incidentPage({ view, signal }, id) {
     await refresh();
   };
   const refresh = async () => {
-    const { incident: i, timeline, postmortem } = await get(`/v1/incidents/${encodeURIComponent(id)}`);
+    const [{ incident: i, timeline }, postmortem] = await Promise.all([
+      get(`/v1/incidents/${encodeURIComponent(id)}`),
+      get(`/v1/incidents/${encodeURIComponent(id)}/postmortem`).catch((e) => {
+        if (e.code === "POSTMORTEM_NOT_FOUND" || e.code === "API_NOT_FOUND") return null;
+        throw e;
+      }),
+    ]);
     const actions = [];
     if (!i.ack && ["triage", "investigating"].includes(i.state)) actions.push(h("button", { type: "button", onclick: () => act("ack", "Acknowledged.") }, "Acknowledge"));
     if (i.state === "mitigated") actions.push(h("button", { type: "button", onclick: () => act("resolve", "Resolved.") }, "Resolve"));
@@ -49,7 +55,8 @@ export async function incidentPage({ view, signal }, id) {
       h("p", { class: "muted" }, "Severity: ", i.severityReasons.join("; ")),
       h("h2", {}, "Timeline"),
       h("ul", { class: "timeline" }, timeline.map((t) => h("li", {}, when(t.time), " ", h("code", {}, t.type), " ", t.message))),
-      postmortem ? [h("h2", {}, "Post-mortem"), postmortemView(postmortem)] : null,
+      h("h2", {}, "Post-mortem"),
+      postmortem ? postmortemView(postmortem) : h("p", { class: "muted" }, "No post-mortem yet: one is drafted when a SEV1–SEV2 incident, or one with a rollback, is resolved."),
     );
   };
   await refresh();
@@ -57,7 +64,10 @@ export async function incidentPage({ view, signal }, id) {
 }
 
 function postmortemView(pm) {
-  if (typeof pm === "string") return h("pre", {}, pm);
-  if (typeof pm.markdown === "string") return h("pre", {}, pm.markdown);
-  return h("pre", {}, JSON.stringify(pm, null, 2));
+  return h(
+    "div",
+    { id: "postmortem" },
+    h("p", { class: "muted" }, h("code", {}, pm.path), pm.edited ? " · edited by a person" : " · the engine's draft", pm.draftPath ? [" · a newer draft is at ", h("code", {}, pm.draftPath)] : null),
+    h("pre", { style: "white-space: pre-wrap; background: #fff; border: 1px solid var(--line); padding: 12px" }, pm.markdown),
+  );
 }
