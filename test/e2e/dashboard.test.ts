@@ -108,11 +108,12 @@ describe("web dashboard", { skip: missing }, () => {
     await page.fill(`${row} input[name=for]`, "1h");
     await page.click(`${row} form.silence button[type=submit]`);
     await page.waitForSelector("#outcome .ok:has-text('Silenced for 1h')");
-    const { silences } = await project.api.get<{ silences: { reason: string; endsAt: number; startsAt: number; matchers: string[] }[] }>("/v1/silences");
+    const { silences } = await project.api.get<{ silences: { reason: string; endsAt: number; startsAt: number; matchers: string[]; createdBy: string }[] }>("/v1/silences");
     assert.equal(silences.length, 1);
     assert.equal(silences[0]!.reason, "rolled back on purpose in the browser test");
     assert.equal(silences[0]!.endsAt - silences[0]!.startsAt, 3_600_000);
     assert.ok(silences[0]!.matchers.includes("service=web"), silences[0]!.matchers.join(", "));
+    assert.equal(silences[0]!.createdBy, "admin", "recorded under the session's token name");
     await page.waitForSelector("text=rolled back on purpose in the browser test");
     await shot("04-alerts-silenced");
   });

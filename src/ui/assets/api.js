@@ -59,8 +59,14 @@ export async function api(method, path, body) {
   return type.includes("json") ? response.json() : response.text();
 }
 
+let actor;
+/** Who is logged in (the session's token name): sent as `by`, which acks, silences and incidents record. */
+export function setActor(name) {
+  actor = name;
+}
+
 export const get = (path) => api("GET", path);
-export const post = (path, body = {}) => api("POST", path, body);
+export const post = (path, body = {}) => api("POST", path, actor && body.by === undefined ? { ...body, by: actor } : body);
 
 /**
  * A streamed operation (deploy, rollback, abort, approve): NDJSON lines `{progress}` then `{result}`

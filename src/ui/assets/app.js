@@ -1,5 +1,5 @@
 // The dashboard's shell: login, the environment picker, and a hash router over the pages.
-import { get, login, logout, whenUnauthorized } from "/ui/api.js";
+import { get, login, logout, setActor, whenUnauthorized } from "/ui/api.js";
 import { errorBox, h, render } from "/ui/dom.js";
 
 // Pages load on demand (index.html preloads them), so that the first read of the API starts
@@ -73,7 +73,10 @@ async function start() {
   document.getElementById("top").hidden = false;
   // Who is logged in, with which scopes (an engine without sessions has no /v1/session to ask).
   get("/v1/session").then(
-    ({ caller }) => (document.getElementById("who").textContent = `${caller.name} · ${(caller.scopes ?? []).join(", ")}`),
+    ({ caller }) => {
+      setActor(caller.name);
+      document.getElementById("who").textContent = `${caller.name} · ${(caller.scopes ?? []).join(", ")}`;
+    },
     () => (document.getElementById("who").textContent = ""),
   );
   route();
@@ -87,6 +90,7 @@ envSelect.addEventListener("change", () => {
 
 document.getElementById("logout").addEventListener("click", async () => {
   await logout();
+  setActor(undefined);
   showLogin();
 });
 
