@@ -140,7 +140,7 @@ export function openApiDocument(): Record<string, unknown> {
       "/v1/report": {
         get: {
           summary:
-            "The scorecard over the last `since` (default 30d, 1h to 400d): uptime per service and environment (requests and health checks), deployment success rate, time to detect/acknowledge/mitigate/resolve/recover (median, p90, mean), alert noise, cost (not measured yet), and DORA's keys (deployment frequency, lead time for changes, change failure rate, failed deployment recovery time) for `env` or the last environment of the chain; each figure with the releases, incidents, alerts and event ids it came from. `format=html` answers the HTML page",
+            "The scorecard over the last `since` (default 30d, 1h to 400d): uptime per service and environment (requests and health checks), deployment success rate, time to detect/acknowledge/mitigate/resolve/recover (median, p90, mean), alert noise, cost (per service, environment, release and 1,000 requests, idle apart, from the price sheet and the instances' measured usage; `measured: false` without a sheet), and DORA's keys (deployment frequency, lead time for changes, change failure rate, failed deployment recovery time) for `env` or the last environment of the chain; each figure with the releases, incidents, alerts and event ids it came from. `format=html` answers the HTML page",
           parameters: [
             { name: "since", in: "query", schema: { type: "string" }, description: "a duration, e.g. 30d, 7d, 12h (REPORT_PERIOD_INVALID otherwise)" },
             env,
