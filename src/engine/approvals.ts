@@ -193,7 +193,7 @@ export class ApprovalRequests {
     const refuse = async (code: "APPROVAL_REQUIRED" | "APPROVAL_STALE" | "APPROVAL_EXPIRED", message: string) => {
       const waiting = latest?.status === "pending" && latest.hash === change.hash ? latest : await this.request(caller, change);
       throw new EngineError(code, `${message} Approval request ${waiting.id} waits for a person with the approve scope.`, {
-        hint: `Ask a person with the approve scope to run \`engineroom approvals grant ${waiting.id}\` (or POST /v1/approvals/${waiting.id}/grant), then try again with the same plan. Nothing was changed.`,
+        hint: `Ask a person with the approve scope to run \`engineroom approvals grant ${waiting.id}\` (or POST /v1/approvals/${waiting.id}/grant), then try the same change again. Nothing was changed.`,
         details: { approval: waiting.id, hash: change.hash, expiresAt: waiting.expiresAt },
       });
     };

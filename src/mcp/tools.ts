@@ -98,6 +98,19 @@ const operatorTools: readonly Tool[] = [
     run: (a, c) => c.ops.deploy(str(a, "service")!, { signal: c.signal, actor: `mcp:${c.caller.name}`, caller: c.caller, artifact: str(a, "artifact") }),
   },
   {
+    name: "upload_artifact",
+    description:
+      "Takes a build from CI: a .tgz (base64; MCP requests are capped at 1 MiB, larger builds go through POST /v1/artifacts), its statement (base64 JSON: digest, archive sha256 and size, provenance) and the ed25519 signature of a key in ci.trusted_keys. Kept only when all of it matches (ARTIFACT_UNTRUSTED, ARTIFACT_DIGEST_MISMATCH, ARTIFACT_TOO_LARGE); then deploy names its digest.",
+    input: { archive_base64: z.string().min(1).max(1_400_000), statement: z.string().min(1).max(100_000), signature: z.string().min(1).max(1_000) },
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+    scopeText: "deploy:<first env>",
+    scopes: (_a, c) => ["read", scopeFor("deploy", environmentOf(c, undefined, "first"))],
+    run: (a, c) => {
+      const body = Buffer.from(str(a, "archive_base64")!, "base64");
+      return c.ops.uploadArtifact({ body: [body], contentLength: body.length, statement: str(a, "statement"), signature: str(a, "signature"), actor: `mcp:${c.caller.name}`, caller: c.caller });
+    },
+  },
+  {
     name: "promote",
     description: "Promotes the release that is stable in the environment before `to` (default: the second) into `to`: staging before production, a rollback target and the error budget are checked.",
     input: { service, to: z.string().max(63).optional(), initial: z.boolean().optional(), skip_watch: z.boolean().optional(), override_budget: z.string().max(500).optional() },

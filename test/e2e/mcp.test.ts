@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import selfsigned from "selfsigned";
+import * as tar from "tar";
+import { digestFolder } from "../../src/artifact/index.js";
+import { encodeStatement, generateCiKey, readCiKey, signValue, type UploadStatement } from "../../src/ci/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { FastifyInstance } from "fastify";
@@ -410,5 +415,54 @@ describe("MCP server: a promote by an agent into an environment that requires ap
     assert.equal(granted.release.release.id, releaseId);
     assert.match(granted.release.release.state, /watching|live|stable/);
     assert.equal(granted.approval.decidedBy?.name, "bob");
+  });
+});
+
+describe("MCP server: a build from CI uploaded through upload_artifact, deployed by digest", () => {
+  let p: TestProject;
+  let api: FastifyInstance;
+  let keys: string;
+  const clients: Client[] = [];
+
+  before(async () => {
+    keys = mkdtempSync(join(tmpdir(), "engineroom-mcp-keys-"));
+    const { publicKey } = generateCiKey(join(keys, "ci.key"));
+    p = await startProject(testConfig("", `ci:\n  trusted_keys:\n    - name: github\n      key: ${publicKey}\n`) + "environments:\n  staging: {}\n  production: {}\n");
+    api = createApi({ engine: p.engine, token: p.token });
+    await api.listen({ host: "127.0.0.1", port: 0 });
+  });
+  after(async () => {
+    for (const client of clients) await client.close().catch(() => {});
+    await api?.close();
+    await p?.cleanup();
+    rmSync(keys, { recursive: true, force: true });
+  });
+
+  it("keeps a signed build (and refuses an unsigned one), then deploys it by digest", async () => {
+    const folder = p.artifact({ version: "v1" });
+    const file = join(keys, "build.tgz");
+    await tar.c({ gzip: true, file, cwd: folder, portable: true }, ["."]);
+    const body = readFileSync(file);
+    const statement: UploadStatement = {
+      format: "engineroom-upload-v1",
+      digest: await digestFolder(folder),
+      archive: { sha256: createHash("sha256").update(body).digest("hex"), sizeBytes: body.length },
+      provenance: { commit: "c0ffee".padEnd(40, "0"), commitTime: 1_700_000_000_000, branch: "main", runUrl: "https://ci.example/runs/7", tests: null },
+    };
+    const { token } = await p.engine.tokens.create({ name: "ci", scopes: ["read", "deploy:staging"] });
+    const ci = new Client({ name: "ci-agent", version: "1" });
+    const port = (api.server.address() as { port: number }).port;
+    await ci.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    clients.push(ci);
+    const args = { archive_base64: body.toString("base64"), statement: encodeStatement(statement), signature: signValue(readCiKey(join(keys, "ci.key")), statement) };
+
+    const unsigned = await call(ci, "upload_artifact", { ...args, signature: signValue(readCiKey(join(keys, "ci.key")), { ...statement, digest: "sha256:" + "0".repeat(64) }) });
+    assert.equal(unsigned.error?.code, "ARTIFACT_UNTRUSTED");
+    const uploaded = await call(ci, "upload_artifact", args);
+    assert.ok(uploaded.ok, JSON.stringify(uploaded.error));
+    assert.equal(uploaded.value.digest, statement.digest);
+    const deployed = await call(ci, "deploy", { service: "web", artifact: statement.digest });
+    assert.ok(deployed.ok, JSON.stringify(deployed.error));
+    assert.equal(deployed.value.release.artifactDigest, statement.digest);
   });
 });
