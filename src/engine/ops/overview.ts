@@ -1,6 +1,7 @@
 import { EngineError } from "../../core/index.js";
 import { histogramQuantile } from "../../metrics/index.js";
 import type { CheckStatus } from "../../monitor/index.js";
+import type { LiveRecord } from "../../store/index.js";
 import type { Engine } from "../engine.js";
 import type { EnvironmentRuntime } from "../environment.js";
 
@@ -131,8 +132,9 @@ export function overviewOperations(engine: Engine): OverviewOperations {
     return { totals, byService };
   };
 
-  const healthOf = async (environment: EnvironmentRuntime, service: string, checks: ReturnType<typeof checksByService>["byService"]) => {
-    const record = await engine.store.live.get(service, environment.name);
+  /** Every service's live record in the environment, in one read. */
+  const liveOf = async (environment: EnvironmentRuntime) => new Map((await engine.store.live.list(environment.name)).map((r) => [r.service, r]));
+  const healthOf = (environment: EnvironmentRuntime, service: string, checks: ReturnType<typeof checksByService>["byService"], record: LiveRecord | undefined) => {
     const instances = record ? environment.supervisor.view(record.releaseId) : [];
     const healthy = instances.filter((i) => i.healthy).length;
     const mine = checks.get(`${service}\0${environment.name}`);
@@ -196,17 +198,18 @@ export function overviewOperations(engine: Engine): OverviewOperations {
       const now = engine.clock.now();
       const seriesMs = Math.min(15 * 60_000, Math.max(10_000, query.seriesMs ?? 5 * 60_000));
       const steps = Math.min(120, Math.max(2, Math.trunc(query.steps ?? 20)));
+      const live = await liveOf(environment);
       for (const name of Object.keys(environment.config.services)) {
-        const h = await healthOf(environment, name, checks.byService);
+        const h = healthOf(environment, name, checks.byService, live.get(name));
         services[h.health]++;
         if (!shown.has(name)) continue;
-        const live = h.record ? await engine.store.releases.get(h.record.releaseId) : undefined;
+        const release = h.record ? await engine.store.releases.get(h.record.releaseId) : undefined;
         rows.push({
           name,
           health: h.health,
           healthReason: h.reason,
           busy: environment.deployer.busy(name) ?? null,
-          live: live && h.record ? { id: live.id, number: live.number, state: live.state, artifactDigest: live.artifactDigest, switchedAt: h.record.switchedAt } : null,
+          live: release && h.record ? { id: release.id, number: release.number, state: release.state, artifactDigest: release.artifactDigest, switchedAt: h.record.switchedAt } : null,
           instances: h.instances,
           checks: h.checks,
           traffic: trafficOf(engine, name, environment.name, now - 60_000, now),
@@ -239,8 +242,10 @@ export function overviewOperations(engine: Engine): OverviewOperations {
       const checks = checksByService();
       const environments = [];
       for (const environment of engine.environments) {
-        const services = [];
-        for (const name of Object.keys(environment.config.services).sort()) services.push({ name, health: (await healthOf(environment, name, checks.byService)).health });
+        const live = await liveOf(environment);
+        const services = Object.keys(environment.config.services)
+          .sort()
+          .map((name) => ({ name, health: healthOf(environment, name, checks.byService, live.get(name)).health }));
         environments.push({ name: environment.name, services });
       }
       const open = (await engine.monitoring.incidents?.list({ limit: 100 })) ?? [];
