@@ -317,10 +317,12 @@ describe("MCP server: tools over HTTP and stdio, through the server's guardrails
   });
 
   it("an incident played as an agent: a faulty release is seen, the incident acknowledged, a runbook dry-run then run (rollback scope only), resolved, the post-mortem read", async () => {
-    const responder = (await p.engine.tokens.create({ name: "oncall", scopes: ["read", "rollback:staging", "deploy:staging"] })).token;
+    // The responder holds only rollback in staging: no deploy, no approval needed for what follows.
+    const responder = (await p.engine.tokens.create({ name: "oncall", scopes: ["read", "rollback:staging"] })).token;
     const agent = await connect(responder);
+    const deployer = await connect(secrets.agent!);
     const staging = `http://${(await p.api.get<{ environments: { name: string; proxy: string }[] }>("/v1/status")).environments[0]!.proxy}`;
-    const faulty = await call(agent, "deploy", { service: "web", artifact: await stored({ version: "v5", failFile: failFile() }) });
+    const faulty = await call(deployer, "deploy", { service: "web", artifact: await stored({ version: "v5", failFile: failFile() }) });
     assert.ok(faulty.ok, JSON.stringify(faulty.error));
     writeFileSync(failFile(), "down");
     try {
@@ -359,6 +361,13 @@ describe("MCP server: tools over HTTP and stdio, through the server's guardrails
       const timeline = JSON.stringify(view.timeline);
       assert.match(timeline, /roll/);
       assert.match(timeline, /resolved/);
+
+      // An emergency rollback in production needs only rollback:production — no approval, unlike a promote there.
+      const emergency = await connect((await p.engine.tokens.create({ name: "oncall-prod", scopes: ["read", "rollback:production"] })).token);
+      assert.equal((await call(emergency, "promote", { service: "web" })).error?.code, "ACCESS_DENIED");
+      const back = await call(emergency, "rollback", { service: "web", env: "production" });
+      assert.ok(back.ok, JSON.stringify(back.error));
+      assert.equal(back.value.to.environment, "production");
 
       // The post-mortem drafted on resolve (SEV2), read as the agent would.
       let postmortem: Answer | undefined;
