@@ -42,7 +42,8 @@ interface Answer {
 }
 
 async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<Answer> {
-  const result = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: { type: string; text: string }[] };
+  // A generous timeout: the SDK's default (60 s) is short for a promote on a loaded machine.
+  const result = (await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000 })) as { isError?: boolean; content: { type: string; text: string }[] };
   const value = JSON.parse(result.content[0]!.text);
   return result.isError ? { ok: false, value, error: value.error } : { ok: true, value };
 }
