@@ -294,7 +294,7 @@ const declared: Migration[] = [
     })(),
   },
   {
-    version: 13,
+    version: 12,
     name: "artifact provenance",
     ...forBoth(() => "ALTER TABLE artifacts ADD COLUMN provenance TEXT;"),
   },

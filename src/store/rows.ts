@@ -56,7 +56,7 @@ export interface ArtifactRow {
   size_bytes: Int;
   file_count: Int;
   created_at: Int;
-  /** JSON of an ArtifactProvenance, or null (migration 13). */
+  /** JSON of an ArtifactProvenance, or null (migration 12). */
   provenance: string | null;
 }
 
