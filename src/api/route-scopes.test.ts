@@ -36,4 +36,14 @@ describe("route scopes", () => {
     assert.equal((await app.inject({ method: "GET", url: "/v1/health", headers: { host: "localhost" } })).statusCode, 200);
     assert.equal((await app.inject({ method: "POST", url: "/v1/session", headers: { host: "localhost" }, payload: { token } })).statusCode, 201);
   });
+
+  it("asks deploy:<its environment> to run a drill, as the MCP tool does, not admin", async () => {
+    const reader = await project.engine.tokens.create({ name: "drill-reader", scopes: ["read"] });
+    const deployer = await project.engine.tokens.create({ name: "drill-deployer", scopes: ["deploy:*"] });
+    const run = (token: string) => app.inject({ method: "POST", url: "/v1/drills/nope/run", headers: { authorization: `Bearer ${token}`, host: "127.0.0.1" }, payload: {} });
+    const refused = (await run(reader.token)).json().error;
+    assert.equal(refused.code, "ACCESS_DENIED");
+    assert.match(refused.message, /needs scope deploy:/);
+    assert.equal((await run(deployer.token)).json().error.code, "DRILL_NOT_FOUND");
+  });
 });

@@ -71,6 +71,11 @@ export const routeScopes: Record<string, RouteScopes> = {
   "POST /v1/runbooks/:name/run": (r, ops) => (body(r).dry_run === true ? ["read"] : respond([text(body(r).environment) ?? last(ops)])),
   "POST /v1/runbook-runs/:id/approve": () => ["approve"],
   "POST /v1/runbook-runs/:id/deny": () => ["approve"],
+  // A drill changes its environment as a deploy does (the MCP tool run_drill asks the same).
+  "POST /v1/drills/:name/run": async (r, ops) => {
+    const drill = (await ops.drills()).find((d) => d.name === params(r).name);
+    return [scopeFor("deploy", drill?.environment ?? "*")];
+  },
   "POST /v1/channels/:name/test": () => ["admin"],
   "GET /v1/tokens": () => ["admin"],
   "POST /v1/tokens": () => ["admin"],

@@ -26,7 +26,7 @@ import {
   type UploadStatement,
 } from "../ci/index.js";
 import { EngineError } from "../core/index.js";
-import { configPath, engineTarget, type GlobalOptions } from "./connect.js";
+import { configPath, engineTarget, type EngineTarget, type GlobalOptions } from "./connect.js";
 import { wantsJson } from "./group-support.js";
 import { dim, green, out } from "./render.js";
 
@@ -196,10 +196,11 @@ function commitTime(given: string | undefined, commit: string): number | null {
 }
 
 /** Streams the archive as the body of POST /v1/artifacts; reads the answer even when the engine refuses before the body is all sent. */
-function post(target: { address: string; token: string; ca?: string }, file: string, sizeBytes: number, headers: Record<string, string>): Promise<AcceptedArtifact> {
+function post(target: EngineTarget, file: string, sizeBytes: number, headers: Record<string, string>): Promise<AcceptedArtifact> {
   const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(target.address)!;
-  // An engine whose API serves HTTPS (engine.json names its certificate) is trusted by that certificate alone.
-  const request = target.ca === undefined ? httpRequest : httpsRequest;
+  // Over HTTPS: trusted by the certificate engine.json or $ENGINEROOM_API_CA names, else by the system's authorities.
+  const https = target.https === true || target.ca !== undefined;
+  const request = https ? httpsRequest : httpRequest;
   const tls = target.ca === undefined ? {} : { ca: readFileSync(target.ca) };
   return new Promise((resolvePost, reject) => {
     let answered = false;
@@ -224,7 +225,7 @@ function post(target: { address: string; token: string; ca?: string }, file: str
     );
     req.on("error", (error: NodeJS.ErrnoException) => {
       if (answered) return; // a refusal closes the connection while the body is still going: the answer says why
-      reject(new EngineError(error.code === "ECONNREFUSED" ? "ENGINE_NOT_RUNNING" : "ENGINE_GONE", `The upload to ${target.ca === undefined ? "http" : "https"}://${target.address} failed: ${error.code ?? error.message}.`));
+      reject(new EngineError(error.code === "ECONNREFUSED" ? "ENGINE_NOT_RUNNING" : "ENGINE_GONE", `The upload to ${https ? "https" : "http"}://${target.address} failed: ${error.code ?? error.message}.`));
     });
     createReadStream(file).on("error", reject).pipe(req);
   });

@@ -25,9 +25,17 @@ export class ApiClient {
   #auth: string;
   /** The API's certificate file (PEM) when it serves HTTPS: trusted as the one CA. */
   #ca: string | undefined;
+  #https: boolean;
 
-  constructor(options: { address: string; token: string; ca?: string }) {
+  /** `https` when the API serves TLS, else `http`. */
+  get scheme(): "http" | "https" {
+    return this.#https ? "https" : "http";
+  }
+
+  /** `ca`: the one certificate to trust over https; without it, the system's authorities. */
+  constructor(options: { address: string; token: string; https?: boolean; ca?: string }) {
     this.#ca = options.ca;
+    this.#https = options.https === true || options.ca !== undefined;
     this.address = options.address;
     const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(options.address);
     if (!match) throw new EngineError("ENGINE_NOT_RUNNING", `The engine's API address "${options.address}" in engine.json is not host:port.`);
@@ -107,14 +115,14 @@ export class ApiClient {
     const head = [`${method} ${path} HTTP/1.1`, `host: ${this.address}`, `authorization: ${this.#auth}`, "x-engineroom-client: cli", "connection: close"];
     if (body !== undefined) head.push("content-type: application/json", `content-length: ${Buffer.byteLength(payload)}`);
     // node:tls is loaded only for an API that serves HTTPS: plain loopback commands stay as quick to start.
-    const tls = this.#ca === undefined ? undefined : Promise.all([import("node:tls"), import("node:fs")]);
+    const tls = !this.#https ? undefined : Promise.all([import("node:tls"), import("node:fs")]);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       if (tls) {
         tls.then(
           ([{ connect: connectTls }, { readFileSync }]) => {
             const servername = isIP(this.#host) ? undefined : this.#host;
-            this.#talk(connectTls({ host: this.#host, port: this.#port, ca: readFileSync(this.#ca!), servername }).setNoDelay(true), head, payload, resolve, reject, signal);
+            this.#talk(connectTls({ host: this.#host, port: this.#port, ...(this.#ca !== undefined && { ca: readFileSync(this.#ca) }), servername }).setNoDelay(true), head, payload, resolve, reject, signal);
           },
           (error: Error) => reject(error),
         );
@@ -150,7 +158,7 @@ export class ApiClient {
       if (answered) return reader.fail(error);
       if (signal?.aborted) return reject(signal.reason);
       if (error.code === "ECONNREFUSED" || error.code === "ENOENT" || error.code === "EHOSTUNREACH") {
-        return reject(new EngineError("ENGINE_NOT_RUNNING", `No engine answers at ${this.#ca ? "https" : "http"}://${this.address} (${error.code}).`));
+        return reject(new EngineError("ENGINE_NOT_RUNNING", `No engine answers at ${this.scheme}://${this.address} (${error.code}).`));
       }
       reject(gone(this.address, error.code ?? error.message));
     });

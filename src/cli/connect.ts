@@ -45,9 +45,9 @@ function ownError(error: unknown): unknown {
 }
 
 /** The certificate a local engine's HTTPS API is trusted by (engine.json's `tls.cert`), if it serves HTTPS. */
-function trustOf(info: object): { ca?: string } {
+function trustOf(info: object): { https?: boolean; ca?: string } {
   const cert = (info as { tls?: { cert?: unknown } }).tls?.cert;
-  return typeof cert === "string" ? { ca: cert } : {};
+  return typeof cert === "string" ? { https: true, ca: cert } : {};
 }
 
 /** The value of a top-level `state_dir: <value>` line when it is unambiguous, else undefined. */
@@ -76,7 +76,15 @@ export async function connect(options: GlobalOptions): Promise<ApiClient> {
 }
 
 /** The address and token of the engine `connect` reaches (for a client of its own, as `ci upload`'s streaming one). */
-export async function engineTarget(options: GlobalOptions): Promise<{ address: string; token: string; ca?: string }> {
+/** Where the CLI reaches an engine: its address, the token, whether it speaks TLS, and the one certificate to trust (else the system's). */
+export interface EngineTarget {
+  address: string;
+  token: string;
+  https?: boolean;
+  ca?: string;
+}
+
+export async function engineTarget(options: GlobalOptions): Promise<EngineTarget> {
   const remote = remoteApi();
   if (remote) return remote;
   const file = configPath(options);
@@ -96,15 +104,20 @@ export async function engineTarget(options: GlobalOptions): Promise<{ address: s
   return { address: info.api, token, ...trustOf(info) };
 }
 
-/** The engine named by $ENGINEROOM_API_URL and $ENGINEROOM_TOKEN, if set (plain http; the CLI's client speaks no TLS). */
-export function remoteApi(): { address: string; token: string; url: string } | undefined {
+/**
+ * The engine named by $ENGINEROOM_API_URL (`http://host:port` or `https://host:port`) and
+ * $ENGINEROOM_TOKEN, if set. Over https the system's certificate authorities are trusted, or only the
+ * certificate file $ENGINEROOM_API_CA names (an engine's self-signed one).
+ */
+export function remoteApi(): EngineTarget | undefined {
   const url = process.env.ENGINEROOM_API_URL?.trim();
   if (!url) return undefined;
-  const match = /^http:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(url);
+  const match = /^(https?):\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(url);
   if (!match) {
-    throw new EngineError("ENGINE_NOT_RUNNING", `ENGINEROOM_API_URL is "${url}", not http://host:port.`, { hint: "Set ENGINEROOM_API_URL to the engine's API as http://host:port (the CLI speaks plain HTTP), or unset it to use this project's engine." });
+    throw new EngineError("ENGINE_NOT_RUNNING", `ENGINEROOM_API_URL is "${url}", not http(s)://host:port.`, { hint: "Set ENGINEROOM_API_URL to the engine's API as https://host:port (or http:// on loopback), or unset it to use this project's engine." });
   }
   const token = process.env.ENGINEROOM_TOKEN?.trim();
   if (!token) throw new EngineError("API_UNAUTHORIZED", "ENGINEROOM_API_URL is set but ENGINEROOM_TOKEN is not.", { hint: "Set ENGINEROOM_TOKEN to an API token (`engineroom tokens create`), e.g. from a CI secret." });
-  return { address: `${match[1]}:${match[2]}`, token, url: url.replace(/\/$/, "") };
+  const ca = process.env.ENGINEROOM_API_CA?.trim();
+  return { address: `${match[2]}:${match[3]}`, token, https: match[1] === "https", ...(ca && { ca }) };
 }

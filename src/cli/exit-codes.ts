@@ -19,6 +19,7 @@ const exceptions: Partial<Record<ErrorCode, number>> = {
   DEPLOY_IN_PROGRESS: exitCodes.conflict,
   LOCK_HELD: exitCodes.conflict,
   DRILL_BUSY: exitCodes.conflict,
+  RUNBOOK_BUSY: exitCodes.conflict,
   ENGINE_ALREADY_RUNNING: exitCodes.conflict,
   DEPLOY_CANCELLED: exitCodes.interrupted,
 };

@@ -149,7 +149,7 @@ const commands: CommandSpec[] = [
     run: async (_, options, globals) => {
       const api = await connect(globals);
       const status = await api.get<ProjectStatus>(`/v1/status${query({ env: options.env })}`);
-      out(options.json ? JSON.stringify({ ...status, api: api.address }, null, 2) : renderStatus(status, { api: api.address }));
+      out(options.json ? JSON.stringify({ ...status, api: api.address }, null, 2) : renderStatus(status, { api: `${api.scheme}://${api.address}` }));
     },
   },
   {

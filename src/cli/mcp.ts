@@ -15,7 +15,7 @@ export async function mcp(globals: GlobalOptions, options: { tokenFile?: string;
   const fromFile = !fromEnv && options.tokenFile ? readFileSync(options.tokenFile, "utf8").trim() : undefined;
   const token = fromEnv || fromFile || target.token;
   const scopes = options.readOnly || (!fromEnv && !fromFile) ? ["read"] : undefined;
-  const url = `${target.ca ? "https" : "http"}://${target.address}/mcp`;
+  const url = `${target.https || target.ca ? "https" : "http"}://${target.address}/mcp`;
   process.stderr.write(`engineroom mcp: relaying stdio to ${url}${scopes ? " read-only (set ENGINEROOM_TOKEN or --token-file for more)" : ""}\n`);
   const { relayStdio } = await import("../mcp/index.js");
   await relayStdio({ url, token, scopes, ...(target.ca && { fetch: trustingFetch(target.ca) }) });

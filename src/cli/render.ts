@@ -70,10 +70,10 @@ function ago(time: number): string {
   return `${formatDuration(Math.max(0, Date.now() - time))} ago`;
 }
 
-/** `engineroom status` as text; `api` is the address the CLI reached the engine's API at. */
+/** `engineroom status` as text; `api` is the URL the CLI reached the engine's API at. */
 export function renderStatus(status: ProjectStatus, options: { api?: string } = {}): string {
   const chain = status.environments.map((e) => e.name).join(" → ");
-  const api = options.api ? `, api http://${options.api}` : "";
+  const api = options.api ? `, api ${options.api}` : "";
   const plane = status.dataPlane ? `, data plane pid ${status.dataPlane.pid}` : "";
   const out = [`${bold(status.project)} — ${status.environments.length > 1 ? `chain ${chain}, ` : ""}store ${status.store}${api}${plane}`];
   for (const env of status.environments) {

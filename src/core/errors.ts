@@ -52,7 +52,7 @@ export const errorCatalogue = {
   ENGINE_ALREADY_RUNNING: { status: 409, hint: "An engine already runs for this project; stop it first or use its API." },
   DATAPLANE_UNAVAILABLE: { status: 503, hint: "The data-plane process could not be started or reached; read .engineroom/dataplane/dataplane.log, then run `engineroom up` again." },
   DATAPLANE_HANDOVER_FAILED: { status: 500, hint: "The running data plane keeps serving with its old code; read .engineroom/dataplane/dataplane.log. `engineroom down` then `engineroom up` replaces it with a short outage." },
-  API_UNAUTHORIZED: { status: 401, hint: "Send the token from .engineroom/api-token as `Authorization: Bearer <token>`." },
+  API_UNAUTHORIZED: { status: 401, hint: "Send `Authorization: Bearer <token>` with the token from .engineroom/api-token or one `engineroom tokens create` made (not expired or revoked), or log in to the dashboard again." },
   API_BAD_REQUEST: { status: 400, hint: "Check the request against the API description at /v1/openapi.json." },
   API_NOT_FOUND: { status: 404, hint: "Check the path; the API lives under /v1." },
   STORE_UNAVAILABLE: { status: 503, hint: "Check the store URL and that the database is reachable." },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import selfsigned from "selfsigned";
@@ -79,6 +80,20 @@ describe("CLI: tokens, ENGINEROOM_TOKEN and audit over an HTTPS API", () => {
 
     const asAgent = (args: string[]) => runWith(project.dir, args, { ENGINEROOM_TOKEN: secret! });
     assert.equal((await asAgent(["status"])).code, 0);
+
+    // From elsewhere (as a CI job): ENGINEROOM_API_URL over https, trusting the engine's certificate by ENGINEROOM_API_CA.
+    const elsewhere = mkdtempSync(join(tmpdir(), "engineroom-remote-"));
+    try {
+      const remote = { ENGINEROOM_API_URL: `https://${project.info()!.api}`, ENGINEROOM_TOKEN: secret! };
+      const trusted = await runWith(elsewhere, ["status", "--json"], { ...remote, ENGINEROOM_API_CA: join(project.dir, "tls/cert.pem") });
+      assert.equal(trusted.code, 0, trusted.out);
+      assert.equal(JSON.parse(trusted.out).project, JSON.parse((await project.run(["status", "--json"])).out).project);
+      const untrusted = await runWith(elsewhere, ["status"], remote);
+      assert.notEqual(untrusted.code, 0, "a self-signed certificate is not trusted without ENGINEROOM_API_CA");
+      assert.match((await runWith(elsewhere, ["status"], { ...remote, ENGINEROOM_API_URL: "ftp://x:1" })).out, /not http\(s\):\/\/host:port/);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
     const refused = await asAgent(["rollback", "web"]);
     assert.equal(refused.code, 1, refused.out);
     assert.match(refused.out, /ACCESS_DENIED.*"agent".*rollback:production/);
