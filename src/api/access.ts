@@ -175,9 +175,13 @@ async function callerOf(request: FastifyRequest, tokens: Pick<Tokens, "verify">,
 
 /**
  * Who acts, as the event log records it: `<via>:<token name>` for a created token (`api:ci-bot`,
- * `ui:alice`), `api` for the state folder's admin token (as before tokens existed).
+ * `ui:alice`, `mcp:agent`) whatever its body says, so no token records another's name; for the state
+ * folder's admin token the body's `by` (the CLI sends the OS user name, at most 100 characters), else
+ * `api` (as before tokens existed).
  */
 export function actorName(request: FastifyRequest): string {
   const caller = request.caller;
-  return caller?.tokenId === undefined ? "api" : `${caller.via}:${caller.name}`;
+  if (caller?.tokenId !== undefined) return `${caller.via}:${caller.name}`;
+  const by = (request.body as { by?: unknown } | undefined)?.by;
+  return typeof by === "string" && by.trim() ? by.trim().slice(0, 100) : "api";
 }

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import { EngineError, parseDuration, redactor } from "../core/index.js";
 import type { Operations } from "../engine/index.js";
+import { actorName } from "./access.js";
 import { alertOutcomes, type AlertOutcome } from "../store/index.js";
-import { actorOf, optionalString, wholeNumber } from "./params.js";
+import { optionalString, wholeNumber } from "./params.js";
 
 type Body = Record<string, unknown> | undefined;
 
@@ -30,7 +31,7 @@ export function registerAlertRoutes(app: FastifyInstance, ops: Operations): void
     const body = request.body ?? {};
     const forMs = body.for === undefined ? undefined : duration(body.for, "for");
     const comment = optionalString(body.comment, "comment");
-    return redactor.redactDeep(await ops.ackAlert(request.params.id, { by: actorOf(body), ...(forMs !== undefined && { forMs }), ...(comment !== undefined && { comment }) }));
+    return redactor.redactDeep(await ops.ackAlert(request.params.id, { by: actorName(request), ...(forMs !== undefined && { forMs }), ...(comment !== undefined && { comment }) }));
   });
 
   app.post<{ Params: { id: string }; Body: Body }>("/v1/alerts/:id/outcome", async (request) => {
@@ -40,7 +41,7 @@ export function registerAlertRoutes(app: FastifyInstance, ops: Operations): void
       throw new EngineError("API_BAD_REQUEST", "`outcome` must be actionable, noise or duplicate.");
     }
     const reason = optionalString(body.reason, "reason");
-    return redactor.redactDeep(await ops.setAlertOutcome(request.params.id, outcome as AlertOutcome, { by: actorOf(body), ...(reason !== undefined && { reason }) }));
+    return redactor.redactDeep(await ops.setAlertOutcome(request.params.id, outcome as AlertOutcome, { by: actorName(request), ...(reason !== undefined && { reason }) }));
   });
 
   app.get("/v1/silences", async () => redactor.redactDeep({ silences: await ops.silences() }));
@@ -50,13 +51,13 @@ export function registerAlertRoutes(app: FastifyInstance, ops: Operations): void
     const matchers = Array.isArray(body.matchers) ? body.matchers : [];
     const forMs = typeof body.for === "number" ? body.for : typeof body.for === "string" ? (parseDuration(body.for) ?? Number.NaN) : Number.NaN;
     if (typeof body.for === "string" && Number.isNaN(forMs)) throw new EngineError("SILENCE_INVALID", `The silence was not created: "${body.for}" is not a duration (e.g. 2h).`);
-    const silence = await ops.createSilence({ matchers: matchers as string[], reason: typeof body.reason === "string" ? body.reason : "", forMs, createdBy: actorOf(body) });
+    const silence = await ops.createSilence({ matchers: matchers as string[], reason: typeof body.reason === "string" ? body.reason : "", forMs, createdBy: actorName(request) });
     void reply.status(201);
     return redactor.redactDeep(silence);
   });
 
   app.post<{ Params: { id: string }; Body: Body }>("/v1/silences/:id/expire", async (request) =>
-    redactor.redactDeep(await ops.expireSilence(request.params.id, actorOf(request.body))),
+    redactor.redactDeep(await ops.expireSilence(request.params.id, actorName(request))),
   );
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { redactor } from "../core/index.js";
 import type { Operations } from "../engine/index.js";
-import { actorOf } from "./params.js";
+import { actorName } from "./access.js";
 
 type Body = Record<string, unknown> | undefined;
 
@@ -14,6 +14,6 @@ export function registerChannelRoutes(app: FastifyInstance, ops: Operations): vo
   app.get("/v1/channels", async () => redactor.redactDeep({ channels: await ops.channels() }));
 
   app.post<{ Params: { name: string }; Body: Body }>("/v1/channels/:name/test", async (request) => {
-    return redactor.redactDeep(await ops.testChannel(request.params.name, { by: actorOf(request.body) }));
+    return redactor.redactDeep(await ops.testChannel(request.params.name, { by: actorName(request) }));
   });
 }

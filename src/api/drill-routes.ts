@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { EngineError, redactor } from "../core/index.js";
 import type { MeasuredDrill, Operations } from "../engine/index.js";
+import { actorName } from "./access.js";
 
 type Body = Record<string, unknown> | undefined;
 
@@ -14,7 +15,7 @@ export function registerDrillRoutes(app: FastifyInstance, ops: Operations): void
 
   app.get<{ Params: { name: string } }>("/v1/drills/:name/runs", async (request) => redactor.redactDeep({ runs: await ops.drillRuns(request.params.name) }));
 
-  app.post<{ Params: { name: string }; Body: Body }>("/v1/drills/:name/run", async (request) => redactor.redactDeep({ run: await ops.runDrill(request.params.name, { actor: actor(request.body) }) }));
+  app.post<{ Params: { name: string }; Body: Body }>("/v1/drills/:name/run", async (request) => redactor.redactDeep({ run: await ops.runDrill(request.params.name, { actor: actorName(request) }) }));
 
   app.post<{ Params: { name: string } }>("/v1/drills/:name/check", async (request) => {
     await ops.checkDrill(request.params.name);
@@ -22,13 +23,8 @@ export function registerDrillRoutes(app: FastifyInstance, ops: Operations): void
   });
 
   app.post<{ Params: { name: string }; Body: Body }>("/v1/drills/:name/results", async (request) =>
-    redactor.redactDeep({ run: await ops.recordDrill(request.params.name, measured(request.body ?? {}), { actor: actor(request.body) }) }),
+    redactor.redactDeep({ run: await ops.recordDrill(request.params.name, measured(request.body ?? {}), { actor: actorName(request) }) }),
   );
-}
-
-function actor(body: Body): string {
-  const by = body?.by;
-  return typeof by === "string" && by.trim() ? by.trim().slice(0, 100) : "api";
 }
 
 /** The body of a restart drill's measured run: epoch ms (null for what did not happen), the load's count and failures. */

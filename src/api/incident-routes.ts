@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { EngineError, redactor } from "../core/index.js";
 import type { Operations } from "../engine/index.js";
+import { actorName } from "./access.js";
 import { incidentSeverities, incidentStates, type IncidentSeverity, type IncidentState } from "../store/index.js";
 
 type Body = Record<string, unknown> | undefined;
@@ -26,12 +27,12 @@ export function registerIncidentRoutes(app: FastifyInstance, ops: Operations): v
     const commander = text(body.commander, "commander");
     const note = text(body.note, "note");
     const severity = severityOf(body.severity);
-    const incident = await ops.openIncident({ title, service, by: actor(body), ...(environment !== undefined && { environment }), ...(severity && { severity }), ...(commander !== undefined && { commander }), ...(note !== undefined && { note }) });
+    const incident = await ops.openIncident({ title, service, by: actorName(request), ...(environment !== undefined && { environment }), ...(severity && { severity }), ...(commander !== undefined && { commander }), ...(note !== undefined && { note }) });
     void reply.status(201);
     return redactor.redactDeep(incident);
   });
 
-  app.post<{ Params: { id: string }; Body: Body }>("/v1/incidents/:id/ack", async (request) => redactor.redactDeep(await ops.ackIncident(request.params.id, actor(request.body ?? {}))));
+  app.post<{ Params: { id: string }; Body: Body }>("/v1/incidents/:id/ack", async (request) => redactor.redactDeep(await ops.ackIncident(request.params.id, actorName(request))));
 
   app.post<{ Params: { id: string }; Body: Body }>("/v1/incidents/:id/update", async (request) => {
     const body = request.body ?? {};
@@ -39,20 +40,16 @@ export function registerIncidentRoutes(app: FastifyInstance, ops: Operations): v
     const severity = severityOf(body.severity);
     const fields = { status, severity, reason: text(body.reason, "reason"), note: text(body.note, "note"), commander: text(body.commander, "commander") };
     const given = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
-    return redactor.redactDeep(await ops.updateIncident(request.params.id, { ...given, by: actor(body) }));
+    return redactor.redactDeep(await ops.updateIncident(request.params.id, { ...given, by: actorName(request) }));
   });
 
   app.post<{ Params: { id: string }; Body: Body }>("/v1/incidents/:id/resolve", async (request) => {
     const body = request.body ?? {};
     const note = text(body.note, "note");
-    return redactor.redactDeep(await ops.resolveIncident(request.params.id, { by: actor(body), ...(note !== undefined && { note }) }));
+    return redactor.redactDeep(await ops.resolveIncident(request.params.id, { by: actorName(request), ...(note !== undefined && { note }) }));
   });
 
-  app.post<{ Params: { id: string }; Body: Body }>("/v1/incidents/:id/close", async (request) => redactor.redactDeep(await ops.closeIncident(request.params.id, actor(request.body ?? {}))));
-}
-
-function actor(body: Record<string, unknown>): string {
-  return typeof body.by === "string" && body.by.trim() ? body.by.trim().slice(0, 100) : "api";
+  app.post<{ Params: { id: string }; Body: Body }>("/v1/incidents/:id/close", async (request) => redactor.redactDeep(await ops.closeIncident(request.params.id, actorName(request))));
 }
 
 function text(value: unknown, name: string): string | undefined {

@@ -13,9 +13,3 @@ export function wholeNumber(value: string | undefined, fallback: number): number
   if (!Number.isInteger(n) || n < 0) throw new EngineError("API_BAD_REQUEST", `Expected a whole number, got "${value}".`);
   return n;
 }
-
-/** Who acts, as recorded with what a request does: the body's `by` (the CLI sends the OS user name), at most 100 characters, or `api`. */
-export function actorOf(body: Record<string, unknown> | undefined): string {
-  const by = body?.by;
-  return typeof by === "string" && by.trim() ? by.trim().slice(0, 100) : "api";
-}

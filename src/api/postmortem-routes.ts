@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { EngineError, redactor } from "../core/index.js";
 import { scopeFor, type Operations, type Scope } from "../engine/index.js";
-import { actorOf, optionalString, wholeNumber } from "./params.js";
+import { actorName } from "./access.js";
+import { optionalString, wholeNumber } from "./params.js";
 
 type Body = Record<string, unknown> | undefined;
 
@@ -23,7 +24,7 @@ export function registerPostmortemRoutes(app: FastifyInstance, ops: Operations):
   app.get<{ Params: { id: string } }>("/v1/incidents/:id/postmortem", async (request) => redactor.redactDeep(await ops.postmortem(request.params.id)));
 
   app.post<{ Params: { id: string }; Body: Body }>("/v1/incidents/:id/postmortem", async (request) =>
-    redactor.redactDeep(await ops.postmortem(request.params.id, { regenerate: true, by: actorOf(request.body) })),
+    redactor.redactDeep(await ops.postmortem(request.params.id, { regenerate: true, by: actorName(request) })),
   );
 
   app.get<{ Querystring: { open?: string; incident?: string } }>("/v1/actions", async (request) => {
@@ -34,13 +35,13 @@ export function registerPostmortemRoutes(app: FastifyInstance, ops: Operations):
   app.post<{ Body: Body }>("/v1/actions", { config: { scopes: (request) => responders(ops, field(request.body, "incident")) } }, async (request, reply) => {
     const body = request.body ?? {};
     const field = (name: string) => optionalString(body[name], name) ?? "";
-    const item = await ops.addActionItem({ incidentId: field("incident"), type: field("type"), owner: field("owner"), due: field("due"), text: field("text"), by: actorOf(body) });
+    const item = await ops.addActionItem({ incidentId: field("incident"), type: field("type"), owner: field("owner"), due: field("due"), text: field("text"), by: actorName(request) });
     void reply.status(201);
     return redactor.redactDeep(item);
   });
 
   const closeScopes = async (id: string) => responders(ops, (await ops.actionItems()).find((a) => a.id === id)?.incidentId);
-  app.post<{ Params: { id: string }; Body: Body }>("/v1/actions/:id/close", { config: { scopes: (request) => closeScopes((request.params as { id: string }).id) } }, async (request) => redactor.redactDeep(await ops.closeActionItem(request.params.id, actorOf(request.body))));
+  app.post<{ Params: { id: string }; Body: Body }>("/v1/actions/:id/close", { config: { scopes: (request) => closeScopes((request.params as { id: string }).id) } }, async (request) => redactor.redactDeep(await ops.closeActionItem(request.params.id, actorName(request))));
 
   app.get<{ Querystring: { service?: string; since?: string } }>("/v1/learnings", async (request) => {
     const { service, since } = request.query;
@@ -58,7 +59,7 @@ export function registerPostmortemRoutes(app: FastifyInstance, ops: Operations):
     if (!services.every((s): s is string => typeof s === "string")) throw new EngineError("API_BAD_REQUEST", "`services` must be a list of service names.");
     const incident = optionalString(body.incident, "incident");
     const environment = optionalString(body.environment, "environment");
-    const entry = await ops.addLearning({ services, text: optionalString(body.text, "text") ?? "", by: actorOf(body), ...(incident !== undefined && { incident }), ...(environment !== undefined && { environment }) });
+    const entry = await ops.addLearning({ services, text: optionalString(body.text, "text") ?? "", by: actorName(request), ...(incident !== undefined && { incident }), ...(environment !== undefined && { environment }) });
     void reply.status(201);
     return redactor.redactDeep(entry);
   });

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { EngineError, redactor } from "../core/index.js";
 import { scopeFor, type Caller, type Operations, type Scope } from "../engine/index.js";
-import { actorOf, optionalString as text } from "./params.js";
+import { actorName } from "./access.js";
+import { optionalString as text } from "./params.js";
 
 type Body = Record<string, unknown> | undefined;
 
@@ -22,7 +23,7 @@ export function registerRunbookRoutes(app: FastifyInstance, ops: Operations): vo
     const incident = text(body.incident, "incident");
     const dryRun = flag(body.dry_run, "dry_run");
     const result = await ops.runRunbook(request.params.name, {
-      ...who(request, body),
+      ...who(request),
       ...(service !== undefined && { service }),
       ...(environment !== undefined && { environment }),
       ...(incident !== undefined && { incident }),
@@ -39,7 +40,7 @@ export function registerRunbookRoutes(app: FastifyInstance, ops: Operations): vo
     app.post<{ Params: { id: string }; Body: Body }>(`/v1/runbook-runs/:id/${decision}`, { config: { scopes: () => ["approve"] } }, async (request) => {
       const body = request.body ?? {};
       const reason = text(body.reason, "reason");
-      return redactor.redactDeep(await ops.decideRunbookRun(request.params.id, decision, { ...who(request, body), ...(reason !== undefined && { reason }) }));
+      return redactor.redactDeep(await ops.decideRunbookRun(request.params.id, decision, { ...who(request), ...(reason !== undefined && { reason }) }));
     });
   }
 }
@@ -54,10 +55,10 @@ async function runScopes(request: FastifyRequest, ops: Operations): Promise<Scop
   return [scopeFor("rollback", environment)];
 }
 
-/** Who acts (the body's `by`, else the token's name) and the created token it came with. */
-function who(request: FastifyRequest, body: Record<string, unknown>): { by: string; token?: string } {
+/** Who acts (see actorName) and the created token it came with. */
+function who(request: FastifyRequest): { by: string; token?: string } {
   const caller = (request as FastifyRequest & { caller?: Caller }).caller;
-  const by = body.by === undefined && caller ? caller.name : actorOf(body);
+  const by = actorName(request);
   return { by, ...(caller?.tokenId !== undefined && { token: caller.tokenId }) };
 }
 

@@ -88,6 +88,16 @@ describe("API access: scoped tokens, audit, Host/Origin, sessions, rate limit", 
     assert.match(release.reason, /by api:roller/, "the release says who rolled it back");
   });
 
+  it("records a created token's own name for what it does, whatever `by` its body claims; the admin token's `by` is kept", async () => {
+    const silence = { matchers: ["environment=production", "alertname=nothing"], reason: "test", for: "10m" };
+    const claimed = await call("POST", "/v1/silences", { token: secrets.roller, body: { ...silence, by: "someone-else" } });
+    assert.equal(claimed.status, 201, claimed.body);
+    assert.equal(claimed.json().silence?.createdBy ?? claimed.json().createdBy, "api:roller");
+    const admin = await call("POST", "/v1/silences", { token: p.token, body: { ...silence, by: "alice" } });
+    assert.equal(admin.status, 201, admin.body);
+    assert.equal(admin.json().silence?.createdBy ?? admin.json().createdBy, "alice");
+  });
+
   it("revoked and expired tokens are API_UNAUTHORIZED (401), and the admin sees last use but never a secret", async () => {
     const temp = await call("POST", "/v1/tokens", { token: p.token, body: { name: "temp", scopes: ["read"], expires: "30d" } });
     const tempSecret = temp.json().token as string;
