@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { EngineError, childExecArgv, processAlive, silentLogger, waitUntilGone, type Logger } from "../core/index.js";
 import type { MetricsBucket } from "../proxy/index.js";
-import { answers, codeVersion, daemonEntry, dataPlanePaths, jsonLines, openSocket, type Answer, type HelloResult, type MetricsEvent, type ProxySettings } from "./protocol.js";
+import { answers, codeVersion, daemonEntry, dataPlanePaths, jsonLines, openSocket, type Answer, type ExitEvent, type HelloResult, type MetricsEvent, type ProxySettings } from "./protocol.js";
 import { RemoteProxy } from "./remote-proxy.js";
 
 export interface DataPlaneOptions {
@@ -22,6 +22,8 @@ export interface DataPlaneOptions {
   entry?: string;
   /** How long a request waits for a lost connection to come back before it fails. Default 15 s. */
   reconnectMs?: number;
+  /** The control socket to reach, when it is not the state folder's: a host's daemon through an ssh-forwarded socket. */
+  socket?: string;
 }
 
 interface Pending {
@@ -29,7 +31,7 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-type ResolvedOptions = Required<DataPlaneOptions>;
+type ResolvedOptions = Required<Omit<DataPlaneOptions, "socket">>;
 
 const startTimeoutMs = 20_000;
 
@@ -44,6 +46,8 @@ export class DataPlane {
   #hello: HelloResult | undefined;
   #proxies = new Map<string, RemoteProxy>();
   #metricListeners = new Set<(buckets: MetricsBucket[]) => void>();
+  #exitListeners = new Set<(exit: ExitEvent["exit"]) => void>();
+  #connectListeners = new Set<() => void>();
   #lastSeq: { bootId: string; seq: number } | undefined;
   /** Batches that arrived before anyone listened (the history replayed at attach): each new listener gets them first. */
   #backlog: MetricsBucket[][] | undefined = [];
@@ -54,7 +58,8 @@ export class DataPlane {
 
   private constructor(options: DataPlaneOptions) {
     this.#options = { start: true, entry: daemonEntry, reconnectMs: 15_000, logger: silentLogger, ...options };
-    this.#paths = dataPlanePaths(options.stateDir);
+    const paths = dataPlanePaths(options.stateDir);
+    this.#paths = options.socket ? { ...paths, socket: options.socket } : paths;
   }
 
   /** Connects to the state folder's data plane, starting it (or handing it over to this build's code) as needed. */
@@ -89,6 +94,18 @@ export class DataPlane {
     for (const buckets of this.#backlog ?? []) listener(buckets);
     this.#metricListeners.add(listener);
     return () => void this.#metricListeners.delete(listener);
+  }
+
+  /** Exits of the host agent's instances, as the data plane reports them. */
+  onInstanceExit(listener: (exit: ExitEvent["exit"]) => void): () => void {
+    this.#exitListeners.add(listener);
+    return () => void this.#exitListeners.delete(listener);
+  }
+
+  /** Called after each reconnection (exits may have gone unheard meanwhile). */
+  onReconnect(listener: () => void): () => void {
+    this.#connectListeners.add(listener);
+    return () => void this.#connectListeners.delete(listener);
   }
 
   /** Sends one request; waits for a lost connection to come back first (bounded). */
@@ -172,8 +189,9 @@ export class DataPlane {
   }
 
   #onValue(value: unknown): void {
-    const message = value as Answer | MetricsEvent;
+    const message = value as Answer | MetricsEvent | ExitEvent;
     if ("event" in message) {
+      if (message.event === "exit") for (const listener of this.#exitListeners) listener(message.exit);
       if (message.event !== "metrics") return;
       this.#lastSeq = { bootId: message.bootId, seq: message.seq };
       if (this.#backlog && this.#metricListeners.size === 0 && this.#backlog.length < 10_000) this.#backlog.push(message.buckets);
@@ -198,6 +216,7 @@ export class DataPlane {
         try {
           await this.#connect(false);
           for (const proxy of this.#proxies.values()) await proxy.reattach();
+          for (const listener of this.#connectListeners) listener();
           this.#options.logger.info("data plane connected again", { pid: this.#hello!.pid });
           return;
         } catch (error) {

@@ -13,6 +13,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import { EngineError, createLogger, toEngineError } from "../core/index.js";
 import type { MetricsBucket } from "../proxy/index.js";
+import { HostAgent, isAgentOp } from "./agent.js";
 import { DataPlaneHost } from "./host.js";
 import { answers, codeVersion, dataPlanePaths, jsonLines, type Answer, type HelloResult, type Request } from "./protocol.js";
 
@@ -26,6 +27,11 @@ const paths = dataPlanePaths(stateDir);
 const logger = createLogger({ format: "json" }).child({ component: "dataplane", pid: process.pid });
 const version = codeVersion();
 const host = new DataPlaneHost({ stateDir, logger });
+// Instances on this host, for engines elsewhere (`runtime: ssh`); every client hears their exits.
+const agent = new HostAgent({ stateDir, logger, host: process.env.ENGINEROOM_AGENT_HOST });
+agent.onExit((exit) => {
+  for (const client of clients) write(client, { event: "exit", exit });
+});
 const clients = new Set<Socket>();
 let control: Server | undefined;
 let exiting = false;
@@ -66,6 +72,8 @@ async function handle(request: Request, client: Socket): Promise<unknown> {
       setImmediate(() => void exit("shutdown", request.graceMs, true));
       return { pid: process.pid };
     default:
+      const op = (request as { op: string }).op;
+      if (isAgentOp(op)) return agent.handle(op, request as unknown as Record<string, unknown>);
       throw new EngineError("API_BAD_REQUEST", `Unknown data-plane operation ${(request as { op?: unknown }).op}.`);
   }
 }
@@ -155,6 +163,8 @@ async function exit(why: string, graceMs: number, down: boolean): Promise<void> 
   // removes a pipe's path on close), so it stays open until the process exits.
   if (why !== "handover") control?.close();
   await host.stopAll(graceMs, { forget: down });
+  if (down) await agent.stopAll(graceMs);
+  else agent.close();
   if (down) {
     rmSync(paths.info, { force: true });
     rmSync(paths.socket, { force: true });
@@ -197,6 +207,7 @@ async function main(): Promise<void> {
     const { listeners, history, release } = await receiveHandover();
     host.addHistory(history);
     await host.restore(listeners);
+    await agent.restore();
     release();
     await listenControl();
     process.send!({ type: "ready" });
@@ -207,6 +218,7 @@ async function main(): Promise<void> {
       process.exit(0);
     }
     await host.restore();
+    await agent.restore();
     await listenControl();
   }
   logger.info("data plane serving", { version, proxies: host.records().map((r) => `${r.environment}@${r.address}`) });

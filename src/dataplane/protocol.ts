@@ -60,6 +60,12 @@ export interface MetricsEvent {
   buckets: MetricsBucket[];
 }
 
+/** An instance of the host agent exited (agent.ts); every connected client hears it. */
+export interface ExitEvent {
+  event: "exit";
+  exit: { id: string; code: number | null; signal: string | null; expected: boolean };
+}
+
 /** The files of the data plane inside the state folder. */
 export function dataPlanePaths(stateDir: string) {
   const dir = join(stateDir, "dataplane");
@@ -93,7 +99,8 @@ export const daemonEntry = join(dirname(here), `daemon${extname(here)}`);
 export function codeVersion(entry: string = daemonEntry): string {
   const hash = createHash("sha256");
   const ext = extname(entry);
-  for (const dir of [dirname(entry), join(dirname(entry), "..", "proxy"), join(dirname(entry), "..", "metrics")]) {
+  const src = join(dirname(entry), "..");
+  for (const dir of [dirname(entry), ...["proxy", "metrics", "runtime", "runtime/local", "artifact"].map((d) => join(src, d))]) {
     let names: string[];
     try {
       // What runs in the data plane only: not tests, contracts or test helpers.

@@ -1,0 +1,158 @@
+/**
+ * The host agent: the part of the data-plane process that supervises instances on its host, for a
+ * `runtime: ssh` environment whose engine runs elsewhere. It is a LocalRuntime inside the daemon
+ * (the same shims, records, logs and adoption as `runtime: local`), answered over the control
+ * socket, plus the host's facts (load, free disk) and an artifact cache by digest.
+ *
+ * Instances outlive the engine (they belong to the daemon) and the daemon too: a restarted or
+ * handed-over daemon adopts them again from `<state>/agent/instances/`.
+ */
+import { cp, mkdir, rename, rm, stat, statfs } from "node:fs/promises";
+import { hostname, loadavg } from "node:os";
+import { join } from "node:path";
+import { digestFolder } from "../artifact/index.js";
+import { EngineError, type Logger } from "../core/index.js";
+import { LocalRuntime, type ExitInfo, type InstanceSpec } from "../runtime/index.js";
+
+/** What `host.facts` answers: what `status` shows of a host. */
+export interface HostFacts {
+  hostname: string;
+  /** 1, 5 and 15 minute load averages. */
+  load: [number, number, number];
+  /** Free bytes on the file system of the state folder. */
+  freeDiskBytes: number;
+  running: number;
+}
+
+/** The ops the agent answers, each `{ op, ...args }` on the control socket. */
+export const agentOps = ["instance.port", "instance.start", "instance.stop", "instance.logs", "instance.list", "instance.adopt", "instance.forget", "instance.usage", "artifact.has", "artifact.ensure", "host.facts"] as const;
+export type AgentOp = (typeof agentOps)[number];
+
+export function isAgentOp(op: string): op is AgentOp {
+  return (agentOps as readonly string[]).includes(op);
+}
+
+const digestPattern = /^sha256:[0-9a-f]{64}$/;
+
+export class HostAgent {
+  readonly #stateDir: string;
+  readonly #runtime: LocalRuntime;
+  readonly #logger: Logger;
+
+  constructor(options: { stateDir: string; logger: Logger; host?: string }) {
+    this.#stateDir = join(options.stateDir, "agent");
+    this.#logger = options.logger;
+    this.#runtime = new LocalRuntime({ logDir: join(this.#stateDir, "logs"), stateDir: this.#stateDir, host: options.host ?? "127.0.0.1", logger: options.logger });
+  }
+
+  /** At the daemon's start: takes over the instances an earlier daemon process left running. */
+  async restore(): Promise<void> {
+    const adopted = await this.#runtime.adopt();
+    if (adopted.length > 0) this.#logger.info("agent adopted instances", { instances: adopted.map((i) => i.id) });
+  }
+
+  onExit(listener: (exit: ExitInfo) => void): () => void {
+    return this.#runtime.onExit(listener);
+  }
+
+  /** The folder an artifact of `digest` is unpacked in on this host. */
+  artifactDir(digest: string): string {
+    return join(this.#stateDir, "artifacts", digest.replace(":", "-"));
+  }
+
+  async handle(op: AgentOp, args: Record<string, unknown>): Promise<unknown> {
+    const runtime = this.#runtime;
+    switch (op) {
+      case "instance.port":
+        return runtime.allocatePort();
+      case "instance.start":
+        return runtime.start(args.spec as InstanceSpec);
+      case "instance.stop":
+        return runtime.stop(String(args.instance), { graceMs: typeof args.graceMs === "number" ? args.graceMs : undefined });
+      case "instance.logs":
+        return runtime.logs(String(args.instance), { lines: typeof args.lines === "number" ? args.lines : undefined });
+      case "instance.list":
+        return runtime.list();
+      case "instance.adopt":
+        // The daemon adopted at its start; a new engine takes over what runs now (and what exited unheard).
+        await runtime.adopt();
+        return runtime.list();
+      case "instance.forget":
+        runtime.forget(String(args.instance));
+        return null;
+      case "instance.usage":
+        return Object.fromEntries(await runtime.usage());
+      case "artifact.has":
+        return { present: await this.#has(digestArg(args.digest)) };
+      case "artifact.ensure":
+        return this.#ensureArtifact(digestArg(args.digest), String(args.source ?? ""));
+      case "host.facts":
+        return this.facts();
+    }
+  }
+
+  async facts(): Promise<HostFacts> {
+    await mkdir(this.#stateDir, { recursive: true, mode: 0o700 });
+    const fs = await statfs(this.#stateDir);
+    const [one, five, fifteen] = loadavg() as [number, number, number];
+    return {
+      hostname: hostname(),
+      load: [one, five, fifteen],
+      freeDiskBytes: Number(fs.bavail) * Number(fs.bsize),
+      running: this.#runtime.list().filter((i) => i.status !== "exited").length,
+    };
+  }
+
+  async #has(digest: string): Promise<boolean> {
+    return stat(this.artifactDir(digest)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+  }
+
+  /**
+   * Makes the artifact of `digest` present on this host from `source` (a folder on a store this host
+   * reaches), verifying the digest of what arrived: skipped when it is here already.
+   */
+  async #ensureArtifact(digest: string, source: string): Promise<{ shipped: boolean; path: string }> {
+    const target = this.artifactDir(digest);
+    if (await this.#has(digest)) return { shipped: false, path: target };
+    if (!source) throw new EngineError("ARTIFACT_NOT_FOUND", `Host ${hostname()} has no artifact ${digest} and no source was given.`);
+    const incoming = `${target}.incoming-${process.pid}-${Date.now()}`;
+    await mkdir(join(this.#stateDir, "artifacts"), { recursive: true, mode: 0o700 });
+    try {
+      await cp(source, incoming, { recursive: true, verbatimSymlinks: true, errorOnExist: true });
+    } catch (error) {
+      await rm(incoming, { recursive: true, force: true });
+      throw new EngineError("ARTIFACT_NOT_FOUND", `Host ${hostname()} could not read the artifact at ${source}: ${(error as Error).message}.`, { cause: error });
+    }
+    const arrived = await digestFolder(incoming);
+    if (arrived !== digest) {
+      await rm(incoming, { recursive: true, force: true });
+      throw new EngineError("ARTIFACT_DIGEST_MISMATCH", `What arrived on host ${hostname()} has digest ${arrived}, not ${digest}; nothing was kept.`, { details: { expected: digest, arrived } });
+    }
+    await rename(incoming, target).catch(async (error) => {
+      await rm(incoming, { recursive: true, force: true });
+      if (!(await this.#has(digest))) throw error; // another ensure of the same digest won the race
+    });
+    this.#logger.info("artifact arrived", { digest });
+    return { shipped: true, path: target };
+  }
+
+  /** `engineroom down`: its instances stop. */
+  stopAll(graceMs: number): Promise<ExitInfo[]> {
+    return this.#runtime.stopAll(graceMs);
+  }
+
+  /** A handover or a plain exit: the instances keep running for the next daemon process. */
+  close(): void {
+    this.#runtime.close();
+  }
+}
+
+function digestArg(value: unknown): string {
+  if (typeof value !== "string" || !digestPattern.test(value)) {
+    throw new EngineError("API_BAD_REQUEST", `An artifact digest is sha256:<64 hex digits>, not ${JSON.stringify(value)}.`);
+  }
+  return value;
+}

@@ -1,0 +1,1 @@
+export { RemoteRuntime, type AgentChannel, type RemoteRuntimeOptions } from "./remote-runtime.js";

@@ -1,0 +1,146 @@
+import { silentLogger, type Logger } from "../../core/index.js";
+import type { ExitInfo, InstanceInfo, InstanceSpec, InstanceUsage, Runtime, StopOptions } from "../types.js";
+
+/**
+ * How a RemoteRuntime reaches a host's agent: requests over the host's data-plane control socket
+ * and the exits it reports. The data plane's client (`DataPlane` of src/dataplane) is one; the
+ * socket may be local or forwarded by ssh, the runtime does not know.
+ */
+export interface AgentChannel {
+  request<T>(op: string, args?: Record<string, unknown>): Promise<T>;
+  onInstanceExit(listener: (exit: ExitInfo) => void): () => void;
+  /** Called after the channel came back from a lost connection. */
+  onReconnect?(listener: () => void): () => void;
+}
+
+export interface RemoteRuntimeOptions {
+  /** The host's name as declared (`hosts:`), for messages. */
+  host: string;
+  channel: AgentChannel;
+  logger?: Logger;
+  /** Called by `close()`: lets go of the channel when this runtime owns it. */
+  onClose?: () => void;
+}
+
+/**
+ * A Runtime whose instances run on another host, under that host's agent (the data-plane daemon's
+ * LocalRuntime): the same shims, logs and records as `runtime: local`, so they outlive both the
+ * engine and the connection. `list()` answers from what this runtime started or adopted, kept up
+ * to date by the exits the agent reports (and re-read after a lost connection came back).
+ */
+export class RemoteRuntime implements Runtime {
+  readonly kind = "ssh";
+  readonly host: string;
+  readonly #channel: AgentChannel;
+  readonly #logger: Logger;
+  readonly #onClose: (() => void) | undefined;
+  readonly #instances = new Map<string, InstanceInfo>();
+  readonly #exits = new Map<string, ExitInfo>();
+  readonly #stopping = new Set<string>();
+  readonly #listeners = new Set<(exit: ExitInfo) => void>();
+  readonly #unsubscribe: Array<() => void> = [];
+
+  constructor(options: RemoteRuntimeOptions) {
+    this.host = options.host;
+    this.#channel = options.channel;
+    this.#logger = options.logger ?? silentLogger;
+    this.#onClose = options.onClose;
+    this.#unsubscribe.push(this.#channel.onInstanceExit((exit) => this.#exited(exit)));
+    const off = this.#channel.onReconnect?.(() => void this.#resync());
+    if (off) this.#unsubscribe.push(off);
+  }
+
+  allocatePort(): Promise<number> {
+    return this.#channel.request<number>("instance.port");
+  }
+
+  async start(spec: InstanceSpec): Promise<InstanceInfo> {
+    const info = await this.#channel.request<InstanceInfo>("instance.start", { spec });
+    this.#exits.delete(spec.id);
+    this.#instances.set(info.id, info);
+    return copy(info);
+  }
+
+  async stop(id: string, options: StopOptions = {}): Promise<ExitInfo> {
+    const known = this.#exits.get(id);
+    if (known) return known;
+    this.#stopping.add(id);
+    const exit = await this.#channel.request<ExitInfo>("instance.stop", { instance: id, graceMs: options.graceMs });
+    this.#exited(exit);
+    return this.#exits.get(id) ?? exit;
+  }
+
+  logs(id: string, options: { lines?: number } = {}): Promise<string[]> {
+    return this.#channel.request<string[]>("instance.logs", { instance: id, lines: options.lines });
+  }
+
+  onExit(listener: (exit: ExitInfo) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  list(): InstanceInfo[] {
+    return [...this.#instances.values()].map(copy);
+  }
+
+  async usage(): Promise<Map<string, InstanceUsage>> {
+    const usage = await this.#channel.request<Record<string, InstanceUsage>>("instance.usage");
+    return new Map(Object.entries(usage).filter(([id]) => this.#instances.has(id)));
+  }
+
+  forget(id: string): void {
+    if (this.#instances.get(id)?.status !== "exited") return;
+    this.#instances.delete(id);
+    this.#exits.delete(id);
+    this.#stopping.delete(id);
+    this.#channel.request("instance.forget", { instance: id }).catch((error) => this.#logger.warn("could not forget an instance on its host", { host: this.host, instance: id, error: String(error) }));
+  }
+
+  /** Takes over what runs under the host's agent (started by an earlier engine). */
+  async adopt(): Promise<InstanceInfo[]> {
+    const found = await this.#channel.request<InstanceInfo[]>("instance.adopt");
+    const adopted: InstanceInfo[] = [];
+    for (const info of found) {
+      if (this.#instances.has(info.id) || info.status === "exited") continue;
+      this.#instances.set(info.id, info);
+      adopted.push(copy(info));
+    }
+    return adopted;
+  }
+
+  close(): void {
+    for (const off of this.#unsubscribe.splice(0)) off();
+    this.#instances.clear();
+    this.#listeners.clear();
+    this.#onClose?.();
+  }
+
+  #exited(exit: ExitInfo): void {
+    const info = this.#instances.get(exit.id);
+    if (!info || this.#exits.has(exit.id)) return;
+    const settled = { ...exit, expected: exit.expected || this.#stopping.has(exit.id) };
+    this.#exits.set(exit.id, settled);
+    info.status = "exited";
+    info.exitCode = exit.code;
+    info.signal = exit.signal;
+    for (const listener of [...this.#listeners]) listener(settled);
+  }
+
+  /** After a lost connection: the exits reported meanwhile went unheard; the agent's list says which. */
+  async #resync(): Promise<void> {
+    try {
+      const now = new Map((await this.#channel.request<InstanceInfo[]>("instance.list")).map((i) => [i.id, i]));
+      for (const [id, info] of this.#instances) {
+        if (info.status === "exited") continue;
+        const there = now.get(id);
+        if (!there || there.status === "exited") this.#exited({ id, code: there?.exitCode ?? null, signal: there?.signal ?? null, expected: false });
+      }
+    } catch (error) {
+      this.#logger.warn("could not re-read a host's instances", { host: this.host, error: String(error) });
+    }
+  }
+}
+
+function copy(info: InstanceInfo): InstanceInfo {
+  return { ...info, labels: { ...info.labels } };
+}
