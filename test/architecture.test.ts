@@ -12,7 +12,7 @@ const layers: Record<string, number> = {
   cli: 4, api: 4, mcp: 4, ui: 4,
   engine: 3,
   deploy: 2, plan: 2, analysis: 2, monitor: 2, slo: 2, alert: 2, incident: 2, report: 2, cost: 2, runbook: 2, ci: 2, postmortem: 2, drill: 2,
-  runtime: 1, proxy: 1, dataplane: 1, store: 1, notify: 1, secrets: 1, metrics: 1, artifact: 1,
+  runtime: 1, proxy: 1, dataplane: 1, store: 1, notify: 1, secrets: 1, metrics: 1, artifact: 1, hosts: 1,
   config: 0, core: 0,
 };
 

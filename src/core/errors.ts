@@ -107,6 +107,10 @@ export const errorCatalogue = {
   DRILL_NOT_FOUND: { status: 404, hint: "Use a drill declared under `drills` in engineroom.yaml; `engineroom drill list` lists them." },
   DRILL_BUSY: { status: 409, hint: "One drill runs at a time, and none while a deploy, rollback or apply holds the environment or a release is in its watch window: wait for it to finish (`engineroom drill list`, `engineroom status`), then run the drill again." },
   DRILL_UNSUPPORTED: { status: 501, hint: "A restart drill restarts the engine process: run it with `engineroom drill run <name>` from the project's folder, against an engine started by `engineroom up` (the CLI stops it and starts it again, detached, under the drill's load)." },
+  HOST_UNREACHABLE: { status: 502, hint: "Check the host's address, port and user under environments.<env>.hosts, that sshd runs there and that its key (a secret) is authorized for that user; `engineroom hosts check` shows each host." },
+  HOST_KEY_MISMATCH: { status: 502, hint: "The host's key is not the one pinned under known_hosts: nothing was run there. If the host was reinstalled, put its new key line (`ssh-keyscan <address>`, checked out of band) under known_hosts; set trust_on_first_use: true only to accept a host's first key unseen." },
+  HOST_NOT_READY: { status: 409, hint: "Prepare the host first: `engineroom hosts bootstrap` (Node.js 20 or later must be installed there); `engineroom hosts check` says what is missing." },
+  NOT_LEADER: { status: 409, hint: "This engine stands by (another engine on the same PostgreSQL leads) or lost its lease: send changes to the leader's API (`engineroom status` names it), or wait for this engine to lead. Nothing was changed." },
   INTERNAL: { status: 500, hint: "This is a bug in Engineroom; please report it with the command and its output." },
 } as const satisfies Record<string, { status: number; hint: string }>;
 

@@ -1,0 +1,9 @@
+/**
+ * SSH hosts: commands on a host over the system's OpenSSH client against pinned host keys, and the
+ * host's data-plane control socket forwarded to a local Unix socket (supervised, restarted when the
+ * link comes back).
+ */
+export { hostKeyRefused, runSsh, shellQuote, sshArgs, sshFailure, sshOptions, type SshResult, type SshTarget } from "./ssh.js";
+export { SocketForward, type ForwardState, type SocketForwardOptions } from "./forward.js";
+export { forwardControlSocket, type ForwardedHost, type ForwardHostOptions, type ReachableHost } from "./connect.js";
+export { socketAnswersSnippet, startRemoteDaemon, type RemoteDaemonOptions } from "./daemon.js";
