@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { hostProblems } from "./hosts.js";
 import { routeConflicts, type ConfigProblem } from "./routes.js";
 import { serviceSchema, type EnvironmentConfig, type ProjectConfig, type ProjectDocument } from "./schema.js";
 
@@ -49,7 +50,9 @@ export function resolveEnvironments(document: ProjectDocument, raw: Record<strin
     listeners.set(proxy.listen, envName);
     // Conflicts in the base definition are reported under services; here only those an override makes.
     if (Object.values(env.services).some((o) => "routes" in o)) problems.push(...routeConflicts(services, at));
-    environments.push({ name: envName, index, proxy, require_approval: env.require_approval, services });
+    problems.push(...hostProblems(env, at));
+    const fleet = { runtime: env.runtime, hosts: env.hosts, known_hosts: env.known_hosts, trust_on_first_use: env.trust_on_first_use };
+    environments.push({ name: envName, index, proxy, require_approval: env.require_approval, services, ...fleet });
   }
   if (problems.length > 0) return { problems };
   // Services are looked up by names that come from requests: with no prototype, "__proto__",

@@ -18,5 +18,6 @@ export { costSchema, priceSheetSchema, resourcesSchema, type CostConfig, type Pr
 export { knownKeysAt, unknownKeyProblems } from "./known-keys.js";
 export { envValueSchema, providerNameSchema, secretNamePattern, secretNameSchema, secretRefSchema, secretsSectionSchema } from "./secret-ref.js";
 export { expandEnvReferences } from "./expand.js";
+export { hostSchema, type EnvironmentHosts, type HostConfig } from "./hosts.js";
 export { durationSchema, maxDurationMs, type DurationBounds } from "./duration.js";
 export { artifactsSchema, ciSchema, ciPublicKeyPattern, defaultMaxUploadBytes, type ArtifactsConfig, type CiConfig } from "./ci.js";

@@ -5,6 +5,7 @@ import { envValueSchema, secretsSectionSchema } from "./secret-ref.js";
 import { apiAccessDefaults, apiAccessShape } from "./api-access.js";
 import { artifactsSchema, ciSchema } from "./ci.js";
 import { costProblems, costSchema, resourcesSchema } from "./cost.js";
+import { environmentHostsShape, type EnvironmentHosts } from "./hosts.js";
 
 /** A duration written as "500ms", "5s", "5m", "1h" (or a number of milliseconds); parsed to milliseconds. */
 const duration = durationSchema().meta({ description: 'A duration such as "500ms", "5s", "5m", "1h", or a number of milliseconds; at most 24d (2147483647 ms).' });
@@ -160,6 +161,7 @@ export const environmentSchema = z.strictObject({
       description:
         "Per service, keys that differ here from the service's definition (instances, env, routes, health, smoke, release, restart). Objects merge key by key; lists and values replace.",
     }),
+  ...environmentHostsShape,
 });
 
 export const projectSchema = z
@@ -260,7 +262,7 @@ export type ProjectDocument = z.output<typeof projectSchema>;
 export type ProxyConfig = z.output<typeof proxySchema>;
 
 /** One environment of the chain with its overrides merged: what runs there. */
-export interface EnvironmentConfig {
+export interface EnvironmentConfig extends Partial<EnvironmentHosts> {
   name: string;
   /** Position in the promotion chain, from 0. */
   index: number;

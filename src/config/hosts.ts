@@ -1,0 +1,64 @@
+import { z } from "zod";
+import type { ConfigProblem } from "./routes.js";
+import { secretRefSchema } from "./secret-ref.js";
+
+const hostName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "use lowercase letters, digits and dashes");
+
+/** A public host key as ssh prints it: `ssh-ed25519 AAAA…` (type and base64, an optional comment). */
+const hostKeyLine = z.string().regex(/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-\S+)\s+[A-Za-z0-9+/]+={0,3}(\s.*)?$/, "a host key is `<type> <base64>`, e.g. `ssh-ed25519 AAAAC3…` (as `ssh-keyscan` prints it after the address)");
+
+export const hostSchema = z.strictObject({
+  address: z.string().min(1).regex(/^[A-Za-z0-9.:_-]+$/, "an address is a host name, an IPv4 or an IPv6 address").meta({ description: "The host's name or IP address, as ssh reaches it." }),
+  port: z.number().int().min(1).max(65535).default(22).meta({ description: "sshd's port (default 22)." }),
+  user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, "a Unix user name").default("root").meta({ description: "The user ssh logs in as (default root)." }),
+  key: secretRefSchema.meta({ description: "The private key (OpenSSH format) as a secret reference, e.g. `{ secret: deploy_key }`: written owner-only to the engine's state folder, never logged." }),
+  host_key: hostKeyLine.optional().meta({ description: "The host's public key (`ssh-ed25519 AAAA…`), pinned; or list it under the environment's known_hosts." }),
+  labels: z.record(z.string().regex(/^[a-z][a-z0-9_.-]{0,62}$/), z.string().max(128)).default({}).meta({ description: "Free-form labels, e.g. `{ zone: eu-1 }`: services pick hosts by them." }),
+  state_dir: z
+    .string()
+    .regex(/^\/[^\0\n]*$/, "an absolute path on the host")
+    .default("/var/lib/engineroom")
+    .meta({ description: "The data plane's state folder on the host (default /var/lib/engineroom): the daemon's socket, logs, artifacts and the engine's code." }),
+});
+
+/** The keys an environment gets for a fleet of ssh hosts. */
+export const environmentHostsShape = {
+  runtime: z.enum(["local", "ssh"]).optional().meta({ description: "`ssh`: instances run on the environment's `hosts`, each with a data-plane daemon (`engineroom hosts bootstrap`). Default: the project's runtime." }),
+  hosts: z.record(hostName, hostSchema).default({}).meta({ description: "The environment's hosts by name (with `runtime: ssh`): address, port, user, key (a secret reference), host_key, labels, state_dir." }),
+  known_hosts: z
+    .union([z.array(z.string().min(1)), z.string().min(1)])
+    .optional()
+    .meta({ description: "Pinned host keys: a list of known_hosts lines (`<address> <type> <base64>`), or a known_hosts file (relative to engineroom.yaml)." }),
+  trust_on_first_use: z.boolean().default(false).meta({ description: "Accept and record the key of a host that has none pinned, on first contact (a changed key is still refused). Default false." }),
+};
+
+export type HostConfig = z.output<typeof hostSchema>;
+
+/** Where an environment's instances run, and its hosts when on ssh. */
+export interface EnvironmentHosts {
+  runtime?: "local" | "ssh" | undefined;
+  hosts: Record<string, HostConfig>;
+  known_hosts?: string[] | string | undefined;
+  trust_on_first_use: boolean;
+}
+
+/** Problems of an environment's hosts that the schema cannot see: hosts without ssh, ssh without hosts, unpinned keys. */
+export function hostProblems(env: EnvironmentHosts, at: (string | number)[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const names = Object.keys(env.hosts);
+  if (env.runtime === "ssh" && names.length === 0) problems.push({ path: [...at, "hosts"], message: "runtime: ssh needs at least one host under hosts" });
+  if (env.runtime !== "ssh" && names.length > 0) problems.push({ path: [...at, "runtime"], message: "hosts are declared: set runtime: ssh (or remove the hosts)" });
+  const lines = Array.isArray(env.known_hosts) ? env.known_hosts : [];
+  for (const [index, line] of lines.entries()) {
+    if (!/^\S+\s+\S+\s+[A-Za-z0-9+/]+={0,3}(\s.*)?$/.test(line)) problems.push({ path: [...at, "known_hosts", index], message: "a known_hosts line is `<address> <type> <base64>`" });
+  }
+  if (!env.trust_on_first_use && typeof env.known_hosts !== "string") {
+    for (const [name, host] of Object.entries(env.hosts)) {
+      const pinned = host.host_key !== undefined || lines.some((line) => line.split(/\s+/)[0]!.split(",").some((h) => h === host.address || h === `[${host.address}]:${host.port}`));
+      if (!pinned) {
+        problems.push({ path: [...at, "hosts", name, "host_key"], message: `the key of host ${name} is not pinned: set host_key or list it under known_hosts (or trust_on_first_use: true to accept its first key)` });
+      }
+    }
+  }
+  return problems;
+}
