@@ -19,10 +19,10 @@ export interface RemoteDaemonOptions {
   execArgv?: string[];
 }
 
-/** A shell snippet that exits 0 when something answers on the Unix socket `socket` (needs node). */
+/** A shell snippet that exits 0 when something answers on the Unix socket `socket`; `node` is a shell word (quoted already). */
 export function socketAnswersSnippet(node: string, socket: string): string {
   const script = "require('net').connect(process.argv[1]).on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))";
-  return `${shellQuote(node)} -e ${shellQuote(script)} ${shellQuote(socket)}`;
+  return `${node} -e ${shellQuote(script)} ${shellQuote(socket)}`;
 }
 
 /**
@@ -36,12 +36,12 @@ export async function startRemoteDaemon(target: SshTarget, options: RemoteDaemon
   const script = [
     "set -e",
     `mkdir -p ${shellQuote(paths.dir)} && chmod 700 ${shellQuote(options.stateDir)} ${shellQuote(paths.dir)}`,
-    `if ${socketAnswersSnippet(node, paths.socket)}; then echo running; exit 0; fi`,
+    `if ${socketAnswersSnippet(shellQuote(node), paths.socket)}; then echo running; exit 0; fi`,
     `cd ${shellQuote(options.cwd)}`,
     // setsid: its own session, so neither a hang-up nor the end of this ssh session reaches it.
     `ENGINEROOM_DATAPLANE_STATE=${shellQuote(options.stateDir)} setsid ${run} </dev/null >>${shellQuote(paths.log)} 2>&1 &`,
     "i=0; while [ $i -lt 300 ]; do",
-    `  if ${socketAnswersSnippet(node, paths.socket)}; then echo started; exit 0; fi`,
+    `  if ${socketAnswersSnippet(shellQuote(node), paths.socket)}; then echo started; exit 0; fi`,
     "  i=$((i+1)); sleep 0.1",
     "done",
     `echo "the data plane did not answer; its log:"; tail -n 8 ${shellQuote(paths.log)}; exit 3`,

@@ -7,3 +7,7 @@ export { hostKeyRefused, runSsh, shellQuote, sshArgs, sshFailure, sshOptions, ty
 export { SocketForward, type ForwardState, type SocketForwardOptions } from "./forward.js";
 export { forwardControlSocket, type ForwardedHost, type ForwardHostOptions, type ReachableHost } from "./connect.js";
 export { socketAnswersSnippet, startRemoteDaemon, type RemoteDaemonOptions } from "./daemon.js";
+export { prepareHosts, pinnedLines, knownHostsName, type PreparedHost, type PrepareOptions } from "./targets.js";
+export { checkHost, minimumNodeMajor, type HostCheck } from "./check.js";
+export { bundleDigest, shipCode, type CodeBundle } from "./code.js";
+export { bootstrapHost, engineBundle, localCode, type HostBootstrap } from "./bootstrap.js";

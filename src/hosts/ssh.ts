@@ -4,6 +4,7 @@
  * (HOST_KEY_MISMATCH), a host that cannot be reached is HOST_UNREACHABLE.
  */
 import { spawn } from "node:child_process";
+import { createReadStream } from "node:fs";
 import { EngineError } from "../core/index.js";
 
 /** How to reach one host. */
@@ -77,11 +78,12 @@ export function sshFailure(target: SshTarget, stderr: string): EngineError {
 }
 
 /**
- * Runs `command` (a shell command line) on the host and gives back its exit code and output.
+ * Runs `command` (a shell command line) on the host and gives back its exit code and output; its
+ * standard input is `input`, or the file `inputFile` streamed.
  * Rejects with HOST_KEY_MISMATCH or HOST_UNREACHABLE when ssh itself fails, and with
  * HOST_UNREACHABLE when it has not finished after `timeoutMs` (default 60 s).
  */
-export function runSsh(target: SshTarget, command: string, options: { input?: Buffer | string; timeoutMs?: number } = {}): Promise<SshResult> {
+export function runSsh(target: SshTarget, command: string, options: { input?: Buffer | string; inputFile?: string; timeoutMs?: number } = {}): Promise<SshResult> {
   return new Promise((resolve, reject) => {
     const child = spawn("ssh", sshArgs(target, command), { stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
@@ -103,7 +105,8 @@ export function runSsh(target: SshTarget, command: string, options: { input?: Bu
       resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr });
     });
     child.stdin.on("error", () => {});
-    child.stdin.end(options.input ?? "");
+    if (options.inputFile) createReadStream(options.inputFile).on("error", () => child.stdin.destroy()).pipe(child.stdin);
+    else child.stdin.end(options.input ?? "");
   });
 }
 
