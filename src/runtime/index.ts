@@ -5,5 +5,5 @@
  */
 export type { ExitInfo, InstanceInfo, InstanceSpec, InstanceUsage, InstanceStatus, Runtime, StopOptions } from "./types.js";
 export { createRuntime, runtimeConfigSchema, runtimeTypes, type RuntimeConfig, type RuntimeContext, type RuntimeType, type RuntimeTypeName } from "./registry.js";
-export { RemoteRuntime, type AgentChannel, type RemoteRuntimeOptions } from "./remote/index.js";
+export { FleetRuntime, RemoteRuntime, sshRuntimeOptions, type AgentChannel, type FleetHost, type RemoteRuntimeOptions, type SshHostConfig, type SshRuntimeConfig } from "./remote/index.js";
 export { LocalRuntime, stopRecordedInstances, detectDrift, driftDetectionSupported, type LocalRuntimeOptions, type DriftFinding } from "./local/index.js";

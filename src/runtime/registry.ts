@@ -1,7 +1,9 @@
 import { join } from "node:path";
 import { z } from "zod";
 import type { Clock, Logger, Redactor } from "../core/index.js";
+import { EngineError } from "../core/index.js";
 import { LocalRuntime, localRuntimeOptions } from "./local/index.js";
+import { FleetRuntime, RemoteRuntime, sshRuntimeOptions, type AgentChannel, type SshHostConfig } from "./remote/index.js";
 import type { Runtime } from "./types.js";
 
 /** What a runtime's factory may need besides its own options. */
@@ -12,6 +14,8 @@ export interface RuntimeContext {
   logger?: Logger;
   /** Secret values to keep out of instance output. Default: the process-wide redactor. */
   redactor?: Redactor;
+  /** For `ssh`: the channel to each host's agent (the engine attaches to every host's daemon first). */
+  agentChannel?: (host: SshHostConfig) => AgentChannel;
 }
 
 /** One entry of the registry: the options a `type:` takes, and how to build its runtime from them. */
@@ -45,7 +49,20 @@ export const runtimeTypes = {
         redactor: context.redactor,
       }),
   }),
+  ssh: runtimeType({
+    options: sshRuntimeOptions,
+    create: (options, context) => {
+      const channel = context.agentChannel;
+      if (!channel) throw new EngineError("INTERNAL", "The ssh runtime needs a channel to each host's agent.");
+      const hosts = options.hosts.map((host) => ({ name: host.name, labels: host.labels, runtime: remoteRuntime(host, channel(host), context) }));
+      return new FleetRuntime(hosts, options.placement);
+    },
+  }),
 } as const;
+
+function remoteRuntime(host: SshHostConfig, channel: AgentChannel, context: RuntimeContext): RemoteRuntime {
+  return new RemoteRuntime({ host: host.name, channel, logger: context.logger, onClose: () => channel.close?.() });
+}
 
 /** A runtime `type:` Engineroom knows. */
 export type RuntimeTypeName = keyof typeof runtimeTypes;

@@ -1,0 +1,118 @@
+import { EngineError, toEngineError } from "../../core/index.js";
+import type { ExitInfo, InstanceInfo, InstanceSpec, InstanceUsage, Runtime, StopOptions } from "../types.js";
+import type { RemoteRuntime } from "./remote-runtime.js";
+
+export interface FleetHost {
+  name: string;
+  labels: Record<string, string>;
+  runtime: RemoteRuntime;
+}
+
+/**
+ * The runtime of `runtime: ssh`: one RemoteRuntime per host, behind the one Runtime interface. An
+ * instance's host is chosen by its slot (`labels.slot`): slot i of a service goes to host i mod n of
+ * the hosts its placement allows, so `instances: 6` over 3 hosts is 2 per host. Each instance carries
+ * its host's name as `labels.host`. A host that fails a request fails it with FLEET_HOST_FAILED,
+ * naming the host.
+ */
+export class FleetRuntime implements Runtime {
+  readonly kind = "ssh";
+  readonly hosts: readonly FleetHost[];
+  readonly #placement: Record<string, { labels: Record<string, string> }>;
+  /** Ports handed out by allocatePort, with the host they are free on. */
+  readonly #allocated = new Map<number, string>();
+
+  constructor(hosts: FleetHost[], placement: Record<string, { labels: Record<string, string> }> = {}) {
+    this.hosts = hosts;
+    this.#placement = placement;
+  }
+
+  /** The hosts a service may run on, in declared order. */
+  hostsFor(service: string): FleetHost[] {
+    const wanted = Object.entries(this.#placement[service]?.labels ?? {});
+    return this.hosts.filter((h) => wanted.every(([k, v]) => h.labels[k] === v));
+  }
+
+  hostOf(instanceId: string): FleetHost | undefined {
+    return this.hosts.find((h) => h.runtime.list().some((i) => i.id === instanceId));
+  }
+
+  async allocatePort(): Promise<number> {
+    const host = this.hosts[0]!;
+    const port = await this.#on(host, () => host.runtime.allocatePort());
+    this.#allocated.set(port, host.name);
+    return port;
+  }
+
+  async start(spec: InstanceSpec): Promise<InstanceInfo> {
+    const eligible = this.hostsFor(spec.service);
+    if (eligible.length === 0) {
+      throw new EngineError("DEPLOY_START_FAILED", `No host may run ${spec.service}: none has the labels its placement asks for.`, {
+        hint: "Give hosts the labels under runtime.placement.<service>.labels, or change the placement.",
+      });
+    }
+    const slot = Number(spec.labels?.slot ?? 0);
+    const host = eligible[(Number.isInteger(slot) && slot >= 0 ? slot : 0) % eligible.length]!;
+    const allocatedOn = this.#allocated.get(spec.port);
+    this.#allocated.delete(spec.port);
+    // A port is free on the host it was allocated on; another host gives its own.
+    const port = allocatedOn === host.name ? spec.port : await this.#on(host, () => host.runtime.allocatePort());
+    return this.#on(host, () => host.runtime.start({ ...spec, port, labels: { ...spec.labels, host: host.name } }));
+  }
+
+  stop(id: string, options?: StopOptions): Promise<ExitInfo> {
+    const host = this.#tracking(id);
+    return this.#on(host, () => host.runtime.stop(id, options));
+  }
+
+  logs(id: string, options?: { lines?: number }): Promise<string[]> {
+    const host = this.hostOf(id);
+    return host ? this.#on(host, () => host.runtime.logs(id, options)) : Promise.resolve([]);
+  }
+
+  onExit(listener: (exit: ExitInfo) => void): () => void {
+    const offs = this.hosts.map((h) => h.runtime.onExit(listener));
+    return () => offs.forEach((off) => off());
+  }
+
+  list(): InstanceInfo[] {
+    return this.hosts.flatMap((h) => h.runtime.list());
+  }
+
+  async usage(): Promise<Map<string, InstanceUsage>> {
+    const all = new Map<string, InstanceUsage>();
+    const each = await Promise.allSettled(this.hosts.map((h) => h.runtime.usage()));
+    for (const result of each) if (result.status === "fulfilled") for (const [id, u] of result.value) all.set(id, u);
+    return all;
+  }
+
+  forget(id: string): void {
+    this.hostOf(id)?.runtime.forget(id);
+  }
+
+  /** What runs on every host that answers; a host that does not is skipped (its instances are adopted when it is back). */
+  async adopt(): Promise<InstanceInfo[]> {
+    const each = await Promise.allSettled(this.hosts.map((h) => h.runtime.adopt()));
+    return each.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
+  }
+
+  close(): void {
+    for (const host of this.hosts) host.runtime.close();
+  }
+
+  #tracking(id: string): FleetHost {
+    const host = this.hostOf(id);
+    if (!host) throw new EngineError("INTERNAL", `No host of the fleet runs instance ${id}.`);
+    return host;
+  }
+
+  async #on<T>(host: FleetHost, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const e = toEngineError(error);
+      if (e.code !== "DATAPLANE_UNAVAILABLE") throw e;
+      throw new EngineError("FLEET_HOST_FAILED", `Host ${host.name} did not answer: ${e.message}`, { cause: error, details: { host: host.name } });
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { EngineError } from "../../src/core/errors.js";
+import type { DeployResult } from "../../src/deploy/index.js";
+import type { FleetProxy } from "../../src/dataplane/index.js";
+import type { FleetRuntime } from "../../src/runtime/index.js";
+import { fleetRuntimeYaml, startLocalHosts, type LocalHost } from "../helpers/fleet-hosts.js";
+import { get, startLoad } from "../helpers/load.js";
+import { startProject, testConfig, type TestProject } from "../helpers/project.js";
+
+const deploy = (p: TestProject, artifact: string) => p.api.stream<DeployResult>("/v1/services/web/deploys", { artifact }, () => {});
+
+const frontDoor = (p: TestProject) => p.engine.environments[0]!.proxy as FleetProxy;
+
+/** Which host runs each running instance of a release: host name → count. */
+function placement(p: TestProject, releaseId: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const i of p.engine.runtime.list()) if (i.releaseId === releaseId && i.status === "running") counts[i.labels.host!] = (counts[i.labels.host!] ?? 0) + 1;
+  return counts;
+}
+
+describe("a fleet of three hosts (three data-plane daemons), end to end", { timeout: 600_000 }, () => {
+  let hosts: LocalHost[];
+  let p: TestProject;
+  before(async () => {
+    hosts = await startLocalHosts(["a", "b", "c"]);
+    p = await startProject(testConfig("", fleetRuntimeYaml(hosts)).replace("instances: 2", "instances: 3"));
+  });
+  after(async () => {
+    await p?.cleanup();
+    await Promise.all((hosts ?? []).map((h) => h.cleanup()));
+  });
+
+  it("places one instance on each host and serves through the front door", async () => {
+    const result = await deploy(p, p.artifact({ version: "v1" }));
+    assert.equal(result.release.state, "watching");
+    assert.deepEqual(placement(p, result.release.id), { a: 1, b: 1, c: 1 });
+    const answer = await get(p.proxyUrl + "/");
+    assert.equal(answer.status, 200);
+    assert.equal(answer.version, "v1");
+    assert.equal((p.engine.runtime as FleetRuntime).kind, "ssh");
+    assert.deepEqual(frontDoor(p).serving(), ["a", "b", "c"], "the front door sends to every host's proxy");
+  });
+
+  it("deploys v2 on every host under load through the front door without a failed request", async () => {
+    const load = startLoad(p.proxyUrl, { connections: 6, maxMs: 120_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const result = await deploy(p, p.artifact({ version: "v2" }));
+    await new Promise((r) => setTimeout(r, 300));
+    const totals = await load.stop();
+    assert.equal(totals.failures, 0, `failures: ${JSON.stringify(totals.problems)}`);
+    assert.ok((totals.versions.v1 ?? 0) > 0 && (totals.versions.v2 ?? 0) > 0, `both versions served: ${JSON.stringify(totals.versions)}`);
+    assert.deepEqual(placement(p, result.release.id), { a: 1, b: 1, c: 1 });
+    for (let i = 0; i < 6; i++) assert.equal((await get(p.proxyUrl)).version, "v2");
+  });
+
+  it("fails a deploy naming the host whose daemon was killed; the other hosts keep serving v2", async () => {
+    const c = hosts.find((h) => h.name === "c")!;
+    process.kill(c.pid(), "SIGKILL");
+    const load = startLoad(p.proxyUrl, { connections: 4, maxMs: 120_000 });
+    let error: EngineError | undefined;
+    try {
+      await deploy(p, p.artifact({ version: "v3" }));
+    } catch (e) {
+      error = e as EngineError;
+    }
+    const totals = await load.stop();
+    assert.ok(error, "the deploy failed");
+    assert.equal(error.code, "FLEET_HOST_FAILED", error.message);
+    assert.match(error.message, /\bc\b/);
+    assert.deepEqual(Object.keys(totals.versions), ["v2"], `only v2 served: ${JSON.stringify(totals.versions)}`);
+    assert.equal(totals.failures, 0, `failures: ${JSON.stringify(totals.problems)}`);
+    for (let i = 0; i < 4; i++) assert.equal((await get(p.proxyUrl)).version, "v2");
+    assert.deepEqual(frontDoor(p).serving(), ["a", "b"], "the front door leaves out the lost host");
+  });
+});
