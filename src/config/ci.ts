@@ -39,8 +39,12 @@ export const artifactsSchema = z
       .max(64 * 1024 * 1024 * 1024)
       .default(defaultMaxUploadBytes)
       .meta({ description: "The largest .tgz that POST /v1/artifacts takes, in bytes (default 536870912, 512 MiB); a larger one is refused with ARTIFACT_TOO_LARGE." }),
+    store: z
+      .enum(["local", "postgres"])
+      .default("local")
+      .meta({ description: "Where artifacts are kept: local (default; <state_dir>/artifacts only) or postgres (also in the PostgreSQL store, 1 MiB chunks, so that another engine on it can roll back cold; needs store.url postgres://)." }),
   })
-  .default({ max_upload_bytes: defaultMaxUploadBytes });
+  .default({ max_upload_bytes: defaultMaxUploadBytes, store: "local" });
 
 export type CiConfig = z.output<typeof ciSchema>;
 export type ArtifactsConfig = z.output<typeof artifactsSchema>;

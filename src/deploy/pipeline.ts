@@ -28,7 +28,8 @@ export interface StartOptions {
  */
 export async function startAndGate(ctx: DeployContext, release: Release, config: ServiceConfig, signal: AbortSignal, options: StartOptions): Promise<AdoptResult & { gateMs: number }> {
   const { supervisor, artifacts } = ctx.o;
-  const cwd = artifacts.path(release.artifactDigest);
+  // A release this machine never had (a cold rollback on a standby) is fetched from the shared artifact store first.
+  const cwd = artifacts.local ? await artifacts.local(release.artifactDigest) : artifacts.path(release.artifactDigest);
   const env = await instanceEnv(ctx.o, release, config);
   const result: AdoptResult = options.adopted
     ? await supervisor.adopt(release, config, cwd, env, options.adopted)

@@ -28,6 +28,9 @@ export interface TrafficControl {
 export interface Artifacts {
   add(source: string): Promise<{ digest: string; path: string; sizeBytes: number; fileCount: number; existed: boolean }>;
   path(digest: string): string;
+  /** The artifact's folder, fetched first from a shared artifact store when it is not on this machine (verified by digest). */
+  local?(digest: string): Promise<string>;
+  /** True when the artifact is here or in a shared artifact store. */
   has(digest: string): Promise<boolean> | boolean;
   remove(digest: string): Promise<unknown>;
 }

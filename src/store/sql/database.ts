@@ -5,8 +5,8 @@
 
 export type Dialect = "sqlite" | "postgres";
 
-/** A value bound to a `?` placeholder. */
-export type SqlValue = string | number | null;
+/** A value bound to a `?` placeholder; bytes go to a BLOB (SQLite) or BYTEA (PostgreSQL) column. */
+export type SqlValue = string | number | null | Uint8Array;
 
 export interface SqlExecutor {
   /** Runs one statement, written with `?` placeholders, and returns its rows. Writes that need their
