@@ -276,6 +276,20 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "201": { description: "the incident" }, ...errors },
         },
       },
+      "/v1/hosts": {
+        get: {
+          summary: "Every ssh host (of `env`), checked now: reachable, hostKey (pinned, refused, unknown), node, nodeOk, stateDirWritable, daemonRunning, load, freeDiskBytes, ready, problems, error (HOST_KEY_MISMATCH, HOST_UNREACHABLE; ENVIRONMENT_UNKNOWN)",
+          parameters: [{ name: "env", in: "query", schema: { type: "string" } }],
+          responses: { "200": { description: "`{ hosts }`" }, ...errors },
+        },
+      },
+      "/v1/hosts/bootstrap": {
+        post: {
+          summary: "Prepares every ssh host (of `env`), admin only: state folder, the engine's code (in place, or shipped by digest), the data-plane daemon started detached; idempotent. Per host: code, codeDir, daemon (started, running), ok, check, error (HOST_KEY_MISMATCH, HOST_UNREACHABLE, HOST_NOT_READY)",
+          requestBody: { content: { "application/json": { schema: { type: "object", properties: { env: { type: "string" } } } } } },
+          responses: { "200": { description: "`{ hosts }`" }, ...errors },
+        },
+      },
       "/v1/drills": {
         get: { summary: "Every declared drill: type, service, environment, schedule, next run (epoch ms), fault, pass rule, whether it runs now, and its last run (state, timings, requests failed inside and outside the fault, each rule's result)", responses: { "200": { description: "`{ drills }`" }, ...errors } },
       },

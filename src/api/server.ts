@@ -12,6 +12,7 @@ import { registerApprovalRoutes } from "./approval-routes.js";
 import { registerMcpRoutes } from "../mcp/index.js";
 import { registerPostmortemRoutes } from "./postmortem-routes.js";
 import { registerDrillRoutes } from "./drill-routes.js";
+import { registerHostRoutes } from "./hosts-routes.js";
 import { registerArtifactRoutes } from "./artifact-routes.js";
 import { registerSloRoutes } from "./slo-routes.js";
 import { registerReportRoutes } from "./report-routes.js";
@@ -168,6 +169,7 @@ export function createApi(options: ApiOptions): FastifyInstance {
   registerMcpRoutes(app, { ops, authenticate: (secret) => access.tokens.verify(secret, "mcp"), guard: { admit: (caller) => access.access?.admit(caller), record: async (input) => access.audit?.record(input) } });
   registerPostmortemRoutes(app, ops);
   registerDrillRoutes(app, ops);
+  registerHostRoutes(app, ops);
   registerArtifactRoutes(app, ops);
   registerDashboardRoutes(app, ops);
   registerDashboard(app, ops);

@@ -268,6 +268,10 @@ const groups: Record<string, { description: string; register: (program: Command)
     description: "the learning log (date | learning | source; --service, --json); learnings add --service <service> \"text\"",
     register: async (program) => (await import("./postmortems.js")).registerLearningCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
   },
+  hosts: {
+    description: "the ssh hosts of environments with runtime: ssh: check (--json; exit 1 when one is not ready), bootstrap (state folder, code, daemon; idempotent)",
+    register: async (program) => (await import("./hosts.js")).registerHostsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),
+  },
   channels: {
     description: "the notification channels (--json); `channels test <name>` sends a test notice to one",
     register: async (program) => (await import("./channels.js")).registerChannelsCommands(program, (command) => command.optsWithGlobals() as GlobalOptions),

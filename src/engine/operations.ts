@@ -22,6 +22,7 @@ import { approvalGates, type ApprovalOperations } from "./ops/approvals.js";
 import type { Caller } from "./access.js";
 import { overviewOperations, type OverviewOperations } from "./ops/overview.js";
 import { historyOperations, type HistoryOperations } from "./ops/history.js";
+import { hostOperations, type HostOperations } from "./ops/hosts.js";
 
 /** What every long operation takes: cancellation, a progress listener, and who asked (for the event log). */
 export interface Call {
@@ -50,7 +51,7 @@ export interface Unlocked {
  * them. None of them reaches into the engine's parts. Names, services and environments are checked
  * first, so that a bad request fails before any progress is reported.
  */
-export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations, ChannelOperations, ReportOperations, IncidentOperations, RunbookOperations, PostmortemOperations, DrillOperations, ApprovalOperations, OverviewOperations, HistoryOperations, ArtifactOperations {
+export interface Operations extends CheckOperations, SloOperations, AlertOperations, MetricsOperations, ChannelOperations, ReportOperations, IncidentOperations, RunbookOperations, PostmortemOperations, DrillOperations, ApprovalOperations, OverviewOperations, HistoryOperations, ArtifactOperations, HostOperations {
   /** The project's name and its promotion chain, first to last. */
   project(): { name: string; environments: string[] };
   /** Deploys into the first environment (naming another one is DEPLOY_WRONG_ENVIRONMENT); with `watch`, resolves when the watch window ends. */
@@ -120,6 +121,7 @@ export function createOperations(engine: Engine): Operations {
     ...gates.operations,
     ...overviewOperations(engine),
     ...historyOperations(engine),
+    ...hostOperations(engine),
     project: () => ({ name: engine.project.config.project, environments: engine.environments.map((e) => e.name) }),
 
     async deploy(service, options = {}) {
