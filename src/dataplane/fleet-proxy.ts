@@ -1,4 +1,4 @@
-import type { Server } from "node:net";
+import { connect, type Server } from "node:net";
 import { EngineError, toEngineError, type Logger } from "../core/index.js";
 import type { MetricsBucket, Proxy, Route, SwitchResult, Upstream } from "../proxy/index.js";
 
@@ -17,7 +17,12 @@ export interface FleetProxyOptions {
   /** The host an instance runs on (by its id), as the runtime placed it. */
   hostOf: (instanceId: string) => string | undefined;
   logger: Logger;
+  /** How often the front door checks that each host's proxy accepts connections. Default 1 s; 0: never. */
+  healthIntervalMs?: number;
 }
+
+/** Failed connection checks in a row before the front door leaves a host out. */
+const downAfter = 2;
 
 /**
  * The proxy of an environment whose instances run on several hosts. Each host's proxy serves the
@@ -32,6 +37,10 @@ export class FleetProxy implements Proxy {
   readonly #addresses = new Map<string, Upstream>();
   /** Hosts whose last switch failed: the front door leaves them out until one succeeds. */
   readonly #lost = new Set<string>();
+  /** Hosts whose proxy did not accept connections `downAfter` checks in a row, with the count of failures. */
+  readonly #failures = new Map<string, number>();
+  #health: NodeJS.Timeout | undefined;
+  #checking = false;
   #routes: Route[] = [];
 
   constructor(options: FleetProxyOptions) {
@@ -50,7 +59,35 @@ export class FleetProxy implements Proxy {
     this.#routes = merge(this.#options.hosts.filter((h) => this.#addresses.has(h.name)).map((h) => h.proxy.routes()));
     const address = await this.#options.front.start();
     await this.#options.front.apply(this.#frontTable(this.#routes));
+    const every = this.#options.healthIntervalMs ?? 1_000;
+    if (every > 0) {
+      this.#health = setInterval(() => void this.#checkHealth(), every);
+      this.#health.unref();
+    }
     return address;
+  }
+
+  /** Connects to each host's proxy; a change of which hosts are up sends the front door its table again. */
+  async #checkHealth(): Promise<void> {
+    if (this.#checking) return;
+    this.#checking = true;
+    try {
+      const before = this.serving().join(",");
+      await Promise.all(
+        [...this.#addresses].map(async ([name, upstream]) => {
+          const ok = await accepts(upstream.host, upstream.port, 1_000);
+          this.#failures.set(name, ok ? 0 : (this.#failures.get(name) ?? 0) + 1);
+        }),
+      );
+      if (this.serving().join(",") !== before) {
+        this.#options.logger.warn("hosts the front door sends to changed", { serving: this.serving() });
+        await this.#options.front.apply(this.#frontTable(this.#routes));
+      }
+    } catch (error) {
+      this.#options.logger.warn("front door health check failed", { error: String(error) });
+    } finally {
+      this.#checking = false;
+    }
   }
 
   async apply(routes: Route[]): Promise<SwitchResult> {
@@ -76,6 +113,7 @@ export class FleetProxy implements Proxy {
   }
 
   async stop(graceMs?: number): Promise<void> {
+    clearInterval(this.#health);
     await this.#options.front.stop(graceMs);
     await Promise.allSettled(this.#options.hosts.map((h) => h.proxy.stop(graceMs)));
   }
@@ -88,9 +126,9 @@ export class FleetProxy implements Proxy {
     return undefined;
   }
 
-  /** Which hosts the front door sends to now, by name (reachable ones that took the last table). */
+  /** Which hosts the front door sends to now, by name: their proxies accept connections and took the last table. */
   serving(): string[] {
-    return this.#options.hosts.map((h) => h.name).filter((n) => this.#addresses.has(n) && !this.#lost.has(n));
+    return this.#options.hosts.map((h) => h.name).filter((n) => this.#addresses.has(n) && !this.#lost.has(n) && (this.#failures.get(n) ?? 0) < downAfter);
   }
 
   /** A host's part of the table: each route with only the upstreams (and fallback) on that host. */
@@ -141,3 +179,17 @@ function merge(tables: Route[][]): Route[] {
   return [...byKey.values()];
 }
 
+
+/** Whether something accepts a TCP connection at host:port within `timeoutMs`. */
+function accepts(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}

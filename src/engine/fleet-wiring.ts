@@ -59,3 +59,33 @@ export function environmentProxy(fleet: Fleet | undefined, runtime: Runtime, fro
     })),
   });
 }
+
+/** One host as `status` shows it. */
+export interface HostStatus {
+  name: string;
+  reachable: boolean;
+  /** 1, 5 and 15 minute load averages (when reachable). */
+  load?: [number, number, number];
+  freeDiskBytes?: number;
+  running?: number;
+  error?: string;
+}
+
+/** The hosts of a `runtime: ssh` engine with their facts (each asked with a bound: a lost host answers `reachable: false`). */
+export async function hostsStatus(runtime: Runtime, timeoutMs = 3_000): Promise<HostStatus[] | undefined> {
+  if (!(runtime instanceof FleetRuntime)) return undefined;
+  return Promise.all(
+    runtime.hosts.map(async (host): Promise<HostStatus> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
+      try {
+        const facts = await Promise.race([host.runtime.facts(), late]);
+        return { name: host.name, reachable: true, load: facts.load, freeDiskBytes: facts.freeDiskBytes, running: facts.running };
+      } catch (error) {
+        return { name: host.name, reachable: false, error: (error as Error).message };
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+}

@@ -2,10 +2,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { EngineError } from "../../src/core/errors.js";
 import type { DeployResult } from "../../src/deploy/index.js";
+import { renderStatus } from "../../src/cli/render.js";
 import type { FleetProxy } from "../../src/dataplane/index.js";
+import type { ProjectStatus } from "../../src/engine/index.js";
 import type { FleetRuntime } from "../../src/runtime/index.js";
 import { fleetRuntimeYaml, startLocalHosts, type LocalHost } from "../helpers/fleet-hosts.js";
 import { get, startLoad } from "../helpers/load.js";
+import { waitFor } from "../helpers/wait.js";
 import { startProject, testConfig, type TestProject } from "../helpers/project.js";
 
 const deploy = (p: TestProject, artifact: string) => p.api.stream<DeployResult>("/v1/services/web/deploys", { artifact }, () => {});
@@ -40,6 +43,10 @@ describe("a fleet of three hosts (three data-plane daemons), end to end", { time
     assert.equal(answer.version, "v1");
     assert.equal((p.engine.runtime as FleetRuntime).kind, "ssh");
     assert.deepEqual(frontDoor(p).serving(), ["a", "b", "c"], "the front door sends to every host's proxy");
+    const status = await p.api.get<ProjectStatus>("/v1/status");
+    assert.deepEqual(status.hosts?.map((h) => [h.name, h.reachable, h.running]), [["a", true, 1], ["b", true, 1], ["c", true, 1]]);
+    assert.ok(status.hosts!.every((h) => h.load!.length === 3 && h.freeDiskBytes! > 0));
+    assert.match(renderStatus(status), /hosts\n.*● a {2}load [\d.]+ [\d.]+ [\d.]+ {2}free disk [\d.]+ GiB {2}1 running/);
   });
 
   it("deploys v2 on every host under load through the front door without a failed request", async () => {
@@ -71,6 +78,8 @@ describe("a fleet of three hosts (three data-plane daemons), end to end", { time
     assert.deepEqual(Object.keys(totals.versions), ["v2"], `only v2 served: ${JSON.stringify(totals.versions)}`);
     assert.equal(totals.failures, 0, `failures: ${JSON.stringify(totals.problems)}`);
     for (let i = 0; i < 4; i++) assert.equal((await get(p.proxyUrl)).version, "v2");
-    assert.deepEqual(frontDoor(p).serving(), ["a", "b"], "the front door leaves out the lost host");
+    await waitFor("the front door to leave out the lost host", () => frontDoor(p).serving().join() === "a,b", 30_000);
+    const status = await p.api.get<ProjectStatus>("/v1/status");
+    assert.deepEqual(status.hosts?.map((h) => [h.name, h.reachable]), [["a", true], ["b", true], ["c", false]]);
   });
 });

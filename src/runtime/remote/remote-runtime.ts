@@ -11,6 +11,8 @@ export interface AgentChannel {
   onInstanceExit(listener: (exit: ExitInfo) => void): () => void;
   /** Called after the channel came back from a lost connection. */
   onReconnect?(listener: () => void): () => void;
+  /** Lets go of the connection (the host's daemon keeps running). */
+  close?(): void;
 }
 
 export interface RemoteRuntimeOptions {
@@ -106,6 +108,11 @@ export class RemoteRuntime implements Runtime {
       adopted.push(copy(info));
     }
     return adopted;
+  }
+
+  /** What the host's agent reports of its host: name, load averages, free disk, running instances. */
+  facts(): Promise<{ hostname: string; load: [number, number, number]; freeDiskBytes: number; running: number }> {
+    return this.#channel.request("host.facts");
   }
 
   close(): void {
