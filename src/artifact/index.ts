@@ -3,3 +3,4 @@
  */
 export { ArtifactStore, type AddedArtifact, type ArtifactStoreOptions } from "./store.js";
 export { digestFolder, skippedTopLevel, type EntryType, type TreeEntry } from "./digest.js";
+export { StoreArtifactBlobs, chunkBytes, packArtifact, type ArchiveInfo, type ArtifactBlobStore } from "./remote.js";

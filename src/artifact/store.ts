@@ -3,10 +3,13 @@ import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import * as tar from "tar";
 import { EngineError } from "../core/index.js";
 import { digestFolder, escapingLinks, escapingLinksOnDisk, linkEscapes, pathEscapes, scanTree, skippedTopLevel } from "./digest.js";
+import { hashFile, packArtifact, type ArtifactBlobStore } from "./remote.js";
 
 export interface ArtifactStoreOptions {
   /** Where artifacts are kept, e.g. `.engineroom/artifacts`. */
   dir: string;
+  /** A shared store every added artifact is pushed to, and a missing one fetched from (`artifacts.store: postgres`). */
+  remote?: ArtifactBlobStore;
 }
 
 /** What `add` stored, or found already stored. */
@@ -39,10 +42,17 @@ export class ArtifactStore {
   readonly #dir: string;
   /** The engine's state folder (API token, store, logs), which no artifact may include: the one `dir` is in, as in `.engineroom/artifacts`. */
   readonly #stateDir: string;
+  readonly #remote: ArtifactBlobStore | undefined;
 
   constructor(options: ArtifactStoreOptions) {
     this.#dir = options.dir;
     this.#stateDir = dirname(options.dir);
+    this.#remote = options.remote;
+  }
+
+  /** The shared store's kind (`postgres`), or `local` when artifacts are kept on this machine only. */
+  get kind(): string {
+    return this.#remote?.kind ?? "local";
   }
 
   /** The digest a folder would be stored under; see `digestFolder` in digest.ts for what it covers. */
@@ -63,6 +73,12 @@ export class ArtifactStore {
    * ARTIFACT_DIGEST_MISMATCH and nothing is kept.
    */
   async add(source: string, options: { expectDigest?: string } = {}): Promise<AddedArtifact> {
+    const added = await this.#addLocally(source, options);
+    await this.publish(added.digest);
+    return added;
+  }
+
+  async #addLocally(source: string, options: { expectDigest?: string }): Promise<AddedArtifact> {
     const found = await stat(source).catch(() => undefined);
     if (!found) throw new EngineError("ARTIFACT_NOT_FOUND", `There is no artifact at ${source}.`);
     if (!found.isDirectory() && !found.isFile()) throw new EngineError("ARTIFACT_INVALID", `${source} is neither a folder nor a file.`);
@@ -127,12 +143,50 @@ export class ArtifactStore {
     return join(this.#dir, "sha256", hex);
   }
 
-  /** Whether an artifact with this digest is stored. */
+  /** Whether an artifact with this digest is stored here, or in the shared store. */
   async has(digest: string): Promise<boolean> {
-    return digestPattern.test(digest) && (await exists(this.path(digest)));
+    if (!digestPattern.test(digest)) return false;
+    return (await exists(this.path(digest))) || ((await this.#remote?.has(digest)) ?? false);
   }
 
-  /** Deletes a stored artifact; resolves false when there was none. */
+  /**
+   * The folder of an artifact, fetched first from the shared store when it is not here: streamed
+   * into a temporary .tgz, checked against the archive's sha256 the store recorded, then unpacked
+   * and checked against `digest` (ARTIFACT_DIGEST_MISMATCH, nothing kept). Without a shared store,
+   * or when neither has it, the path it would have.
+   */
+  async local(digest: string): Promise<string> {
+    const path = this.path(digest);
+    if ((await exists(path)) || !this.#remote || !(await this.#remote.has(digest))) return path;
+    await mkdir(join(this.#dir, "tmp"), { recursive: true });
+    const work = await mkdtemp(join(this.#dir, "tmp", "fetch-"));
+    try {
+      const archive = join(work, "artifact.tgz");
+      const said = await this.#remote.get(digest, archive);
+      const got = await hashFile(archive);
+      if (got.sha256 !== said.sha256 || got.sizeBytes !== said.sizeBytes) {
+        throw new EngineError("ARTIFACT_DIGEST_MISMATCH", `The archive of ${digest} fetched from the ${this.#remote.kind} artifact store is ${got.sha256} (${got.sizeBytes} bytes), not the ${said.sha256} (${said.sizeBytes} bytes) it was kept as. Nothing was unpacked.`);
+      }
+      return (await this.#addLocally(archive, { expectDigest: digest })).path;
+    } finally {
+      await rm(work, { recursive: true, force: true, maxRetries: 3 });
+    }
+  }
+
+  /** Pushes a stored artifact to the shared store unless it has it; resolves true when it was pushed. */
+  async publish(digest: string): Promise<boolean> {
+    if (!this.#remote || (await this.#remote.has(digest))) return false;
+    await mkdir(join(this.#dir, "tmp"), { recursive: true });
+    const work = await mkdtemp(join(this.#dir, "tmp", "push-"));
+    try {
+      const archive = join(work, "artifact.tgz");
+      return await this.#remote.put(digest, archive, await packArtifact(this.path(digest), archive));
+    } finally {
+      await rm(work, { recursive: true, force: true, maxRetries: 3 });
+    }
+  }
+
+  /** Deletes an artifact stored here (the shared store keeps its copy, for a cold rollback elsewhere); resolves false when there was none. */
   async remove(digest: string): Promise<boolean> {
     const path = this.path(digest);
     if (!(await exists(path))) return false;

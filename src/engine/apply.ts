@@ -1,12 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { loadProject, type LoadedProject } from "../config/index.js";
 import { EngineError, toEngineError } from "../core/index.js";
 import { promote, type Progress } from "../deploy/index.js";
 import { priceSheetOf, withCost } from "../cost/index.js";
 import { desiredState, plan as makePlan, staleReason, type Change, type CurrentState, type Plan } from "../plan/index.js";
 import type { Engine } from "./engine.js";
+import { appliedKey } from "./state-store.js";
 
 export interface AppliedRevision {
   fileHash: string;
@@ -34,7 +33,7 @@ export async function currentState(engine: Engine): Promise<CurrentState> {
     }
     environments[environment.name] = { services };
   }
-  return { environments, appliedFileHash: readApplied(engine)?.fileHash ?? engine.project.fileHash };
+  return { environments, appliedFileHash: (await readApplied(engine))?.fileHash ?? engine.project.fileHash };
 }
 
 /** Plans the project as engineroom.yaml declares it now (read afresh) against what runs. */
@@ -115,7 +114,7 @@ export async function applyPlan(engine: Engine, saved: Plan | undefined, options
       });
     }
   }
-  writeApplied(engine, revision);
+  await writeApplied(engine, revision);
   await engine.store.events.append({ type: "apply.finished", message: `applied ${done.length} change(s)`, data: { ...revision, done } });
   return { plan, done, revision };
 }
@@ -183,20 +182,13 @@ async function guardBudget(engine: Engine, change: Change, options: ApplyOptions
   }
 }
 
-function appliedFile(engine: Engine): string {
-  return join(engine.project.stateDir, "applied.json");
+/** The revision last applied, from the store (every engine on it sees the same one). */
+export async function readApplied(engine: Engine): Promise<AppliedRevision | undefined> {
+  return (await engine.store.state.get(appliedKey))?.value as AppliedRevision | undefined;
 }
 
-export function readApplied(engine: Engine): AppliedRevision | undefined {
-  try {
-    return JSON.parse(readFileSync(appliedFile(engine), "utf8")) as AppliedRevision;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeApplied(engine: Engine, revision: AppliedRevision): void {
-  writeFileSync(appliedFile(engine), JSON.stringify(revision, null, 2) + "\n");
+async function writeApplied(engine: Engine, revision: AppliedRevision): Promise<void> {
+  await engine.store.state.set(appliedKey, revision);
 }
 
 /** The project folder's git commit, "+dirty" when the config file has uncommitted changes; null outside git. */

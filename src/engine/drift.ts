@@ -20,7 +20,7 @@ export async function scanDrift(engine: Engine): Promise<Drift[]> {
   const accounted = [...views.map((i) => i.pid), ...engine.runtime.list().map((i) => i.pid)].filter((pid): pid is number => pid !== undefined);
   const artifactDirs = (await engine.artifacts.list()).map((digest) => engine.artifacts.path(digest));
   const drift: Drift[] = await detectDrift({ instances, accounted, artifactDirs });
-  const applied = readApplied(engine)?.fileHash ?? engine.project.fileHash;
+  const applied = (await readApplied(engine))?.fileHash ?? engine.project.fileHash;
   let now: string | undefined;
   try {
     now = createHash("sha256").update(readFileSync(engine.project.file)).digest("hex");

@@ -1,6 +1,5 @@
-import { join } from "node:path";
 import type { z } from "zod";
-import { ArtifactStore } from "../artifact/index.js";
+import type { ArtifactStore } from "../artifact/index.js";
 import { expandEnvReferences, unknownKeyProblems, type LoadedProject } from "../config/index.js";
 import { EngineError, createLogger, processAlive, redactor, systemClock, type Clock, type Logger } from "../core/index.js";
 import { createSecretProviders, resolveSecrets, secretsConfigSchema, type SecretProviders } from "../secrets/index.js";
@@ -9,7 +8,8 @@ import { promote, type ConfigSnapshots, type DeployResult, type ProgressListener
 import { DataPlane } from "../dataplane/index.js";
 import { createRuntime, runtimeConfigSchema, type Runtime } from "../runtime/index.js";
 import { openStore, type Store } from "../store/index.js";
-import { FileConfigSnapshots, StateFiles } from "./state-files.js";
+import { StateFiles } from "./state-files.js";
+import { prepareState } from "./state-store.js";
 import { DriftWatch } from "./drift.js";
 import { CostWatch } from "./cost-watch.js";
 import { EnvironmentRuntime } from "./environment.js";
@@ -114,6 +114,8 @@ export class Engine {
       throw new EngineError("ENGINE_ALREADY_RUNNING", `An engine (pid ${running.pid}) already runs for this project; its API is at ${running.api}.`);
     }
     const store = await openStore({ url: expandEnv(options.storeUrl ?? project.config.store.url), dir: project.stateDir, clock });
+    // Config snapshots and the applied revision live in the store; artifacts where artifacts.store says.
+    const { artifacts, configs } = await prepareState(store, project.config.artifacts.store, project.stateDir, logger);
     let dataPlane: DataPlane;
     try {
       dataPlane = await DataPlane.attach({ stateDir: project.stateDir, logger: logger.child({ component: "dataplane-client" }) });
@@ -124,8 +126,6 @@ export class Engine {
     const runtime = createRuntime(runtimeSettings, { stateDir: project.stateDir, clock, logger });
     // What an earlier engine left running, checked to be the same processes; recovery sorts them out.
     const adopted = await runtime.adopt();
-    const artifacts = new ArtifactStore({ dir: join(project.stateDir, "artifacts") });
-    const configs = new FileConfigSnapshots(join(project.stateDir, "configs"));
     const environments = project.config.environments.map(
       (config) =>
         new EnvironmentRuntime({

@@ -332,6 +332,33 @@ const declared: Migration[] = [
       CREATE INDEX runbook_runs_by_service ON runbook_runs (service, started_at);`,
     ),
   },
+  {
+    version: 13,
+    name: "config_snapshots, engine_state",
+    ...forBoth(
+      () => `
+      CREATE TABLE config_snapshots (
+        hash TEXT PRIMARY KEY,
+        config TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE engine_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );`,
+    ),
+  },
+  {
+    version: 15,
+    name: "blobs, blob_chunks (the postgres artifact store)",
+    sqlite: `
+      CREATE TABLE blobs (key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size_bytes BIGINT NOT NULL, chunk_count INTEGER NOT NULL, format TEXT NOT NULL, created_at BIGINT NOT NULL);
+      CREATE TABLE blob_chunks (key TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (key, seq));`,
+    postgres: `
+      CREATE TABLE blobs (key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size_bytes BIGINT NOT NULL, chunk_count INTEGER NOT NULL, format TEXT NOT NULL, created_at BIGINT NOT NULL);
+      CREATE TABLE blob_chunks (key TEXT NOT NULL, seq INTEGER NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (key, seq));`,
+  },
 ];
 
 /** Every migration, in version order (entries are declared in any order; each number once). */

@@ -7,6 +7,7 @@ import type { AlertRepo } from "./alert-types.js";
 import type { IncidentRepo } from "./incident-types.js";
 import type { UsageRepo } from "./usage-types.js";
 import type { TokenRepo } from "./token-types.js";
+import type { BlobRepo, StateRepo } from "./state-types.js";
 import type { ActionRepo, LearningRepo, PostmortemRepo } from "./postmortem-types.js";
 import type { RunbookRunRepo } from "./runbook-types.js";
 import type { DrillRepo } from "./drill-types.js";
@@ -18,6 +19,7 @@ export * from "./token-types.js";
 export * from "./postmortem-types.js";
 export * from "./runbook-types.js";
 export * from "./drill-types.js";
+export * from "./state-types.js";
 
 /** The release state machine of DESIGN.md (rules in src/deploy/state.ts). `failed` and `rolled-back`
  * are terminal; `stable` and `superseded` (replaced while still watching) are too, except that an
@@ -368,6 +370,10 @@ export interface Store {
   readonly runbookRuns: RunbookRunRepo;
   /** Drill runs, each whole, with their timings and pass rules' results. */
   readonly drills: DrillRepo;
+  /** Config snapshots by hash and the engine's named values (the applied revision), so every engine on the database has them. */
+  readonly state: StateRepo;
+  /** Chunked blobs: the `postgres` artifact store. */
+  readonly blobs: BlobRepo;
   /** Brings the schema up to date with the numbered migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -14,6 +14,7 @@ import { SqlLockTable } from "./locks.js";
 import { SqlActionRepo, SqlLearningRepo, SqlPostmortemRepo } from "./postmortems.js";
 import { SqlRunbookRunRepo } from "./runbooks.js";
 import { SqlDrillRepo } from "./drills.js";
+import { SqlBlobRepo, SqlStateRepo } from "./state.js";
 import { SqlReleaseRepo } from "./releases.js";
 import { SqlRequestHistory } from "./requests.js";
 
@@ -39,6 +40,8 @@ export abstract class SqlStore implements Store {
   readonly postmortems: SqlPostmortemRepo;
   readonly runbookRuns: SqlRunbookRunRepo;
   readonly drills: SqlDrillRepo;
+  readonly state: SqlStateRepo;
+  readonly blobs: SqlBlobRepo;
   protected readonly db: SqlDatabase;
   protected readonly clock: Clock;
 
@@ -62,6 +65,8 @@ export abstract class SqlStore implements Store {
     this.postmortems = new SqlPostmortemRepo(db, now);
     this.runbookRuns = new SqlRunbookRunRepo(db, now);
     this.drills = new SqlDrillRepo(db, now);
+    this.state = new SqlStateRepo(db, now);
+    this.blobs = new SqlBlobRepo(db, now);
   }
 
   async migrate(): Promise<void> {
