@@ -8,6 +8,7 @@ import { dataPlanePaths } from "../dataplane/index.js";
 import type { Logger } from "../core/index.js";
 import { SocketForward } from "./forward.js";
 import type { SshTarget } from "./ssh.js";
+import type { PreparedHost } from "./targets.js";
 
 /** What the fleet needs of a host: its name, a local path to its daemon's control socket, its labels. */
 export interface ReachableHost {
@@ -59,4 +60,24 @@ export async function forwardControlSocket(options: ForwardHostOptions): Promise
     forward,
     close: () => forward.close(),
   };
+}
+
+/**
+ * Every prepared host's control socket forwarded (see prepareHosts), under `<localDir>/<host>`:
+ * supervised, so a host that is unreachable now is forwarded once it answers (`wait: false`).
+ *
+ *   const hosts = await forwardHosts(await prepareHosts(env, fleet, options), join(stateDir, "hosts", env));
+ *   // hosts[i].controlSocket: connect the DataPlane client there
+ */
+export async function forwardHosts(hosts: PreparedHost[], localDir: string, options: { logger?: Logger; wait?: boolean; timeoutMs?: number } = {}): Promise<ForwardedHost[]> {
+  const forwarded: ForwardedHost[] = [];
+  try {
+    for (const host of hosts) {
+      forwarded.push(await forwardControlSocket({ target: host.target, labels: host.labels, remoteStateDir: host.stateDir, localDir: join(localDir, host.name), ...options }));
+    }
+  } catch (error) {
+    await Promise.all(forwarded.map((f) => f.close()));
+    throw error;
+  }
+  return forwarded;
 }

@@ -5,7 +5,7 @@
  */
 export { hostKeyRefused, runSsh, shellQuote, sshArgs, sshFailure, sshOptions, type SshResult, type SshTarget } from "./ssh.js";
 export { SocketForward, type ForwardState, type SocketForwardOptions } from "./forward.js";
-export { forwardControlSocket, type ForwardedHost, type ForwardHostOptions, type ReachableHost } from "./connect.js";
+export { forwardControlSocket, forwardHosts, type ForwardedHost, type ForwardHostOptions, type ReachableHost } from "./connect.js";
 export { socketAnswersSnippet, startRemoteDaemon, type RemoteDaemonOptions } from "./daemon.js";
 export { prepareHosts, pinnedLines, knownHostsName, type PreparedHost, type PrepareOptions } from "./targets.js";
 export { checkHost, minimumNodeMajor, type HostCheck } from "./check.js";

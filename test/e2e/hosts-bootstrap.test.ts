@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { EnvironmentHosts } from "../../src/config/index.js";
-import { bootstrapHost, checkHost, prepareHosts, shipCode, type PreparedHost } from "../../src/hosts/index.js";
+import { DataPlane } from "../../src/dataplane/index.js";
+import { bootstrapHost, checkHost, forwardHosts, prepareHosts, shipCode, type PreparedHost } from "../../src/hosts/index.js";
 import { leftoverNamespaces, processGone, startTestHosts, type TestHosts } from "../helpers/netns-hosts.js";
 
 const lab = await startTestHosts(3);
@@ -70,6 +71,19 @@ describe("hosts check and bootstrap against 3 namespace hosts", { skip, concurre
     }
     const second = await Promise.all(prepared.map((h) => bootstrapHost(h)));
     assert.deepEqual(second.map((r) => r.daemon), ["running", "running", "running"]);
+
+    // Each daemon through its forwarded control socket, as the fleet reaches it.
+    const forwarded = await forwardHosts(prepared, join(hosts.dir, "engine", "forwarded"));
+    try {
+      assert.deepEqual(forwarded.map((f) => [f.name, f.labels]), hosts.hosts.map((h) => [h.name, { n: h.name }]));
+      for (const [i, host] of forwarded.entries()) {
+        const plane = await DataPlane.attach({ stateDir: host.localStateDir, start: false });
+        assert.equal(plane.info.pid, daemons[i], `${host.name}'s daemon answers through the forwarded socket`);
+        plane.close();
+      }
+    } finally {
+      await Promise.all(forwarded.map((f) => f.close()));
+    }
   });
 
   it("refuses a host whose key is not the pinned one: nothing is run there", async () => {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { EnvironmentHosts } from "../../config/index.js";
-import { EngineError } from "../../core/index.js";
+import { EngineError, redactor } from "../../core/index.js";
 import { bootstrapHost, checkHost, prepareHosts, type HostBootstrap, type HostCheck, type PreparedHost } from "../../hosts/index.js";
 import { providerFor } from "../../secrets/index.js";
 import { secretProviders, type Engine } from "../engine.js";
@@ -31,7 +31,13 @@ export function hostOperations(engine: Engine): HostOperations {
         ...(await prepareHosts(env.name, fleet, {
           dir: join(engine.project.stateDir, "hosts", env.name),
           projectDir: engine.project.dir,
-          readKey: (ref) => providerFor(secrets, ref.provider).provider.get(ref.secret),
+          readKey: async (ref) => {
+            const key = await providerFor(secrets, ref.provider).provider.get(ref.secret);
+            // Line by line too: a part of the key that leaks into some output is caught as well.
+            for (const line of key?.split("\n") ?? []) if (!line.startsWith("-----")) redactor.add(ref.secret, line.trim());
+            if (key) redactor.add(ref.secret, key);
+            return key;
+          },
         })),
       );
     }
