@@ -173,6 +173,14 @@ export const projectSchema = z
         url: z.string().optional().meta({ description: "postgres://… to keep state in PostgreSQL; empty for the embedded SQLite file. ${VAR} is read from the environment." }),
       })
       .default({}),
+    ha: z
+      .strictObject({
+        lease: duration.default(10_000).meta({ description: "How long the leading engine's lease lasts without renewal; a standby leads once it ends (PostgreSQL store only)." }),
+        renew: duration.default(3_000).meta({ description: "How often the leader renews its lease, and a standby tries to take it; less than lease." }),
+      })
+      .default({ lease: 10_000, renew: 3_000 })
+      .refine((ha) => ha.renew < ha.lease, { message: "ha.renew must be shorter than ha.lease", path: ["renew"] })
+      .meta({ description: "Leader and standby engines on one PostgreSQL store: one leads by a lease fenced by its term." }),
     proxy: proxySchema.default({ listen: "127.0.0.1:8080", workers: 1 }),
     runtime: z
       .union([z.string(), z.record(z.string(), z.unknown())])

@@ -359,6 +359,21 @@ const declared: Migration[] = [
       CREATE TABLE blobs (key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size_bytes BIGINT NOT NULL, chunk_count INTEGER NOT NULL, format TEXT NOT NULL, created_at BIGINT NOT NULL);
       CREATE TABLE blob_chunks (key TEXT NOT NULL, seq INTEGER NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (key, seq));`,
   },
+  {
+    version: 14,
+    name: "leader_lease (one leading engine per store, fenced by term)",
+    ...forBoth(
+      () => `
+      CREATE TABLE leader_lease (
+        id INTEGER PRIMARY KEY,
+        holder TEXT NOT NULL,
+        address TEXT,
+        term BIGINT NOT NULL,
+        acquired_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );`,
+    ),
+  },
 ];
 
 /** Every migration, in version order (entries are declared in any order; each number once). */

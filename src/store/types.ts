@@ -11,6 +11,7 @@ import type { BlobRepo, StateRepo } from "./state-types.js";
 import type { ActionRepo, LearningRepo, PostmortemRepo } from "./postmortem-types.js";
 import type { RunbookRunRepo } from "./runbook-types.js";
 import type { DrillRepo } from "./drill-types.js";
+import type { LeaderLease } from "./leader-types.js";
 
 export * from "./alert-types.js";
 export * from "./incident-types.js";
@@ -19,6 +20,7 @@ export * from "./token-types.js";
 export * from "./postmortem-types.js";
 export * from "./runbook-types.js";
 export * from "./drill-types.js";
+export * from "./leader-types.js";
 export * from "./state-types.js";
 
 /** The release state machine of DESIGN.md (rules in src/deploy/state.ts). `failed` and `rolled-back`
@@ -374,6 +376,8 @@ export interface Store {
   readonly state: StateRepo;
   /** Chunked blobs: the `postgres` artifact store. */
   readonly blobs: BlobRepo;
+  /** The control plane's leader lease (PostgreSQL: several engines, one leads; its term fences every write). */
+  readonly leader: LeaderLease;
   /** Brings the schema up to date with the numbered migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

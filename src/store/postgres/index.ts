@@ -85,6 +85,9 @@ class PostgresDatabase implements SqlDatabase {
     }
     // A pooled connection that drops while idle is discarded by the pool; the next query reports it.
     this.#pool.on("error", () => undefined);
+    // So does a connection cut while checked out (a link to the database lost mid-transaction): its query
+    // fails with the error, and the client's own "error" event must not crash the engine.
+    this.#pool.on("connect", (client) => client.on("error", () => undefined));
     this.#pooled = this.#executor(this.#pool);
   }
 

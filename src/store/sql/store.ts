@@ -16,6 +16,7 @@ import { SqlRunbookRunRepo } from "./runbooks.js";
 import { SqlDrillRepo } from "./drills.js";
 import { SqlBlobRepo, SqlStateRepo } from "./state.js";
 import { SqlReleaseRepo } from "./releases.js";
+import { Fence, FencedDatabase, SqlLeaderLease } from "./leader.js";
 import { SqlRequestHistory } from "./requests.js";
 
 /**
@@ -42,10 +43,14 @@ export abstract class SqlStore implements Store {
   readonly drills: SqlDrillRepo;
   readonly state: SqlStateRepo;
   readonly blobs: SqlBlobRepo;
+  /** The leader lease; once claimed, every write of this store is fenced by its term. */
+  readonly leader: SqlLeaderLease;
   protected readonly db: SqlDatabase;
   protected readonly clock: Clock;
 
-  constructor(db: SqlDatabase, clock: Clock) {
+  constructor(unfenced: SqlDatabase, clock: Clock) {
+    const fence = new Fence();
+    const db = new FencedDatabase(unfenced, fence);
     this.db = db;
     this.clock = clock;
     const now = () => clock.now();
@@ -67,6 +72,7 @@ export abstract class SqlStore implements Store {
     this.drills = new SqlDrillRepo(db, now);
     this.state = new SqlStateRepo(db, now);
     this.blobs = new SqlBlobRepo(db, now);
+    this.leader = new SqlLeaderLease(db, now, fence);
   }
 
   async migrate(): Promise<void> {
