@@ -76,6 +76,11 @@ export function renderStatus(status: ProjectStatus, options: { api?: string } = 
   const api = options.api ? `, api ${options.api}` : "";
   const plane = status.dataPlane ? `, data plane pid ${status.dataPlane.pid}` : "";
   const out = [`${bold(status.project)} — ${status.environments.length > 1 ? `chain ${chain}, ` : ""}store ${status.store}${api}${plane}`];
+  const lead = status.leadership;
+  if (lead && lead.role !== "single") {
+    const leader = lead.leader ? `${lead.leader.holder}${lead.leader.address ? ` at ${lead.leader.address}` : ""}, term ${lead.leader.term}` : "none";
+    out.push(lead.role === "leader" ? `${green("leader")} (term ${lead.term}) of the engines on this store` : `${yellow("standby")}: the leader is ${leader}`);
+  }
   for (const env of status.environments) {
     out.push("", `${bold(`[${env.name}]`)} proxy http://${env.proxy}${env.requireApproval ? "  (releases wait for approval)" : ""}`);
     if (env.lock) out.push(yellow(`  locked by "${env.lock.command}" (pid ${env.lock.pid} on ${env.lock.host}) since ${ago(env.lock.acquiredAt)}`));

@@ -16,7 +16,19 @@ export async function up(options: UpOptions): Promise<number> {
   const say = (line: string) => process.stderr.write(line + "\n");
   // Beyond loopback only with TLS (API_TLS_REQUIRED), checked before anything starts.
   const listen = apiListen(loaded);
-  const engine = await Engine.start({ project: loaded, logger, onProgress: progressPrinter() });
+  const engine = await Engine.start({
+    project: loaded,
+    logger,
+    onProgress: progressPrinter(),
+    // Another engine on the same PostgreSQL leads: wait here until its lease ends, then lead.
+    onStandby: (leader) => say(`standby: ${leader ? `${leader.holder}${leader.address ? ` (api ${leader.address})` : ""} leads in term ${leader.term}` : "waiting for the lease"}; this engine leads when its lease ends`),
+    // A deposed leader stops (its data plane keeps serving) and exits 75, for its supervisor to start it again as a standby.
+    onDeposed: (reason) => {
+      say(`lost the leadership: ${reason}; the engine stopped (its data plane keeps serving)`);
+      engine.files.removeEngineInfo();
+      process.exit(75);
+    },
+  });
   const api = createApi({ engine, token: engine.files.token(), ...(listen.tls && { https: { cert: listen.tls.cert, key: listen.tls.key } }) });
   try {
     await api.listen({ host: listen.host, port: listen.port });
@@ -27,6 +39,7 @@ export async function up(options: UpOptions): Promise<number> {
   const bound = api.server.address();
   // What a client of this machine dials (and names in Host): a wildcard bind is reached by loopback.
   const apiAddress = typeof bound === "object" && bound ? formatAddress(reachableHost(bound.address), bound.port) : loaded.config.api.listen;
+  engine.leadership.advertise(`${listen.tls ? "https" : "http"}://${apiAddress}`);
   const first = engine.environments[0]!;
   engine.files.writeEngineInfo({
     pid: process.pid,

@@ -11,6 +11,7 @@ import { openStore, type Store } from "../store/index.js";
 import { StateFiles } from "./state-files.js";
 import { prepareState } from "./state-store.js";
 import { DriftWatch } from "./drift.js";
+import { Leadership } from "./leadership.js";
 import { CostWatch } from "./cost-watch.js";
 import { EnvironmentRuntime } from "./environment.js";
 import { Monitoring } from "./monitoring.js";
@@ -32,6 +33,12 @@ export interface EngineOptions {
   /** Overrides every environment's `proxy.listen` (tests use port 0). */
   proxyListen?: string;
   onProgress?: ProgressListener;
+  /** Called when the engine, on a PostgreSQL store another engine leads, stands by (start waits until it leads). */
+  onStandby?: (leader: { holder: string; address: string | null; term: number } | undefined) => void;
+  /** Called when the engine lost its leadership and stopped itself (its data plane keeps serving). */
+  onDeposed?: (reason: string) => void;
+  /** Aborts a start that stands by. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -73,10 +80,13 @@ export class Engine {
   postmortems: PostmortemParts | undefined;
   /** Drills (`drills:`): their runner (one at a time, engine-wide) and schedule; set once the engine serves. */
   drills: DrillParts | undefined;
+  /** Leader or standby among the engines on one PostgreSQL store (`ha:`); on SQLite, the single engine. */
+  readonly leadership: Leadership;
   #stopping: Promise<void> | undefined;
 
-  private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts" | "dataPlane" | "postmortemsConfig">) {
+  private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts" | "dataPlane" | "postmortemsConfig" | "leadership">) {
     this.dataPlane = parts.dataPlane;
+    this.leadership = parts.leadership;
     this.configSnapshots = parts.configSnapshots;
     this.artifacts = parts.artifacts;
     this.drift = new DriftWatch(this);
@@ -114,6 +124,12 @@ export class Engine {
       throw new EngineError("ENGINE_ALREADY_RUNNING", `An engine (pid ${running.pid}) already runs for this project; its API is at ${running.api}.`);
     }
     const store = await openStore({ url: expandEnv(options.storeUrl ?? project.config.store.url), dir: project.stateDir, clock });
+    // A standby waits here until it leads; only the leader attaches to the data plane and runs anything.
+    const leadership = new Leadership(store, { leaseMs: project.config.ha.lease, renewMs: project.config.ha.renew }, { address: project.config.api.listen, clock, logger });
+    await leadership.lead({ signal: options.signal, onStandby: options.onStandby }).catch(async (error: unknown) => {
+      await store.close().catch(() => {});
+      throw error;
+    });
     // Config snapshots and the applied revision live in the store; artifacts where artifacts.store says.
     const { artifacts, configs } = await prepareState(store, project.config.artifacts.store, project.stateDir, logger);
     let dataPlane: DataPlane;
@@ -146,7 +162,7 @@ export class Engine {
           }),
         }),
     );
-    const engine = new Engine({ project, store, runtime, files, clock, logger, environments, configSnapshots: configs, artifacts, dataPlane, postmortemsConfig: postmortems });
+    const engine = new Engine({ project, store, runtime, files, clock, logger, environments, configSnapshots: configs, artifacts, dataPlane, postmortemsConfig: postmortems, leadership });
     try {
       for (const environment of environments) await environment.start();
       const proxies = environments.map((e) => `${e.name} on ${e.proxyAddress}`).join(", ");
@@ -168,6 +184,8 @@ export class Engine {
       await Promise.all(orphans.map((i) => runtime.stop(i.id, { graceMs: 5_000 }).then(() => runtime.forget(i.id))));
       engine.drift.start(30_000);
       engine.cost.start(30_000);
+      // Deposed (the lease was taken, or unrenewable for a whole lease): stop leading at once; the store refuses its writes anyway.
+      leadership.onLost((reason) => void engine.stop({ keepDataPlane: true }).finally(() => options.onDeposed?.(reason)));
       await engine.monitoring.start(monitoring);
       engine.drills = startDrills(engine, drills);
       engine.postmortems = await startPostmortems(engine);
@@ -286,6 +304,7 @@ export class Engine {
       }
       const message = keep ? `engine stopped; the data plane (pid ${this.dataPlane.info.pid}) keeps serving` : "engine and data plane stopped";
       await this.store.events.append({ type: "engine.stopped", message, data: { keepDataPlane: keep } }).catch(() => {});
+      await this.leadership.stop(); // hands the lease over at once
       await this.store.close();
     })();
     return this.#stopping;

@@ -1,3 +1,4 @@
+import type { LeadershipStatus } from "./leadership.js";
 import type { Verdict } from "../analysis/index.js";
 import { EngineError } from "../core/index.js";
 import type { InstanceView } from "../deploy/index.js";
@@ -43,6 +44,8 @@ export interface ProjectStatus {
   /** Changes made outside the engine, from the last drift scan. */
   drift: readonly Drift[];
   events: EngineEvent[];
+  /** Leader or standby (PostgreSQL), or the single engine (SQLite); its term and the leader's address. */
+  leadership: LeadershipStatus;
 }
 
 /** Everything `engineroom status` shows, for every environment or only `only`. */
@@ -55,6 +58,7 @@ export async function projectStatus(engine: Engine, only?: string): Promise<Proj
     environments: await Promise.all(environments.map((e) => environmentStatus(engine, e))),
     drift: engine.drift.findings,
     events: await engine.store.events.list({ limit: 10, environment: only }),
+    leadership: engine.leadership.status(),
   };
 }
 
