@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { EngineError } from "../../src/core/errors.js";
 import type { DeployResult } from "../../src/deploy/index.js";
@@ -42,6 +44,11 @@ describe("a fleet of three hosts (three data-plane daemons), end to end", { time
     assert.equal(answer.status, 200);
     assert.equal(answer.version, "v1");
     assert.equal((p.engine.runtime as FleetRuntime).kind, "ssh");
+    // The artifact was shipped to each host once, by digest, and the instances run in the host's copy.
+    const hex = result.release.artifactDigest.replace("sha256:", "");
+    for (const host of hosts) assert.ok(existsSync(join(host.stateDir, "agent", "artifacts", `sha256-${hex}`, "server.js")), `artifact on ${host.name}`);
+    const logs = await p.engine.runtime.logs(p.engine.runtime.list()[0]!.id);
+    assert.ok(logs.some((l) => l.includes("v1 listening")), logs.join("\n"));
     assert.deepEqual(frontDoor(p).serving(), ["a", "b", "c"], "the front door sends to every host's proxy");
     const status = await p.api.get<ProjectStatus>("/v1/status");
     assert.deepEqual(status.hosts?.map((h) => [h.name, h.reachable, h.running]), [["a", true, 1], ["b", true, 1], ["c", true, 1]]);

@@ -21,6 +21,8 @@ export class FleetRuntime implements Runtime {
   readonly #placement: Record<string, { labels: Record<string, string> }>;
   /** Ports handed out by allocatePort, with the host they are free on. */
   readonly #allocated = new Map<number, string>();
+  /** Artifacts on each host (`<host>\0<hex>`): their folder there, or the shipping under way. */
+  readonly #artifacts = new Map<string, Promise<string>>();
 
   constructor(hosts: FleetHost[], placement: Record<string, { labels: Record<string, string> }> = {}) {
     this.hosts = hosts;
@@ -57,7 +59,27 @@ export class FleetRuntime implements Runtime {
     this.#allocated.delete(spec.port);
     // A port is free on the host it was allocated on; another host gives its own.
     const port = allocatedOn === host.name ? spec.port : await this.#on(host, () => host.runtime.allocatePort());
-    return this.#on(host, () => host.runtime.start({ ...spec, port, labels: { ...spec.labels, host: host.name } }));
+    const cwd = await this.#on(host, () => this.#shipped(host, spec.cwd));
+    const labels = { ...spec.labels, host: host.name, ...(cwd !== spec.cwd ? { [cwdLabel]: spec.cwd } : {}) };
+    return asEngineSees(await this.#on(host, () => host.runtime.start({ ...spec, cwd, port, labels })));
+  }
+
+  /**
+   * The folder an instance runs in on `host`: an artifact of the engine's store (`…/sha256/<hex>/…`)
+   * is shipped to the host once by digest (verified there) and the instance runs in the host's copy.
+   */
+  async #shipped(host: FleetHost, cwd: string): Promise<string> {
+    const match = /^(.*\/sha256\/([0-9a-f]{64}))(\/.*)?$/.exec(cwd);
+    if (!match) return cwd;
+    const [, root, hex, rest] = match;
+    const key = `${host.name}\0${hex}`;
+    let shipping = this.#artifacts.get(key);
+    if (!shipping) {
+      shipping = host.runtime.ensureArtifact(`sha256:${hex}`, root!).then((r) => r.path);
+      this.#artifacts.set(key, shipping);
+      shipping.catch(() => this.#artifacts.delete(key));
+    }
+    return (await shipping) + (rest ?? "");
   }
 
   stop(id: string, options?: StopOptions): Promise<ExitInfo> {
@@ -76,7 +98,7 @@ export class FleetRuntime implements Runtime {
   }
 
   list(): InstanceInfo[] {
-    return this.hosts.flatMap((h) => h.runtime.list());
+    return this.hosts.flatMap((h) => h.runtime.list().map(asEngineSees));
   }
 
   async usage(): Promise<Map<string, InstanceUsage>> {
@@ -93,7 +115,7 @@ export class FleetRuntime implements Runtime {
   /** What runs on every host that answers; a host that does not is skipped (its instances are adopted when it is back). */
   async adopt(): Promise<InstanceInfo[]> {
     const each = await Promise.allSettled(this.hosts.map((h) => h.runtime.adopt()));
-    return each.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
+    return each.flatMap((r) => (r.status === "fulfilled" ? r.value.map(asEngineSees) : []));
   }
 
   close(): void {
@@ -115,4 +137,13 @@ export class FleetRuntime implements Runtime {
       throw new EngineError("FLEET_HOST_FAILED", `Host ${host.name} did not answer: ${e.message}`, { cause: error, details: { host: host.name } });
     }
   }
+}
+
+/** The label that keeps the folder an instance was asked to run in, when it runs in its host's copy of it. */
+const cwdLabel = "artifact-cwd";
+
+/** An instance as the engine knows it: in the artifact folder of the engine's store it was started from. */
+function asEngineSees(info: InstanceInfo): InstanceInfo {
+  const asked = info.labels[cwdLabel];
+  return asked ? { ...info, cwd: asked } : info;
 }

@@ -110,6 +110,15 @@ export class RemoteRuntime implements Runtime {
     return adopted;
   }
 
+  /**
+   * Makes the artifact of `digest` present on the host, copied from `source` (a folder the host
+   * reaches: a shared store for now) and verified by digest there; skipped when the host has it.
+   * Resolves with its folder on the host.
+   */
+  ensureArtifact(digest: string, source: string): Promise<{ shipped: boolean; path: string }> {
+    return this.#channel.request("artifact.ensure", { digest, source });
+  }
+
   /** What the host's agent reports of its host: name, load averages, free disk, running instances. */
   facts(): Promise<{ hostname: string; load: [number, number, number]; freeDiskBytes: number; running: number }> {
     return this.#channel.request("host.facts");
