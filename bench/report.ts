@@ -7,8 +7,10 @@
  * The month: `deploys` releases through their transitions (a third to staging, the rest to
  * production; every 25th fails its gate, every 10th is rolled back after its switch, half carry a git
  * commit), `incidents` through their lifecycle events, `alerts` with outcomes, 20,000 other events
- * (check.down / check.up), and the request history and health-check aggregates of every service in
- * both environments (hours for 30 days, minutes for the last day, as the engine keeps them). Then
+ * (check.down / check.up), the request history and health-check aggregates of every service in
+ * both environments (hours for 30 days, minutes for the last day, as the engine keeps them), and the
+ * measured usage of two instances of each (every 5-minute bucket of the month), priced with OpenCost's
+ * default sheet. Then
  * `runs` reports over 30 days, timed (the first one cold), with RSS and heap before and after.
  * Bounded: at most 2 minutes of seeding; the temp folder is removed at the end. Not a test: it prints figures.
  */
@@ -16,9 +18,10 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ManualClock } from "../src/core/index.js";
+import { PriceSheet } from "../src/cost/index.js";
 import { collectReport, renderReportHtml } from "../src/report/index.js";
 import { alertRecord, checkBucket, recordIncident, recordRelease, requestMinute, stableStates } from "../src/report/test-support.js";
-import { SqliteStore, type CheckBucketRecord, type ReleaseState, type RequestBucket } from "../src/store/index.js";
+import { SqliteStore, usageBucketMs, type CheckBucketRecord, type ReleaseState, type RequestBucket, type UsageBucket } from "../src/store/index.js";
 import { median } from "./stats.js";
 
 const args = new Map<string, string>();
@@ -95,6 +98,22 @@ try {
   await store.requests.prune({ minutesBefore: until - day, hoursBefore: start });
   await store.checks.writeBuckets("hour", checkHours);
   await store.checks.writeBuckets("minute", checkMinutes);
+  // Measured usage, for cost: two instances of every service in both environments, every 5-minute bucket of the month.
+  const usageRows: UsageBucket[] = [];
+  for (const environment of environments) {
+    for (const service of services) {
+      for (let t = start; t < until; t += usageBucketMs) {
+        for (const n of [1, 2]) {
+          usageRows.push({
+            environment, service, releaseId: "rel_bench", instanceId: `ins_${service}_${environment}_${n}`, start: t, aliveMs: usageBucketMs,
+            cpuMs: (t / usageBucketMs) % 7 === 0 ? 200_000 : 20_000, rssBytes: 90 << 20, rssMaxBytes: 120 << 20,
+            reservedCpuMilli: 500, reservedMemoryBytes: 256 << 20, reservedStorageBytes: 1 << 30, live: true,
+          });
+        }
+      }
+    }
+  }
+  for (let i = 0; i < usageRows.length && Date.now() < seedDeadline; i += 5000) await store.usage.record(usageRows.slice(i, i + 5000));
   const seedMs = performance.now() - seedStarted;
   const eventCount = (await store.events.list({ limit: 10_000_000 })).length;
 
@@ -103,6 +122,7 @@ try {
     until,
     production: "production",
     services: environments.flatMap((environment) => services.map((service) => ({ service, environment }))),
+    prices: new PriceSheet({ currency: "USD", prices: { default: { CPU: "0.031611", RAM: "0.004237", storage: "0.00005479452" } } }),
   };
   globalThis.gc?.();
   const before = process.memoryUsage();
@@ -135,13 +155,14 @@ try {
       requests: { counts: timed("requests", (q) => store.requests.counts(q)) },
       checks: { buckets: timed("checks", (q) => store.checks.buckets(q)) },
       alerts: { list: timed("alerts", (q) => store.alerts.list(q)) },
+      usage: { totals: timed("usage", (q) => store.usage.totals(q)) },
     },
     scope,
   );
   const total = performance.now() - totalStarted;
   const json = JSON.stringify(report).length;
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
-  console.log(`seeded in ${(seedMs / 1000).toFixed(1)} s: ${deploys} deploys, ${opened} incidents, ${alerts} alerts, ${eventCount} events, ${requestRows.length} request buckets, db ${mb(statSync(join(dir, "engineroom.db")).size)}`);
+  console.log(`seeded in ${(seedMs / 1000).toFixed(1)} s: ${deploys} deploys, ${opened} incidents, ${alerts} alerts, ${eventCount} events, ${requestRows.length} request buckets, ${usageRows.length} usage buckets, db ${mb(statSync(join(dir, "engineroom.db")).size)}`);
   console.log(`report (collect + HTML) over 30 days: first ${times[0]!.toFixed(0)} ms, median of ${runs} ${median(times).toFixed(0)} ms (target < 1000 ms)`);
   const delta = (a: number, b: number) => `${b >= a ? "+" : ""}${mb(b - a)}`;
   console.log(`memory after ${runs} reports: RSS ${mb(before.rss)} → ${mb(afterRuns.rss)} (${delta(before.rss, afterRuns.rss)}), heap used ${mb(before.heapUsed)} → ${mb(afterRuns.heapUsed)} (${delta(before.heapUsed, afterRuns.heapUsed)}); after a GC, heap used ${mb(retained.heapUsed)}${globalThis.gc ? "" : " (run with --expose-gc for the GC figures)"}`);
@@ -150,7 +171,7 @@ try {
   const s = report.scorecard;
   console.log(
     `figures: started ${s.deploymentSuccess.started}, success ${s.deploymentSuccess.text}; recovery ${s.recovery.text}; noise ${s.alertNoise.text}; ` +
-      `DORA ${report.dora.deploymentFrequency.text}, lead ${report.dora.leadTime.text}, CFR ${report.dora.changeFailureRate.text}, FDRT ${report.dora.recoveryTime.text}`,
+      `cost ${s.cost.text}; DORA ${report.dora.deploymentFrequency.text}, lead ${report.dora.leadTime.text}, CFR ${report.dora.changeFailureRate.text}, FDRT ${report.dora.recoveryTime.text}`,
   );
 } finally {
   await store.close();

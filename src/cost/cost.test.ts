@@ -4,7 +4,11 @@ import { costSchema, projectSchema } from "../config/index.js";
 import { decimal } from "../core/index.js";
 import { plan, renderPlan, type CurrentState, type DesiredState } from "../plan/index.js";
 import { running, service } from "../plan/test-support.js";
-import { bucketCost, meanUse, money, monthlyCost, PriceSheet, reservationColumns, reservationOf, withCost } from "./index.js";
+import { testStoreBackends } from "../store/test-support.js";
+import { usageSample } from "../store/usage.contract.js";
+import { usageBucketMs, type UsageBucket } from "../store/index.js";
+import { addParts, bucketCost, meanUse, money, monthlyCost, PriceSheet, reservationColumns, reservationOf, withCost } from "./index.js";
+import { addUsage, noUsage, priceUsage, totalQuantities, usageQuantities } from "./math.js";
 
 const { parseDecimal, parseQuantity, formatDecimal, decimalText, add, exact } = decimal;
 
@@ -127,4 +131,34 @@ describe("plan cost", () => {
     assert.deepEqual([p.cost!.budget?.exceeded, p.cost!.budget?.maxMonthlyIncrease], [true, "10"]);
     assert.match(text, /Over the cost budget: \+\$23\.08\/month is more than cost\.budget\.max_monthly_increase \(\+\$10\.00\/month\)/);
   });
+});
+
+describe("usage totals from the store", () => {
+  for (const [name, open] of testStoreBackends()) {
+    it(`price as the buckets they sum, exactly, past 2^53 (${name})`, async () => {
+      const { store, cleanup } = await open();
+      try {
+        const t0 = Date.UTC(2026, 5, 1);
+        const buckets: UsageBucket[] = [];
+        // Two hours of an instance of 64 GiB reserved (byte-ms sums pass 2^53), one that uses more CPU than it reserved, a warm one not live.
+        for (let i = 0; i < 24; i++) {
+          const start = t0 + i * usageBucketMs;
+          buckets.push(usageSample({ start, instanceId: "big", aliveMs: usageBucketMs, cpuMs: i * 7_001, rssBytes: 2 ** 35 + i, reservedCpuMilli: 250, reservedMemoryBytes: 2 ** 36, reservedStorageBytes: 2 ** 33 }));
+          buckets.push(usageSample({ start, instanceId: "busy", aliveMs: usageBucketMs - i, cpuMs: usageBucketMs, rssBytes: 3 * 2 ** 28, reservedCpuMilli: 500, reservedMemoryBytes: 2 ** 28 }));
+          buckets.push(usageSample({ start, releaseId: "rel_0", instanceId: "warm", aliveMs: usageBucketMs, cpuMs: 5, rssBytes: 2 ** 20, live: false }));
+        }
+        await store.usage.record(buckets);
+        const query = { fromMs: t0, toMs: t0 + 24 * usageBucketMs };
+        const fromBuckets = (await store.usage.list(query)).reduce((sum, b) => addUsage(sum, usageQuantities(b)), noUsage);
+        const totals = await store.usage.totals(query);
+        assert.ok(totals.length >= 6 && totals.length < buckets.length, "summed per instance and hour");
+        assert.deepEqual(totals.map(totalQuantities).reduce(addUsage, noUsage), fromBuckets);
+        assert.ok(fromBuckets.memory > 2n ** 53n);
+        assert.equal(totals.reduce((n, t) => n + t.buckets, 0), buckets.length);
+        assert.deepEqual(priceUsage(fromBuckets, sheet.prices("production")), buckets.map((b) => bucketCost(b, sheet.prices("production"))).reduce(addParts));
+      } finally {
+        await cleanup();
+      }
+    });
+  }
 });

@@ -4,7 +4,7 @@
  * units). Storage has no measured use: what is reserved is what costs.
  */
 import { decimal, type Exact } from "../core/index.js";
-import type { UsageBucket } from "../store/index.js";
+import type { UsageBucket, UsageTotal } from "../store/index.js";
 import { hoursPerMonth, type Prices, type Reservation } from "./sheet.js";
 
 const { exact, add, subtract, multiply, divide, larger, zero } = decimal;
@@ -28,27 +28,68 @@ export function addParts(a: CostParts, b: CostParts): CostParts {
 }
 
 /**
- * The cost of one usage bucket: its alive time, CPU time and mean resident memory against what it
- * reserved. A bucket of an instance whose release was not live (a warm previous release, kept for
- * rollback) is idle whole.
+ * What a usage bucket (or a sum of them) is priced on, in whole units so that summing stays exact and
+ * cheap: thousandths of a vCPU × ms, byte-ms of memory and of storage, each with the part of it that
+ * is idle. Pricing is linear, so pricing a sum is the sum of the prices (see `priceUsage`).
  */
-export function bucketCost(b: Pick<UsageBucket, "aliveMs" | "cpuMs" | "rssBytes" | "reservedCpuMilli" | "reservedMemoryBytes" | "reservedStorageBytes" | "live">, prices: Prices): CostParts {
-  const alive = exact(b.aliveMs);
-  // vCPU-milliseconds: reserved vCPUs over the alive time, or the CPU time used, whichever is more.
-  const cpuReserved = divide(multiply(exact(b.reservedCpuMilli), alive), exact(1000));
-  const cpuUsed = exact(b.cpuMs);
-  const cpuPrice = divide(prices.cpu, msPerHour);
-  // Byte-milliseconds, likewise.
-  const memReserved = multiply(exact(b.reservedMemoryBytes), alive);
-  const memUsed = multiply(exact(b.rssBytes), alive);
+export interface UsageQuantities {
+  cpu: bigint;
+  cpuIdle: bigint;
+  memory: bigint;
+  memoryIdle: bigint;
+  storage: bigint;
+  storageIdle: bigint;
+}
+
+export const noUsage: UsageQuantities = { cpu: 0n, cpuIdle: 0n, memory: 0n, memoryIdle: 0n, storage: 0n, storageIdle: 0n };
+
+/**
+ * One usage bucket's quantities: its alive time, CPU time and mean resident memory against what it
+ * reserved, max(reserved, used) per resource; idle is reserved − used where the reservation was
+ * larger, and the whole of it for a bucket of an instance whose release was not live (a warm previous
+ * release, kept for rollback). Storage has no measured use: what is reserved is what costs.
+ */
+export function usageQuantities(b: Pick<UsageBucket, "aliveMs" | "cpuMs" | "rssBytes" | "reservedCpuMilli" | "reservedMemoryBytes" | "reservedStorageBytes" | "live">): UsageQuantities {
+  const alive = BigInt(b.aliveMs);
+  const cpuReserved = BigInt(b.reservedCpuMilli) * alive;
+  const cpuUsed = BigInt(b.cpuMs) * 1000n;
+  const memReserved = BigInt(b.reservedMemoryBytes) * alive;
+  const memUsed = BigInt(Math.round(b.rssBytes)) * alive;
+  const cpu = cpuReserved > cpuUsed ? cpuReserved : cpuUsed;
+  const memory = memReserved > memUsed ? memReserved : memUsed;
+  const storage = BigInt(b.reservedStorageBytes) * alive;
+  if (!b.live) return { cpu, cpuIdle: cpu, memory, memoryIdle: memory, storage, storageIdle: storage };
+  return { cpu, cpuIdle: cpuReserved > cpuUsed ? cpuReserved - cpuUsed : 0n, memory, memoryIdle: memReserved > memUsed ? memReserved - memUsed : 0n, storage, storageIdle: 0n };
+}
+
+/** The quantities of a store's usage total (see UsageRepo.totals): the same sums usageQuantities makes per bucket. */
+export function totalQuantities(t: UsageTotal): UsageQuantities {
+  const cpu = BigInt(t.cpuMilliMs);
+  const memory = BigInt(t.memoryByteMs);
+  const storage = BigInt(t.storageByteMs);
+  if (!t.live) return { cpu, cpuIdle: cpu, memory, memoryIdle: memory, storage, storageIdle: storage };
+  return { cpu, cpuIdle: BigInt(t.cpuUnusedMilliMs), memory, memoryIdle: BigInt(t.memoryUnusedByteMs), storage, storageIdle: 0n };
+}
+
+export function addUsage(a: UsageQuantities, b: UsageQuantities): UsageQuantities {
+  return { cpu: a.cpu + b.cpu, cpuIdle: a.cpuIdle + b.cpuIdle, memory: a.memory + b.memory, memoryIdle: a.memoryIdle + b.memoryIdle, storage: a.storage + b.storage, storageIdle: a.storageIdle + b.storageIdle };
+}
+
+/** The cost of `q` at `prices`: CPU per vCPU-hour, memory and storage per GiB-hour. */
+export function priceUsage(q: UsageQuantities, prices: Prices): CostParts {
+  const cpuPrice = divide(prices.cpu, multiply(exact(1000), msPerHour));
   const memPrice = divide(prices.ram, multiply(gib, msPerHour));
-  const cpu = multiply(larger(cpuReserved, cpuUsed), cpuPrice);
-  const memory = multiply(larger(memReserved, memUsed), memPrice);
-  const storage = multiply(multiply(exact(b.reservedStorageBytes), alive), divide(prices.storage, multiply(gib, msPerHour)));
-  const total = add(add(cpu, memory), storage);
-  const unused = (reserved: Exact, used: Exact, unitPrice: Exact) => multiply(larger(subtract(reserved, used), zero), unitPrice);
-  const idle = b.live ? add(unused(cpuReserved, cpuUsed, cpuPrice), unused(memReserved, memUsed, memPrice)) : total;
-  return { cpu, memory, storage, total, idle };
+  const storagePrice = divide(prices.storage, multiply(gib, msPerHour));
+  const cpu = multiply(exact(q.cpu), cpuPrice);
+  const memory = multiply(exact(q.memory), memPrice);
+  const storage = multiply(exact(q.storage), storagePrice);
+  const idle = add(add(multiply(exact(q.cpuIdle), cpuPrice), multiply(exact(q.memoryIdle), memPrice)), multiply(exact(q.storageIdle), storagePrice));
+  return { cpu, memory, storage, total: add(add(cpu, memory), storage), idle };
+}
+
+/** The cost of one usage bucket (see usageQuantities and priceUsage). */
+export function bucketCost(b: Parameters<typeof usageQuantities>[0], prices: Prices): CostParts {
+  return priceUsage(usageQuantities(b), prices);
 }
 
 /** Per-instance use to weigh against a reservation: vCPUs and bytes, e.g. the live release's mean over the last hour. */

@@ -1,6 +1,6 @@
 import { decimal, type Exact } from "../core/index.js";
-import type { UsageBucket } from "../store/index.js";
-import { addParts, bucketCost, money, noCost, type CostParts } from "./math.js";
+import type { UsageTotal } from "../store/index.js";
+import { addParts, addUsage, money, noCost, noUsage, priceUsage, totalQuantities, type CostParts, type UsageQuantities } from "./math.js";
 import type { PriceSheet } from "./sheet.js";
 
 const { decimalText, divide, exact, multiply } = decimal;
@@ -61,36 +61,42 @@ export function unpricedCost(): CostFigure {
 }
 
 /**
- * The cost of the period: every usage bucket priced with its environment's prices, summed per
- * service and environment, per environment, per release and in total, with the cost per 1,000
+ * The cost of the period from its usage totals (UsageRepo.totals: the buckets summed per instance
+ * and hour), priced with each environment's prices, summed per service and environment, per environment, per release and in total, with the cost per 1,000
  * requests from `requests` (valid requests per service and environment).
  */
-export function costFigure(buckets: readonly UsageBucket[], requests: (service: string, environment: string) => number, sheet: PriceSheet, usage: { fromMs: number; toMs: number; environment: string | null }): CostFigure {
+export function costFigure(totals: readonly UsageTotal[], requests: (service: string, environment: string) => number, sheet: PriceSheet, usage: { fromMs: number; toMs: number; environment: string | null }): CostFigure {
   const { currency } = sheet;
-  const byPair = new Map<string, { service: string; environment: string; cost: CostParts; buckets: number; instanceMs: number; cpuMs: number; releases: Set<string> }>();
-  const byRelease = new Map<string, { releaseId: string; service: string; environment: string; cost: CostParts; instanceMs: number }>();
-  const byEnvironment = new Map<string, CostParts>();
-  let all = noCost;
-  for (const b of buckets) {
-    const cost = bucketCost(b, sheet.prices(b.environment));
-    all = addParts(all, cost);
+  // Quantities are summed per group in whole units and priced once per group (pricing is linear):
+  // exact, and a month of 5-minute buckets costs additions, not fractions.
+  const byPair = new Map<string, { service: string; environment: string; usage: UsageQuantities; buckets: number; instanceMs: number; cpuMs: number; releases: Set<string> }>();
+  const byRelease = new Map<string, { releaseId: string; service: string; environment: string; usage: UsageQuantities; instanceMs: number }>();
+  const byEnvironmentUsage = new Map<string, UsageQuantities>();
+  let bucketCount = 0;
+  for (const b of totals) {
+    const q = totalQuantities(b);
+    bucketCount += b.buckets;
     const key = `${b.environment}\0${b.service}`;
-    const pair = byPair.get(key) ?? { service: b.service, environment: b.environment, cost: noCost, buckets: 0, instanceMs: 0, cpuMs: 0, releases: new Set<string>() };
-    pair.cost = addParts(pair.cost, cost);
-    pair.buckets++;
+    const pair = byPair.get(key) ?? { service: b.service, environment: b.environment, usage: noUsage, buckets: 0, instanceMs: 0, cpuMs: 0, releases: new Set<string>() };
+    pair.usage = addUsage(pair.usage, q);
+    pair.buckets += b.buckets;
     pair.instanceMs += b.aliveMs;
     pair.cpuMs += b.cpuMs;
     pair.releases.add(b.releaseId);
     byPair.set(key, pair);
-    const release = byRelease.get(b.releaseId) ?? { releaseId: b.releaseId, service: b.service, environment: b.environment, cost: noCost, instanceMs: 0 };
-    release.cost = addParts(release.cost, cost);
+    const release = byRelease.get(b.releaseId) ?? { releaseId: b.releaseId, service: b.service, environment: b.environment, usage: noUsage, instanceMs: 0 };
+    release.usage = addUsage(release.usage, q);
     release.instanceMs += b.aliveMs;
     byRelease.set(b.releaseId, release);
-    byEnvironment.set(b.environment, addParts(byEnvironment.get(b.environment) ?? noCost, cost));
+    byEnvironmentUsage.set(b.environment, addUsage(byEnvironmentUsage.get(b.environment) ?? noUsage, q));
   }
+  const priced = <T extends { environment: string; usage: UsageQuantities }>(group: T): T & { cost: CostParts } => ({ ...group, cost: priceUsage(group.usage, sheet.prices(group.environment)) });
+  const byEnvironment = new Map([...byEnvironmentUsage].map(([environment, usage]) => [environment, priceUsage(usage, sheet.prices(environment))] as const));
+  const all = [...byEnvironment.values()].reduce(addParts, noCost);
   const per1k = (cost: Exact, count: number) => (count === 0 ? null : decimalText(divide(multiply(cost, exact(1000)), exact(count))));
   let requestTotal = 0;
   const perService = [...byPair.values()]
+    .map(priced)
     .sort((a, b) => a.environment.localeCompare(b.environment) || a.service.localeCompare(b.service))
     .map((p): CostRow => {
       const count = requests(p.service, p.environment);
@@ -108,7 +114,7 @@ export function costFigure(buckets: readonly UsageBucket[], requests: (service: 
     });
   const rate = per1k(all.total, requestTotal);
   const text =
-    buckets.length === 0
+    bucketCount === 0
       ? "no usage recorded in the period"
       : `${money(all.total, currency)} over the period, ${money(all.idle, currency)} of it idle${rate === null ? "" : `; ${money(divide(multiply(all.total, exact(1000)), exact(requestTotal)), currency, { places: 4 })} per 1,000 requests`}`;
   return {
@@ -121,8 +127,8 @@ export function costFigure(buckets: readonly UsageBucket[], requests: (service: 
     per1kRequests: rate,
     perService,
     perEnvironment: [...byEnvironment].sort(([a], [b]) => a.localeCompare(b)).map(([environment, cost]) => ({ environment, ...amounts(cost) })),
-    perRelease: [...byRelease.values()].map((r) => ({ releaseId: r.releaseId, service: r.service, environment: r.environment, ...amounts(r.cost), instanceMs: r.instanceMs })),
-    from: { usage, buckets: buckets.length },
+    perRelease: [...byRelease.values()].map(priced).map((r) => ({ releaseId: r.releaseId, service: r.service, environment: r.environment, ...amounts(r.cost), instanceMs: r.instanceMs })),
+    from: { usage, buckets: bucketCount },
     meets: null,
     text,
   };

@@ -21,7 +21,7 @@ export interface ReportSources {
   /** The post-mortems' action items (the open ones are listed with their age). */
   actions?: Pick<ActionRepo, "list">;
   /** The instances' measured usage, for cost. */
-  usage?: Pick<UsageRepo, "list">;
+  usage?: Pick<UsageRepo, "totals">;
 }
 
 /** The period is [since, until], both included: what happened in the very millisecond of the report counts. */
@@ -115,9 +115,9 @@ export async function collectReport(sources: ReportSources, scope: ReportScope):
 async function periodCost(sources: ReportSources, scope: ReportScope, uptime: readonly UptimeRow[]) {
   if (!scope.prices || !sources.usage) return unpricedCost();
   const usage = { fromMs: scope.since, toMs: scope.until + 1, environment: scope.environment ?? null };
-  const buckets = await sources.usage.list({ fromMs: usage.fromMs, toMs: usage.toMs, ...(scope.environment === undefined ? {} : { environment: scope.environment }) });
+  const totals = await sources.usage.totals({ fromMs: usage.fromMs, toMs: usage.toMs, ...(scope.environment === undefined ? {} : { environment: scope.environment }) });
   const requests = new Map(uptime.map((r) => [`${r.environment}\0${r.service}`, r.requests.valid]));
-  return costFigure(buckets, (service, environment) => requests.get(`${environment}\0${service}`) ?? 0, scope.prices, usage);
+  return costFigure(totals, (service, environment) => requests.get(`${environment}\0${service}`) ?? 0, scope.prices, usage);
 }
 
 /** Uptime per service and environment, from both sources: the proxy's request counts and the health check's runs. */

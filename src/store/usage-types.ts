@@ -38,6 +38,30 @@ export interface UsageQuery {
   toMs: number;
 }
 
+/**
+ * The usage of one instance (of one release, live or not) over one hour, summed from its buckets, with
+ * the quantities cost is priced on, exact (decimal strings of whole numbers, for they pass 2^53):
+ * per bucket max(reserved, used) × alive time, and the reserved-but-unused part of it, summed.
+ */
+export interface UsageTotal {
+  environment: string;
+  service: string;
+  releaseId: string;
+  instanceId: string;
+  live: boolean;
+  buckets: number;
+  aliveMs: number;
+  cpuMs: number;
+  /** Thousandths of a vCPU × ms: max(reserved, used) per bucket, and reserved − used where larger. */
+  cpuMilliMs: string;
+  cpuUnusedMilliMs: string;
+  /** Byte-ms of memory, likewise. */
+  memoryByteMs: string;
+  memoryUnusedByteMs: string;
+  /** Byte-ms of storage reserved (storage has no measured use). */
+  storageByteMs: string;
+}
+
 /** The usage history (table `instance_usage`, migration 9). */
 export interface UsageRepo {
   /**
@@ -47,6 +71,8 @@ export interface UsageRepo {
   record(samples: readonly UsageBucket[]): Promise<void>;
   /** The buckets of the query, oldest first (then by environment, service, instance). */
   list(query: UsageQuery): Promise<UsageBucket[]>;
+  /** The query's buckets summed per instance, release, live or not, and hour (in the database: a month is thousands of rows, not 100,000s). */
+  totals(query: UsageQuery): Promise<UsageTotal[]>;
   /** Deletes buckets that start before `before`; answers how many went. */
   prune(before: number): Promise<number>;
 }
