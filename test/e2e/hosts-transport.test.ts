@@ -32,7 +32,10 @@ describe("ssh transport to test hosts in network namespaces", { skip, concurrenc
   before(() => assert.ok(hosts.hosts.length === 2));
   after(async () => {
     const prefix = run();
+    const started = hosts.hosts.flatMap((h) => hosts.pids(h.name));
+    assert.ok(started.length >= 2, "sshd (and the daemon) ran in the namespaces");
     await hosts.stop();
+    for (const pid of started) assert.ok(processGone(pid), `process ${pid} of a namespace is gone`);
     assert.deepEqual(leftoverNamespaces(prefix), [], "every namespace of the run is deleted");
     if (daemonPid) assert.ok(processGone(daemonPid), "the host's daemon is gone");
   });
@@ -61,6 +64,7 @@ describe("ssh transport to test hosts in network namespaces", { skip, concurrenc
     const daemon = { stateDir: host.stateDir, entry: daemonEntry, cwd: root, node: process.execPath, execArgv: childExecArgv() };
     assert.equal((await startRemoteDaemon(t, daemon)).started, true);
     assert.equal((await startRemoteDaemon(t, daemon)).started, false, "a second start finds it running");
+    let lastSsh: number | undefined;
     const forwarded = await forwardControlSocket({ target: t, remoteStateDir: host.stateDir, localDir: join(hosts.dir, "engine", host.name), labels: { zone: "a" } });
     try {
       assert.deepEqual(forwarded.labels, { zone: "a" });
@@ -81,8 +85,10 @@ describe("ssh transport to test hosts in network namespaces", { skip, concurrenc
       assert.equal(plane.info.pid, daemonPid, "the same daemon answers through the new forwarding");
       plane.close();
     } finally {
+      lastSsh = forwarded.forward.pid;
       await forwarded.close();
     }
     assert.equal(existsSync(forwarded.controlSocket), false, "the local socket is removed");
+    assert.ok(lastSsh && processGone(lastSsh), "the forwarding ssh is gone");
   });
 });
