@@ -86,6 +86,16 @@ export function renderStatus(status: ProjectStatus, options: { api?: string } = 
     if (env.lock) out.push(yellow(`  locked by "${env.lock.command}" (pid ${env.lock.pid} on ${env.lock.host}) since ${ago(env.lock.acquiredAt)}`));
     for (const s of env.services) out.push(...renderService(s, env.name));
   }
+  if (status.hosts?.length) {
+    out.push("", bold("hosts"));
+    for (const h of status.hosts) {
+      out.push(
+        h.reachable
+          ? `  ${green("●")} ${h.name}  load ${h.load!.map((l) => l.toFixed(2)).join(" ")}  free disk ${(h.freeDiskBytes! / 2 ** 30).toFixed(1)} GiB  ${h.running} running`
+          : `  ${red("●")} ${h.name}  unreachable  ${dim(h.error ?? "")}`,
+      );
+    }
+  }
   if (status.drift.length) {
     out.push("", bold(yellow("drift (changes made outside the engine)")));
     for (const d of status.drift) out.push(`  ${yellow("!")} ${d.message}`);

@@ -7,6 +7,7 @@ import type { Verdict } from "../analysis/index.js";
 import { promote, type ConfigSnapshots, type DeployResult, type ProgressListener, type PromoteOptions, type RunOptions } from "../deploy/index.js";
 import { DataPlane } from "../dataplane/index.js";
 import { createRuntime, runtimeConfigSchema, type Runtime } from "../runtime/index.js";
+import { agentChannel, attachFleet, environmentProxy, type Fleet } from "./fleet-wiring.js";
 import { openStore, type Store } from "../store/index.js";
 import { StateFiles } from "./state-files.js";
 import { prepareState } from "./state-store.js";
@@ -139,7 +140,15 @@ export class Engine {
       await store.close().catch(() => {});
       throw error;
     }
-    const runtime = createRuntime(runtimeSettings, { stateDir: project.stateDir, clock, logger });
+    let fleet: Fleet | undefined;
+    try {
+      fleet = await attachFleet(runtimeSettings, project.stateDir, logger);
+    } catch (error) {
+      dataPlane.close();
+      await store.close().catch(() => {});
+      throw error;
+    }
+    const runtime = createRuntime(runtimeSettings, { stateDir: project.stateDir, clock, logger, agentChannel: agentChannel(fleet) });
     // What an earlier engine left running, checked to be the same processes; recovery sorts them out.
     const adopted = await runtime.adopt();
     const environments = project.config.environments.map(
@@ -154,12 +163,18 @@ export class Engine {
           logger,
           projectDir: project.dir,
           resolveEnv: (env) => resolveSecrets(env, secrets, redactor, { warn: (message) => logger.warn(message) }),
-          proxy: dataPlane.proxy({
-            environment: config.name,
-            listen: options.proxyListen ?? config.proxy.listen,
-            workers: config.proxy.workers,
-            upstreamTimeoutMs: 60_000,
-          }),
+          proxy: environmentProxy(
+            fleet,
+            runtime,
+            dataPlane.proxy({
+              environment: config.name,
+              listen: options.proxyListen ?? config.proxy.listen,
+              workers: config.proxy.workers,
+              upstreamTimeoutMs: 60_000,
+            }),
+            config,
+            logger,
+          ),
         }),
     );
     const engine = new Engine({ project, store, runtime, files, clock, logger, environments, configSnapshots: configs, artifacts, dataPlane, postmortemsConfig: postmortems, leadership });
@@ -301,6 +316,7 @@ export class Engine {
       } else {
         await Promise.all(this.environments.map((e) => e.stop().catch(failed(e))));
         await this.dataPlane.shutdown(5_000).catch((error) => this.logger.warn("data plane shutdown failed", { error: String(error) }));
+        if (this.runtime.kind === "ssh") this.runtime.close(); // lets go of the hosts' daemons, which keep running
       }
       const message = keep ? `engine stopped; the data plane (pid ${this.dataPlane.info.pid}) keeps serving` : "engine and data plane stopped";
       await this.store.events.append({ type: "engine.stopped", message, data: { keepDataPlane: keep } }).catch(() => {});

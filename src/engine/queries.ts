@@ -6,6 +6,7 @@ import type { TrafficSummary } from "../metrics/index.js";
 import type { ArtifactProvenance, EngineEvent, Release } from "../store/index.js";
 import type { Engine } from "./engine.js";
 import type { Drift } from "./drift.js";
+import { hostsStatus, type HostStatus } from "./fleet-wiring.js";
 import type { EnvironmentRuntime } from "./environment.js";
 
 export interface ServiceStatus {
@@ -44,6 +45,8 @@ export interface ProjectStatus {
   /** Changes made outside the engine, from the last drift scan. */
   drift: readonly Drift[];
   events: EngineEvent[];
+  /** With `runtime: ssh`: each host, whether its daemon answers, its load and free disk. */
+  hosts?: HostStatus[];
   /** Leader or standby (PostgreSQL), or the single engine (SQLite); its term and the leader's address. */
   leadership: LeadershipStatus;
 }
@@ -58,6 +61,7 @@ export async function projectStatus(engine: Engine, only?: string): Promise<Proj
     environments: await Promise.all(environments.map((e) => environmentStatus(engine, e))),
     drift: engine.drift.findings,
     events: await engine.store.events.list({ limit: 10, environment: only }),
+    hosts: await hostsStatus(engine.runtime),
     leadership: engine.leadership.status(),
   };
 }
