@@ -30,6 +30,7 @@ import { loadProject } from "../src/config/index.js";
 import { silentLogger } from "../src/core/logger.js";
 import { Engine, createOperations } from "../src/engine/index.js";
 import { fmt, median, percentile } from "./stats.js";
+import { chromiumArgs } from "../test/helpers/browser.js";
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "");
@@ -62,7 +63,7 @@ const startMs = performance.now() - started;
 const api = createApi({ engine, token: engine.files.token() });
 await api.listen({ host: "127.0.0.1", port: 0 });
 const base = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
-const browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"], headless: true });
+const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
 
 const cleanup = async () => {
   await browser.close().catch(() => {});

@@ -9,6 +9,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { createApi } from "../../src/api/index.js";
 import { startProject, testConfig, type TestProject } from "../helpers/project.js";
 import { waitFor } from "../helpers/wait.js";
+import { chromiumArgs } from "../helpers/browser.js";
 
 const chromiumPath = "/usr/bin/chromium";
 const artifacts = resolve(import.meta.dirname, "../../test-artifacts/dashboard");
@@ -45,7 +46,7 @@ describe("web dashboard", { skip: missing }, () => {
     api = createApi({ engine: project.engine, token: project.token });
     await api.listen({ host: "127.0.0.1", port: 0 });
     base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"], headless: true });
+    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
   });
 
