@@ -90,16 +90,42 @@ export class FleetProxy implements Proxy {
     }
   }
 
+  /**
+   * A switch (some route's release changes) is all or nothing: every host is asked first whether it
+   * answers, and when one does not take the new table, the hosts that took it get the previous one
+   * back before FLEET_HOST_FAILED. A table with the same releases (an instance replaced) goes to
+   * every host that answers.
+   */
   async apply(routes: Route[]): Promise<SwitchResult> {
     const began = performance.now();
     const hosts = this.#options.hosts;
+    const previous = this.#routes;
+    const switching = releasesOf(routes) !== releasesOf(previous);
+    if (switching) {
+      const answers = await Promise.allSettled(hosts.map((h) => h.proxy.inFlight("")));
+      this.#note(answers);
+      if (answers.some((r) => r.status === "rejected")) {
+        await this.#options.front.apply(this.#frontTable(previous));
+        throw this.#failure(answers, "did not answer before the switch; no host switched");
+      }
+    }
     const results = await Promise.allSettled(hosts.map((h) => h.proxy.apply(this.#partFor(h.name, routes))));
-    results.forEach((r, i) => (r.status === "fulfilled" ? this.#lost.delete(hosts[i]!.name) : this.#lost.add(hosts[i]!.name)));
+    this.#note(results);
+    if (switching && results.some((r) => r.status === "rejected")) {
+      // Never a mixed state: the hosts that took the new table go back to the previous one.
+      await Promise.allSettled(hosts.filter((_, i) => results[i]!.status === "fulfilled").map((h) => h.proxy.apply(this.#partFor(h.name, previous))));
+      await this.#options.front.apply(this.#frontTable(previous));
+      throw this.#failure(results, "did not take the new route table; the other hosts went back to the previous one");
+    }
     this.#routes = routes;
-    // The front door leaves out a host that did not take the table, whatever the outcome.
     const front = await this.#options.front.apply(this.#frontTable(routes));
     if (results.some((r) => r.status === "rejected")) throw this.#failure(results, "did not take the new route table");
     return { version: front.version, ackMs: Math.round((performance.now() - began) * 100) / 100 };
+  }
+
+  /** Hosts that failed a request are left out of the front door until one succeeds. */
+  #note(results: PromiseSettledResult<unknown>[]): void {
+    results.forEach((r, i) => (r.status === "fulfilled" ? this.#lost.delete(this.#options.hosts[i]!.name) : this.#lost.add(this.#options.hosts[i]!.name)));
   }
 
   async inFlight(releaseId: string): Promise<number> {
@@ -160,6 +186,14 @@ export class FleetProxy implements Proxy {
     this.#options.logger.warn(`hosts ${what}`, { hosts: names });
     return new EngineError("FLEET_HOST_FAILED", `Host${names.length > 1 ? "s" : ""} ${failed.join(", ")} ${what}.`, { details: { hosts: names } });
   }
+}
+
+/** Which release each route serves, as one comparable string. */
+function releasesOf(routes: Route[]): string {
+  return routes
+    .map((r) => `${r.environment}\0${r.host}\0${r.pathPrefix}\0${r.releaseId}`)
+    .sort()
+    .join("\n");
 }
 
 /** One table from several hosts' tables: routes by (host, path), their upstreams together. */

@@ -68,23 +68,41 @@ describe("a fleet of three hosts (three data-plane daemons), end to end", { time
     for (let i = 0; i < 6; i++) assert.equal((await get(p.proxyUrl)).version, "v2");
   });
 
-  it("fails a deploy naming the host whose daemon was killed; the other hosts keep serving v2", async () => {
+  it("waits for a slow host (its daemon paused mid-deploy) and switches every host, without a failed request", async () => {
+    const b = hosts.find((h) => h.name === "b")!;
+    const load = startLoad(p.proxyUrl, { connections: 4, maxMs: 120_000 });
+    const deploying = deploy(p, p.artifact({ version: "v3" }));
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(b.pid(), "SIGSTOP");
+    await new Promise((r) => setTimeout(r, 1_500));
+    process.kill(b.pid(), "SIGCONT");
+    const result = await deploying;
+    const totals = await load.stop();
+    assert.equal(result.release.state, "watching");
+    assert.equal(totals.failures, 0, `failures: ${JSON.stringify(totals.problems)}`);
+    assert.deepEqual(placement(p, result.release.id), { a: 1, b: 1, c: 1 });
+    for (let i = 0; i < 6; i++) assert.equal((await get(p.proxyUrl)).version, "v3");
+  });
+
+  it("fails a deploy naming the host whose daemon was killed; the other hosts keep serving v3", async () => {
     const c = hosts.find((h) => h.name === "c")!;
-    process.kill(c.pid(), "SIGKILL");
+    const known = new Set(p.engine.runtime.list().map((i) => i.releaseId));
     const load = startLoad(p.proxyUrl, { connections: 4, maxMs: 120_000 });
     let error: EngineError | undefined;
-    try {
-      await deploy(p, p.artifact({ version: "v3" }));
-    } catch (e) {
-      error = e as EngineError;
-    }
+    const deploying = deploy(p, p.artifact({ version: "v4" })).catch((e: EngineError) => (error = e));
+    // Mid-deploy: once the new release's first instance runs on host a.
+    await waitFor("v4's first instance", () => p.engine.runtime.list().some((i) => !known.has(i.releaseId) && i.labels.host === "a"), 60_000);
+    process.kill(c.pid(), "SIGKILL");
+    await deploying;
     const totals = await load.stop();
     assert.ok(error, "the deploy failed");
     assert.equal(error.code, "FLEET_HOST_FAILED", error.message);
     assert.match(error.message, /\bc\b/);
-    assert.deepEqual(Object.keys(totals.versions), ["v2"], `only v2 served: ${JSON.stringify(totals.versions)}`);
+    assert.deepEqual(Object.keys(totals.versions), ["v3"], `only v3 served: ${JSON.stringify(totals.versions)}`);
     assert.equal(totals.failures, 0, `failures: ${JSON.stringify(totals.problems)}`);
-    for (let i = 0; i < 4; i++) assert.equal((await get(p.proxyUrl)).version, "v2");
+    for (let i = 0; i < 4; i++) assert.equal((await get(p.proxyUrl)).version, "v3");
+    const left = p.engine.runtime.list().filter((i) => !known.has(i.releaseId) && i.status === "running" && i.labels.host !== "c");
+    assert.deepEqual(left.map((i) => i.id), [], "no instance of the failed release runs on the hosts that answer");
     await waitFor("the front door to leave out the lost host", () => frontDoor(p).serving().join() === "a,b", 30_000);
     const status = await p.api.get<ProjectStatus>("/v1/status");
     assert.deepEqual(status.hosts?.map((h) => [h.name, h.reachable]), [["a", true], ["b", true], ["c", false]]);
