@@ -1,4 +1,5 @@
 export { Engine, expandEnv, secretProviders, type EngineOptions } from "./engine.js";
+export { forwardEnvironmentHosts, prepareEnvironmentHosts, type ForwardedEnvironment } from "./hosts-wiring.js";
 export { EnvironmentRuntime } from "./environment.js";
 export { createOperations, forceUnlock, type Operations, type Call, type Followed, type Unlocked } from "./operations.js";
 export { projectStatus, serviceReleases, serviceLogs, requireService, type ProjectStatus, type EnvironmentStatus, type ServiceStatus, type InstanceLogs, type ReleaseWithProvenance } from "./queries.js";

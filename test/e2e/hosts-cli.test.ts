@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { loadProject } from "../../src/config/index.js";
+import { DataPlane } from "../../src/dataplane/index.js";
+import { forwardEnvironmentHosts } from "../../src/engine/index.js";
 import { CliProject } from "../helpers/cli.js";
 import { leftoverNamespaces, processGone, startTestHosts, type TestHosts } from "../helpers/netns-hosts.js";
 import { testConfig } from "../helpers/project.js";
@@ -76,6 +79,19 @@ describe("engineroom hosts check and bootstrap over 3 namespace hosts", { skip, 
     const again = await p.run(["hosts", "bootstrap", "--json"]);
     assert.equal(again.code, 0, again.out);
     assert.deepEqual((JSON.parse(again.out) as { hosts: { daemon: string }[] }).hosts.map((r) => r.daemon), ["running", "running", "running"]);
+
+    // The daemons through their forwarded control sockets, in the shape of the ssh runtime's hosts.
+    const forwarded = await forwardEnvironmentHosts(loadProject(join(p.dir, "engineroom.yaml")), "production");
+    try {
+      assert.deepEqual(forwarded.hosts.map((h) => [h.name, h.address, h.labels]), hosts.hosts.map((h, i) => [h.name, h.address, { n: String(i + 1) }]));
+      for (const [i, host] of forwarded.hosts.entries()) {
+        const plane = await DataPlane.attach({ stateDir: join(p.dir, "probe", host.name), socket: host.control_socket, start: false });
+        assert.equal(plane.info.pid, daemons[i]);
+        plane.close();
+      }
+    } finally {
+      await forwarded.close();
+    }
 
     const after = await p.run(["hosts", "check"]);
     assert.equal(after.code, 0, after.out);

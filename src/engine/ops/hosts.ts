@@ -1,9 +1,6 @@
-import { join } from "node:path";
-import type { EnvironmentHosts } from "../../config/index.js";
-import { EngineError, redactor } from "../../core/index.js";
-import { bootstrapHost, checkHost, prepareHosts, type HostBootstrap, type HostCheck, type PreparedHost } from "../../hosts/index.js";
-import { providerFor } from "../../secrets/index.js";
-import { secretProviders, type Engine } from "../engine.js";
+import { bootstrapHost, checkHost, type HostBootstrap, type HostCheck } from "../../hosts/index.js";
+import type { Engine } from "../engine.js";
+import { prepareEnvironmentHosts } from "../hosts-wiring.js";
 
 /** The ssh host operations of the façade (see ../operations.ts): `engineroom hosts check|bootstrap`, GET /v1/hosts, POST /v1/hosts/bootstrap. */
 export interface HostOperations {
@@ -17,32 +14,7 @@ export interface HostOperations {
 }
 
 export function hostOperations(engine: Engine): HostOperations {
-  const prepare = async (only: string | undefined): Promise<PreparedHost[]> => {
-    const environments = engine.project.config.environments;
-    if (only !== undefined && !environments.some((e) => e.name === only)) {
-      throw new EngineError("ENVIRONMENT_UNKNOWN", `There is no environment ${only}.`, { details: { environment: only } });
-    }
-    const secrets = secretProviders(engine.project);
-    const prepared: PreparedHost[] = [];
-    for (const env of environments) {
-      if ((only !== undefined && env.name !== only) || env.runtime !== "ssh") continue;
-      const fleet: EnvironmentHosts = { runtime: "ssh", hosts: env.hosts ?? {}, known_hosts: env.known_hosts, trust_on_first_use: env.trust_on_first_use ?? false };
-      prepared.push(
-        ...(await prepareHosts(env.name, fleet, {
-          dir: join(engine.project.stateDir, "hosts", env.name),
-          projectDir: engine.project.dir,
-          readKey: async (ref) => {
-            const key = await providerFor(secrets, ref.provider).provider.get(ref.secret);
-            // Line by line too: a part of the key that leaks into some output is caught as well.
-            for (const line of key?.split("\n") ?? []) if (!line.startsWith("-----")) redactor.add(ref.secret, line.trim());
-            if (key) redactor.add(ref.secret, key);
-            return key;
-          },
-        })),
-      );
-    }
-    return prepared;
-  };
+  const prepare = (only: string | undefined) => prepareEnvironmentHosts(engine.project, only);
   return {
     async hosts(options = {}) {
       return Promise.all((await prepare(options.environment)).map(checkHost));
