@@ -3,6 +3,7 @@ import { Engine, apiListen, reachableHost } from "../engine/index.js";
 import { createLogger, formatAddress, toEngineError } from "../core/index.js";
 import { project, type GlobalOptions } from "./context.js";
 import { bold, green, progressPrinter, renderError } from "./render.js";
+import { serveStandby } from "./standby.js";
 
 export interface UpOptions extends GlobalOptions {
   /** Deploy each service's declared artifact when it has no live release. */
@@ -16,12 +17,20 @@ export async function up(options: UpOptions): Promise<number> {
   const say = (line: string) => process.stderr.write(line + "\n");
   // Beyond loopback only with TLS (API_TLS_REQUIRED), checked before anything starts.
   const listen = apiListen(loaded);
+  let standby: Promise<{ close(): Promise<void> } | undefined> | undefined;
   const engine = await Engine.start({
     project: loaded,
     logger,
     onProgress: progressPrinter(),
     // Another engine on the same PostgreSQL leads: wait here until its lease ends, then lead.
-    onStandby: (leader) => say(`standby: ${leader ? `${leader.holder}${leader.address ? ` (api ${leader.address})` : ""} leads in term ${leader.term}` : "waiting for the lease"}; this engine leads when its lease ends`),
+    onStandby: (leader) => {
+      say(`standby: ${leader ? `${leader.holder}${leader.address ? ` (api ${leader.address})` : ""} leads in term ${leader.term}` : "waiting for the lease"}; this engine leads when its lease ends`);
+      // Meanwhile the API's address answers NOT_LEADER with the leader's address.
+      standby = serveStandby(listen, leader).catch((error: unknown) => {
+        say(`standby: cannot listen on ${loaded.config.api.listen} (${String(error)}); waiting without it`);
+        return undefined;
+      });
+    },
     // A deposed leader stops (its data plane keeps serving) and exits 75, for its supervisor to start it again as a standby.
     onDeposed: (reason) => {
       say(`lost the leadership: ${reason}; the engine stopped (its data plane keeps serving)`);
@@ -29,6 +38,7 @@ export async function up(options: UpOptions): Promise<number> {
       process.exit(75);
     },
   });
+  await (await standby)?.close();
   const api = createApi({ engine, token: engine.files.token(), ...(listen.tls && { https: { cert: listen.tls.cert, key: listen.tls.key } }) });
   try {
     await api.listen({ host: listen.host, port: listen.port });

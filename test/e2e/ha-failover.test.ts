@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import { CliProject } from "../helpers/cli.js";
+import { freePort } from "../helpers/ports.js";
 import { testConfig } from "../helpers/project.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -29,13 +30,15 @@ describe("leader failover between two engines on one PostgreSQL", { skip: url ? 
   const schema = `er_ha_e2e_${randomBytes(5).toString("hex")}`;
   let a: CliProject;
   let b: CliProject;
+  let bApi: number;
 
   before(async () => {
     await admin(`CREATE SCHEMA ${schema}`);
     const storeUrl = `${url}${url!.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     const config = testConfig("", `store:\n  url: "${storeUrl}"\nha:\n  lease: 3s\n  renew: 1s\n`);
     a = new CliProject(config);
-    b = new CliProject(config);
+    bApi = await freePort();
+    b = new CliProject(config.replace("api:\n  listen: 127.0.0.1:0", `api:\n  listen: 127.0.0.1:${bApi}`));
   });
 
   after(async () => {
@@ -59,9 +62,17 @@ describe("leader failover between two engines on one PostgreSQL", { skip: url ? 
       const [row] = await admin<{ term: string; holder: string }>(`SELECT term, holder FROM ${schema}.leader_lease`);
       return row?.term === "1" && row.holder.includes(`:${a.engine!.pid}:`);
     });
+    // b answers on its API's address once it stands by (it claimed, and found the lease held).
+    await waitFor("the standby answering", () => fetch(`http://127.0.0.1:${bApi}/v1/health`).then(() => true, () => false), 60_000);
     await new Promise((resolve) => setTimeout(resolve, 2_500)); // more than two renewals: b had its chances to claim
     assert.equal(existsSync(join(b.dir, ".engineroom/engine.json")), false, "the standby must not start while the leader renews");
     assert.equal((await admin<{ term: string }>(`SELECT term FROM ${schema}.leader_lease`))[0]?.term, "1");
+    // The standby's API address answers every request NOT_LEADER, naming the leader's API.
+    const refused = await fetch(`http://127.0.0.1:${bApi}/v1/deploy`, { method: "POST" });
+    assert.equal(refused.status, 409);
+    const { error } = (await refused.json()) as { error: { code: string; hint: string } };
+    assert.equal(error.code, "NOT_LEADER");
+    assert.ok(error.hint.includes(leading.leader.address), error.hint);
 
     await a.kill("SIGKILL");
     await standby;
