@@ -319,6 +319,9 @@ export class LocalRuntime implements Runtime {
   /** Notices a shim that is gone. Its exit is then reported once. */
   #check(tracked: Tracked): void {
     if (tracked.finishing || isRunning(tracked.record.pid, tracked.record.pidStartTime)) return;
+    // A shim this runtime started is ours to reap: the poll may see it gone (a zombie) before Node has
+    // reaped it, and only the child's exit event knows the signal that ended it.
+    if (tracked.child && tracked.child.exitCode === null && tracked.child.signalCode === null) return;
     tracked.finishing = true;
     const { id, pid } = tracked.record;
     const recorded = this.#files.readExit(id);
