@@ -84,6 +84,19 @@ describe("a fleet of three hosts (three data-plane daemons), end to end", { time
     for (let i = 0; i < 6; i++) assert.equal((await get(p.proxyUrl)).version, "v3");
   });
 
+  it("a restarted engine adopts the instances on every host; they served throughout", async () => {
+    const before = p.engine.runtime.list().filter((i) => i.status === "running").map((i) => `${i.labels.host}:${i.id}:${i.pid}`).sort();
+    const load = startLoad(p.proxyUrl, { connections: 4, maxMs: 120_000 });
+    await p.engine.stop({ keepDataPlane: true });
+    await p.restart();
+    const totals = await load.stop();
+    const after = p.engine.runtime.list().filter((i) => i.status === "running").map((i) => `${i.labels.host}:${i.id}:${i.pid}`).sort();
+    assert.deepEqual(after, before, "the same instances, adopted on their hosts");
+    assert.equal(totals.failures, 0, `failures: ${JSON.stringify(totals.problems)}`);
+    assert.equal((await get(p.proxyUrl)).version, "v3");
+    assert.deepEqual(frontDoor(p).serving(), ["a", "b", "c"]);
+  });
+
   it("fails a deploy naming the host whose daemon was killed; the other hosts keep serving v3", async () => {
     const c = hosts.find((h) => h.name === "c")!;
     const known = new Set(p.engine.runtime.list().map((i) => i.releaseId));
