@@ -36,7 +36,7 @@ export class Leadership {
   #role: LeadershipStatus["role"];
   #leader: LeaderState | undefined;
   #lastRenewal = 0;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #stop = new AbortController();
   #lost: ((reason: string) => void) | undefined;
   #stopped = false;
   #address: string | null;
@@ -99,7 +99,7 @@ export class Leadership {
   /** Stops renewing and gives the lease up, so that a standby leads at once. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#stop.abort();
     if (this.#role === "leader") {
       this.#role = "standby";
       await this.store.leader.resign(this.holder).catch(() => false);
@@ -118,8 +118,11 @@ export class Leadership {
 
   #schedule(): void {
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => void this.#renew(), this.settings.renewMs);
-    this.#timer.unref();
+    // On the engine's clock (a ManualClock in tests); stop() ends the wait.
+    this.parts.clock.sleep(this.settings.renewMs, this.#stop.signal).then(
+      () => this.#renew(),
+      () => undefined,
+    );
   }
 
   async #renew(): Promise<void> {

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { ManualClock, isEngineError } from "../../core/index.js";
-import { startTcpProxy, throughProxy, type TcpProxy } from "../../../test/helpers/tcp-proxy.js";
-import { adminQuery } from "../test-support.js";
+import { storesOnOneSchema, type TcpProxy } from "../../../test/helpers/tcp-proxy.js";
 import { SqliteStore } from "../sqlite/index.js";
-import { PostgresStore } from "./index.js";
+import type { PostgresStore } from "./index.js";
 
 const url = process.env.ENGINEROOM_TEST_POSTGRES_URL;
 const leaseMs = 10_000;
@@ -17,27 +15,19 @@ function isNotLeader(error: unknown): boolean {
 }
 
 describe("leader lease and fencing on PostgreSQL", { skip: url ? false : "ENGINEROOM_TEST_POSTGRES_URL not set: leader lease tests on PostgreSQL skipped" }, () => {
-  const schema = `er_ha_${randomBytes(6).toString("hex")}`;
   const clock = new ManualClock(); // both engines' clocks, in step
+  let stores: Awaited<ReturnType<typeof storesOnOneSchema>>;
   let proxy: TcpProxy;
   let a: PostgresStore; // reaches PostgreSQL through the proxy, so its link can be cut
   let b: PostgresStore;
 
   before(async () => {
-    const target = new URL(url!);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    b = new PostgresStore({ url: url!, clock, schema });
-    await b.migrate();
-    a = new PostgresStore({ url: throughProxy(url!, proxy), clock, schema, connectTimeoutMs: 2_000 });
+    stores = await storesOnOneSchema(url!, clock, "er_ha");
+    ({ a, b, proxy } = stores);
     await a.migrate();
   });
 
-  after(async () => {
-    await a?.close().catch(() => {});
-    await b?.close();
-    await proxy?.close();
-    await adminQuery(url!, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  });
+  after(() => stores?.cleanup());
 
   it("one engine leads; the other stands by and its writes are refused with the leader's address", async () => {
     const first = await a.leader.claim("engine-a", "127.0.0.1:7001", leaseMs);
