@@ -1,5 +1,5 @@
 import { EngineError, newId, type Clock } from "../core/index.js";
-import type { DrillRunRecord, DrillTimings, NewEvent, Store } from "../store/index.js";
+import { startedDrillRun, type DrillRunRecord, type DrillTimings, type NewEvent, type Store } from "../store/index.js";
 import type { DrillDefinition, DrillType } from "./config.js";
 import { DrillLoad, type LoadFailure, type LoadTarget } from "./load.js";
 import { judge } from "./rules.js";
@@ -168,22 +168,7 @@ export class DrillRunner {
 }
 
 function newRun(drill: DrillDefinition, trigger: string, startedAt: number): DrillRunRecord {
-  return {
-    id: newId("drl", startedAt),
-    drill: drill.name,
-    type: drill.type,
-    service: drill.service,
-    environment: drill.environment,
-    trigger,
-    state: "running",
-    startedAt,
-    finishedAt: null,
-    releaseId: null,
-    timings: { detectedAfterMs: null, rolledBackAfterMs: null, healthyAfterMs: null },
-    requests: { sent: 0, failed: 0, failedInsideFault: 0, failedOutsideFault: 0 },
-    rules: [],
-    reason: "",
-  };
+  return startedDrillRun({ id: newId("drl", startedAt), drill: drill.name, type: drill.type, service: drill.service, environment: drill.environment, trigger, startedAt });
 }
 
 function startedEvent(run: DrillRunRecord, drill: DrillDefinition): NewEvent {

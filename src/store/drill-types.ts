@@ -58,3 +58,17 @@ export interface DrillRepo {
   /** Newest started first. */
   list(query?: DrillRunQuery): Promise<DrillRunRecord[]>;
 }
+
+/** A run just started: nothing measured yet. */
+export function startedDrillRun(run: Pick<DrillRunRecord, "id" | "drill" | "type" | "service" | "environment" | "trigger" | "startedAt">): DrillRunRecord {
+  return {
+    ...run,
+    state: "running",
+    finishedAt: null,
+    releaseId: null,
+    timings: { detectedAfterMs: null, rolledBackAfterMs: null, healthyAfterMs: null },
+    requests: { sent: 0, failed: 0, failedInsideFault: 0, failedOutsideFault: 0 },
+    rules: [],
+    reason: "",
+  };
+}

@@ -6,24 +6,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ManualClock } from "../core/index.js";
-import type { DrillRunRecord, Store } from "./types.js";
+import { startedDrillRun, type DrillRunRecord, type Store } from "./types.js";
 
 export function drillContract(get: () => { store: Store; clock: ManualClock }): void {
   const run = (id: string, drill: string, startedAt: number, overrides: Partial<DrillRunRecord> = {}): DrillRunRecord => ({
-    id,
-    drill,
-    type: "rollback",
-    service: "web",
-    environment: "staging",
-    trigger: "cli",
-    state: "running",
-    startedAt,
-    finishedAt: null,
-    releaseId: null,
-    timings: { detectedAfterMs: null, rolledBackAfterMs: null, healthyAfterMs: null },
-    requests: { sent: 0, failed: 0, failedInsideFault: 0, failedOutsideFault: 0 },
-    rules: [],
-    reason: "",
+    ...startedDrillRun({ id, drill, type: "rollback", service: "web", environment: "staging", trigger: "cli", startedAt }),
     ...overrides,
   });
 

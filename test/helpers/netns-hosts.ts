@@ -7,9 +7,8 @@
  * folder. `cut(name)` takes the host's link down (the root side of its veth), `restore(name)` brings
  * it back, `slow(name, ms)` delays its packets with tc netem when the kernel has it.
  *
- *   const lab = await startTestHosts(3);
- *   if (typeof lab === "string") return t.skip(lab);
- *   try { ... } finally { await lab.stop(); }
+ * `startTestHosts(n)` answers the hosts, or a string saying why they cannot be made here, which the
+ * test passes to `t.skip`; a test that got hosts ends them with `stop()` in a `finally`.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
