@@ -49,7 +49,7 @@ export async function up(options: UpOptions): Promise<number> {
   const bound = api.server.address();
   // What a client of this machine dials (and names in Host): a wildcard bind is reached by loopback.
   const apiAddress = typeof bound === "object" && bound ? formatAddress(reachableHost(bound.address), bound.port) : loaded.config.api.listen;
-  engine.leadership.advertise(`${listen.tls ? "https" : "http"}://${apiAddress}`);
+  await engine.leadership.advertise(`${listen.tls ? "https" : "http"}://${apiAddress}`);
   const first = engine.environments[0]!;
   engine.files.writeEngineInfo({
     pid: process.pid,

@@ -50,9 +50,11 @@ export class Leadership {
     this.#address = parts.address;
   }
 
-  /** The API address standbys name in NOT_LEADER's hint (the bound one, once the API listens); sent with the next renewal. */
-  advertise(address: string): void {
+  /** The API address standbys name in NOT_LEADER's hint (the bound one, once the API listens): a leader writes it at once, with a renewal. */
+  async advertise(address: string): Promise<void> {
     this.#address = address;
+    if (this.#role !== "leader") return;
+    await this.#claim().catch((error: unknown) => this.parts.logger.warn("leader lease renewal failed", { error: String(error) }));
   }
 
   get leading(): boolean {
