@@ -1,10 +1,18 @@
 import type { IncidentQuery, IncidentRecord, IncidentRepo } from "../incident-types.js";
 import type { EngineEvent, NewEvent } from "../types.js";
-import { SqlRepo, type SqlValue } from "./database.js";
-import { appendEvent } from "./events.js";
+import { SqlRepo } from "./database.js";
+import { DocumentTable } from "./documents.js";
 
 /** States in which an incident is still open (the rest are over). */
 const openStates = ["triage", "investigating", "mitigated"] as const;
+
+const incidents = new DocumentTable({
+  name: "incidents",
+  key: "id",
+  columns: (incident: IncidentRecord) => ({ id: incident.id, state: incident.state, opened_at: incident.openedAt, updated_at: incident.updatedAt }),
+  replaces: ["state", "updated_at"],
+  order: "opened_at DESC, id DESC",
+});
 
 /**
  * The incidents table: columns for what is filtered or ordered by, the record whole as JSON in
@@ -13,33 +21,15 @@ const openStates = ["triage", "investigating", "mitigated"] as const;
  */
 export class SqlIncidentRepo extends SqlRepo implements IncidentRepo {
   put(incident: IncidentRecord, events: readonly NewEvent[] = []): Promise<EngineEvent[]> {
-    return this.db.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO incidents (id, state, opened_at, updated_at, detail) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, detail = excluded.detail
-         RETURNING id`,
-        [incident.id, incident.state, incident.openedAt, incident.updatedAt, JSON.stringify(incident)],
-      );
-      const appended: EngineEvent[] = [];
-      for (const event of events) appended.push(await appendEvent(tx, this.now(), event));
-      return appended;
-    });
+    return incidents.putWithEvents(this.db, this.now, incident, events);
   }
 
-  async get(id: string): Promise<IncidentRecord | undefined> {
-    const [row] = await this.db.query<{ detail: string }>("SELECT detail FROM incidents WHERE id = ?", [id]);
-    return row && (JSON.parse(row.detail) as IncidentRecord);
+  get(id: string): Promise<IncidentRecord | undefined> {
+    return incidents.get(this.db, id);
   }
 
-  async list(query: IncidentQuery = {}): Promise<IncidentRecord[]> {
-    const params: SqlValue[] = [];
-    let where = "";
-    if (query.open) {
-      where = ` WHERE state IN (${openStates.map(() => "?").join(", ")})`;
-      params.push(...openStates);
-    }
-    params.push(Math.max(0, Math.floor(query.limit ?? 100)));
-    const rows = await this.db.query<{ detail: string }>(`SELECT detail FROM incidents${where} ORDER BY opened_at DESC, id DESC LIMIT ?`, params);
-    return rows.map((row) => JSON.parse(row.detail) as IncidentRecord);
+  list(query: IncidentQuery = {}): Promise<IncidentRecord[]> {
+    const open = query.open ? { sql: `state IN (${openStates.map(() => "?").join(", ")})`, params: openStates } : undefined;
+    return incidents.list(this.db, { where: [open], limit: query.limit ?? 100 });
   }
 }
