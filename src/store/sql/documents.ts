@@ -20,10 +20,10 @@ export interface DocumentTableSpec<T, C extends string> {
   readonly key: NoInfer<C>;
   /** A record's values for the columns other than `detail`: what is filtered or ordered by. */
   readonly columns: (record: T) => Record<C, SqlValue>;
-  /** The columns a put replaces when the key is there already, besides `detail`; the others keep what the first put wrote. */
-  readonly replaces: readonly NoInfer<C>[];
-  /** A list's ORDER BY, unless the list names its own. */
-  readonly order: string;
+  /** The columns a put replaces when the key is there already, besides `detail` (none by default); the others keep what the first put wrote. */
+  readonly replaces?: readonly NoInfer<C>[];
+  /** A list's ORDER BY, unless the list names its own; by the key if neither does. */
+  readonly order?: string;
 }
 
 /**
@@ -44,7 +44,7 @@ export class DocumentTable<T, C extends string> {
 
   /** Writes the record whole: inserted, or replaced by its key. */
   async put(db: SqlExecutor, record: T): Promise<void> {
-    const replaced = [...this.spec.replaces, "detail"].map((column) => `${column} = excluded.${column}`).join(", ");
+    const replaced = [...(this.spec.replaces ?? []), "detail"].map((column) => `${column} = excluded.${column}`).join(", ");
     await this.#insert(db, record, `DO UPDATE SET ${replaced}`);
   }
 
@@ -77,7 +77,7 @@ export class DocumentTable<T, C extends string> {
     const params = conditions.flatMap((condition) => condition.params);
     params.push(Math.max(0, Math.floor(query.limit)));
     const where = conditions.length ? ` WHERE ${conditions.map((condition) => condition.sql).join(" AND ")}` : "";
-    const rows = await db.query<{ detail: string }>(`SELECT detail FROM ${this.spec.name}${where} ORDER BY ${query.order ?? this.spec.order} LIMIT ?`, params);
+    const rows = await db.query<{ detail: string }>(`SELECT detail FROM ${this.spec.name}${where} ORDER BY ${query.order ?? this.spec.order ?? this.spec.key} LIMIT ?`, params);
     return rows.map((row) => JSON.parse(row.detail) as T);
   }
 

@@ -1,5 +1,13 @@
 import type { ActionItem, ActionQuery, ActionRepo, LearningEntry, LearningQuery, LearningRepo, PostmortemRecord, PostmortemRepo } from "../postmortem-types.js";
 import { SqlRepo, type SqlValue } from "./database.js";
+import { DocumentTable } from "./documents.js";
+
+const postmortems = new DocumentTable({
+  name: "postmortems",
+  key: "incident_id",
+  columns: (record: PostmortemRecord) => ({ incident_id: record.incidentId, created_at: record.createdAt, updated_at: record.updatedAt }),
+  replaces: ["updated_at"],
+});
 
 /**
  * The learning log. `services` is also a column written `,web,api,` so that a service's entries are
@@ -70,17 +78,11 @@ export class SqlActionRepo extends SqlRepo implements ActionRepo {
 
 /** Post-mortems, one per incident, whole in `detail`. */
 export class SqlPostmortemRepo extends SqlRepo implements PostmortemRepo {
-  async put(record: PostmortemRecord): Promise<void> {
-    await this.db.query(
-      `INSERT INTO postmortems (incident_id, created_at, updated_at, detail) VALUES (?, ?, ?, ?)
-       ON CONFLICT (incident_id) DO UPDATE SET updated_at = excluded.updated_at, detail = excluded.detail
-       RETURNING incident_id`,
-      [record.incidentId, record.createdAt, record.updatedAt, JSON.stringify(record)],
-    );
+  put(record: PostmortemRecord): Promise<void> {
+    return postmortems.put(this.db, record);
   }
 
-  async get(incidentId: string): Promise<PostmortemRecord | undefined> {
-    const [row] = await this.db.query<{ detail: string }>("SELECT detail FROM postmortems WHERE incident_id = ?", [incidentId]);
-    return row && (JSON.parse(row.detail) as PostmortemRecord);
+  get(incidentId: string): Promise<PostmortemRecord | undefined> {
+    return postmortems.get(this.db, incidentId);
   }
 }
