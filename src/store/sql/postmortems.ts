@@ -1,6 +1,14 @@
 import type { ActionItem, ActionQuery, ActionRepo, LearningEntry, LearningQuery, LearningRepo, PostmortemRecord, PostmortemRepo } from "../postmortem-types.js";
 import { SqlRepo, type SqlValue } from "./database.js";
-import { DocumentTable } from "./documents.js";
+import { compare, DocumentTable } from "./documents.js";
+
+const actions = new DocumentTable({
+  name: "action_items",
+  key: "id",
+  columns: (item: ActionItem) => ({ id: item.id, incident_id: item.incidentId, state: item.state, created_at: item.createdAt }),
+  replaces: ["state"],
+  order: "created_at ASC, id ASC",
+});
 
 const postmortems = new DocumentTable({
   name: "postmortems",
@@ -47,32 +55,17 @@ export class SqlLearningRepo extends SqlRepo implements LearningRepo {
 
 /** Action items: columns for the filters, the item whole in `detail`. */
 export class SqlActionRepo extends SqlRepo implements ActionRepo {
-  async put(item: ActionItem): Promise<void> {
-    await this.db.query(
-      `INSERT INTO action_items (id, incident_id, state, created_at, detail) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET state = excluded.state, detail = excluded.detail
-       RETURNING id`,
-      [item.id, item.incidentId, item.state, item.createdAt, JSON.stringify(item)],
-    );
+  put(item: ActionItem): Promise<void> {
+    return actions.put(this.db, item);
   }
 
-  async get(id: string): Promise<ActionItem | undefined> {
-    const [row] = await this.db.query<{ detail: string }>("SELECT detail FROM action_items WHERE id = ?", [id]);
-    return row && (JSON.parse(row.detail) as ActionItem);
+  get(id: string): Promise<ActionItem | undefined> {
+    return actions.get(this.db, id);
   }
 
-  async list(query: ActionQuery = {}): Promise<ActionItem[]> {
-    const conditions: string[] = [];
-    const params: SqlValue[] = [];
-    if (query.open) conditions.push("state = 'open'");
-    if (query.incidentId !== undefined) {
-      conditions.push("incident_id = ?");
-      params.push(query.incidentId);
-    }
-    params.push(Math.max(0, Math.floor(query.limit ?? 1000)));
-    const where = conditions.length ? ` WHERE ${conditions.join(" AND ")}` : "";
-    const rows = await this.db.query<{ detail: string }>(`SELECT detail FROM action_items${where} ORDER BY created_at ASC, id ASC LIMIT ?`, params);
-    return rows.map((row) => JSON.parse(row.detail) as ActionItem);
+  list(query: ActionQuery = {}): Promise<ActionItem[]> {
+    const open = query.open ? { sql: "state = 'open'", params: [] } : undefined;
+    return actions.list(this.db, { where: [open, compare("incident_id", "=", query.incidentId)], limit: query.limit ?? 1000 });
   }
 }
 
