@@ -7,12 +7,15 @@
  * Instances outlive the engine (they belong to the daemon) and the daemon too: a restarted or
  * handed-over daemon adopts them again from `<state>/agent/instances/`.
  */
-import { cp, mkdir, rename, rm, stat, statfs } from "node:fs/promises";
+import { cp, mkdir, readdir, rename, rm, stat, statfs } from "node:fs/promises";
 import { hostname, loadavg } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { digestFolder } from "../artifact/index.js";
 import { EngineError, type Logger } from "../core/index.js";
-import { LocalRuntime, type ExitInfo, type InstanceSpec } from "../runtime/index.js";
+import { detectDrift, LocalRuntime, type DriftFinding, type ExitInfo, type InstanceSpec } from "../runtime/index.js";
+
+/** One instance whose port `host.drift` checks: `pid` leads its process group. */
+type DriftInstance = Parameters<typeof detectDrift>[0]["instances"][number];
 
 /** What `host.facts` answers: what `status` shows of a host. */
 export interface HostFacts {
@@ -25,7 +28,7 @@ export interface HostFacts {
 }
 
 /** The ops the agent answers, each `{ op, ...args }` on the control socket. */
-export const agentOps = ["instance.port", "instance.start", "instance.stop", "instance.logs", "instance.list", "instance.adopt", "instance.forget", "instance.usage", "artifact.has", "artifact.ensure", "host.facts"] as const;
+export const agentOps = ["instance.port", "instance.start", "instance.stop", "instance.logs", "instance.list", "instance.adopt", "instance.forget", "instance.usage", "artifact.has", "artifact.ensure", "host.facts", "host.drift"] as const;
 export type AgentOp = (typeof agentOps)[number];
 
 export function isAgentOp(op: string): op is AgentOp {
@@ -34,13 +37,25 @@ export function isAgentOp(op: string): op is AgentOp {
 
 const digestPattern = /^sha256:[0-9a-f]{64}$/;
 
+/**
+ * Where the agent of the data plane with state folder `stateDir` keeps artifacts: `artifacts`, one
+ * folder per digest (`sha256-<hex>`), and `incoming`, where a folder shipped over ssh lands before
+ * `artifact.ensure` verifies it and moves it into place (the same file system, so a rename).
+ */
+export function agentArtifactPaths(stateDir: string): { artifacts: string; incoming: string } {
+  const artifacts = join(stateDir, "agent", "artifacts");
+  return { artifacts, incoming: join(artifacts, "incoming") };
+}
+
 export class HostAgent {
   readonly #stateDir: string;
+  readonly #artifacts: { artifacts: string; incoming: string };
   readonly #runtime: LocalRuntime;
   readonly #logger: Logger;
 
   constructor(options: { stateDir: string; logger: Logger; host?: string }) {
     this.#stateDir = join(options.stateDir, "agent");
+    this.#artifacts = agentArtifactPaths(options.stateDir);
     this.#logger = options.logger;
     this.#runtime = new LocalRuntime({ logDir: join(this.#stateDir, "logs"), stateDir: this.#stateDir, host: options.host ?? "127.0.0.1", logger: options.logger });
   }
@@ -57,7 +72,7 @@ export class HostAgent {
 
   /** The folder an artifact of `digest` is unpacked in on this host. */
   artifactDir(digest: string): string {
-    return join(this.#stateDir, "artifacts", digest.replace(":", "-"));
+    return join(this.#artifacts.artifacts, digest.replace(":", "-"));
   }
 
   async handle(op: AgentOp, args: Record<string, unknown>): Promise<unknown> {
@@ -83,11 +98,13 @@ export class HostAgent {
       case "instance.usage":
         return Object.fromEntries(await runtime.usage());
       case "artifact.has":
-        return { present: await this.#has(digestArg(args.digest)) };
+        return { present: await this.#has(digestArg(args.digest)), path: this.artifactDir(digestArg(args.digest)) };
       case "artifact.ensure":
         return this.#ensureArtifact(digestArg(args.digest), String(args.source ?? ""));
       case "host.facts":
         return this.facts();
+      case "host.drift":
+        return this.drift(driftArgs(args));
     }
   }
 
@@ -103,6 +120,22 @@ export class HostAgent {
     };
   }
 
+  /**
+   * Drift on this host (see detectDrift): the instances given have their ports checked, and processes
+   * working in the artifact folders (default: every artifact this agent keeps) outside the groups of
+   * the instances given, of `accounted` and of this agent's own instances are strays.
+   */
+  async drift(input: { instances: DriftInstance[]; accounted: number[]; artifactDirs?: string[] }): Promise<DriftFinding[]> {
+    const own = this.#runtime.list().flatMap((i) => (i.pid === undefined ? [] : [i.pid]));
+    const artifactDirs = input.artifactDirs ?? (await this.#artifactDirs());
+    return detectDrift({ instances: input.instances, accounted: [...input.accounted, ...own], artifactDirs });
+  }
+
+  async #artifactDirs(): Promise<string[]> {
+    const names = await readdir(this.#artifacts.artifacts).catch(() => [] as string[]);
+    return names.filter((name) => /^sha256-[0-9a-f]{64}$/.test(name)).map((name) => join(this.#artifacts.artifacts, name));
+  }
+
   async #has(digest: string): Promise<boolean> {
     return stat(this.artifactDir(digest)).then(
       (s) => s.isDirectory(),
@@ -112,21 +145,32 @@ export class HostAgent {
 
   /**
    * Makes the artifact of `digest` present on this host from `source` (a folder on a store this host
-   * reaches), verifying the digest of what arrived: skipped when it is here already.
+   * reaches), verifying the digest of what arrived: skipped when it is here already. A source in the
+   * agent's `incoming` folder (shipped over ssh) is verified where it is and moved into place, and
+   * removed when its digest is not `digest` or the artifact is here already.
    */
   async #ensureArtifact(digest: string, source: string): Promise<{ shipped: boolean; path: string }> {
     const target = this.artifactDir(digest);
-    if (await this.#has(digest)) return { shipped: false, path: target };
-    if (!source) throw new EngineError("ARTIFACT_NOT_FOUND", `Host ${hostname()} has no artifact ${digest} and no source was given.`);
-    const incoming = `${target}.incoming-${process.pid}-${Date.now()}`;
-    await mkdir(join(this.#stateDir, "artifacts"), { recursive: true, mode: 0o700 });
-    try {
-      await cp(source, incoming, { recursive: true, verbatimSymlinks: true, errorOnExist: true });
-    } catch (error) {
-      await rm(incoming, { recursive: true, force: true });
-      throw new EngineError("ARTIFACT_NOT_FOUND", `Host ${hostname()} could not read the artifact at ${source}: ${(error as Error).message}.`, { cause: error });
+    const shipped = source !== "" && dirname(resolve(source)) === this.#artifacts.incoming;
+    if (await this.#has(digest)) {
+      if (shipped) await rm(source, { recursive: true, force: true });
+      return { shipped: false, path: target };
     }
-    const arrived = await digestFolder(incoming);
+    if (!source) throw new EngineError("ARTIFACT_NOT_FOUND", `Host ${hostname()} has no artifact ${digest} and no source was given.`);
+    await mkdir(this.#artifacts.artifacts, { recursive: true, mode: 0o700 });
+    const incoming = shipped ? source : `${target}.incoming-${process.pid}-${Date.now()}`;
+    if (!shipped) {
+      try {
+        await cp(source, incoming, { recursive: true, verbatimSymlinks: true, errorOnExist: true });
+      } catch (error) {
+        await rm(incoming, { recursive: true, force: true });
+        throw new EngineError("ARTIFACT_NOT_FOUND", `Host ${hostname()} could not read the artifact at ${source}: ${(error as Error).message}.`, { cause: error });
+      }
+    }
+    const arrived = await digestFolder(incoming).catch(async (error) => {
+      await rm(incoming, { recursive: true, force: true });
+      throw error;
+    });
     if (arrived !== digest) {
       await rm(incoming, { recursive: true, force: true });
       throw new EngineError("ARTIFACT_DIGEST_MISMATCH", `What arrived on host ${hostname()} has digest ${arrived}, not ${digest}; nothing was kept.`, { details: { expected: digest, arrived } });
@@ -148,6 +192,22 @@ export class HostAgent {
   close(): void {
     this.#runtime.close();
   }
+}
+
+function driftArgs(args: Record<string, unknown>): { instances: DriftInstance[]; accounted: number[]; artifactDirs?: string[] } {
+  const count = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+  const instances = args.instances ?? [];
+  const accounted = args.accounted ?? [];
+  const valid =
+    Array.isArray(instances) &&
+    instances.every((i: Partial<DriftInstance>) => typeof i?.id === "string" && count(i.pid) && count(i.port)) &&
+    Array.isArray(accounted) &&
+    accounted.every(count) &&
+    (args.artifactDirs === undefined || (Array.isArray(args.artifactDirs) && args.artifactDirs.every((d) => typeof d === "string" && d.startsWith("/"))));
+  if (!valid) {
+    throw new EngineError("API_BAD_REQUEST", "host.drift takes { instances: [{ id, pid, port }], accounted: [pid, ...], artifactDirs?: [absolute folder, ...] }.");
+  }
+  return { instances: instances as DriftInstance[], accounted: accounted as number[], ...(args.artifactDirs ? { artifactDirs: args.artifactDirs as string[] } : {}) };
 }
 
 function digestArg(value: unknown): string {

@@ -6,5 +6,5 @@
 export { DataPlane, type DataPlaneOptions } from "./client.js";
 export { RemoteProxy } from "./remote-proxy.js";
 export { FleetProxy, type FleetProxyHost, type FleetProxyOptions } from "./fleet-proxy.js";
-export { HostAgent, type HostFacts } from "./agent.js";
+export { HostAgent, agentArtifactPaths, type HostFacts } from "./agent.js";
 export { codeVersion, daemonEntry, dataPlanePaths, type HelloResult, type ProxyRecord, type ProxySettings } from "./protocol.js";
