@@ -1,6 +1,13 @@
 import type { ActionItem, ActionQuery, ActionRepo, LearningEntry, LearningQuery, LearningRepo, PostmortemRecord, PostmortemRepo } from "../postmortem-types.js";
-import { SqlRepo, type SqlValue } from "./database.js";
+import { SqlRepo } from "./database.js";
 import { compare, DocumentTable } from "./documents.js";
+
+/** Keyed by `entry_key` (unique, null for an entry that may be appended again): an append takes a key once. */
+const learnings = new DocumentTable({
+  name: "learnings",
+  key: "entry_key",
+  columns: (entry: LearningEntry) => ({ id: entry.id, entry_key: entry.key, date: entry.date, services: `,${entry.services.join(",")},` }),
+});
 
 const actions = new DocumentTable({
   name: "action_items",
@@ -23,32 +30,18 @@ const postmortems = new DocumentTable({
  */
 export class SqlLearningRepo extends SqlRepo implements LearningRepo {
   async append(entry: LearningEntry): Promise<LearningEntry> {
-    const inserted = await this.db.query(
-      `INSERT INTO learnings (id, entry_key, date, services, detail) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (entry_key) DO NOTHING RETURNING id`,
-      [entry.id, entry.key, entry.date, `,${entry.services.join(",")},`, JSON.stringify(entry)],
-    );
-    if (inserted.length > 0 || entry.key === null) return entry;
-    const [row] = await this.db.query<{ detail: string }>("SELECT detail FROM learnings WHERE entry_key = ?", [entry.key]);
-    return JSON.parse(row!.detail) as LearningEntry;
+    if ((await learnings.insertNew(this.db, entry)) || entry.key === null) return entry;
+    // The key was taken: the entry kept is the one first appended under it (never deleted).
+    return (await learnings.get(this.db, entry.key))!;
   }
 
   async list(query: LearningQuery = {}): Promise<LearningEntry[]> {
-    const conditions: string[] = [];
-    const params: SqlValue[] = [];
-    if (query.service !== undefined) {
-      conditions.push("services LIKE ?");
-      params.push(`%,${query.service},%`);
-    }
-    if (query.since !== undefined) {
-      conditions.push("date >= ?");
-      params.push(query.since);
-    }
-    params.push(Math.max(0, Math.floor(query.limit ?? 1000)));
-    const where = conditions.length ? ` WHERE ${conditions.join(" AND ")}` : "";
+    const where = [
+      query.service === undefined ? undefined : compare("services", "LIKE", `%,${query.service},%`),
+      compare("date", ">=", query.since),
+    ];
     const order = query.newest ? "DESC" : "ASC";
-    const rows = await this.db.query<{ detail: string }>(`SELECT detail FROM learnings${where} ORDER BY date ${order}, seq ${order} LIMIT ?`, params);
-    const entries = rows.map((row) => JSON.parse(row.detail) as LearningEntry);
+    const entries = await learnings.list(this.db, { where, order: `date ${order}, seq ${order}`, limit: query.limit ?? 1000 });
     return query.service === undefined ? entries : entries.filter((e) => e.services.includes(query.service!));
   }
 }
