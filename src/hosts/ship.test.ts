@@ -138,6 +138,20 @@ describe("artifacts shipped to a host over ssh", { skip, concurrency: false }, (
     assert.equal(existsSync(join(agentArtifactPaths(host!.stateDir).artifacts, claimed.replace(":", "-"))), false);
   });
 
+  it("a host ssh cannot reach is HOST_UNREACHABLE, without waiting on the stream", async () => {
+    rmSync(original(), { recursive: true, force: true });
+    makeFolder(original(), "four");
+    const { folder, digest } = await copyOf(original(), "four");
+    const closed = { ...target, port: 2 }; // nothing listens there: refused at once, with 2 MB still to send
+    const error = await shipArtifact({ target: closed, remoteStateDir: host!.stateDir, digest, folder, agent: agentFor(folder, []) }).then(
+      () => assert.fail("an unreachable host must be refused"),
+      (e: unknown) => toEngineError(e),
+    );
+    assert.equal(error.code, "HOST_UNREACHABLE");
+    assert.match(error.message, new RegExp(`Host ${host!.name}\\b`));
+    assert.deepEqual(leftovers(), []);
+  });
+
   it("a folder that is not there is ARTIFACT_NOT_FOUND, before anything is sent", async () => {
     const error = await shipArtifact({ target, remoteStateDir: host!.stateDir, digest: `sha256:${"cd".repeat(32)}`, folder: join(hosts.dir, "nowhere"), agent: agentFor("", []) }).then(
       () => assert.fail("a missing folder must be refused"),

@@ -78,6 +78,7 @@ async function streamFolder(target: SshTarget, folder: string, incomingDir: stri
   const exits = Promise.all([finished(tar, { keepStdout: false }), finished(ssh, { keepStdout: true })]);
   tar.stdout.pipe(ssh.stdin);
   ssh.stdin.on("error", () => undefined); // ssh gone early: its exit says why
+  ssh.once("close", () => tar.stdout.destroy()); // and tar, blocked on a full pipe, ends too
   const timer = setTimeout(() => {
     tar.kill("SIGKILL");
     ssh.kill("SIGKILL");
