@@ -4,6 +4,11 @@
  * environment a `Proxy` that works over the control socket. When the connection drops (the data
  * plane was killed), it reconnects, starting the data plane again if it is gone; it comes back with
  * its persisted tables.
+ *
+ * Every request has a bound (`requestTimeoutMs`): a data plane that stops answering without closing
+ * the socket (SIGSTOP, a link cut behind an ssh forward) fails the request with DATAPLANE_UNAVAILABLE,
+ * and the connection counts as lost (destroyed, then reconnected as after a close), so that later
+ * requests do not queue behind a dead one.
  */
 import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
@@ -24,16 +29,52 @@ export interface DataPlaneOptions {
   reconnectMs?: number;
   /** The control socket to reach, when it is not the state folder's: a host's daemon through an ssh-forwarded socket. */
   socket?: string;
+  /** The bound of a quick request (hello, list, facts, port, in-flight count); the others are multiples of it (`requestTimeoutMs`). Default 5 s. */
+  quickRequestMs?: number;
 }
 
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
 }
 
 type ResolvedOptions = Required<Omit<DataPlaneOptions, "socket">>;
 
 const startTimeoutMs = 20_000;
+
+/** The default bound of a quick request. */
+export const defaultQuickRequestMs = 5_000;
+/** Shipping an artifact copies and digests a whole folder on the host. */
+const artifactRequestMs = 600_000;
+/** An instance's stop grace when the request names none (the agent's LocalRuntime default). */
+const defaultStopGraceMs = 10_000;
+
+/**
+ * How long a request of `op` waits for its answer, given the bound of a quick request: a switch
+ * (proxy.apply) 2×; setting up a proxy, starting or adopting instances and a handover 6×; stopping
+ * an instance or a proxy, and a shutdown, their grace plus 2×; shipping an artifact 10 minutes;
+ * anything else 1×.
+ */
+export function requestTimeoutMs(op: string, args: Record<string, unknown>, quickMs = defaultQuickRequestMs): number {
+  switch (op) {
+    case "proxy.apply":
+      return 2 * quickMs;
+    case "proxy.ensure":
+    case "instance.start":
+    case "instance.adopt":
+    case "handover":
+      return 6 * quickMs;
+    case "instance.stop":
+    case "proxy.remove":
+    case "shutdown":
+      return (typeof args.graceMs === "number" ? args.graceMs : defaultStopGraceMs) + 2 * quickMs;
+    case "artifact.ensure":
+      return artifactRequestMs;
+    default:
+      return quickMs;
+  }
+}
 
 export class DataPlane {
   readonly #options: ResolvedOptions;
@@ -41,6 +82,8 @@ export class DataPlane {
   #socket: Socket | undefined;
   #connecting: Promise<void> | undefined;
   #pending = new Map<number, Pending>();
+  /** Why a connection was dropped by this client, for the requests that failed with it. */
+  #lostBecause = new WeakMap<Socket, string>();
   #nextId = 0;
   #closed = false;
   #hello: HelloResult | undefined;
@@ -57,7 +100,7 @@ export class DataPlane {
   handedOver: { from: number; to: number } | undefined;
 
   private constructor(options: DataPlaneOptions) {
-    this.#options = { start: true, entry: daemonEntry, reconnectMs: 15_000, logger: silentLogger, ...options };
+    this.#options = { start: true, entry: daemonEntry, reconnectMs: 15_000, logger: silentLogger, ...options, quickRequestMs: options.quickRequestMs ?? defaultQuickRequestMs };
     const paths = dataPlanePaths(options.stateDir);
     this.#paths = options.socket ? { ...paths, socket: options.socket } : paths;
   }
@@ -65,7 +108,12 @@ export class DataPlane {
   /** Connects to the state folder's data plane, starting it (or handing it over to this build's code) as needed. */
   static async attach(options: DataPlaneOptions): Promise<DataPlane> {
     const plane = new DataPlane(options);
-    await plane.#connect(true);
+    try {
+      await plane.#connect(true);
+    } catch (error) {
+      plane.close();
+      throw error;
+    }
     // Only an engine that will run on it replaces a data plane of other code (`down` does not).
     const ours = codeVersion(plane.#options.entry);
     if (plane.#options.start && plane.#hello!.version !== ours) await plane.#handOver(ours);
@@ -108,14 +156,32 @@ export class DataPlane {
     return () => void this.#connectListeners.delete(listener);
   }
 
-  /** Sends one request; waits for a lost connection to come back first (bounded). */
-  async request<T>(op: string, args: Record<string, unknown> = {}): Promise<T> {
+  /**
+   * Sends one request; waits for a lost connection to come back first (bounded by `reconnectMs`).
+   * No answer within `timeoutMs` (default: `requestTimeoutMs(op, args)`) rejects it with
+   * DATAPLANE_UNAVAILABLE and drops the connection.
+   */
+  async request<T>(op: string, args: Record<string, unknown> = {}, options: { timeoutMs?: number } = {}): Promise<T> {
     if (this.#closed) throw new EngineError("DATAPLANE_UNAVAILABLE", "The connection to the data plane is closed.");
     if (!this.#socket) await this.#reconnect();
+    const socket = this.#socket;
+    if (!socket) throw new EngineError("DATAPLANE_UNAVAILABLE", "The connection to the data plane was lost again while it came back.");
     const id = ++this.#nextId;
+    const timeoutMs = options.timeoutMs ?? requestTimeoutMs(op, args, this.#options.quickRequestMs);
     return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.#socket!.write(JSON.stringify({ id, op, ...args }) + "\n");
+      const timer = setTimeout(() => {
+        if (!this.#pending.delete(id)) return;
+        const why = `no answer to ${op} within ${timeoutMs} ms`;
+        reject(
+          new EngineError("DATAPLANE_UNAVAILABLE", `The data plane at ${this.#paths.socket} gave ${why}; the connection counts as lost.`, {
+            hint: "The data-plane process may be stopped, overloaded or cut off (a link behind an ssh forward); it is reconnected on the next request.",
+            details: { op, timeoutMs },
+          }),
+        );
+        this.#lose(socket, why);
+      }, timeoutMs);
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      socket.write(JSON.stringify({ id, op, ...args }) + "\n");
     });
   }
 
@@ -146,9 +212,18 @@ export class DataPlane {
       socket = await this.#spawn(error as Error);
       if (first) this.started = true;
     }
+    if (this.#closed) {
+      socket.destroy();
+      throw new EngineError("DATAPLANE_UNAVAILABLE", "The connection to the data plane is closed.");
+    }
     this.#adopt(socket);
-    this.#hello = await this.request<HelloResult>("hello");
-    await this.request("metrics.subscribe", this.#lastSeq ? { bootId: this.#lastSeq.bootId, afterSeq: this.#lastSeq.seq } : {});
+    try {
+      this.#hello = await this.request<HelloResult>("hello");
+      await this.request("metrics.subscribe", this.#lastSeq ? { bootId: this.#lastSeq.bootId, afterSeq: this.#lastSeq.seq } : {});
+    } catch (error) {
+      this.#drop(socket, (error as Error).message);
+      throw error;
+    }
   }
 
   /**
@@ -180,7 +255,7 @@ export class DataPlane {
     socket.on("close", () => {
       if (this.#socket !== socket) return;
       this.#socket = undefined;
-      this.#failPending("the data plane went away");
+      this.#failPending(this.#lostBecause.get(socket) ?? "the data plane went away");
       if (!this.#closed) {
         this.#options.logger.warn("lost the data plane; reconnecting");
         void this.#reconnect().catch((error) => this.#options.logger.error("could not reconnect to the data plane", { error: String(error) }));
@@ -201,6 +276,7 @@ export class DataPlane {
     const pending = this.#pending.get(message.id);
     if (!pending) return;
     this.#pending.delete(message.id);
+    clearTimeout(pending.timer);
     if (message.ok) pending.resolve(message.result);
     else {
       const { code, message: text, hint, details } = message.error;
@@ -220,6 +296,8 @@ export class DataPlane {
           this.#options.logger.info("data plane connected again", { pid: this.#hello!.pid });
           return;
         } catch (error) {
+          // A connection that came up but could not be set up again (a proxy's reattach failed) is not kept.
+          if (this.#socket) this.#drop(this.#socket, (error as Error).message);
           if (this.#closed || Date.now() > deadline) {
             throw new EngineError("DATAPLANE_UNAVAILABLE", `The data plane did not come back: ${(error as Error).message}.`, { cause: error });
           }
@@ -276,8 +354,26 @@ export class DataPlane {
     }
   }
 
+  /** The connection counts as lost (a request had no answer in time): closed, which fails what waits on it and reconnects. */
+  #lose(socket: Socket, why: string): void {
+    if (socket.destroyed) return;
+    this.#lostBecause.set(socket, why);
+    if (this.#socket === socket) this.#options.logger.warn("the data plane does not answer; dropping the connection", { why });
+    socket.destroy();
+  }
+
+  /** Drops a connection that is being set up: no reconnection from its close (the caller retries or gives up). */
+  #drop(socket: Socket, why: string): void {
+    if (this.#socket === socket) this.#socket = undefined;
+    socket.destroy();
+    this.#failPending(why);
+  }
+
   #failPending(why: string): void {
-    for (const pending of this.#pending.values()) pending.reject(new EngineError("DATAPLANE_UNAVAILABLE", `No answer from the data plane: ${why}.`));
+    for (const pending of this.#pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(new EngineError("DATAPLANE_UNAVAILABLE", `No answer from the data plane: ${why}.`));
+    }
     this.#pending.clear();
   }
 }

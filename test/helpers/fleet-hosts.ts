@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { processAlive, waitUntilGone } from "../../src/core/index.js";
 import { DataPlane, dataPlanePaths } from "../../src/dataplane/index.js";
 
 /** A "host" on this machine: its own data-plane daemon (proxy and agent) in its own state folder. */
@@ -12,7 +13,14 @@ export interface LocalHost {
   pid(): number;
   /** Starts the daemon again (after a kill): it adopts the instances it left running. */
   restart(): Promise<void>;
-  /** Stops the daemon with its proxy and instances, and removes its folder. */
+  /** Pauses the daemon (SIGSTOP): it keeps its sockets open and answers nothing, as a silent host does. */
+  pause(): void;
+  /** Lets a paused daemon go on (SIGCONT). */
+  resume(): void;
+  /**
+   * Stops the daemon with its proxy and instances, and removes its folder: a paused one is resumed
+   * first, a killed one started again (it adopts the instances it left) so that they stop too.
+   */
   cleanup(): Promise<void>;
 }
 
@@ -23,15 +31,29 @@ export async function startLocalHosts(names: string[]): Promise<LocalHost[]> {
       const paths = dataPlanePaths(stateDir);
       const up = async () => (await DataPlane.attach({ stateDir })).close();
       await up();
+      const pid = () => (JSON.parse(readFileSync(paths.info, "utf8")) as { pid: number }).pid;
+      let paused: number | undefined;
+      const resume = () => {
+        if (paused !== undefined && processAlive(paused)) process.kill(paused, "SIGCONT");
+        paused = undefined;
+      };
       return {
         name,
         stateDir,
         controlSocket: paths.socket,
-        pid: () => (JSON.parse(readFileSync(paths.info, "utf8")) as { pid: number }).pid,
+        pid,
         restart: up,
+        pause() {
+          paused = pid();
+          process.kill(paused, "SIGSTOP");
+        },
+        resume,
         async cleanup() {
-          const plane = await DataPlane.attach({ stateDir, start: false }).catch(() => undefined);
+          resume();
+          const plane = await DataPlane.attach({ stateDir }).catch(() => undefined);
+          const last = plane?.info.pid;
           await plane?.shutdown(2_000).catch(() => {});
+          if (last !== undefined) await waitUntilGone(last, 10_000);
           rmSync(stateDir, { recursive: true, force: true });
         },
       };

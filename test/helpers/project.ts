@@ -106,9 +106,13 @@ export async function startProject(config: string = testConfig(), options: { sto
     },
     async stop() {
       await closeApi?.();
+      closeApi = undefined;
       await project.engine.stop();
     },
     async restart() {
+      // An engine stopped by hand (`engine.stop({ keepDataPlane: true })`) left its API listening.
+      await closeApi?.();
+      closeApi = undefined;
       await boot();
     },
     async cleanup() {
