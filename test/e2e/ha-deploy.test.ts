@@ -6,13 +6,14 @@
  * The shared event log lost and repeated nothing. Every process of both projects ends with the test.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import { processAlive } from "../../src/engine/index.js";
-import { CliProject } from "../helpers/cli.js";
+import { CliProject, cliArgs } from "../helpers/cli.js";
 import { get, startLoad, type LoadResult } from "../helpers/load.js";
 import { freePort } from "../helpers/ports.js";
 import { testConfig } from "../helpers/project.js";
@@ -87,8 +88,8 @@ describe("a deploy in flight when the leader dies", { skip: url ? false : "ENGIN
     await a.up({ args: ["--deploy"] });
     const front = a.proxyUrl() + "/";
     await waitFor("v1 serving on a", async () => (await get(front).catch(() => ({ version: undefined }))).version === "v1", 120_000);
-    const standby = b.up(); // resolves once b leads and serves
-    void standby.catch(() => {});
+    // b stands by (it writes engine.json only once it leads and serves); its cleanup ends it.
+    b.engine = spawn(process.execPath, [...cliArgs(), "up"], { cwd: b.dir, stdio: "ignore" });
     await waitFor("b standing by", () => fetch(`http://127.0.0.1:${bApi}/v1/health`).then((r) => r.status === 409, () => false), 60_000);
 
     const load = startLoad(front, { connections: 4, maxMs: 300_000, maxRequests: 3_000_000 });
@@ -109,7 +110,7 @@ describe("a deploy in flight when the leader dies", { skip: url ? false : "ENGIN
       await a.kill("SIGKILL");
       const cut = await deploying;
       assert.notEqual(cut.code, 0, `the deploy's CLI fails with its engine gone: ${cut.out}`);
-      await standby;
+      await waitFor("b leading and serving", () => b.info()?.pid === b.engine!.pid, 120_000);
 
       // B's recovery failed the cut-off release, once, and said why.
       const [failed] = await sql<{ state: string; reason: string }>("SELECT state, reason FROM releases WHERE id = $1", [release!.id]);
