@@ -41,9 +41,9 @@ export interface LeadershipStatus {
  * resolves once this engine leads. A standby waits there: each failed claim reads the lease, and it
  * claims again just after that lease ends (on its own clock, which the store's claim compares too), or
  * after `renewMs` if that comes first, so that a renewed lease or a new leader is seen. Then the lease
- * is renewed every `renewMs`. When a renewal finds the lease taken, or no renewal succeeded for a whole
- * lease (the database was unreachable: another engine may lead by now), `onLost` is called once; the
- * store refuses this engine's writes from then on anyway (NOT_LEADER), by term.
+ * is renewed every `renewMs`. When a renewal finds the lease taken, or the lease would end before a
+ * renewal gets through (the database unreachable: a standby may claim it then), `onLost` is called
+ * once; the store refuses this engine's writes from then on anyway (NOT_LEADER), by term.
  * On SQLite there is one engine: it leads, and nothing is claimed.
  */
 export class Leadership {
@@ -88,7 +88,6 @@ export class Leadership {
     };
   }
 
-  /** Resolves when this engine leads; rejects if `signal` aborts first. */
   /**
    * Resolves when this engine leads; rejects if `signal` aborts first. `onStandby` is called once, when
    * the first claim finds another leader: with that leader, and `latest` that gives the leader as the
