@@ -1,5 +1,5 @@
 import type { EngineEvent, NewEvent } from "../types.js";
-import type { SqlDatabase, SqlExecutor, SqlValue } from "./database.js";
+import { SqlRepo, type SqlExecutor, type SqlValue } from "./database.js";
 import { appendEvent } from "./events.js";
 
 /** One condition of a list's WHERE, written with `?` placeholders, and the values they bind. */
@@ -29,7 +29,7 @@ export interface DocumentTableSpec<T, C extends string> {
 /**
  * A table of JSON documents: each record whole in `detail` (the domain always reads and writes
  * them whole), its columns for what is filtered or ordered by. Every method takes the executor to
- * run on, so a repository passes its (fenced) database or a transaction of it, as it did before.
+ * run on: the store's fenced database (a lone put is one fenced statement) or a transaction of it.
  *
  * @example
  * const runs = new DocumentTable({
@@ -51,19 +51,6 @@ export class DocumentTable<T, C extends string> {
   /** Writes the record unless its key is there already; answers whether it was written. */
   async insertNew(db: SqlExecutor, record: T): Promise<boolean> {
     return (await this.#insert(db, record, "DO NOTHING")).length > 0;
-  }
-
-  /**
-   * Puts the record and appends `events` in one transaction, so the log never tells of a change the
-   * table does not hold; answers the events as appended.
-   */
-  putWithEvents(db: SqlDatabase, now: () => number, record: T, events: readonly NewEvent[]): Promise<EngineEvent[]> {
-    return db.transaction(async (tx) => {
-      await this.put(tx, record);
-      const appended: EngineEvent[] = [];
-      for (const event of events) appended.push(await appendEvent(tx, now(), event));
-      return appended;
-    });
   }
 
   async get(db: SqlExecutor, key: string): Promise<T | undefined> {
@@ -89,5 +76,31 @@ export class DocumentTable<T, C extends string> {
        ON CONFLICT (${this.spec.key}) ${onConflict} RETURNING ${this.spec.key}`,
       [...Object.values(values), JSON.stringify(record)],
     );
+  }
+}
+
+/**
+ * A repository of records written whole with the events of their change (incidents, drill runs,
+ * runbook runs): `put` and `get` as the Store declares them, on the table a subclass names; the
+ * subclass adds its `list`.
+ */
+export abstract class SqlDocumentRepo<T> extends SqlRepo {
+  protected abstract readonly table: DocumentTable<T, string>;
+
+  /**
+   * Writes the record whole (insert or replace by key) and appends `events` in the same transaction,
+   * so the log never tells of a change the table does not hold; answers the events as appended.
+   */
+  put(record: T, events: readonly NewEvent[] = []): Promise<EngineEvent[]> {
+    return this.db.transaction(async (tx) => {
+      await this.table.put(tx, record);
+      const appended: EngineEvent[] = [];
+      for (const event of events) appended.push(await appendEvent(tx, this.now(), event));
+      return appended;
+    });
+  }
+
+  get(key: string): Promise<T | undefined> {
+    return this.table.get(this.db, key);
   }
 }

@@ -1,7 +1,5 @@
 import type { DrillRepo, DrillRunQuery, DrillRunRecord } from "../drill-types.js";
-import type { EngineEvent, NewEvent } from "../types.js";
-import { SqlRepo } from "./database.js";
-import { compare, DocumentTable } from "./documents.js";
+import { compare, DocumentTable, SqlDocumentRepo } from "./documents.js";
 
 const runs = new DocumentTable({
   name: "drill_runs",
@@ -15,14 +13,8 @@ const runs = new DocumentTable({
  * The drill runs (migration 10): columns for what is filtered or ordered by, the run whole as JSON
  * in `detail`. A run and its events (drill.started, drill.finished) are written in one transaction.
  */
-export class SqlDrillRepo extends SqlRepo implements DrillRepo {
-  put(run: DrillRunRecord, events: readonly NewEvent[] = []): Promise<EngineEvent[]> {
-    return runs.putWithEvents(this.db, this.now, run, events);
-  }
-
-  get(id: string): Promise<DrillRunRecord | undefined> {
-    return runs.get(this.db, id);
-  }
+export class SqlDrillRepo extends SqlDocumentRepo<DrillRunRecord> implements DrillRepo {
+  protected readonly table = runs;
 
   list(query: DrillRunQuery = {}): Promise<DrillRunRecord[]> {
     return runs.list(this.db, { where: [compare("drill", "=", query.drill)], limit: query.limit ?? 50 });

@@ -1,7 +1,5 @@
 import type { IncidentQuery, IncidentRecord, IncidentRepo } from "../incident-types.js";
-import type { EngineEvent, NewEvent } from "../types.js";
-import { SqlRepo } from "./database.js";
-import { DocumentTable } from "./documents.js";
+import { DocumentTable, SqlDocumentRepo } from "./documents.js";
 
 /** States in which an incident is still open (the rest are over). */
 const openStates = ["triage", "investigating", "mitigated"] as const;
@@ -17,16 +15,10 @@ const incidents = new DocumentTable({
 /**
  * The incidents table: columns for what is filtered or ordered by, the record whole as JSON in
  * `detail` (the domain always reads and writes it whole). An incident and the events of its change
- * are written in one transaction, so the log never tells of a change the table does not hold.
+ * are written in one transaction.
  */
-export class SqlIncidentRepo extends SqlRepo implements IncidentRepo {
-  put(incident: IncidentRecord, events: readonly NewEvent[] = []): Promise<EngineEvent[]> {
-    return incidents.putWithEvents(this.db, this.now, incident, events);
-  }
-
-  get(id: string): Promise<IncidentRecord | undefined> {
-    return incidents.get(this.db, id);
-  }
+export class SqlIncidentRepo extends SqlDocumentRepo<IncidentRecord> implements IncidentRepo {
+  protected readonly table = incidents;
 
   list(query: IncidentQuery = {}): Promise<IncidentRecord[]> {
     const open = query.open ? { sql: `state IN (${openStates.map(() => "?").join(", ")})`, params: openStates } : undefined;

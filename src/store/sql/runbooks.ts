@@ -1,7 +1,5 @@
 import type { RunbookRunQuery, RunbookRunRecord, RunbookRunRepo } from "../runbook-types.js";
-import type { EngineEvent, NewEvent } from "../types.js";
-import { SqlRepo } from "./database.js";
-import { compare, DocumentTable } from "./documents.js";
+import { compare, DocumentTable, SqlDocumentRepo } from "./documents.js";
 
 const runs = new DocumentTable({
   name: "runbook_runs",
@@ -23,14 +21,8 @@ const runs = new DocumentTable({
  * The runbook runs table: columns for what is filtered or ordered by, the run whole as JSON in
  * `detail`. A run and the events of its change are written in one transaction.
  */
-export class SqlRunbookRunRepo extends SqlRepo implements RunbookRunRepo {
-  put(run: RunbookRunRecord, events: readonly NewEvent[] = []): Promise<EngineEvent[]> {
-    return runs.putWithEvents(this.db, this.now, run, events);
-  }
-
-  get(id: string): Promise<RunbookRunRecord | undefined> {
-    return runs.get(this.db, id);
-  }
+export class SqlRunbookRunRepo extends SqlDocumentRepo<RunbookRunRecord> implements RunbookRunRepo {
+  protected readonly table = runs;
 
   list(query: RunbookRunQuery = {}): Promise<RunbookRunRecord[]> {
     const where = [compare("runbook", "=", query.runbook), compare("service", "=", query.service), compare("started_at", ">=", query.sinceMs)];
