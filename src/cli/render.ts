@@ -89,10 +89,11 @@ export function renderStatus(status: ProjectStatus, options: { api?: string } = 
   if (status.hosts?.length) {
     out.push("", bold("hosts"));
     for (const h of status.hosts) {
+      const name = h.environment ? `${h.name} (${h.environment})` : h.name;
       out.push(
         h.reachable
-          ? `  ${green("●")} ${h.name}  load ${h.load!.map((l) => l.toFixed(2)).join(" ")}  free disk ${(h.freeDiskBytes! / 2 ** 30).toFixed(1)} GiB  ${h.running} running`
-          : `  ${red("●")} ${h.name}  unreachable  ${dim(h.error ?? "")}`,
+          ? `  ${green("●")} ${name}  load ${h.load!.map((l) => l.toFixed(2)).join(" ")}  free disk ${(h.freeDiskBytes! / 2 ** 30).toFixed(1)} GiB  ${h.running} running`
+          : `  ${red("●")} ${name}  unreachable  ${dim(h.error ?? "")}`,
       );
     }
   }

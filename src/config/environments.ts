@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { hostProblems } from "./hosts.js";
+import { hostProblems, placeServices } from "./hosts.js";
 import { routeConflicts, type ConfigProblem } from "./routes.js";
 import { serviceSchema, type EnvironmentConfig, type ProjectConfig, type ProjectDocument } from "./schema.js";
 
@@ -51,8 +51,10 @@ export function resolveEnvironments(document: ProjectDocument, raw: Record<strin
     // Conflicts in the base definition are reported under services; here only those an override makes.
     if (Object.values(env.services).some((o) => "routes" in o)) problems.push(...routeConflicts(services, at));
     problems.push(...hostProblems(env, at));
-    const fleet = { runtime: env.runtime, hosts: env.hosts, known_hosts: env.known_hosts, trust_on_first_use: env.trust_on_first_use };
-    environments.push({ name: envName, index, proxy, require_approval: env.require_approval, services, ...fleet });
+    const fleet = { runtime: env.runtime, hosts: env.hosts, known_hosts: env.known_hosts, trust_on_first_use: env.trust_on_first_use, host_proxy_listen: env.host_proxy_listen };
+    const placed = placeServices(services, fleet, (s) => (env.services[s] && "placement" in env.services[s] ? [...at, "services", s] : ["services", s]));
+    problems.push(...placed.problems);
+    environments.push({ name: envName, index, proxy, require_approval: env.require_approval, services: placed.services, ...fleet });
   }
   if (problems.length > 0) return { problems };
   // Services are looked up by names that come from requests: with no prototype, "__proto__",

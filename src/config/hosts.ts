@@ -30,7 +30,26 @@ export const environmentHostsShape = {
     .optional()
     .meta({ description: "Pinned host keys: a list of known_hosts lines (`<address> <type> <base64>`), or a known_hosts file (relative to engineroom.yaml)." }),
   trust_on_first_use: z.boolean().default(false).meta({ description: "Accept and record the key of a host that has none pinned, on first contact (a changed key is still refused). Default false." }),
+  host_proxy_listen: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'write it as host:port, e.g. "0.0.0.0:8080"')
+    .default("0.0.0.0:8080")
+    .meta({ description: "Where this environment's proxy listens on each of its hosts (with `runtime: ssh`; default 0.0.0.0:8080); the front door reaches host h at `<h.address>:<port>`. Two environments on one host need two ports." }),
 };
+
+/** `services.<name>.placement`: which of an ssh environment's hosts run the service, and how many instances each. */
+export const placementSchema = z.strictObject({
+  labels: z.record(z.string(), z.string()).default({}).meta({ description: "Only hosts with all these labels run the service (environments with `runtime: ssh`)." }),
+  per_host: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .optional()
+    .meta({ description: "N instances on each host that runs the service, instead of `instances` spread over those hosts in turn (environments with `runtime: ssh`)." }),
+});
+
+export type PlacementConfig = z.output<typeof placementSchema>;
 
 export type HostConfig = z.output<typeof hostSchema>;
 
@@ -40,6 +59,7 @@ export interface EnvironmentHosts {
   hosts: Record<string, HostConfig>;
   known_hosts?: string[] | string | undefined;
   trust_on_first_use: boolean;
+  host_proxy_listen?: string | undefined;
 }
 
 /** Problems of an environment's hosts that the schema cannot see: hosts without ssh, ssh without hosts, unpinned keys. */
@@ -61,4 +81,33 @@ export function hostProblems(env: EnvironmentHosts, at: (string | number)[]): Co
     }
   }
   return problems;
+}
+
+/**
+ * An ssh environment's services placed on its hosts: a placement whose labels no host has is a
+ * problem (with the path where those labels are written), and `per_host: N` makes the service's
+ * `instances` N × the hosts that run it (slot i runs on host i mod n, so each gets N). On other
+ * environments placement is not read. Returns the services with their instances set.
+ */
+export function placeServices<S extends { instances: number; placement?: PlacementConfig | undefined }>(
+  services: Record<string, S>,
+  env: EnvironmentHosts,
+  where: (service: string) => (string | number)[],
+): { services: Record<string, S>; problems: ConfigProblem[] } {
+  if (env.runtime !== "ssh") return { services, problems: [] };
+  const problems: ConfigProblem[] = [];
+  const placed: Record<string, S> = Object.create(null);
+  for (const [name, service] of Object.entries(services)) {
+    placed[name] = service;
+    if (!service.placement) continue;
+    const wanted = Object.entries(service.placement.labels);
+    const hosts = Object.entries(env.hosts).filter(([, h]) => wanted.every(([k, v]) => h.labels[k] === v));
+    if (hosts.length === 0) {
+      const have = Object.entries(env.hosts).map(([n, h]) => `${n} ${JSON.stringify(h.labels)}`).join(", ");
+      problems.push({ path: [...where(name), "placement", "labels"], message: `no host of this environment has the labels ${JSON.stringify(service.placement.labels)} (its hosts: ${have})` });
+      continue;
+    }
+    if (service.placement.per_host !== undefined) placed[name] = { ...service, instances: service.placement.per_host * hosts.length };
+  }
+  return { services: placed, problems };
 }

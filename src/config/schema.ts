@@ -5,7 +5,7 @@ import { envValueSchema, secretsSectionSchema } from "./secret-ref.js";
 import { apiAccessDefaults, apiAccessShape } from "./api-access.js";
 import { artifactsSchema, ciSchema } from "./ci.js";
 import { costProblems, costSchema, resourcesSchema } from "./cost.js";
-import { environmentHostsShape, type EnvironmentHosts } from "./hosts.js";
+import { environmentHostsShape, placementSchema, type EnvironmentHosts } from "./hosts.js";
 
 /** A duration written as "500ms", "5s", "5m", "1h" (or a number of milliseconds); parsed to milliseconds. */
 const duration = durationSchema().meta({ description: 'A duration such as "500ms", "5s", "5m", "1h", or a number of milliseconds; at most 24d (2147483647 ms).' });
@@ -138,6 +138,7 @@ export const serviceSchema = z.strictObject({
   restart: restartPolicySchema.default(restartPolicySchema.parse({})),
   analysis: analysisSchema.default(analysisSchema.parse({})),
   resources: resourcesSchema.optional(),
+  placement: placementSchema.optional().meta({ description: "On environments with `runtime: ssh`: `labels` (only hosts with all of them run the service) and `per_host` (N instances on each such host). Not read elsewhere." }),
 });
 
 const proxySchema = z.strictObject({

@@ -6,8 +6,8 @@ import { createSecretProviders, resolveSecrets, secretsConfigSchema, type Secret
 import type { Verdict } from "../analysis/index.js";
 import { promote, type ConfigSnapshots, type DeployResult, type ProgressListener, type PromoteOptions, type RunOptions } from "../deploy/index.js";
 import { DataPlane } from "../dataplane/index.js";
-import { createRuntime, runtimeConfigSchema, type Runtime } from "../runtime/index.js";
-import { agentChannel, attachFleet, environmentProxy, type Fleet } from "./fleet-wiring.js";
+import { runtimeConfigSchema, type Runtime } from "../runtime/index.js";
+import { wireRuntimes, type EngineRuntimes, type Fleet } from "./fleet-wiring.js";
 import { openStore, type Store } from "../store/index.js";
 import { StateFiles } from "./state-files.js";
 import { prepareState } from "./state-store.js";
@@ -50,7 +50,10 @@ export interface EngineOptions {
 export class Engine {
   readonly project: LoadedProject;
   readonly store: Store;
+  /** Every environment's runtime as one (adopt, list, usage, logs); each environment starts its instances on its own. */
   readonly runtime: Runtime;
+  /** The ssh hosts' fleets the engine is attached to: the project-level `runtime: ssh`, and each `runtime: ssh` environment's own. */
+  readonly fleets: readonly Fleet[];
   readonly files: StateFiles;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -85,7 +88,7 @@ export class Engine {
   readonly leadership: Leadership;
   #stopping: Promise<void> | undefined;
 
-  private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts" | "dataPlane" | "postmortemsConfig" | "leadership">) {
+  private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "fleets" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts" | "dataPlane" | "postmortemsConfig" | "leadership">) {
     this.dataPlane = parts.dataPlane;
     this.leadership = parts.leadership;
     this.configSnapshots = parts.configSnapshots;
@@ -95,6 +98,7 @@ export class Engine {
     this.project = parts.project;
     this.store = parts.store;
     this.runtime = parts.runtime;
+    this.fleets = parts.fleets;
     this.files = parts.files;
     this.clock = parts.clock;
     this.logger = parts.logger;
@@ -140,15 +144,16 @@ export class Engine {
       await store.close().catch(() => {});
       throw error;
     }
-    let fleet: Fleet | undefined;
+    // Each environment's runtime: the project's, or a fleet of its own ssh hosts (forwarded and attached here).
+    let runtimes: EngineRuntimes;
     try {
-      fleet = await attachFleet(runtimeSettings, project.stateDir, logger);
+      runtimes = await wireRuntimes(project, runtimeSettings, { clock, logger, configOf: (name) => environments.find((e) => e.name === name)?.config });
     } catch (error) {
       dataPlane.close();
       await store.close().catch(() => {});
       throw error;
     }
-    const runtime = createRuntime(runtimeSettings, { stateDir: project.stateDir, clock, logger, agentChannel: agentChannel(fleet) });
+    const runtime = runtimes.all;
     // What an earlier engine left running, checked to be the same processes; recovery sorts them out.
     const adopted = await runtime.adopt();
     const environments = project.config.environments.map(
@@ -156,28 +161,25 @@ export class Engine {
         new EnvironmentRuntime({
           config,
           store,
-          runtime,
+          runtime: runtimes.of(config.name),
           artifacts,
           configs,
           clock,
           logger,
           projectDir: project.dir,
           resolveEnv: (env) => resolveSecrets(env, secrets, redactor, { warn: (message) => logger.warn(message) }),
-          proxy: environmentProxy(
-            fleet,
-            runtime,
+          proxy: runtimes.proxy(
+            config,
             dataPlane.proxy({
               environment: config.name,
               listen: options.proxyListen ?? config.proxy.listen,
               workers: config.proxy.workers,
               upstreamTimeoutMs: 60_000,
             }),
-            config,
-            logger,
           ),
         }),
     );
-    const engine = new Engine({ project, store, runtime, files, clock, logger, environments, configSnapshots: configs, artifacts, dataPlane, postmortemsConfig: postmortems, leadership });
+    const engine = new Engine({ project, store, runtime, fleets: runtimes.fleets, files, clock, logger, environments, configSnapshots: configs, artifacts, dataPlane, postmortemsConfig: postmortems, leadership });
     try {
       for (const environment of environments) await environment.start();
       const proxies = environments.map((e) => `${e.name} on ${e.proxyAddress}`).join(", ");
@@ -190,6 +192,8 @@ export class Engine {
         data: { pid: process.pid, dataPlane: { pid: dataPlane.info.pid, started: dataPlane.started, version: dataPlane.info.version, handedOver: dataPlane.handedOver ?? null } },
       });
       for (const environment of environments) {
+        // Hosts that did not answer keep serving what they run; an engine started once they answer recovers it.
+        if (runtimes.unattached(environment.name)) continue;
         const mine = adopted.filter((i) => i.labels.environment === environment.name);
         await environment.deployer.recover({ onProgress: options.onProgress, adopted: mine });
       }
@@ -316,8 +320,9 @@ export class Engine {
       } else {
         await Promise.all(this.environments.map((e) => e.stop().catch(failed(e))));
         await this.dataPlane.shutdown(5_000).catch((error) => this.logger.warn("data plane shutdown failed", { error: String(error) }));
-        if (this.runtime.kind === "ssh") this.runtime.close(); // lets go of the hosts' daemons, which keep running
       }
+      // Lets go of the hosts' daemons, which keep running, and ends the ssh forwarding to them.
+      await Promise.all(this.fleets.map((f) => f.close().catch((error) => this.logger.warn("letting go of hosts failed", { environment: f.environment, error: String(error) }))));
       const message = keep ? `engine stopped; the data plane (pid ${this.dataPlane.info.pid}) keeps serving` : "engine and data plane stopped";
       await this.store.events.append({ type: "engine.stopped", message, data: { keepDataPlane: keep } }).catch(() => {});
       await this.leadership.stop(); // hands the lease over at once

@@ -1,29 +1,58 @@
 /**
- * `runtime: ssh`: the engine attaches to every host's data-plane daemon (through its control socket:
- * a local one, or one forwarded by ssh), gives the runtime a channel to each host's agent, and gives
- * each environment a FleetProxy: the hosts' proxies behind the environment's own proxy as front door.
+ * Runtimes per environment. An environment with `runtime: ssh` and `hosts:` gets a fleet of its own:
+ * the engine forwards each host's data-plane control socket over ssh, attaches to every daemon, and
+ * runs the environment's instances on those hosts; the others share the project's `runtime:` (local
+ * by default, or a project-level `runtime: { type: ssh }` fleet reached through `control_socket`s).
+ * Either fleet gives its environment a FleetProxy: the hosts' proxies behind the environment's own
+ * proxy as front door.
  */
 import { join } from "node:path";
-import type { EnvironmentConfig } from "../config/index.js";
-import { EngineError, type Logger } from "../core/index.js";
+import type { EnvironmentConfig, LoadedProject } from "../config/index.js";
+import { EngineError, silentLogger, toEngineError, type Clock, type Logger } from "../core/index.js";
 import { DataPlane, FleetProxy } from "../dataplane/index.js";
 import type { Proxy } from "../proxy/index.js";
-import { FleetRuntime, type RuntimeConfig, type Runtime, type SshHostConfig } from "../runtime/index.js";
+import {
+  CompositeRuntime,
+  createRuntime,
+  FleetRuntime,
+  sshRuntimeOptions,
+  UnattachedRuntime,
+  type Runtime,
+  type RuntimeConfig,
+  type RuntimeContext,
+  type SshHostConfig,
+} from "../runtime/index.js";
+import { shipArtifact } from "../hosts/index.js";
+import { forwardEnvironmentHosts } from "./hosts-wiring.js";
 
+type SshSettings = Extract<RuntimeConfig, { type: "ssh" }>;
+
+/** A fleet the engine is attached to: every host's daemon, and the runtime over them. */
 export interface Fleet {
+  /** The environment whose own hosts these are; undefined for the project-level `runtime: { type: ssh }`. */
+  environment: string | undefined;
+  runtime: FleetRuntime;
   planes: Map<string, DataPlane>;
   hosts: SshHostConfig[];
   proxyListen: string;
+  /** The ssh runtime's settings it was made with (the project's `runtime:`, or made from the environment's keys). */
+  settings: SshSettings;
+  /** Lets go of the hosts (their daemons keep serving): the runtime's connections, then the ssh forwarding. */
+  close(): Promise<void>;
 }
 
-/** Attaches to each declared host's daemon; undefined for a runtime that is not `ssh`. */
-export async function attachFleet(settings: RuntimeConfig, stateDir: string, logger: Logger): Promise<Fleet | undefined> {
-  if (settings.type !== "ssh") return undefined;
+/**
+ * Attaches to each host's daemon through its `control_socket` (FLEET_HOST_FAILED names the host
+ * that does not answer) and makes the ssh runtime over them.
+ */
+export async function attachFleet(settings: SshSettings, context: RuntimeContext & { environment?: string; onClose?: () => Promise<void> }): Promise<Fleet> {
+  const logger = context.logger ?? silentLogger;
+  const dir = join(context.stateDir, "hosts", ...(context.environment ? [context.environment] : []));
   const planes = new Map<string, DataPlane>();
   try {
     for (const host of settings.hosts) {
       const plane = await DataPlane.attach({
-        stateDir: join(stateDir, "hosts", host.name),
+        stateDir: join(dir, host.name),
         socket: host.control_socket,
         start: false,
         reconnectMs: settings.reconnect_ms,
@@ -37,20 +66,116 @@ export async function attachFleet(settings: RuntimeConfig, stateDir: string, log
     for (const plane of planes.values()) plane.close();
     throw error;
   }
-  return { planes, hosts: settings.hosts, proxyListen: settings.proxy_listen };
+  const runtime = createRuntime(settings, { ...context, agentChannel: (host) => planes.get(host.name)! }) as FleetRuntime;
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      runtime.close();
+      await context.onClose?.();
+    })());
+  return { environment: context.environment, runtime, planes, hosts: settings.hosts, proxyListen: settings.proxy_listen, settings, close };
 }
 
-/** The channel to a host's agent, for the runtime registry. */
-export function agentChannel(fleet: Fleet | undefined) {
-  return fleet ? (host: SshHostConfig) => fleet.planes.get(host.name)! : undefined;
+/** How long `Engine.start` waits for an environment's ssh forwarding to come up, per host. */
+const forwardTimeoutMs = 15_000;
+
+/**
+ * The fleet of an environment with `runtime: ssh`: each declared host's control socket forwarded
+ * over ssh (keys from the secrets, host keys pinned), every daemon attached, instances placed by
+ * the services' `placement` (read from `configOf`, so an apply counts).
+ */
+async function environmentFleet(project: LoadedProject, env: EnvironmentConfig, context: RuntimeContext & { configOf: (environment: string) => EnvironmentConfig | undefined }): Promise<Fleet> {
+  const forwarded = await forwardEnvironmentHosts(project, env.name, { logger: context.logger, timeoutMs: forwardTimeoutMs });
+  try {
+    const settings = { type: "ssh" as const, ...sshRuntimeOptions.parse({ hosts: forwarded.hosts, proxy_listen: env.host_proxy_listen }) };
+    return await attachFleet(settings, {
+      ...context,
+      environment: env.name,
+      onClose: forwarded.close,
+      placement: (service) => (context.configOf(env.name) ?? env).services[service]?.placement?.labels,
+      // Artifacts go over ssh, once per host by digest (the host's agent verifies them).
+      ship: (host, agent) => {
+        const to = forwarded.prepared.find((p) => p.name === host.name)!;
+        return (digest, folder) => shipArtifact({ target: to.target, remoteStateDir: to.stateDir, digest, folder, agent }).then((r) => r.path);
+      },
+    });
+  } catch (error) {
+    await forwarded.close();
+    throw error;
+  }
+}
+
+/** Every runtime of the engine, by environment. */
+export interface EngineRuntimes {
+  /** Each environment's runtime, by name. */
+  of(environment: string): Runtime;
+  /** All of them as one (adoption, drift, usage, status, logs): the one runtime when every environment shares it. */
+  all: Runtime;
+  /** The fleets the engine is attached to (the project-level one and the environments' own). */
+  fleets: Fleet[];
+  /** Why an environment runs nothing: its hosts did not all answer at start (undefined when they did, or it has none). */
+  unattached(environment: string): EngineError | undefined;
+  /** An environment's proxy: its own (`front`) alone, or in front of its hosts' proxies. */
+  proxy(config: EnvironmentConfig, front: Proxy): Proxy;
+}
+
+/**
+ * Makes the project's runtime and each ssh environment's fleet. A project-level ssh host that does
+ * not answer fails the start (FLEET_HOST_FAILED); an ssh environment whose hosts do not all answer
+ * (not bootstrapped yet, unreachable, a refused key) starts unattached: it runs nothing and says
+ * why, so that `hosts check|bootstrap` can be run through this engine.
+ */
+export async function wireRuntimes(
+  project: LoadedProject,
+  settings: RuntimeConfig,
+  context: { clock: Clock; logger: Logger; configOf: (environment: string) => EnvironmentConfig | undefined },
+): Promise<EngineRuntimes> {
+  const base = { stateDir: project.stateDir, clock: context.clock, logger: context.logger };
+  const projectFleet = settings.type === "ssh" ? await attachFleet(settings, base) : undefined;
+  const projectRuntime = projectFleet?.runtime ?? createRuntime(settings, base);
+  const fleets = projectFleet ? [projectFleet] : [];
+  const byEnvironment = new Map<string, Runtime>();
+  const fleetOf = new Map<string, Fleet>();
+  const unattached = new Map<string, EngineError>();
+  for (const env of project.config.environments) {
+    if (env.runtime !== "ssh") {
+      byEnvironment.set(env.name, projectRuntime);
+      if (projectFleet) fleetOf.set(env.name, projectFleet);
+      continue;
+    }
+    try {
+      const fleet = await environmentFleet(project, env, { ...base, configOf: context.configOf });
+      fleets.push(fleet);
+      fleetOf.set(env.name, fleet);
+      byEnvironment.set(env.name, fleet.runtime);
+    } catch (error) {
+      const cause = toEngineError(error);
+      const reason = new EngineError(cause.code === "INTERNAL" ? "FLEET_HOST_FAILED" : cause.code, `Environment ${env.name} runs nothing: its hosts did not all answer when the engine started. ${cause.message}`, {
+        cause: error,
+        details: { ...cause.details, environment: env.name },
+        hint: `Check and prepare its hosts (\`engineroom hosts check --env ${env.name}\`, \`engineroom hosts bootstrap --env ${env.name}\`), then start the engine again (Ctrl-C and \`engineroom up\`: the data plane keeps serving).`,
+      });
+      context.logger.warn("an environment's hosts did not all answer; it runs nothing until the engine starts again", { environment: env.name, error: cause.message });
+      unattached.set(env.name, reason);
+      byEnvironment.set(env.name, new UnattachedRuntime(reason, Object.keys(env.hosts ?? {})));
+    }
+  }
+  const distinct = new Set([projectRuntime, ...byEnvironment.values()]);
+  return {
+    of: (environment) => byEnvironment.get(environment) ?? projectRuntime,
+    all: distinct.size === 1 ? projectRuntime : new CompositeRuntime(byEnvironment, [projectRuntime]),
+    fleets,
+    unattached: (environment) => unattached.get(environment),
+    proxy: (config, front) => environmentProxy(fleetOf.get(config.name), front, config, context.logger),
+  };
 }
 
 /** An environment's proxy: the engine's own (`front`) alone, or in front of the hosts' proxies. */
-export function environmentProxy(fleet: Fleet | undefined, runtime: Runtime, front: Proxy, config: EnvironmentConfig, logger: Logger): Proxy {
-  if (!fleet || !(runtime instanceof FleetRuntime)) return front;
+function environmentProxy(fleet: Fleet | undefined, front: Proxy, config: EnvironmentConfig, logger: Logger): Proxy {
+  if (!fleet) return front;
   return new FleetProxy({
     front,
-    hostOf: (id) => runtime.hostOf(id)?.name,
+    hostOf: (id) => fleet.runtime.hostOf(id)?.name,
     logger: logger.child({ environment: config.name }),
     hosts: fleet.hosts.map((host) => ({
       name: host.name,
@@ -63,6 +188,8 @@ export function environmentProxy(fleet: Fleet | undefined, runtime: Runtime, fro
 /** One host as `status` shows it. */
 export interface HostStatus {
   name: string;
+  /** The environment whose own host it is (`environments.<env>.hosts`); absent for the project-level `runtime: ssh`. */
+  environment?: string;
   reachable: boolean;
   /** 1, 5 and 15 minute load averages (when reachable). */
   load?: [number, number, number];
@@ -71,21 +198,30 @@ export interface HostStatus {
   error?: string;
 }
 
-/** The hosts of a `runtime: ssh` engine with their facts (each asked with a bound: a lost host answers `reachable: false`). */
+/**
+ * The hosts of the engine's fleets with their facts (each asked with a bound: a lost host answers
+ * `reachable: false`); undefined when no environment runs on hosts.
+ */
 export async function hostsStatus(runtime: Runtime, timeoutMs = 3_000): Promise<HostStatus[] | undefined> {
-  if (!(runtime instanceof FleetRuntime)) return undefined;
-  return Promise.all(
-    runtime.hosts.map(async (host): Promise<HostStatus> => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
-      try {
-        const facts = await Promise.race([host.runtime.facts(), late]);
-        return { name: host.name, reachable: true, load: facts.load, freeDiskBytes: facts.freeDiskBytes, running: facts.running };
-      } catch (error) {
-        return { name: host.name, reachable: false, error: (error as Error).message };
-      } finally {
-        clearTimeout(timer);
-      }
-    }),
-  );
+  const parts = runtime instanceof CompositeRuntime ? runtime.parts.map((r) => [r, runtime.environmentsOf(r)] as const) : [[runtime, []] as const];
+  const hosts: Promise<HostStatus>[] = [];
+  for (const [part, environments] of parts) {
+    const environment = environments.length === 1 ? { environment: environments[0]! } : {};
+    if (part instanceof UnattachedRuntime) hosts.push(...part.hosts.map(async (name) => ({ name, ...environment, reachable: false, error: part.reason.message })));
+    if (part instanceof FleetRuntime) hosts.push(...part.hosts.map((host) => hostFacts(host, environment, timeoutMs)));
+  }
+  return hosts.length > 0 ? Promise.all(hosts) : undefined;
+}
+
+async function hostFacts(host: FleetRuntime["hosts"][number], environment: { environment?: string }, timeoutMs: number): Promise<HostStatus> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
+  try {
+    const facts = await Promise.race([host.runtime.facts(), late]);
+    return { name: host.name, ...environment, reachable: true, load: facts.load, freeDiskBytes: facts.freeDiskBytes, running: facts.running };
+  } catch (error) {
+    return { name: host.name, ...environment, reachable: false, error: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -41,9 +41,11 @@ export async function prepareEnvironmentHosts(project: LoadedProject, only?: str
 }
 
 export interface ForwardedEnvironment {
-  /** The hosts as the ssh runtime takes them (`runtime: { type: ssh, hosts }`), control_socket forwarded. */
+  /** The hosts as the ssh runtime takes them (`runtime: { type: ssh, hosts }`), control_socket forwarded, proxy_listen the environment's host_proxy_listen. */
   hosts: SshHostConfig[];
   forwarded: ForwardedHost[];
+  /** The same hosts as ssh reaches them (target, state folder on the host), in the same order. */
+  prepared: PreparedHost[];
   /** Stops forwarding; the hosts' daemons keep serving. */
   close(): Promise<void>;
 }
@@ -56,9 +58,11 @@ export interface ForwardedEnvironment {
 export async function forwardEnvironmentHosts(project: LoadedProject, environment: string, options: { logger?: Logger; wait?: boolean; timeoutMs?: number } = {}): Promise<ForwardedEnvironment> {
   const prepared = await prepareEnvironmentHosts(project, environment);
   const forwarded = await forwardHosts(prepared, join(project.stateDir, "hosts", environment), options);
+  const proxyListen = project.config.environments.find((e) => e.name === environment)?.host_proxy_listen;
   return {
-    hosts: forwarded.map((f, i) => ({ name: f.name, address: prepared[i]!.target.address, labels: f.labels, control_socket: f.controlSocket })),
+    hosts: forwarded.map((f, i) => ({ name: f.name, address: prepared[i]!.target.address, labels: f.labels, control_socket: f.controlSocket, ...(proxyListen ? { proxy_listen: proxyListen } : {}) })),
     forwarded,
+    prepared,
     close: async () => void (await Promise.all(forwarded.map((f) => f.close()))),
   };
 }

@@ -5,5 +5,7 @@
  */
 export type { ExitInfo, InstanceInfo, InstanceSpec, InstanceUsage, InstanceStatus, Runtime, StopOptions } from "./types.js";
 export { createRuntime, runtimeConfigSchema, runtimeTypes, type RuntimeConfig, type RuntimeContext, type RuntimeType, type RuntimeTypeName } from "./registry.js";
-export { FleetRuntime, RemoteRuntime, sshRuntimeOptions, type AgentChannel, type FleetHost, type RemoteRuntimeOptions, type SshHostConfig, type SshRuntimeConfig } from "./remote/index.js";
+export { FleetRuntime, RemoteRuntime, sshRuntimeOptions, type AgentChannel, type FleetHost, type Placement, type RemoteRuntimeOptions, type SshHostConfig, type SshRuntimeConfig } from "./remote/index.js";
+export { CompositeRuntime } from "./composite.js";
+export { UnattachedRuntime } from "./unattached.js";
 export { LocalRuntime, stopRecordedInstances, detectDrift, driftDetectionSupported, type LocalRuntimeOptions, type DriftFinding } from "./local/index.js";

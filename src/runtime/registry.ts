@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Clock, Logger, Redactor } from "../core/index.js";
 import { EngineError } from "../core/index.js";
 import { LocalRuntime, localRuntimeOptions } from "./local/index.js";
-import { FleetRuntime, RemoteRuntime, sshRuntimeOptions, type AgentChannel, type SshHostConfig } from "./remote/index.js";
+import { FleetRuntime, RemoteRuntime, sshRuntimeOptions, type AgentChannel, type FleetHost, type Placement, type SshHostConfig } from "./remote/index.js";
 import type { Runtime } from "./types.js";
 
 /** What a runtime's factory may need besides its own options. */
@@ -16,6 +16,10 @@ export interface RuntimeContext {
   redactor?: Redactor;
   /** For `ssh`: the channel to each host's agent (the engine attaches to every host's daemon first). */
   agentChannel?: (host: SshHostConfig) => AgentChannel;
+  /** For `ssh`: how an artifact gets onto a host (over ssh); without it the host's agent copies it from the engine's folder. */
+  ship?: (host: SshHostConfig, channel: AgentChannel) => FleetHost["ship"];
+  /** For `ssh`: which hosts may run a service, instead of the options' `placement`. */
+  placement?: Placement;
 }
 
 /** One entry of the registry: the options a `type:` takes, and how to build its runtime from them. */
@@ -54,8 +58,8 @@ export const runtimeTypes = {
     create: (options, context) => {
       const channel = context.agentChannel;
       if (!channel) throw new EngineError("INTERNAL", "The ssh runtime needs a channel to each host's agent.");
-      const hosts = options.hosts.map((host) => ({ name: host.name, labels: host.labels, runtime: remoteRuntime(host, channel(host), context) }));
-      return new FleetRuntime(hosts, options.placement);
+      const hosts = options.hosts.map((host) => ({ name: host.name, labels: host.labels, address: host.address, runtime: remoteRuntime(host, channel(host), context), ship: context.ship?.(host, channel(host)) }));
+      return new FleetRuntime(hosts, context.placement ?? options.placement);
     },
   }),
 } as const;

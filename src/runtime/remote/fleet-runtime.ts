@@ -6,7 +6,21 @@ export interface FleetHost {
   name: string;
   labels: Record<string, string>;
   runtime: RemoteRuntime;
+  /**
+   * Where the engine reaches the host (its `address`). An instance whose agent reports a loopback
+   * address (the daemon runs without ENGINEROOM_AGENT_HOST) is reached there instead.
+   */
+  address?: string;
+  /**
+   * Puts the artifact of `digest` (the engine's folder `folder`) on the host, once by digest, and
+   * resolves with its folder there. Without it the host's agent copies it from `folder`
+   * (`artifact.ensure`: a path the host reads, the same machine or a shared file system).
+   */
+  ship?: (digest: string, folder: string) => Promise<string>;
 }
+
+/** Which hosts may run a service: the labels they must all have (none: every host). */
+export type Placement = Record<string, { labels: Record<string, string> }> | ((service: string) => Record<string, string> | undefined);
 
 /**
  * The runtime of `runtime: ssh`: one RemoteRuntime per host, behind the one Runtime interface. An
@@ -18,20 +32,20 @@ export interface FleetHost {
 export class FleetRuntime implements Runtime {
   readonly kind = "ssh";
   readonly hosts: readonly FleetHost[];
-  readonly #placement: Record<string, { labels: Record<string, string> }>;
+  readonly #placement: (service: string) => Record<string, string> | undefined;
   /** Ports handed out by allocatePort, with the host they are free on. */
   readonly #allocated = new Map<number, string>();
   /** Artifacts on each host (`<host>\0<hex>`): their folder there, or the shipping under way. */
   readonly #artifacts = new Map<string, Promise<string>>();
 
-  constructor(hosts: FleetHost[], placement: Record<string, { labels: Record<string, string> }> = {}) {
+  constructor(hosts: FleetHost[], placement: Placement = {}) {
     this.hosts = hosts;
-    this.#placement = placement;
+    this.#placement = typeof placement === "function" ? placement : (service) => placement[service]?.labels;
   }
 
   /** The hosts a service may run on, in declared order. */
   hostsFor(service: string): FleetHost[] {
-    const wanted = Object.entries(this.#placement[service]?.labels ?? {});
+    const wanted = Object.entries(this.#placement(service) ?? {});
     return this.hosts.filter((h) => wanted.every(([k, v]) => h.labels[k] === v));
   }
 
@@ -50,7 +64,7 @@ export class FleetRuntime implements Runtime {
     const eligible = this.hostsFor(spec.service);
     if (eligible.length === 0) {
       throw new EngineError("DEPLOY_START_FAILED", `No host may run ${spec.service}: none has the labels its placement asks for.`, {
-        hint: "Give hosts the labels under runtime.placement.<service>.labels, or change the placement.",
+        hint: `Give hosts the labels the service's placement names (services.${spec.service}.placement.labels, or runtime.placement.${spec.service}.labels), or change the placement.`,
       });
     }
     const slot = Number(spec.labels?.slot ?? 0);
@@ -61,7 +75,7 @@ export class FleetRuntime implements Runtime {
     const port = allocatedOn === host.name ? spec.port : await this.#on(host, () => host.runtime.allocatePort());
     const cwd = await this.#on(host, () => this.#shipped(host, spec.cwd));
     const labels = { ...spec.labels, host: host.name, ...(cwd !== spec.cwd ? { [cwdLabel]: spec.cwd } : {}) };
-    return asEngineSees(await this.#on(host, () => host.runtime.start({ ...spec, cwd, port, labels })));
+    return asEngineSees(host, await this.#on(host, () => host.runtime.start({ ...spec, cwd, port, labels })));
   }
 
   /**
@@ -75,7 +89,7 @@ export class FleetRuntime implements Runtime {
     const key = `${host.name}\0${hex}`;
     let shipping = this.#artifacts.get(key);
     if (!shipping) {
-      shipping = host.runtime.ensureArtifact(`sha256:${hex}`, root!).then((r) => r.path);
+      shipping = host.ship ? host.ship(`sha256:${hex}`, root!) : host.runtime.ensureArtifact(`sha256:${hex}`, root!).then((r) => r.path);
       this.#artifacts.set(key, shipping);
       shipping.catch(() => this.#artifacts.delete(key));
     }
@@ -98,7 +112,7 @@ export class FleetRuntime implements Runtime {
   }
 
   list(): InstanceInfo[] {
-    return this.hosts.flatMap((h) => h.runtime.list().map(asEngineSees));
+    return this.hosts.flatMap((h) => h.runtime.list().map((i) => asEngineSees(h, i)));
   }
 
   async usage(): Promise<Map<string, InstanceUsage>> {
@@ -115,7 +129,7 @@ export class FleetRuntime implements Runtime {
   /** What runs on every host that answers; a host that does not is skipped (its instances are adopted when it is back). */
   async adopt(): Promise<InstanceInfo[]> {
     const each = await Promise.allSettled(this.hosts.map((h) => h.runtime.adopt()));
-    return each.flatMap((r) => (r.status === "fulfilled" ? r.value.map(asEngineSees) : []));
+    return each.flatMap((r, i) => (r.status === "fulfilled" ? r.value.map((info) => asEngineSees(this.hosts[i]!, info)) : []));
   }
 
   close(): void {
@@ -142,8 +156,11 @@ export class FleetRuntime implements Runtime {
 /** The label that keeps the folder an instance was asked to run in, when it runs in its host's copy of it. */
 const cwdLabel = "artifact-cwd";
 
-/** An instance as the engine knows it: in the artifact folder of the engine's store it was started from. */
-function asEngineSees(info: InstanceInfo): InstanceInfo {
+const loopback = /^(127\.|::1$|localhost$)/;
+
+/** An instance as the engine knows it: in the artifact folder of the engine's store it was started from, at an address the engine reaches. */
+function asEngineSees(host: FleetHost, info: InstanceInfo): InstanceInfo {
   const asked = info.labels[cwdLabel];
-  return asked ? { ...info, cwd: asked } : info;
+  const seen = asked ? { ...info, cwd: asked } : info;
+  return host.address && loopback.test(info.host) && !loopback.test(host.address) ? { ...seen, host: host.address } : seen;
 }
