@@ -23,10 +23,10 @@ export async function up(options: UpOptions): Promise<number> {
     logger,
     onProgress: progressPrinter(),
     // Another engine on the same PostgreSQL leads: wait here until its lease ends, then lead.
-    onStandby: (leader) => {
+    onStandby: (leader, latest) => {
       say(`standby: ${leader ? `${leader.holder}${leader.address ? ` (api ${leader.address})` : ""} leads in term ${leader.term}` : "waiting for the lease"}; this engine leads when its lease ends`);
-      // Meanwhile the API's address answers NOT_LEADER with the leader's address.
-      standby = serveStandby(listen, leader).catch((error: unknown) => {
+      // Meanwhile the API's address answers NOT_LEADER with the address of whoever leads now.
+      standby = serveStandby(listen, latest).catch((error: unknown) => {
         say(`standby: cannot listen on ${loaded.config.api.listen} (${String(error)}); waiting without it`);
         return undefined;
       });

@@ -176,10 +176,10 @@ export const projectSchema = z
       .default({}),
     ha: z
       .strictObject({
-        lease: duration.default(10_000).meta({ description: "How long the leading engine's lease lasts without renewal; a standby leads once it ends (PostgreSQL store only)." }),
-        renew: duration.default(3_000).meta({ description: "How often the leader renews its lease, and a standby tries to take it; less than lease." }),
+        lease: duration.default(8_000).meta({ description: "How long the leading engine's lease lasts without renewal; a standby claims it as it ends, so a dead leader is replaced within about this long (PostgreSQL store only)." }),
+        renew: duration.default(2_000).meta({ description: "How often the leader renews its lease, and the longest a standby waits before reading it again; less than lease." }),
       })
-      .default({ lease: 10_000, renew: 3_000 })
+      .default({ lease: 8_000, renew: 2_000 })
       .refine((ha) => ha.renew < ha.lease, { message: "ha.renew must be shorter than ha.lease", path: ["renew"] })
       .meta({ description: "Leader and standby engines on one PostgreSQL store: one leads by a lease fenced by its term." }),
     proxy: proxySchema.default({ listen: "127.0.0.1:8080", workers: 1 }),

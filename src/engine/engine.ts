@@ -34,8 +34,8 @@ export interface EngineOptions {
   /** Overrides every environment's `proxy.listen` (tests use port 0). */
   proxyListen?: string;
   onProgress?: ProgressListener;
-  /** Called when the engine, on a PostgreSQL store another engine leads, stands by (start waits until it leads). */
-  onStandby?: (leader: { holder: string; address: string | null; term: number } | undefined) => void;
+  /** Called when the engine, on a PostgreSQL store another engine leads, stands by (start waits until it leads); `latest` gives who leads as the last claim read it. */
+  onStandby?: (leader: { holder: string; address: string | null; term: number } | undefined, latest: () => { holder: string; address: string | null; term: number } | undefined) => void;
   /** Called when the engine lost its leadership and stopped itself (its data plane keeps serving). */
   onDeposed?: (reason: string) => void;
   /** Aborts a start that stands by. */

@@ -1,15 +1,17 @@
 /**
- * Leader and standby engines on one PostgreSQL store, through the CLI as an operator runs them: two
- * project folders (each its own data plane) share one database schema. One leads; the other's `up`
- * stands by. The leader is killed (SIGKILL): the standby leads within lease + renew, with the next term.
+ * Leader and standby engines on one PostgreSQL store, through the CLI as an operator runs them:
+ * three project folders (each its own data plane) share one database schema. One leads; the others'
+ * `up` stand by. The leader is killed (SIGKILL): a standby leads with the next term, just after the
+ * lease ends, and the other standby's API names the new leader from then on.
  */
 import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
-import { CliProject } from "../helpers/cli.js";
+import { CliProject, cliArgs } from "../helpers/cli.js";
 import { freePort } from "../helpers/ports.js";
 import { testConfig } from "../helpers/project.js";
 import { waitFor } from "../helpers/wait.js";
@@ -26,28 +28,47 @@ async function admin<T = Record<string, unknown>>(sql: string): Promise<T[]> {
   }
 }
 
-describe("leader failover between two engines on one PostgreSQL", { skip: url ? false : "ENGINEROOM_TEST_POSTGRES_URL not set: HA failover e2e skipped" }, () => {
+/** `engineroom up` of a project that will stand by, without waiting for it to lead; the project's cleanup ends it. */
+function upStandby(project: CliProject): ChildProcess {
+  const child = spawn(process.execPath, [...cliArgs(), "up"], { cwd: project.dir, stdio: "ignore" });
+  project.engine = child;
+  return child;
+}
+
+/** What a standby's API address answers: 409 NOT_LEADER, with the leader it names. */
+async function standbyAnswer(port: number): Promise<{ status: number; code: string; hint: string; leader: { holder: string; address: string | null; term: number } | null }> {
+  const response = await fetch(`http://127.0.0.1:${port}/v1/deploy`, { method: "POST" });
+  const { error } = (await response.json()) as { error: { code: string; hint: string; details: { leader: { holder: string; address: string | null; term: number } | null } } };
+  return { status: response.status, code: error.code, hint: error.hint, leader: error.details.leader };
+}
+
+describe("leader failover between engines on one PostgreSQL", { skip: url ? false : "ENGINEROOM_TEST_POSTGRES_URL not set: HA failover e2e skipped" }, () => {
   const schema = `er_ha_e2e_${randomBytes(5).toString("hex")}`;
   let a: CliProject;
   let b: CliProject;
-  let bApi: number;
+  let c: CliProject;
+  const ports = new Map<CliProject, number>();
 
   before(async () => {
     await admin(`CREATE SCHEMA ${schema}`);
     const storeUrl = `${url}${url!.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     const config = testConfig("", `store:\n  url: "${storeUrl}"\nha:\n  lease: 3s\n  renew: 1s\n`);
     a = new CliProject(config);
-    bApi = await freePort();
-    b = new CliProject(config.replace("api:\n  listen: 127.0.0.1:0", `api:\n  listen: 127.0.0.1:${bApi}`));
+    for (const name of ["b", "c"] as const) {
+      const port = await freePort();
+      const project = new CliProject(config.replace("api:\n  listen: 127.0.0.1:0", `api:\n  listen: 127.0.0.1:${port}`));
+      ports.set(project, port);
+      if (name === "b") b = project;
+      else c = project;
+    }
   });
 
   after(async () => {
-    await a?.cleanup().catch(() => {});
-    await b?.cleanup().catch(() => {});
+    for (const project of [a, b, c]) await project?.cleanup().catch(() => {});
     await admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   });
 
-  it("one leads, the other stands by; after kill -9 of the leader the standby leads with the next term", async () => {
+  it("one leads, two stand by; after kill -9 of the leader a standby leads with the next term, and the other names it", async () => {
     await a.up();
     const first = (await a.run(["status", "--json"])).out;
     const leading = JSON.parse(first).leadership;
@@ -55,36 +76,48 @@ describe("leader failover between two engines on one PostgreSQL", { skip: url ? 
     assert.equal(leading.term, 1);
     assert.match(leading.leader.address, /^http:\/\/127\.0\.0\.1:\d+$/);
 
-    const standby = b.up(); // resolves when b's engine.json appears: only once it leads
-    void standby.catch(() => {});
-    // b stands by: a keeps renewing (term 1, a's holder), and b writes no engine.json.
+    upStandby(b);
+    upStandby(c);
+    // a keeps renewing (term 1, a's holder); b and c answer on their API's address once they stand by.
     await waitFor("a renewal by the leader", async () => {
       const [row] = await admin<{ term: string; holder: string }>(`SELECT term, holder FROM ${schema}.leader_lease`);
       return row?.term === "1" && row.holder.includes(`:${a.engine!.pid}:`);
     });
-    // b answers on its API's address once it stands by (it claimed, and found the lease held).
-    await waitFor("the standby answering", () => fetch(`http://127.0.0.1:${bApi}/v1/health`).then(() => true, () => false), 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 2_500)); // more than two renewals: b had its chances to claim
-    assert.equal(existsSync(join(b.dir, ".engineroom/engine.json")), false, "the standby must not start while the leader renews");
+    for (const standby of [b, c]) await waitFor("a standby answering", () => fetch(`http://127.0.0.1:${ports.get(standby)}/v1/health`).then(() => true, () => false), 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_500)); // more than two renewals: the standbys had their chances to claim
+    for (const standby of [b, c]) assert.equal(existsSync(join(standby.dir, ".engineroom/engine.json")), false, "a standby must not start while the leader renews");
     assert.equal((await admin<{ term: string }>(`SELECT term FROM ${schema}.leader_lease`))[0]?.term, "1");
-    // The standby's API address answers every request NOT_LEADER, naming the leader's API.
-    const refused = await fetch(`http://127.0.0.1:${bApi}/v1/deploy`, { method: "POST" });
-    assert.equal(refused.status, 409);
-    const { error } = (await refused.json()) as { error: { code: string; hint: string } };
-    assert.equal(error.code, "NOT_LEADER");
-    assert.ok(error.hint.includes(leading.leader.address), error.hint);
+    // A standby's API address answers every request NOT_LEADER, naming the leader's API.
+    for (const standby of [b, c]) {
+      const answer = await standbyAnswer(ports.get(standby)!);
+      assert.equal(answer.status, 409);
+      assert.equal(answer.code, "NOT_LEADER");
+      assert.ok(answer.hint.includes(leading.leader.address), answer.hint);
+      assert.equal(answer.leader?.term, 1);
+    }
 
     await a.kill("SIGKILL");
-    await standby;
-    const after = JSON.parse((await b.run(["status", "--json"])).out).leadership;
+    // Whichever standby claims first leads; it writes engine.json once it serves.
+    let winner: CliProject | undefined;
+    await waitFor("a standby leading", () => (winner = [b, c].find((p) => p.info()?.pid === p.engine?.pid)) !== undefined, 60_000);
+    const loser = winner === b ? c : b;
+    const after = JSON.parse((await winner!.run(["status", "--json"])).out).leadership;
     assert.equal(after.role, "leader");
     assert.equal(after.term, 2);
+    assert.equal(after.leader.address, `http://127.0.0.1:${ports.get(winner!)}`);
+    // The other standby names the new leader (its next claim, within a renew period, read it), not the dead one.
+    await waitFor("the other standby naming the new leader", async () => (await standbyAnswer(ports.get(loser)!)).leader?.term === 2, 20_000);
+    const answer = await standbyAnswer(ports.get(loser)!);
+    assert.equal(answer.status, 409);
+    assert.equal(answer.leader?.holder, after.holder);
+    assert.ok(answer.hint.includes(`http://127.0.0.1:${ports.get(winner!)}`), answer.hint);
+    assert.ok(!answer.hint.includes(leading.leader.address), answer.hint);
+    assert.equal(existsSync(join(loser.dir, ".engineroom/engine.json")), false, "the other standby still stands by");
 
-    // One engine.started per engine, each once: the log is the store's, shared.
+    // One engine.started per engine that led, each once: the log is the store's, shared.
     const started = await admin<{ id: string; data: string }>(`SELECT id, data FROM ${schema}.events WHERE type = 'engine.started' ORDER BY id`);
-    assert.equal(started.length, 2);
     const pids = started.map((row) => (JSON.parse(row.data) as { pid: number }).pid);
-    assert.deepEqual(pids, [a.engine!.pid, b.engine!.pid]);
+    assert.deepEqual(pids, [a.engine!.pid, winner!.engine!.pid]);
     // The data plane outlives the killed leader.
     const plane = a.dataPlanePid();
     assert.ok(plane && processAliveNow(plane), "a's data plane keeps running");
