@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { hostProblems, placeServices } from "./hosts.js";
+import { hostProblems, hostProxyConflicts, placeServices } from "./hosts.js";
 import { routeConflicts, type ConfigProblem } from "./routes.js";
 import { serviceSchema, type EnvironmentConfig, type ProjectConfig, type ProjectDocument } from "./schema.js";
 
@@ -13,6 +13,7 @@ export function resolveEnvironments(document: ProjectDocument, raw: Record<strin
   const rawServices = (raw.services ?? {}) as Record<string, Record<string, unknown>>;
   const environments: EnvironmentConfig[] = [];
   const listeners = new Map<string, string>();
+  const hostListeners = new Map<string, string>();
   for (const [index, [envName, env]] of Object.entries(document.environments).entries()) {
     const at = ["environments", envName];
     const services: EnvironmentConfig["services"] = Object.create(null);
@@ -53,7 +54,7 @@ export function resolveEnvironments(document: ProjectDocument, raw: Record<strin
     problems.push(...hostProblems(env, at));
     const fleet = { runtime: env.runtime, hosts: env.hosts, known_hosts: env.known_hosts, trust_on_first_use: env.trust_on_first_use, host_proxy_listen: env.host_proxy_listen };
     const placed = placeServices(services, fleet, (s) => (env.services[s] && "placement" in env.services[s] ? [...at, "services", s] : ["services", s]));
-    problems.push(...placed.problems);
+    problems.push(...placed.problems, ...hostProxyConflicts(fleet, envName, at, hostListeners));
     environments.push({ name: envName, index, proxy, require_approval: env.require_approval, services: placed.services, ...fleet });
   }
   if (problems.length > 0) return { problems };

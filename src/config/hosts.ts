@@ -84,6 +84,25 @@ export function hostProblems(env: EnvironmentHosts, at: (string | number)[]): Co
 }
 
 /**
+ * Two ssh environments whose proxies would listen on the same port of one host (by address):
+ * `seen` maps `<address>:<port>` to the environment that took it first (port 0 never conflicts).
+ */
+export function hostProxyConflicts(env: EnvironmentHosts, name: string, at: (string | number)[], seen: Map<string, string>): ConfigProblem[] {
+  if (env.runtime !== "ssh") return [];
+  const listen = env.host_proxy_listen ?? "0.0.0.0:8080";
+  const port = listen.slice(listen.lastIndexOf(":") + 1);
+  if (Number(port) === 0) return [];
+  const problems: ConfigProblem[] = [];
+  for (const [hostName, host] of Object.entries(env.hosts)) {
+    const key = `${host.address}:${port}`;
+    const other = seen.get(key);
+    if (other && other !== name) problems.push({ path: [...at, "host_proxy_listen"], message: `environments ${other} and ${name} both listen on port ${port} of host ${hostName} (${host.address}); give each its own host_proxy_listen` });
+    else seen.set(key, name);
+  }
+  return problems;
+}
+
+/**
  * An ssh environment's services placed on its hosts: a placement whose labels no host has is a
  * problem (with the path where those labels are written), and `per_host: N` makes the service's
  * `instances` N × the hosts that run it (slot i runs on host i mod n, so each gets N). On other

@@ -52,6 +52,14 @@ describe("config: services.<name>.placement", () => {
     refused(overridden, /environments\.production\.services\.web\.placement\.labels: no host/);
   });
 
+  it("two ssh environments on one host need two host_proxy_listen ports", () => {
+    const staging = "  staging:\n    proxy: { listen: 127.0.0.1:8081 }\n    runtime: ssh\n    hosts:\n" + host("web-1", "10.0.0.5", "web");
+    const text = project("{ per_host: 1 }").replace("  staging: { proxy: { listen: 127.0.0.1:8081 } }", staging);
+    refused(text, /environments\.production\.host_proxy_listen: environments staging and production both listen on port 8080 of host web-1 \(10\.0\.0\.5\)/);
+    const apart = text.replace("    runtime: ssh\n    hosts:\n      web-1", "    runtime: ssh\n    host_proxy_listen: 0.0.0.0:8081\n    hosts:\n      web-1");
+    assert.equal(parseProject(apart).environments[0]!.host_proxy_listen, "0.0.0.0:8081");
+  });
+
   it("an unknown placement key is refused", () => {
     refused(project("{ per_hots: 2 }"), /placement/);
   });
