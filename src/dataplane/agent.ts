@@ -12,7 +12,7 @@ import { hostname, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { digestFolder } from "../artifact/index.js";
 import { EngineError, type Logger } from "../core/index.js";
-import { detectDrift, LocalRuntime, type DriftFinding, type ExitInfo, type InstanceSpec } from "../runtime/index.js";
+import { detectDrift, LocalRuntime, probe, type DriftFinding, type ExitInfo, type InstanceProbe, type InstanceSpec, type ProbeResult } from "../runtime/index.js";
 
 /** One instance whose port `host.drift` checks: `pid` leads its process group. */
 type DriftInstance = Parameters<typeof detectDrift>[0]["instances"][number];
@@ -28,7 +28,7 @@ export interface HostFacts {
 }
 
 /** The ops the agent answers, each `{ op, ...args }` on the control socket. */
-export const agentOps = ["instance.port", "instance.start", "instance.stop", "instance.logs", "instance.list", "instance.adopt", "instance.forget", "instance.usage", "artifact.has", "artifact.ensure", "host.facts", "host.drift"] as const;
+export const agentOps = ["instance.port", "instance.start", "instance.stop", "instance.logs", "instance.list", "instance.adopt", "instance.forget", "instance.usage", "instance.probe", "artifact.has", "artifact.ensure", "host.facts", "host.drift"] as const;
 export type AgentOp = (typeof agentOps)[number];
 
 export function isAgentOp(op: string): op is AgentOp {
@@ -97,6 +97,8 @@ export class HostAgent {
         return null;
       case "instance.usage":
         return Object.fromEntries(await runtime.usage());
+      case "instance.probe":
+        return this.probe(String(args.instance), probeArgs(args));
       case "artifact.has":
         return { present: await this.#has(digestArg(args.digest)), path: this.artifactDir(digestArg(args.digest)) };
       case "artifact.ensure":
@@ -118,6 +120,17 @@ export class HostAgent {
       freeDiskBytes: Number(fs.bavail) * Number(fs.bsize),
       running: this.#runtime.list().filter((i) => i.status !== "exited").length,
     };
+  }
+
+  /**
+   * One probe (a health check, a smoke test) of an instance of this agent, from this host, at the
+   * address and port it runs on here: an app that listens on loopback only is reached too. The body
+   * is capped as the engine's own probes cap it. INSTANCE_UNKNOWN when the agent has no such instance.
+   */
+  probe(instanceId: string, request: InstanceProbe): Promise<ProbeResult> {
+    const instance = this.#runtime.list().find((i) => i.id === instanceId);
+    if (!instance) throw new EngineError("INSTANCE_UNKNOWN", `Host ${hostname()} runs no instance ${instanceId}.`, { details: { instance: instanceId } });
+    return probe({ ...request, host: instance.host, port: instance.port });
   }
 
   /**
@@ -208,6 +221,27 @@ function driftArgs(args: Record<string, unknown>): { instances: DriftInstance[];
     throw new EngineError("API_BAD_REQUEST", "host.drift takes { instances: [{ id, pid, port }], accounted: [pid, ...], artifactDirs?: [absolute folder, ...] }.");
   }
   return { instances: instances as DriftInstance[], accounted: accounted as number[], ...(args.artifactDirs ? { artifactDirs: args.artifactDirs as string[] } : {}) };
+}
+
+/** The longest a probe of `instance.probe` may wait, and the most of its body it may keep. */
+const probeLimits = { timeoutMs: 10 * 60_000, maxBodyBytes: 1024 * 1024 };
+
+function probeArgs(args: Record<string, unknown>): InstanceProbe {
+  const { method, path, headers, body, timeoutMs, maxBodyBytes } = args;
+  const within = (v: unknown, max: number) => typeof v === "number" && v > 0 && v <= max;
+  const valid =
+    typeof args.instance === "string" &&
+    typeof path === "string" &&
+    path.startsWith("/") &&
+    (method === undefined || (typeof method === "string" && /^[A-Z]+$/.test(method))) &&
+    (headers === undefined || (typeof headers === "object" && headers !== null && Object.values(headers).every((v) => typeof v === "string"))) &&
+    (body === undefined || typeof body === "string") &&
+    within(timeoutMs, probeLimits.timeoutMs) &&
+    (maxBodyBytes === undefined || (Number.isInteger(maxBodyBytes) && within(maxBodyBytes, probeLimits.maxBodyBytes)));
+  if (!valid) {
+    throw new EngineError("API_BAD_REQUEST", `instance.probe takes { instance, path: "/...", timeoutMs: 1..${probeLimits.timeoutMs}, method?: "GET", headers?: { name: value }, body?: string, maxBodyBytes?: 1..${probeLimits.maxBodyBytes} }.`);
+  }
+  return { path, timeoutMs: timeoutMs as number, ...(method ? { method } : {}), ...(headers ? { headers: headers as Record<string, string> } : {}), ...(body !== undefined ? { body } : {}), ...(maxBodyBytes ? { maxBodyBytes: maxBodyBytes as number } : {}) };
 }
 
 function digestArg(value: unknown): string {

@@ -41,7 +41,7 @@ export async function healthGate(
   const started = clock.now();
   try {
     const outcomes = await Promise.race([
-      Promise.all(supervisor.targets(releaseId).filter((t) => !only || only.includes(t.id)).map((target) => waitHealthy(target, service.health, clock, local.signal).then((o) => ({ target, o })))),
+      Promise.all(supervisor.targets(releaseId).filter((t) => !only || only.includes(t.id)).map((target) => waitHealthy(target, service.health, clock, local.signal, runtime).then((o) => ({ target, o })))),
       crash,
     ]);
     const failed = outcomes.find((x): x is { target: (typeof outcomes)[number]["target"]; o: Extract<HealthOutcome, { healthy: false }> } => !x.o.healthy);
@@ -67,7 +67,7 @@ export async function smokeGate(
   signal: AbortSignal,
 ): Promise<void> {
   if (service.smoke.length === 0) return;
-  const failure = await runSmokeTests(deps.supervisor.targets(releaseId), service.smoke, signal);
+  const failure = await runSmokeTests(deps.supervisor.targets(releaseId), service.smoke, signal, deps.runtime);
   if (failure) {
     const lines = await deps.runtime.logs(failure.instanceId, { lines: 20 }).catch(() => []);
     throw new EngineError("DEPLOY_SMOKE_FAILED", `smoke test "${failure.test}" failed on ${failure.instanceId}: ${failure.problem}`, {

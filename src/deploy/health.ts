@@ -1,6 +1,7 @@
 import type { HealthConfig } from "../config/index.js";
 import type { Clock } from "../core/index.js";
-import { probe, type ProbeResult } from "./probe.js";
+import type { Runtime } from "../runtime/index.js";
+import { probeInstance, type ProbeResult } from "./probe.js";
 
 export interface HealthTarget {
   id: string;
@@ -23,13 +24,15 @@ export function probePassed(result: ProbeResult): boolean {
 
 /**
  * Probes one instance until it passes `healthy_threshold` times in a row, or `start_timeout`
- * runs out, or `signal` aborts (then it rejects with the signal's reason).
+ * runs out, or `signal` aborts (then it rejects with the signal's reason). Probes go through
+ * `runtime` when it probes where its instances run (a fleet's host agents), else straight.
  */
 export async function waitHealthy(
   target: HealthTarget,
   health: HealthConfig,
   clock: Clock,
   signal: AbortSignal,
+  runtime?: Pick<Runtime, "probe">,
 ): Promise<HealthOutcome> {
   const started = clock.now();
   let streak = 0;
@@ -37,7 +40,7 @@ export async function waitHealthy(
   let last: string | undefined;
   for (;;) {
     signal.throwIfAborted();
-    const result = await probe({ host: target.host, port: target.port, path: health.path, timeoutMs: health.timeout, signal });
+    const result = await probeInstance(runtime, target, { path: health.path, timeoutMs: health.timeout, signal });
     signal.throwIfAborted();
     probes++;
     last = describeProbe(result);

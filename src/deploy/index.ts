@@ -2,7 +2,7 @@ export { Deployer, type DeployerOptions, type DeployResult, type RollbackResult,
 export { Supervisor, type SupervisorOptions, type InstanceView } from "./instances.js";
 export { canTransition, activeStates } from "./state.js";
 export type { TrafficControl, RouteOptions, Artifacts, Progress, ProgressListener } from "./types.js";
-export { probe, type ProbeResult } from "./probe.js";
+export { probe, probeInstance, type ProbeResult } from "./probe.js";
 export { promote, type PromoteOptions } from "./promote.js";
 export { WriterLock, writerLockKey } from "./locks.js";
 export { AnalysisLog } from "./analysis-log.js";

@@ -6,7 +6,7 @@ import type { Upstream } from "../proxy/index.js";
 import type { ExitInfo, InstanceInfo, Runtime } from "../runtime/index.js";
 import type { EventLog, Release } from "../store/index.js";
 import { describeProbe, probePassed, waitHealthy, type HealthTarget } from "./health.js";
-import { probe } from "./probe.js";
+import { probeInstance } from "./probe.js";
 import { SlotKeeper, type Group, type Slot } from "./slot-keeper.js";
 
 export interface InstanceView {
@@ -129,7 +129,7 @@ export class Supervisor {
     }
     const probes = await Promise.all(
       [...bySlot].map(async ([index, instance]) => {
-        const outcome = await probe({ host: instance.host, port: instance.port, path: service.health.path, timeoutMs: service.health.timeout });
+        const outcome = await probeInstance(this.#options.runtime, instance, { path: service.health.path, timeoutMs: service.health.timeout });
         return { index, instance, ok: probePassed(outcome), detail: describeProbe(outcome) };
       }),
     );
@@ -314,7 +314,7 @@ export class Supervisor {
 
   async #healthySpawn(group: Group, index: number): Promise<InstanceInfo> {
     const fresh = await this.#spawn(group, index, 0);
-    const outcome = await waitHealthy({ id: fresh.id, host: fresh.host, port: fresh.port }, group.service.health, this.#options.clock, group.stopped.signal);
+    const outcome = await waitHealthy(fresh, group.service.health, this.#options.clock, group.stopped.signal, this.#options.runtime);
     if (outcome.healthy) return fresh;
     await this.#stopInstance(fresh, 1000);
     throw new EngineError("DEPLOY_HEALTH_TIMEOUT", `The new instance ${fresh.id} did not pass its health check: ${outcome.reason}`);

@@ -1,69 +1,21 @@
-import { request } from "node:http";
+import { toEngineError } from "../core/index.js";
+import { probe, type InstanceInfo, type InstanceProbe, type ProbeResult, type Runtime } from "../runtime/index.js";
 
-export interface ProbeRequest {
-  host: string;
-  port: number;
-  method?: string;
-  path: string;
-  headers?: Record<string, string>;
-  body?: string;
-  timeoutMs: number;
-  /** Bytes of the response body kept (the rest is read and dropped). Default 64 KiB. */
-  maxBodyBytes?: number;
-  signal?: AbortSignal;
-}
+export { probe, type ProbeRequest, type ProbeResult } from "../runtime/index.js";
 
-export type ProbeResult =
-  | { ok: true; status: number; headers: Record<string, string>; body: string; ms: number }
-  | { ok: false; error: string; ms: number };
-
-/** One HTTP request straight to an instance, never through the proxy, on a fresh connection. */
-export function probe(req: ProbeRequest): Promise<ProbeResult> {
+/**
+ * Probes an instance where its runtime says it is best reached: through the runtime's own `probe`
+ * when it has one (a fleet's: the host's agent probes it on the host), else straight to its
+ * `host:port`. A host that cannot be asked (FLEET_HOST_FAILED, DATAPLANE_UNAVAILABLE...) makes a
+ * failed probe with that error's code and message, as a refused connection does: it never throws.
+ */
+export async function probeInstance(runtime: Pick<Runtime, "probe"> | undefined, target: Pick<InstanceInfo, "id" | "host" | "port">, request: InstanceProbe): Promise<ProbeResult> {
+  if (!runtime?.probe) return probe({ ...request, host: target.host, port: target.port });
   const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
-  const maxBody = req.maxBodyBytes ?? 64 * 1024;
-  return new Promise((resolve) => {
-    let settled = false;
-    const finish = (result: ProbeResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(result);
-    };
-    const outgoing = request(
-      {
-        host: req.host,
-        port: req.port,
-        method: req.method ?? "GET",
-        path: req.path,
-        headers: { "user-agent": "engineroom-probe", ...req.headers },
-        agent: false,
-        signal: req.signal,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let kept = 0;
-        res.on("data", (chunk: Buffer) => {
-          if (kept < maxBody) {
-            chunks.push(chunk.subarray(0, maxBody - kept));
-            kept += Math.min(chunk.length, maxBody - kept);
-          }
-        });
-        res.on("end", () => {
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
-          finish({ ok: true, status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString("utf8"), ms: elapsed() });
-        });
-        res.on("error", (error) => finish({ ok: false, error: error.message, ms: elapsed() }));
-      },
-    );
-    const timer = setTimeout(() => {
-      outgoing.destroy();
-      finish({ ok: false, error: `no answer within ${req.timeoutMs}ms`, ms: elapsed() });
-    }, req.timeoutMs);
-    outgoing.on("error", (error: NodeJS.ErrnoException) =>
-      finish({ ok: false, error: error.code ? `${error.code} ${error.message}` : error.message, ms: elapsed() }),
-    );
-    outgoing.end(req.body);
-  });
+  try {
+    return await runtime.probe(target.id, request);
+  } catch (error) {
+    const e = toEngineError(error);
+    return { ok: false, error: `${e.code} ${e.message}`, ms: Math.round(performance.now() - started) };
+  }
 }

@@ -4,7 +4,7 @@ import type { Upstream } from "../proxy/index.js";
 import type { Release } from "../store/index.js";
 import { describeProbe, probePassed, unhealthyThreshold, waitHealthy } from "./health.js";
 import type { SupervisorOptions } from "./instances.js";
-import { probe } from "./probe.js";
+import { probeInstance } from "./probe.js";
 
 /** One slot of a release: the instance currently filling it, its health and its restart history. */
 export interface Slot {
@@ -75,7 +75,7 @@ export class SlotKeeper {
     const onStop = () => probing.abort();
     group.stopped.signal.addEventListener("abort", onStop, { once: true });
     const { instance } = slot;
-    const { clock } = this.#host.options;
+    const { clock, runtime } = this.#host.options;
     const { health } = group.service;
     void (async () => {
       try {
@@ -84,7 +84,7 @@ export class SlotKeeper {
         for (let probeMs = 0; ; ) {
           await clock.sleep(Math.max(0, health.interval - probeMs), probing.signal);
           const started = clock.now();
-          const result = await probe({ host: instance.host, port: instance.port, path: health.path, timeoutMs: health.timeout, signal: probing.signal });
+          const result = await probeInstance(runtime, instance, { path: health.path, timeoutMs: health.timeout, signal: probing.signal });
           probeMs = clock.now() - started;
           if (probing.signal.aborted || slot.instance !== instance || instance.status !== "running") return;
           const ok = probePassed(result);
@@ -191,7 +191,7 @@ export class SlotKeeper {
         slot.instance = instance;
         this.#host.bind(instance, group, slot);
         if (group.stopping) return void (await this.#host.stopInstance(instance, 1000));
-        const outcome = await waitHealthy({ id: instance.id, host: instance.host, port: instance.port }, service.health, clock, group.stopped.signal);
+        const outcome = await waitHealthy(instance, service.health, clock, group.stopped.signal, runtime);
         if (group.stopping || slot.instance !== instance || instance.status !== "running") return;
         if (outcome.healthy) {
           slot.healthy = true;

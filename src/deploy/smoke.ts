@@ -1,7 +1,7 @@
 import type { SmokeTest } from "../config/index.js";
-
+import type { Runtime } from "../runtime/index.js";
 import { describeProbe, type HealthTarget } from "./health.js";
-import { probe } from "./probe.js";
+import { probeInstance, type ProbeResult } from "./probe.js";
 
 export interface SmokeFailure {
   test: string;
@@ -14,14 +14,15 @@ export function smokeTestName(test: SmokeTest): string {
   return test.name ?? `${test.method} ${test.path}`;
 }
 
-/** Runs every smoke test against every instance, straight (not through the proxy). Returns the first failure, or undefined when all pass. */
-export async function runSmokeTests(targets: HealthTarget[], tests: SmokeTest[], signal: AbortSignal): Promise<SmokeFailure | undefined> {
+/**
+ * Runs every smoke test against every instance, not through the proxy (through `runtime` when it
+ * probes where its instances run, else straight). Returns the first failure, or undefined when all pass.
+ */
+export async function runSmokeTests(targets: HealthTarget[], tests: SmokeTest[], signal: AbortSignal, runtime?: Pick<Runtime, "probe">): Promise<SmokeFailure | undefined> {
   for (const test of tests) {
     for (const target of targets) {
       signal.throwIfAborted();
-      const result = await probe({
-        host: target.host,
-        port: target.port,
+      const result = await probeInstance(runtime, target, {
         method: test.method,
         path: test.path,
         headers: test.headers,
@@ -36,7 +37,7 @@ export async function runSmokeTests(targets: HealthTarget[], tests: SmokeTest[],
   return undefined;
 }
 
-function checkExpectations(test: SmokeTest, result: Awaited<ReturnType<typeof probe>>): string | undefined {
+function checkExpectations(test: SmokeTest, result: ProbeResult): string | undefined {
   if (!result.ok) return `request failed: ${describeProbe(result)}`;
   const expect = test.expect;
   if (result.status !== expect.status) return `expected status ${expect.status}, got ${result.status}`;

@@ -60,6 +60,23 @@ export interface StopOptions {
   graceMs?: number;
 }
 
+/** One HTTP request to an instance, straight (never through the proxy): a health probe or a smoke test. */
+export interface InstanceProbe {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  /** Bytes of the response body kept (the rest is read and dropped). Default 64 KiB. */
+  maxBodyBytes?: number;
+  signal?: AbortSignal;
+}
+
+/** What a probe got: the answer (any status), or why there was none (refused, no answer within its timeout...). */
+export type ProbeResult =
+  | { ok: true; status: number; headers: Record<string, string>; body: string; ms: number }
+  | { ok: false; error: string; ms: number };
+
 export interface Runtime {
   readonly kind: string;
   /** A port free on the instance's host right now. */
@@ -78,6 +95,12 @@ export interface Runtime {
   list(): InstanceInfo[];
   /** The measured usage of each running instance, by id; one that cannot be measured is left out. Optional: a runtime that cannot measure has none. */
   usage?(): Promise<Map<string, InstanceUsage>>;
+  /**
+   * Probes the instance where it runs (on its host, by its agent: the app may listen on loopback
+   * there), and resolves with what the probe got. Optional: without it, a probe goes straight to the
+   * instance's `host:port` from this machine. Rejects when the instance's host cannot be asked.
+   */
+  probe?(instanceId: string, request: InstanceProbe): Promise<ProbeResult>;
   /** Drops an exited instance from `list()`; its log file stays. */
   forget(id: string): void;
   /**
