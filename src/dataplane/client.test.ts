@@ -25,6 +25,8 @@ class SilentDataPlane {
   answerHello = true;
   /** Ops answered with `{ answered: op }`. */
   readonly answering = new Set<string>();
+  /** Ops answered so, after this many ms: a busy data plane that still answers pings. */
+  readonly slow = new Map<string, number>();
 
   constructor(dir: string) {
     this.path = join(dir, "control.sock");
@@ -42,6 +44,7 @@ class SilentDataPlane {
           if (request.op === "hello" && this.answerHello) answer({ pid: process.pid, version: "test", bootId: "boot", startedAt: new Date().toISOString(), proxies: [] });
           else if (request.op === "metrics.subscribe") answer({ bootId: "boot" });
           else if (this.answering.has(request.op)) answer({ answered: request.op });
+          else if (this.slow.has(request.op)) setTimeout(() => answer({ answered: request.op }), this.slow.get(request.op));
         }),
       );
     });
@@ -121,6 +124,26 @@ describe("the data-plane client's request bounds", { timeout: 120_000 }, () => {
     }
     server.answering.add("instance.port");
     assert.deepEqual(await plane.request("instance.port"), { answered: "instance.port" }, "back once the data plane answers again");
+  });
+
+  it("finds a silent data plane under a long request by its pings, before the request's own bound", async () => {
+    const plane = await attach();
+    server.answerHello = false; // the pings get no answer
+    try {
+      await assert.rejects(plane.request("instance.start", { spec: {} }), (error: Error & { code?: string }) => {
+        assert.equal(error.code, "DATAPLANE_UNAVAILABLE");
+        assert.match(error.message, /no answer to hello within 300 ms/, "the ping's bound, not instance.start's 1800 ms");
+        return true;
+      });
+    } finally {
+      server.answerHello = true;
+    }
+  });
+
+  it("waits past the quick bound for a long request while the data plane answers its pings", async () => {
+    const plane = await attach();
+    server.slow.set("artifact.ensure", 1_500);
+    assert.deepEqual(await plane.request("artifact.ensure", { digest: "sha256:x" }), { answered: "artifact.ensure" });
   });
 
   it("bounds each op by its kind of work", () => {

@@ -8,7 +8,9 @@
  * Every request has a bound (`requestTimeoutMs`): a data plane that stops answering without closing
  * the socket (SIGSTOP, a link cut behind an ssh forward) fails the request with DATAPLANE_UNAVAILABLE,
  * and the connection counts as lost (destroyed, then reconnected as after a close), so that later
- * requests do not queue behind a dead one.
+ * requests do not queue behind a dead one. While a longer request (an instance start, an artifact
+ * shipped) waits, a ping every quick bound checks that the data plane still answers: a silent one
+ * is found within two quick bounds, whatever the request's own.
  */
 import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
@@ -37,6 +39,8 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
+  /** For a request whose bound is longer than a quick one: pings that tell a silent data plane from a busy one. */
+  heartbeat: NodeJS.Timeout | undefined;
 }
 
 type ResolvedOptions = Required<Omit<DataPlaneOptions, "socket">>;
@@ -168,9 +172,11 @@ export class DataPlane {
     if (!socket) throw new EngineError("DATAPLANE_UNAVAILABLE", "The connection to the data plane was lost again while it came back.");
     const id = ++this.#nextId;
     const timeoutMs = options.timeoutMs ?? requestTimeoutMs(op, args, this.#options.quickRequestMs);
+    const quickMs = this.#options.quickRequestMs;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.#pending.delete(id)) return;
+        clearInterval(heartbeat);
         const why = `no answer to ${op} within ${timeoutMs} ms`;
         reject(
           new EngineError("DATAPLANE_UNAVAILABLE", `The data plane at ${this.#paths.socket} gave ${why}; the connection counts as lost.`, {
@@ -180,7 +186,9 @@ export class DataPlane {
         );
         this.#lose(socket, why);
       }, timeoutMs);
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      // A ping's own bound drops the connection when the data plane went silent, failing this request with it.
+      const heartbeat = timeoutMs > quickMs ? setInterval(() => void this.request("hello", {}, { timeoutMs: quickMs }).catch(() => {}), quickMs) : undefined;
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, heartbeat });
       socket.write(JSON.stringify({ id, op, ...args }) + "\n");
     });
   }
@@ -277,6 +285,7 @@ export class DataPlane {
     if (!pending) return;
     this.#pending.delete(message.id);
     clearTimeout(pending.timer);
+    clearInterval(pending.heartbeat);
     if (message.ok) pending.resolve(message.result);
     else {
       const { code, message: text, hint, details } = message.error;
@@ -372,6 +381,7 @@ export class DataPlane {
   #failPending(why: string): void {
     for (const pending of this.#pending.values()) {
       clearTimeout(pending.timer);
+      clearInterval(pending.heartbeat);
       pending.reject(new EngineError("DATAPLANE_UNAVAILABLE", `No answer from the data plane: ${why}.`));
     }
     this.#pending.clear();
