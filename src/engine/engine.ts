@@ -87,6 +87,8 @@ export class Engine {
   /** Leader or standby among the engines on one PostgreSQL store (`ha:`); on SQLite, the single engine. */
   readonly leadership: Leadership;
   #stopping: Promise<void> | undefined;
+  #runtimes: EngineRuntimes | undefined;
+  readonly #attaching = new Map<string, Promise<boolean>>();
 
   private constructor(parts: Pick<Engine, "project" | "store" | "runtime" | "fleets" | "files" | "clock" | "logger" | "environments" | "configSnapshots" | "artifacts" | "dataPlane" | "postmortemsConfig" | "leadership">) {
     this.dataPlane = parts.dataPlane;
@@ -180,6 +182,7 @@ export class Engine {
         }),
     );
     const engine = new Engine({ project, store, runtime, fleets: runtimes.fleets, files, clock, logger, environments, configSnapshots: configs, artifacts, dataPlane, postmortemsConfig: postmortems, leadership });
+    engine.#runtimes = runtimes;
     try {
       for (const environment of environments) await environment.start();
       const proxies = environments.map((e) => `${e.name} on ${e.proxyAddress}`).join(", ");
@@ -213,6 +216,31 @@ export class Engine {
       throw error;
     }
     return engine;
+  }
+
+  /**
+   * Attaches a `runtime: ssh` environment that started unattached (its hosts did not all answer at
+   * start), now that they answer: forwards and attaches to its hosts, sets its proxy up on them and
+   * recovers what they run. False when it was not waiting; rejects as at start when they still do not answer.
+   */
+  attachHosts(name: string): Promise<boolean> {
+    const environment = this.environment(name);
+    const runtimes = this.#runtimes;
+    if (!runtimes?.unattached(name)) return this.#attaching.get(name) ?? Promise.resolve(false);
+    let attaching = this.#attaching.get(name);
+    if (!attaching) {
+      attaching = (async () => {
+        const fleet = await runtimes.attach(name);
+        await environment.start();
+        const adopted = (await fleet.runtime.adopt()).filter((i) => i.labels.environment === name);
+        await environment.deployer.recover({ adopted });
+        const hosts = fleet.hosts.map((h) => h.name).join(", ");
+        await this.store.events.append({ type: "environment.attached", environment: name, message: `${name} attached to its hosts ${hosts}`, data: { hosts: fleet.hosts.map((h) => h.name), adopted: adopted.length } });
+        return true;
+      })().finally(() => this.#attaching.delete(name));
+      this.#attaching.set(name, attaching);
+    }
+    return attaching;
   }
 
   /** The environment by name; without a name, the first of the chain. Throws ENVIRONMENT_UNKNOWN. */

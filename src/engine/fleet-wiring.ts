@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { EnvironmentConfig, LoadedProject } from "../config/index.js";
 import { EngineError, silentLogger, toEngineError, type Clock, type Logger } from "../core/index.js";
 import { DataPlane, FleetProxy } from "../dataplane/index.js";
-import type { Proxy } from "../proxy/index.js";
+import type { MetricsBucket, Proxy, Route, SwitchResult } from "../proxy/index.js";
 import {
   CompositeRuntime,
   createRuntime,
@@ -117,13 +117,19 @@ export interface EngineRuntimes {
   unattached(environment: string): EngineError | undefined;
   /** An environment's proxy: its own (`front`) alone, or in front of its hosts' proxies. */
   proxy(config: EnvironmentConfig, front: Proxy): Proxy;
+  /**
+   * Attaches an environment that started unattached, now that its hosts answer (after `hosts
+   * bootstrap`): its runtime and its proxy become the fleet's. Rejects as at start when they still do not.
+   */
+  attach(environment: string): Promise<Fleet>;
 }
 
 /**
  * Makes the project's runtime and each ssh environment's fleet. A project-level ssh host that does
  * not answer fails the start (FLEET_HOST_FAILED); an ssh environment whose hosts do not all answer
  * (not bootstrapped yet, unreachable, a refused key) starts unattached: it runs nothing and says
- * why, so that `hosts check|bootstrap` can be run through this engine.
+ * why, so that `hosts check|bootstrap` can be run through this engine, and `attach` makes it the
+ * fleet's once they answer.
  */
 export async function wireRuntimes(
   project: LoadedProject,
@@ -137,6 +143,7 @@ export async function wireRuntimes(
   const byEnvironment = new Map<string, Runtime>();
   const fleetOf = new Map<string, Fleet>();
   const unattached = new Map<string, EngineError>();
+  const waiting = new Map<string, { runtime: UnattachedRuntime; proxy?: FrontUntilAttached }>();
   for (const env of project.config.environments) {
     if (env.runtime !== "ssh") {
       byEnvironment.set(env.name, projectRuntime);
@@ -153,11 +160,13 @@ export async function wireRuntimes(
       const reason = new EngineError(cause.code === "INTERNAL" ? "FLEET_HOST_FAILED" : cause.code, `Environment ${env.name} runs nothing: its hosts did not all answer when the engine started. ${cause.message}`, {
         cause: error,
         details: { ...cause.details, environment: env.name },
-        hint: `Check and prepare its hosts (\`engineroom hosts check --env ${env.name}\`, \`engineroom hosts bootstrap --env ${env.name}\`), then start the engine again (Ctrl-C and \`engineroom up\`: the data plane keeps serving).`,
+        hint: `Check and prepare its hosts: \`engineroom hosts check --env ${env.name}\`, then \`engineroom hosts bootstrap --env ${env.name}\`, which attaches the environment once every host is ready.`,
       });
-      context.logger.warn("an environment's hosts did not all answer; it runs nothing until the engine starts again", { environment: env.name, error: cause.message });
+      context.logger.warn("an environment's hosts did not all answer; it runs nothing until they are bootstrapped", { environment: env.name, error: cause.message });
       unattached.set(env.name, reason);
-      byEnvironment.set(env.name, new UnattachedRuntime(reason, Object.keys(env.hosts ?? {})));
+      const runtime = new UnattachedRuntime(reason, Object.keys(env.hosts ?? {}));
+      waiting.set(env.name, { runtime });
+      byEnvironment.set(env.name, runtime);
     }
   }
   const distinct = new Set([projectRuntime, ...byEnvironment.values()]);
@@ -166,8 +175,88 @@ export async function wireRuntimes(
     all: distinct.size === 1 ? projectRuntime : new CompositeRuntime(byEnvironment, [projectRuntime]),
     fleets,
     unattached: (environment) => unattached.get(environment),
-    proxy: (config, front) => environmentProxy(fleetOf.get(config.name), front, config, context.logger),
+    proxy: (config, front) => {
+      const later = waiting.get(config.name);
+      if (later) return (later.proxy = new FrontUntilAttached(front));
+      return environmentProxy(fleetOf.get(config.name), front, config, context.logger);
+    },
+    attach: async (name) => {
+      const later = waiting.get(name);
+      const env = context.configOf(name) ?? project.config.environments.find((e) => e.name === name);
+      if (!later || !env) throw new EngineError("INTERNAL", `Environment ${name} is not waiting for its hosts.`);
+      const fleet = await environmentFleet(project, env, { ...base, configOf: context.configOf });
+      fleets.push(fleet);
+      fleetOf.set(name, fleet);
+      waiting.delete(name);
+      unattached.delete(name);
+      later.runtime.attach(fleet.runtime);
+      later.proxy?.attach(environmentProxy(fleet, later.proxy.front, env, context.logger));
+      return fleet;
+    },
   };
+}
+
+/**
+ * The proxy of an environment that waits for its hosts: its own proxy (the front door, serving the
+ * table it kept) until `attach` puts the fleet's proxy in its place. It shows no routes until then,
+ * so that the engine takes the hosts' tables over when it attaches, not the front door's.
+ */
+class FrontUntilAttached implements Proxy {
+  readonly front: Proxy;
+  #current: Proxy;
+  #attached = false;
+  readonly #listeners = new Map<(buckets: MetricsBucket[]) => void, () => void>();
+
+  constructor(front: Proxy) {
+    this.front = front;
+    this.#current = front;
+  }
+
+  /** The proxy in force: the front door alone, or the fleet's once attached. */
+  get inForce(): Proxy {
+    return this.#current;
+  }
+
+  attach(proxy: Proxy): void {
+    this.#current = proxy;
+    this.#attached = true;
+    for (const [listener, off] of this.#listeners) {
+      off();
+      this.#listeners.set(listener, proxy.onMetrics(listener));
+    }
+  }
+
+  start(): Promise<{ host: string; port: number }> {
+    return this.#current.start();
+  }
+
+  apply(routes: Route[]): Promise<SwitchResult> {
+    return this.#current.apply(routes);
+  }
+
+  inFlight(releaseId: string): Promise<number> {
+    return this.#current.inFlight(releaseId);
+  }
+
+  onMetrics(listener: (buckets: MetricsBucket[]) => void): () => void {
+    this.#listeners.set(listener, this.#current.onMetrics(listener));
+    return () => {
+      this.#listeners.get(listener)?.();
+      this.#listeners.delete(listener);
+    };
+  }
+
+  stop(graceMs?: number): Promise<void> {
+    return this.#current.stop(graceMs);
+  }
+
+  routes(): Route[] {
+    return this.#attached ? this.#current.routes() : [];
+  }
+
+  listener(): ReturnType<Proxy["listener"]> {
+    return this.#current.listener();
+  }
 }
 
 /** An environment's proxy: the engine's own (`front`) alone, or in front of the hosts' proxies. */
@@ -207,8 +296,9 @@ export async function hostsStatus(runtime: Runtime, timeoutMs = 3_000): Promise<
   const hosts: Promise<HostStatus>[] = [];
   for (const [part, environments] of parts) {
     const environment = environments.length === 1 ? { environment: environments[0]! } : {};
-    if (part instanceof UnattachedRuntime) hosts.push(...part.hosts.map(async (name) => ({ name, ...environment, reachable: false, error: part.reason.message })));
-    if (part instanceof FleetRuntime) hosts.push(...part.hosts.map((host) => hostFacts(host, environment, timeoutMs)));
+    const fleet = part instanceof UnattachedRuntime ? part.inner : part;
+    if (fleet instanceof FleetRuntime) hosts.push(...fleet.hosts.map((host) => hostFacts(host, environment, timeoutMs)));
+    else if (part instanceof UnattachedRuntime) hosts.push(...part.hosts.map(async (name) => ({ name, ...environment, reachable: false, error: part.reason.message })));
   }
   return hosts.length > 0 ? Promise.all(hosts) : undefined;
 }

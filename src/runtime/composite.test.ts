@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { EngineError } from "../core/index.js";
 import { CompositeRuntime } from "./composite.js";
 import { LocalRuntime } from "./local/index.js";
+import { UnattachedRuntime } from "./unattached.js";
 import type { ExitInfo, InstanceSpec } from "./types.js";
 
 describe("CompositeRuntime: two environments' runtimes as one", () => {
@@ -60,5 +62,22 @@ describe("CompositeRuntime: two environments' runtimes as one", () => {
     assert.equal(shared.parts.length, 2);
     assert.deepEqual(shared.environmentsOf(staging), ["staging", "qa"]);
     assert.equal(shared.of("production"), production);
+  });
+
+  it("an unattached runtime refuses with its reason until attached, then is the runtime it was given", async () => {
+    const reason = new EngineError("HOST_NOT_READY", "Environment qa runs nothing: its hosts did not all answer.");
+    const waiting = new UnattachedRuntime(reason, ["qa-1"]);
+    const exits: string[] = [];
+    waiting.onExit((exit) => exits.push(exit.id));
+    await assert.rejects(waiting.start({ ...(await spec("staging")), id: "web-qa-1" }), (e) => e === reason);
+    assert.deepEqual(waiting.list(), []);
+    assert.deepEqual((await waiting.stop("web-qa-1")).expected, true);
+    const qa = local("qa");
+    waiting.attach(qa);
+    await waiting.start({ ...(await spec("staging")), id: "web-qa-1" });
+    assert.deepEqual(waiting.list().map((i) => i.id), ["web-qa-1"]);
+    await waiting.stop("web-qa-1", { graceMs: 500 });
+    assert.deepEqual(exits, ["web-qa-1"], "a listener from before the attachment hears the exit");
+    await qa.stopAll(500);
   });
 });

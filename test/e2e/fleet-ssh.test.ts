@@ -31,7 +31,11 @@ function config(hosts: TestHosts): string {
 
 const deploy = (p: TestProject, artifact: string) => p.api.stream<DeployResult>("/v1/services/web/deploys", { artifact }, () => {});
 const rollback = (p: TestProject) => p.api.stream<RollbackResult>("/v1/services/web/rollback", {}, () => {});
-const frontDoor = (p: TestProject) => p.engine.environments[0]!.proxy as FleetProxy;
+/** production's FleetProxy (an environment attached after start has it behind the proxy it started with). */
+const frontDoor = (p: TestProject) => {
+  const proxy = p.engine.environments[0]!.proxy as FleetProxy | { inForce: FleetProxy };
+  return "inForce" in proxy ? proxy.inForce : proxy;
+};
 
 /** Which host runs each running instance of a release: host name → count. */
 function placement(p: TestProject, releaseId: string): Record<string, number> {
@@ -103,16 +107,21 @@ describe("production on three ssh hosts (runtime: ssh, hosts:), over real ssh", 
     assert.match(error.message, /production runs nothing|hosts did not all answer/, error.message);
   });
 
-  it("bootstrap through the engine, then a restarted engine attaches to every host over its forwarded socket", async () => {
+  it("bootstrap through the engine attaches production to every host, over its forwarded socket", async () => {
     const boot = await p.api.post<{ hosts: { host: string; ok: boolean; daemon: string }[] }>("/v1/hosts/bootstrap", {});
     assert.deepEqual(boot.hosts.map((r) => [r.host, r.ok, r.daemon]), [
       ["host1", true, "started"],
       ["host2", true, "started"],
       ["host3", true, "started"],
     ]);
-    await p.stop();
-    await p.restart();
     assert.deepEqual(p.engine.fleets.map((f) => [f.environment, f.hosts.map((h) => h.name)]), [["production", ["host1", "host2", "host3"]]]);
+    const status = await p.api.get<ProjectStatus>("/v1/status");
+    assert.deepEqual(status.hosts?.map((h) => [h.name, h.environment, h.reachable, h.running]), [
+      ["host1", "production", true, 0],
+      ["host2", "production", true, 0],
+      ["host3", "production", true, 0],
+    ]);
+    assert.ok(status.events.some((e) => e.type === "environment.attached" && e.environment === "production"), "the attachment is an event");
     for (const h of p.engine.fleets[0]!.hosts) assert.match(h.control_socket, new RegExp(`hosts/production/${h.name}/forward/`));
     assert.ok(p.engine.fleets[0]!.runtime.hosts.every((h) => h.ship), "artifacts go to these hosts over ssh");
   });

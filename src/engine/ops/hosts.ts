@@ -30,6 +30,11 @@ export function hostOperations(engine: Engine): HostOperations {
           data: { by: options.actor ?? "engine", host: result.host, address: result.address, code: result.code, daemon: result.daemon, ...(result.error ? { error: result.error.code } : {}) },
         });
       }
+      // An environment that started without its hosts is attached once every one of them is ready.
+      for (const environment of new Set(results.map((r) => r.environment))) {
+        if (!results.every((r) => r.environment !== environment || r.ok)) continue;
+        await engine.attachHosts(environment).catch((error) => engine.logger.warn("could not attach an environment to its bootstrapped hosts", { environment, error: String(error) }));
+      }
       return results;
     },
   };
