@@ -116,11 +116,24 @@ export async function switchTo(ctx: DeployContext, release: Release, service: Se
   const result = await traffic.route(release.service, release.id, supervisor.upstreams(release.id), fallback.length ? { fallback, fallbackReleaseId: before!.releaseId } : undefined);
   await store.live.set(release.service, environment, release.id, before?.releaseId ?? null);
   const switchMs = performance.now() - switchStarted;
-  let current = await ctx.transition(release, "live", `switched in ${switchMs.toFixed(1)}ms (route table v${result.version})`, {
+  const leftOut = result.hostsLeftOut ?? [];
+  const without = leftOut.length > 0 ? `; without host${leftOut.length > 1 ? "s" : ""} ${leftOut.map((h) => h.host).join(", ")} (min_hosts)` : "";
+  let current = await ctx.transition(release, "live", `switched in ${switchMs.toFixed(1)}ms (route table v${result.version})${without}`, {
     previousReleaseId: before?.releaseId ?? null,
     switchMs,
     ackMs: result.ackMs,
+    ...(leftOut.length > 0 ? { hostsLeftOut: leftOut } : {}),
   });
+  if (leftOut.length > 0) {
+    await store.events.append({
+      type: "deploy.partial",
+      service: release.service,
+      environment,
+      releaseId: release.id,
+      message: `v${release.number} went live without host${leftOut.length > 1 ? "s" : ""} ${leftOut.map((h) => `${h.host} (${h.reason})`).join(", ")}: they get no traffic for it`,
+      data: { hostsLeftOut: leftOut },
+    });
+  }
   progress({ step: "live", releaseId: release.id, message: `live: traffic switched in ${switchMs.toFixed(1)}ms`, data: { switchMs } });
   current = await ctx.transition(current, "watching", `watching for ${service.release.watch}ms; the previous release stays warm`);
   if (before) {
@@ -134,5 +147,5 @@ export async function switchTo(ctx: DeployContext, release: Release, service: Se
     if (older && supervisor.has(older.id)) ctx.track(ctx.retirer.retire(older, service));
   }
   ctx.startWatch(current, service, { windowMs: service.release.watch, switchedAt: ctx.o.clock.now(), previousReleaseId: before?.releaseId ?? null });
-  return { release: current, previousReleaseId: before?.releaseId ?? null, switchMs, ackMs: result.ackMs };
+  return { release: current, previousReleaseId: before?.releaseId ?? null, switchMs, ackMs: result.ackMs, ...(leftOut.length > 0 ? { hostsLeftOut: leftOut } : {}) };
 }

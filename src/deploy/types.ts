@@ -1,7 +1,7 @@
 import type { ServiceConfig } from "../config/index.js";
 import type { Clock, Logger } from "../core/index.js";
 import type { MetricSource } from "../metrics/index.js";
-import type { Upstream, SwitchResult } from "../proxy/index.js";
+import type { HostLeftOut, Upstream, SwitchResult } from "../proxy/index.js";
 import type { Runtime } from "../runtime/index.js";
 import type { Release, Store } from "../store/index.js";
 import type { Supervisor } from "./instances.js";
@@ -103,6 +103,8 @@ export interface DeployResult {
   totalMs: number;
   /** The release is verified and waits for `approve()`; it has no traffic yet. */
   awaitingApproval?: boolean;
+  /** On a fleet with `min_hosts`: the hosts the release went live without (they get none of its traffic), and why. */
+  hostsLeftOut?: HostLeftOut[];
 }
 
 export interface RollbackResult {

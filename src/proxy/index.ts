@@ -5,7 +5,7 @@
  */
 import { ProxyController, type ControllerOptions } from "./controller.js";
 
-export type { MetricsBucket, Proxy, ProxyOptions, Route, RouteFault, RouteTable, SwitchResult, Upstream } from "./types.js";
+export type { MetricsBucket, Proxy, ProxyOptions, Route, RouteFault, RouteTable, SwitchResult, HostLeftOut, Upstream } from "./types.js";
 export { faultHeader } from "./fault.js";
 export type { ControllerOptions, ProxyController } from "./controller.js";
 export { latencyBoundsMs } from "./types.js";

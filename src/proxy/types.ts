@@ -57,6 +57,14 @@ export interface SwitchResult {
   version: number;
   /** From apply() called to the last worker's acknowledgement. */
   ackMs: number;
+  /** A fleet's switch that counted without some hosts (`min_hosts`): which, and why. */
+  hostsLeftOut?: HostLeftOut[];
+}
+
+/** A host of a fleet that a switch went live without: it gets no traffic for the new table. */
+export interface HostLeftOut {
+  host: string;
+  reason: string;
 }
 
 export interface ProxyOptions {
