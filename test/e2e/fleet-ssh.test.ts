@@ -58,17 +58,19 @@ function processesNaming(text: string): number[] {
   return found;
 }
 
+/** An artifact whose app listens on every address of its host (the engine probes it from outside the host). */
+function listeningEverywhere(p: TestProject, behaviour: Behaviour): string {
+  const folder = p.artifact(behaviour);
+  const server = join(folder, "server.js");
+  writeFileSync(server, readFileSync(server, "utf8").replace('Number(process.env.PORT), "127.0.0.1"', 'Number(process.env.PORT), "0.0.0.0"'));
+  return folder;
+}
+
 describe("production on three ssh hosts (runtime: ssh, hosts:), over real ssh", { skip, concurrency: false, timeout: 900_000 }, () => {
   const hosts = lab as TestHosts;
   const all = { host1: 1, host2: 1, host3: 1 };
   let p: TestProject;
-  /** An artifact whose app listens on every address of its host (the engine probes it from outside the host). */
-  const artifact = (behaviour: Behaviour) => {
-    const folder = p.artifact(behaviour);
-    const server = join(folder, "server.js");
-    writeFileSync(server, readFileSync(server, "utf8").replace('Number(process.env.PORT), "127.0.0.1"', 'Number(process.env.PORT), "0.0.0.0"'));
-    return folder;
-  };
+  const artifact = (behaviour: Behaviour) => listeningEverywhere(p, behaviour);
   /** The artifact's folder on each host, as its agent keeps it: inode and change time (the same when it was not shipped again). */
   const onHosts = (digest: string) => hosts.hosts.map((h) => statSync(join(h.stateDir, "agent", "artifacts", `sha256-${digest.replace("sha256:", "")}`))).map((s) => `${s.ino}:${s.ctimeMs}`);
   let v1: DeployResult;
@@ -209,5 +211,52 @@ describe("production on three ssh hosts (runtime: ssh, hosts:), over real ssh", 
     const status = await p.api.get<ProjectStatus>("/v1/status");
     assert.deepEqual(status.hosts?.map((h) => [h.name, h.reachable]), [["host1", true], ["host2", true], ["host3", false]]);
     hosts.restore("host3");
+  });
+});
+
+describe("staging on this machine, production on ssh hosts that do not answer", { timeout: 120_000 }, () => {
+  let p: TestProject;
+  before(async () => {
+    // Nothing listens on port 9 here: ssh is refused at once, and production starts unattached.
+    const top = [
+      "secrets:",
+      "  providers:",
+      "    keys: { type: file, dir: ./keys }",
+      "environments:",
+      "  staging: {}",
+      "  production:",
+      "    proxy: { listen: 127.0.0.1:0 }",
+      "    runtime: ssh",
+      "    trust_on_first_use: true",
+      "    hosts:",
+      "      far-1: { address: 127.0.0.1, port: 9, key: { secret: host_key }, labels: { role: web } }",
+      "      far-2: { address: 127.0.0.1, port: 9, key: { secret: host_key }, labels: { role: web } }",
+    ].join("\n");
+    p = await startProject(testConfig("", top).replace("    instances: 2", "    instances: 2\n    placement: { labels: { role: web }, per_host: 2 }"), {
+      beforeStart: (dir) => {
+        mkdirSync(join(dir, "keys"), { mode: 0o700 });
+        writeFileSync(join(dir, "keys", "host_key"), "not a key that any host takes\n", { mode: 0o600 });
+      },
+    });
+  });
+  after(async () => {
+    await p?.cleanup();
+    if (p) assert.deepEqual(processesNaming(p.dir), [], "no ssh of the engine is left");
+  });
+
+  it("deploys into staging on this machine while production waits for its hosts; each environment has its own runtime", async () => {
+    const [staging, production] = p.engine.environments;
+    assert.equal(staging!.config.services.web!.instances, 2, "placement is not read on a local environment");
+    assert.equal(production!.config.services.web!.instances, 4, "per_host 2 on both hosts");
+    const result = await deploy(p, listeningEverywhere(p, { version: "v1" }));
+    assert.equal(result.release.environment, "staging");
+    assert.equal(result.release.state, "watching");
+    const running = p.engine.runtime.list().filter((i) => i.status === "running");
+    assert.deepEqual(running.map((i) => [i.labels.environment, i.host]), [["staging", "127.0.0.1"], ["staging", "127.0.0.1"]]);
+    assert.equal((await get(p.proxyUrl)).version, "v1");
+    const status = await p.api.get<ProjectStatus>("/v1/status");
+    assert.deepEqual(status.hosts?.map((h) => [h.name, h.environment, h.reachable]), [["far-1", "production", false], ["far-2", "production", false]]);
+    assert.match(status.hosts![0]!.error!, /HOST_UNREACHABLE|did not|refused|production runs nothing/);
+    assert.deepEqual(p.engine.fleets, []);
   });
 });
