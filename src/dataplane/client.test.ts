@@ -1,68 +1,16 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { processAlive } from "../core/index.js";
 import { requestTimeoutMs } from "./client.js";
 import { DataPlane } from "./index.js";
-import { jsonLines } from "./protocol.js";
-
-/**
- * A control socket that answers hello and metrics.subscribe like a data plane, and nothing else
- * unless told: the other requests get no answer while the connection stays open, as from a daemon
- * that was SIGSTOPped or a link cut behind an ssh forward.
- */
-class SilentDataPlane {
-  readonly path: string;
-  readonly #server: Server;
-  readonly connections = new Set<Socket>();
-  /** Connections ever accepted, and how many of them were closed by the client. */
-  accepted = 0;
-  closedByClient = 0;
-  /** Whether hello gets an answer. */
-  answerHello = true;
-  /** Ops answered with `{ answered: op }`. */
-  readonly answering = new Set<string>();
-  /** Ops answered so, after this many ms: a busy data plane that still answers pings. */
-  readonly slow = new Map<string, number>();
-
-  constructor(dir: string) {
-    this.path = join(dir, "control.sock");
-    this.#server = createServer((socket) => {
-      this.accepted++;
-      this.connections.add(socket);
-      socket.on("error", () => {});
-      socket.on("end", () => this.closedByClient++);
-      socket.on("close", () => this.connections.delete(socket));
-      socket.on(
-        "data",
-        jsonLines((value) => {
-          const request = value as { id: number; op: string };
-          const answer = (result: unknown) => socket.write(JSON.stringify({ id: request.id, ok: true, result }) + "\n");
-          if (request.op === "hello" && this.answerHello) answer({ pid: process.pid, version: "test", bootId: "boot", startedAt: new Date().toISOString(), proxies: [] });
-          else if (request.op === "metrics.subscribe") answer({ bootId: "boot" });
-          else if (this.answering.has(request.op)) answer({ answered: request.op });
-          else if (this.slow.has(request.op)) setTimeout(() => answer({ answered: request.op }), this.slow.get(request.op));
-        }),
-      );
-    });
-  }
-
-  listen(): Promise<void> {
-    return new Promise((resolve) => this.#server.listen(this.path, resolve));
-  }
-
-  close(): Promise<void> {
-    for (const socket of this.connections) socket.destroy();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-}
+import { ScriptedDataPlane } from "./test-support.js";
 
 describe("the data-plane client's request bounds", { timeout: 120_000 }, () => {
   let dir: string;
-  let server: SilentDataPlane;
+  let server: ScriptedDataPlane;
   const clients: DataPlane[] = [];
   const attach = async (options: { quickRequestMs?: number; reconnectMs?: number } = {}) => {
     const plane = await DataPlane.attach({ stateDir: join(dir, "state"), socket: server.path, start: false, quickRequestMs: 300, reconnectMs: 500, ...options });
@@ -72,7 +20,7 @@ describe("the data-plane client's request bounds", { timeout: 120_000 }, () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "engineroom-client-"));
-    server = new SilentDataPlane(dir);
+    server = new ScriptedDataPlane(dir);
     await server.listen();
   });
   after(async () => {
@@ -91,7 +39,7 @@ describe("the data-plane client's request bounds", { timeout: 120_000 }, () => {
       return true;
     });
     await waitUntil("the client closed the silent connection", () => server.closedByClient >= 1);
-    server.answering.add("instance.list");
+    server.answer("instance.list");
     assert.deepEqual(await plane.request("instance.list"), { answered: "instance.list" });
     assert.equal(server.accepted, before + 1, "the next request went over a new connection");
   });
@@ -104,7 +52,7 @@ describe("the data-plane client's request bounds", { timeout: 120_000 }, () => {
 
   it("takes a bound given by the caller, and answers in time clear their timers", async () => {
     const plane = await attach();
-    server.answering.add("proxy.inflight");
+    server.answer("proxy.inflight");
     for (let i = 0; i < 20; i++) assert.deepEqual(await plane.request("proxy.inflight", {}, { timeoutMs: 60_000 }), { answered: "proxy.inflight" });
     await assert.rejects(plane.request("drift.scan", {}, { timeoutMs: 100 }), /no answer to drift\.scan within 100 ms/);
   });
@@ -122,7 +70,7 @@ describe("the data-plane client's request bounds", { timeout: 120_000 }, () => {
     } finally {
       server.answerHello = true;
     }
-    server.answering.add("instance.port");
+    server.answer("instance.port");
     assert.deepEqual(await plane.request("instance.port"), { answered: "instance.port" }, "back once the data plane answers again");
   });
 
