@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { renderStatus } from "../../src/cli/render.js";
 import type { EngineError } from "../../src/core/errors.js";
 import type { FleetProxy } from "../../src/dataplane/index.js";
 import type { DeployResult, RollbackResult } from "../../src/deploy/index.js";
@@ -146,6 +147,7 @@ describe("production on three ssh hosts (runtime: ssh, hosts:), over real ssh", 
       ["host2", "production", true, 1],
       ["host3", "production", true, 1],
     ]);
+    assert.match(renderStatus(status), /hosts\n.*● host1 \(production\) {2}load [\d.]+ [\d.]+ [\d.]+ {2}free disk [\d.]+ GiB {2}1 running/);
   });
 
   it("deploys v2 under constant load through the front door without a failed request", async () => {
