@@ -1,5 +1,5 @@
 import { EngineError, toEngineError } from "../../core/index.js";
-import type { ExitInfo, InstanceInfo, InstanceSpec, InstanceUsage, Runtime, StopOptions } from "../types.js";
+import type { ExitInfo, InstanceInfo, InstanceProbe, InstanceSpec, InstanceUsage, ProbeResult, Runtime, StopOptions } from "../types.js";
 import type { RemoteRuntime } from "./remote-runtime.js";
 
 export interface FleetHost {
@@ -104,6 +104,12 @@ export class FleetRuntime implements Runtime {
   logs(id: string, options?: { lines?: number }): Promise<string[]> {
     const host = this.hostOf(id);
     return host ? this.#on(host, () => host.runtime.logs(id, options)) : Promise.resolve([]);
+  }
+
+  /** The instance's host's agent probes it there. */
+  async probe(id: string, request: InstanceProbe): Promise<ProbeResult> {
+    const host = this.#tracking(id);
+    return this.#on(host, () => host.runtime.probe(id, request));
   }
 
   onExit(listener: (exit: ExitInfo) => void): () => void {

@@ -1,5 +1,5 @@
 import { silentLogger, type Logger } from "../../core/index.js";
-import type { ExitInfo, InstanceInfo, InstanceSpec, InstanceUsage, Runtime, StopOptions } from "../types.js";
+import type { ExitInfo, InstanceInfo, InstanceProbe, InstanceSpec, InstanceUsage, ProbeResult, Runtime, StopOptions } from "../types.js";
 
 /**
  * How a RemoteRuntime reaches a host's agent: requests over the host's data-plane control socket
@@ -74,6 +74,24 @@ export class RemoteRuntime implements Runtime {
 
   logs(id: string, options: { lines?: number } = {}): Promise<string[]> {
     return this.#channel.request<string[]>("instance.logs", { instance: id, lines: options.lines });
+  }
+
+  /**
+   * The host's agent probes the instance on the host, at the address it runs on there (loopback
+   * unless the daemon has ENGINEROOM_AGENT_HOST). The request waits the probe's timeout and a quick
+   * request's bound more; an abort of `signal` ends the wait with a failed probe.
+   */
+  probe(id: string, request: InstanceProbe): Promise<ProbeResult> {
+    const { signal, ...asked } = request;
+    const answer = this.#channel.request<ProbeResult>("instance.probe", { instance: id, ...asked }, { timeoutMs: request.timeoutMs + probeAnswerMs });
+    if (!signal) return answer;
+    return new Promise((resolve, reject) => {
+      const started = performance.now();
+      const onAbort = () => resolve({ ok: false, error: `aborted: ${String(signal.reason)}`, ms: Math.round(performance.now() - started) });
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      answer.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
   }
 
   onExit(listener: (exit: ExitInfo) => void): () => void {
@@ -156,6 +174,9 @@ export class RemoteRuntime implements Runtime {
     }
   }
 }
+
+/** How much longer than a probe's own timeout its answer from the host's agent is waited for. */
+const probeAnswerMs = 5_000;
 
 function copy(info: InstanceInfo): InstanceInfo {
   return { ...info, labels: { ...info.labels } };
