@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ServiceConfig } from "../config/index.js";
@@ -342,6 +343,8 @@ export class Supervisor {
 
   #newGroup(release: Release, service: ServiceConfig, cwd: string, env: Record<string, string>): Group {
     const group: Group = { release, service, cwd, env, slots: [], supervised: false, stopping: false, down: false, stopped: new AbortController(), crashListeners: new Set() };
+    // One listener per slot's health loop (up to 64 instances): not a leak, so no MaxListenersExceededWarning.
+    setMaxListeners(0, group.stopped.signal);
     this.#groups.set(release.id, group);
     return group;
   }
