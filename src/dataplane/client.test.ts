@@ -123,7 +123,7 @@ describe("the data-plane client and a real data plane that is SIGSTOPped", { tim
   });
 
   it("fails requests while the data plane is stopped and answers again after SIGCONT, with the same process", async () => {
-    const plane = await DataPlane.attach({ stateDir: dir, quickRequestMs: 500, reconnectMs: 1_000 });
+    const plane = await DataPlane.attach({ stateDir: dir, quickRequestMs: 2_000, reconnectMs: 1_000 });
     try {
       pid = plane.info.pid;
       const proxy = plane.proxy({ environment: "production", listen: "127.0.0.1:0", workers: 1, upstreamTimeoutMs: 10_000 });
