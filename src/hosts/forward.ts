@@ -6,7 +6,7 @@
  * a local data plane restarts.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { EngineError, silentLogger, type Logger } from "../core/index.js";
 import { sshFailure, sshOptions, type SshTarget } from "./ssh.js";
@@ -107,15 +107,19 @@ export class SocketForward {
       clearTimeout(timer);
     }
     rmSync(this.#options.localSocket, { force: true });
+    rmSync(pidFile(this.#options.localSocket), { force: true });
   }
 
   #start(): void {
     if (this.#closed) return;
     const { target, localSocket, remoteSocket, logger } = this.#options;
+    endLeftover(localSocket, logger);
     rmSync(localSocket, { force: true });
     const args = [...sshOptions(target), "-N", "-T", "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes", "-o", "StreamLocalBindMask=0177", "-L", `${localSocket}:${remoteSocket}`, "--", target.address];
     const child = spawn("ssh", args, { stdio: ["ignore", "ignore", "pipe"] });
     this.#child = child;
+    // An engine killed with SIGKILL cannot end its ssh child: the next one does (endLeftover), by this file.
+    if (child.pid !== undefined) writeFileSync(pidFile(localSocket), `${child.pid}\n`, { mode: 0o600 });
     this.starts++;
     this.#state = "connecting";
     let stderr = "";
@@ -146,5 +150,38 @@ export class SocketForward {
       this.#timer = setTimeout(() => this.#start(), this.#delay);
       this.#delay = Math.min(this.#delay * 2, this.#options.maxRestartDelayMs ?? 5_000);
     });
+  }
+}
+
+/** Where a forwarding's ssh pid is kept, beside its local socket. */
+function pidFile(localSocket: string): string {
+  return `${localSocket}.pid`;
+}
+
+/**
+ * Ends the ssh a previous engine left forwarding to this local socket (it was killed with SIGKILL,
+ * so it could not end its child): only a live process whose command line is that ssh forwarding.
+ */
+function endLeftover(localSocket: string, logger: Logger): void {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile(localSocket), "utf8").trim());
+  } catch {
+    return;
+  }
+  rmSync(pidFile(localSocket), { force: true });
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  let command: string[];
+  try {
+    command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  } catch {
+    return; // gone already
+  }
+  if (!command[0]?.endsWith("ssh") || !command.some((arg) => arg.startsWith(`${localSocket}:`))) return;
+  try {
+    process.kill(pid, "SIGTERM");
+    logger.info("ended the ssh forwarding a previous engine left running", { pid });
+  } catch {
+    // it ended meanwhile
   }
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -6,6 +7,7 @@ import type { EnvironmentHosts } from "../../src/config/index.js";
 import { DataPlane } from "../../src/dataplane/index.js";
 import { bootstrapHost, checkHost, forwardHosts, prepareHosts, shipCode, type PreparedHost } from "../../src/hosts/index.js";
 import { leftoverNamespaces, processGone, startTestHosts, type TestHosts } from "../helpers/netns-hosts.js";
+import { waitFor } from "../helpers/wait.js";
 
 const lab = await startTestHosts(3);
 const skip = typeof lab === "string" ? `no test hosts here: ${lab}` : false;
@@ -83,6 +85,40 @@ describe("hosts check and bootstrap against 3 namespace hosts", { skip, concurre
       }
     } finally {
       await Promise.all(forwarded.map((f) => f.close()));
+    }
+  });
+
+  it("ends the ssh forwarding an engine killed with SIGKILL left behind, when the next one forwards", async () => {
+    const localDir = join(hosts.dir, "engine", "killed");
+    // A process that forwards host1's socket and is then killed with SIGKILL, as an engine can be.
+    const script = `const { forwardHosts } = await import(${JSON.stringify(new URL("../../src/hosts/index.ts", import.meta.url).href)});
+      const [f] = await forwardHosts(JSON.parse(process.env.PREPARED), process.env.LOCAL_DIR);
+      process.stdout.write(String(f.forward.pid) + "\\n");
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      env: { ...process.env, PREPARED: JSON.stringify(prepared.slice(0, 1)), LOCAL_DIR: localDir },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const sshPid = await new Promise<number>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes("\n")) resolve(Number(out.trim()));
+      });
+      child.once("exit", (code) => reject(new Error(`the forwarding process ended first (${code})`)));
+    });
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child.once("exit", resolve));
+    assert.equal(processGone(sshPid), false, "the killed process's ssh outlives it");
+    const [again] = await forwardHosts(prepared.slice(0, 1), localDir);
+    try {
+      assert.notEqual(again!.forward.pid, sshPid);
+      await waitFor("the leftover ssh ending", () => processGone(sshPid));
+      const plane = await DataPlane.attach({ stateDir: again!.localStateDir, start: false });
+      assert.equal(plane.info.pid, daemons[0], "the new forwarding reaches host1's daemon");
+      plane.close();
+    } finally {
+      await again!.close();
     }
   });
 
