@@ -45,4 +45,13 @@ describe("config: ssh hosts", () => {
     assert.match(problems(project(`    runtime: ssh\n    hosts:\n      a:\n        adress: h\n        key: { secret: k }\n`)), /adress: unknown key; did you mean "address"/);
     assert.match(problems(project(`    runtime: ssh\n    hosts:\n      a:\n        address: h\n        key: { secret: k }\n        host_key: not-a-key\n`)), /host_key/);
   });
+
+  it("takes min_hosts from 1 up to the environment's hosts (absent: every host), else CONFIG_INVALID with its path", () => {
+    const hosts = ["web-1", "web-2"].map((name, i) => `      ${name}:\n        address: 10.0.0.${i + 5}\n        key: { secret: deploy_key }\n        host_key: ${key}\n`).join("");
+    const withMin = (line: string) => project(`    runtime: ssh\n${line}    hosts:\n${hosts}`);
+    assert.equal(parseProject(withMin("    min_hosts: 2\n")).environments[0]!.min_hosts, 2);
+    assert.equal(parseProject(withMin("")).environments[0]!.min_hosts, undefined);
+    assert.match(problems(withMin("    min_hosts: 3\n")), /environments\.production\.min_hosts.*min_hosts is 3 but the environment declares 2 hosts/);
+    assert.match(problems(withMin("    min_hosts: 0\n")), /environments\.production\.min_hosts/);
+  });
 });

@@ -30,6 +30,12 @@ export const environmentHostsShape = {
     .optional()
     .meta({ description: "Pinned host keys: a list of known_hosts lines (`<address> <type> <base64>`), or a known_hosts file (relative to engineroom.yaml)." }),
   trust_on_first_use: z.boolean().default(false).meta({ description: "Accept and record the key of a host that has none pinned, on first contact (a changed key is still refused). Default false." }),
+  min_hosts: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .meta({ description: "How many of the environment's hosts must start, pass health and take the switch for a deploy to go live (with `runtime: ssh`); the others are named in the result and get no traffic for the new release. Default: every host." }),
   host_proxy_listen: z
     .string()
     .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'write it as host:port, e.g. "0.0.0.0:8080"')
@@ -60,6 +66,7 @@ export interface EnvironmentHosts {
   known_hosts?: string[] | string | undefined;
   trust_on_first_use: boolean;
   host_proxy_listen?: string | undefined;
+  min_hosts?: number | undefined;
 }
 
 /** Problems of an environment's hosts that the schema cannot see: hosts without ssh, ssh without hosts, unpinned keys. */
@@ -68,6 +75,9 @@ export function hostProblems(env: EnvironmentHosts, at: (string | number)[]): Co
   const names = Object.keys(env.hosts);
   if (env.runtime === "ssh" && names.length === 0) problems.push({ path: [...at, "hosts"], message: "runtime: ssh needs at least one host under hosts" });
   if (env.runtime !== "ssh" && names.length > 0) problems.push({ path: [...at, "runtime"], message: "hosts are declared: set runtime: ssh (or remove the hosts)" });
+  if (env.min_hosts !== undefined && env.min_hosts > names.length) {
+    problems.push({ path: [...at, "min_hosts"], message: `min_hosts is ${env.min_hosts} but the environment declares ${names.length} host${names.length === 1 ? "" : "s"}: at most ${Math.max(names.length, 1)}` });
+  }
   const lines = Array.isArray(env.known_hosts) ? env.known_hosts : [];
   for (const [index, line] of lines.entries()) {
     if (!/^\S+\s+\S+\s+[A-Za-z0-9+/]+={0,3}(\s.*)?$/.test(line)) problems.push({ path: [...at, "known_hosts", index], message: "a known_hosts line is `<address> <type> <base64>`" });

@@ -56,6 +56,7 @@ export async function attachFleet(settings: SshSettings, context: RuntimeContext
         socket: host.control_socket,
         start: false,
         reconnectMs: settings.reconnect_ms,
+        quickRequestMs: settings.request_timeout_ms,
         logger: logger.child({ component: "host", host: host.name }),
       }).catch((error) => {
         throw new EngineError("FLEET_HOST_FAILED", `Host ${host.name} did not answer at ${host.control_socket}: ${(error as Error).message}`, { cause: error, details: { host: host.name } });
@@ -87,7 +88,7 @@ const forwardTimeoutMs = 15_000;
 async function environmentFleet(project: LoadedProject, env: EnvironmentConfig, context: RuntimeContext & { configOf: (environment: string) => EnvironmentConfig | undefined }): Promise<Fleet> {
   const forwarded = await forwardEnvironmentHosts(project, env.name, { logger: context.logger, timeoutMs: forwardTimeoutMs });
   try {
-    const settings = { type: "ssh" as const, ...sshRuntimeOptions.parse({ hosts: forwarded.hosts, proxy_listen: env.host_proxy_listen }) };
+    const settings = { type: "ssh" as const, ...sshRuntimeOptions.parse({ hosts: forwarded.hosts, proxy_listen: env.host_proxy_listen, min_hosts: env.min_hosts }) };
     return await attachFleet(settings, {
       ...context,
       environment: env.name,
@@ -265,6 +266,8 @@ function environmentProxy(fleet: Fleet | undefined, front: Proxy, config: Enviro
   return new FleetProxy({
     front,
     hostOf: (id) => fleet.runtime.hostOf(id)?.name,
+    minHosts: fleet.runtime.minHosts,
+    passedOver: (releaseId) => fleet.runtime.passedOver(releaseId),
     logger: logger.child({ environment: config.name }),
     hosts: fleet.hosts.map((host) => ({
       name: host.name,

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Clock, Logger, Redactor } from "../core/index.js";
 import { EngineError } from "../core/index.js";
 import { LocalRuntime, localRuntimeOptions } from "./local/index.js";
-import { FleetRuntime, RemoteRuntime, sshRuntimeOptions, type AgentChannel, type FleetHost, type Placement, type SshHostConfig } from "./remote/index.js";
+import { FleetRuntime, RemoteRuntime, minHostsWithinHosts, sshRuntimeOptions, type AgentChannel, type FleetHost, type Placement, type SshHostConfig } from "./remote/index.js";
 import type { Runtime } from "./types.js";
 
 /** What a runtime's factory may need besides its own options. */
@@ -59,7 +59,7 @@ export const runtimeTypes = {
       const channel = context.agentChannel;
       if (!channel) throw new EngineError("INTERNAL", "The ssh runtime needs a channel to each host's agent.");
       const hosts = options.hosts.map((host) => ({ name: host.name, labels: host.labels, address: host.address, runtime: remoteRuntime(host, channel(host), context), ship: context.ship?.(host, channel(host)) }));
-      return new FleetRuntime(hosts, context.placement ?? options.placement);
+      return new FleetRuntime(hosts, context.placement ?? options.placement, { minHosts: options.min_hosts });
     },
   }),
 } as const;
@@ -89,6 +89,7 @@ const typeSchemas = z.discriminatedUnion("type", typeNames.map(configSchemaOf) a
  */
 export const runtimeConfigSchema = z
   .union([z.enum(typeNames as [RuntimeTypeName, ...RuntimeTypeName[]]).transform((type) => typeSchemas.parse({ type })), typeSchemas])
+  .superRefine(minHostsWithinHosts)
   .prefault("local")
   .meta({ description: `Where the environment's instances run: \`type\` is one of ${typeNames.join(", ")}, with that type's options; a type name alone takes its defaults.` });
 

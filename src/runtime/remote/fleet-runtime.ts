@@ -37,10 +37,20 @@ export class FleetRuntime implements Runtime {
   readonly #allocated = new Map<number, string>();
   /** Artifacts on each host (`<host>\0<hex>`): their folder there, or the shipping under way. */
   readonly #artifacts = new Map<string, Promise<string>>();
+  /** `min_hosts`: how many of a service's hosts must run it; undefined: all of them. */
+  readonly minHosts: number | undefined;
+  /** By release: the hosts passed over because they did not answer (host → why). */
+  readonly #passedOver = new Map<string, Map<string, string>>();
 
-  constructor(hosts: FleetHost[], placement: Placement = {}) {
+  constructor(hosts: FleetHost[], placement: Placement = {}, options: { minHosts?: number | undefined } = {}) {
     this.hosts = hosts;
     this.#placement = typeof placement === "function" ? placement : (service) => placement[service]?.labels;
+    this.minHosts = options.minHosts;
+  }
+
+  /** The hosts passed over (they did not answer) when the release's instances started, with why: its instances run on the others. */
+  passedOver(releaseId: string): { host: string; reason: string }[] {
+    return [...(this.#passedOver.get(releaseId) ?? [])].map(([host, reason]) => ({ host, reason }));
   }
 
   /** The hosts a service may run on, in declared order. */
@@ -54,10 +64,18 @@ export class FleetRuntime implements Runtime {
   }
 
   async allocatePort(): Promise<number> {
-    const host = this.hosts[0]!;
-    const port = await this.#on(host, () => host.runtime.allocatePort());
-    this.#allocated.set(port, host.name);
-    return port;
+    // With min_hosts, the next host gives one when the first does not answer.
+    const spare = this.hosts.length - Math.min(this.minHosts ?? this.hosts.length, this.hosts.length);
+    for (const [i, host] of this.hosts.entries()) {
+      try {
+        const port = await this.#on(host, () => host.runtime.allocatePort());
+        this.#allocated.set(port, host.name);
+        return port;
+      } catch (error) {
+        if (i >= spare) throw error;
+      }
+    }
+    throw new EngineError("INTERNAL", "No host to allocate a port on.");
   }
 
   async start(spec: InstanceSpec): Promise<InstanceInfo> {
@@ -68,7 +86,24 @@ export class FleetRuntime implements Runtime {
       });
     }
     const slot = Number(spec.labels?.slot ?? 0);
-    const host = eligible[(Number.isInteger(slot) && slot >= 0 ? slot : 0) % eligible.length]!;
+    const first = (Number.isInteger(slot) && slot >= 0 ? slot : 0) % eligible.length;
+    // With min_hosts, a host that does not answer is passed over for the next one, up to (hosts − min_hosts) hosts per release.
+    const spare = eligible.length - Math.min(this.minHosts ?? eligible.length, eligible.length);
+    const passed = this.#passedOver.get(spec.releaseId) ?? new Map<string, string>();
+    for (const host of [...eligible.slice(first), ...eligible.slice(0, first)]) {
+      if (passed.has(host.name)) continue;
+      try {
+        return await this.#startOn(host, spec);
+      } catch (error) {
+        if (toEngineError(error).code !== "FLEET_HOST_FAILED" || passed.size >= spare) throw error;
+        passed.set(host.name, toEngineError(error).message);
+        this.#passedOver.set(spec.releaseId, passed);
+      }
+    }
+    throw new EngineError("FLEET_HOST_FAILED", `No host that may run ${spec.service} answered: ${this.passedOver(spec.releaseId).map((h) => h.host).join(", ")}.`, { details: { hosts: [...passed.keys()] } });
+  }
+
+  async #startOn(host: FleetHost, spec: InstanceSpec): Promise<InstanceInfo> {
     const allocatedOn = this.#allocated.get(spec.port);
     this.#allocated.delete(spec.port);
     // A port is free on the host it was allocated on; another host gives its own.

@@ -33,7 +33,29 @@ export const sshRuntimeOptions = z.strictObject({
     .default({})
     .meta({ description: "Per service: which hosts run it. A service's `instances` are spread over its hosts in turn (slot i on host i mod n); absent: all hosts." }),
   reconnect_ms: z.number().int().min(100).max(600_000).default(5_000).meta({ description: "How long a request to a host waits for its lost connection to come back before the host counts as lost." }),
+  request_timeout_ms: z
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(5_000)
+    .meta({
+      description:
+        "How long a quick request to a host's daemon (hello, list, facts, port) waits for its answer before the host counts as lost (FLEET_HOST_FAILED); a switch waits 2×, starting an instance or setting up a proxy 6×, stopping one its grace + 2×, shipping an artifact 10 minutes.",
+    }),
+  min_hosts: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .meta({ description: "How many hosts must start, pass health and take the switch for a deploy to go live; the others are named in the result and get no traffic for the new release. Default: every host." }),
 });
 
 export type SshRuntimeConfig = z.output<typeof sshRuntimeOptions>;
 export type SshHostConfig = z.output<typeof sshHostOptions>;
+
+/** `min_hosts` is at most the number of hosts (a check on the parsed `runtime:`, whose type picks the options). */
+export function minHostsWithinHosts(config: { type: string; hosts?: unknown[]; min_hosts?: number | undefined }, ctx: z.RefinementCtx): void {
+  if (config.type !== "ssh" || config.min_hosts === undefined || !config.hosts || config.min_hosts <= config.hosts.length) return;
+  ctx.addIssue({ code: "custom", path: ["min_hosts"], message: `min_hosts is ${config.min_hosts} but ${config.hosts.length} host${config.hosts.length === 1 ? " is" : "s are"} declared: at most ${config.hosts.length}` });
+}
