@@ -7,7 +7,8 @@ import type { ExitInfo, InstanceInfo, InstanceProbe, InstanceSpec, InstanceUsage
  * socket may be local or forwarded by ssh, the runtime does not know.
  */
 export interface AgentChannel {
-  request<T>(op: string, args?: Record<string, unknown>): Promise<T>;
+  /** One request to the agent; it fails (DATAPLANE_UNAVAILABLE) when no answer comes within its bound (`timeoutMs`, else the op's own). */
+  request<T>(op: string, args?: Record<string, unknown>, options?: { timeoutMs?: number }): Promise<T>;
   onInstanceExit(listener: (exit: ExitInfo) => void): () => void;
   /** Called after the channel came back from a lost connection. */
   onReconnect?(listener: () => void): () => void;
@@ -41,6 +42,11 @@ export class RemoteRuntime implements Runtime {
   readonly #stopping = new Set<string>();
   readonly #listeners = new Set<(exit: ExitInfo) => void>();
   readonly #unsubscribe: Array<() => void> = [];
+  /**
+   * Instances to stop once the host answers again: their start or stop got no answer (the host went
+   * silent), so they may run there while the engine counts them failed or stopped.
+   */
+  readonly #owed = new Set<string>();
 
   constructor(options: RemoteRuntimeOptions) {
     this.host = options.host;
@@ -57,7 +63,10 @@ export class RemoteRuntime implements Runtime {
   }
 
   async start(spec: InstanceSpec): Promise<InstanceInfo> {
-    const info = await this.#channel.request<InstanceInfo>("instance.start", { spec });
+    const info = await this.#channel.request<InstanceInfo>("instance.start", { spec }).catch((error: { code?: string }) => {
+      if (error.code === "DATAPLANE_UNAVAILABLE") this.#owed.add(spec.id);
+      throw error;
+    });
     this.#exits.delete(spec.id);
     this.#instances.set(info.id, info);
     return copy(info);
@@ -67,7 +76,10 @@ export class RemoteRuntime implements Runtime {
     const known = this.#exits.get(id);
     if (known) return known;
     this.#stopping.add(id);
-    const exit = await this.#channel.request<ExitInfo>("instance.stop", { instance: id, graceMs: options.graceMs });
+    const exit = await this.#channel.request<ExitInfo>("instance.stop", { instance: id, graceMs: options.graceMs }).catch((error: { code?: string }) => {
+      if (error.code === "DATAPLANE_UNAVAILABLE") this.#owed.add(id);
+      throw error;
+    });
     this.#exited(exit);
     return this.#exits.get(id) ?? exit;
   }
@@ -160,14 +172,28 @@ export class RemoteRuntime implements Runtime {
     for (const listener of [...this.#listeners]) listener(settled);
   }
 
-  /** After a lost connection: the exits reported meanwhile went unheard; the agent's list says which. */
+  /**
+   * After a lost connection: the exits reported meanwhile went unheard; the agent's list says which.
+   * An instance whose start or stop got no answer, and that runs there, is stopped now.
+   */
   async #resync(): Promise<void> {
     try {
+      // Only what was known before the list was asked for: an instance started meanwhile is not in it.
+      const known = [...this.#instances].filter(([, info]) => info.status !== "exited").map(([id]) => id);
       const now = new Map((await this.#channel.request<InstanceInfo[]>("instance.list")).map((i) => [i.id, i]));
-      for (const [id, info] of this.#instances) {
-        if (info.status === "exited") continue;
+      for (const id of known) {
         const there = now.get(id);
         if (!there || there.status === "exited") this.#exited({ id, code: there?.exitCode ?? null, signal: there?.signal ?? null, expected: false });
+      }
+      for (const id of [...this.#owed]) {
+        this.#owed.delete(id);
+        const there = now.get(id);
+        if (!there || there.status === "exited") continue;
+        this.#logger.warn("stopping an instance whose start or stop got no answer from its host", { host: this.host, instance: id });
+        this.#stopping.add(id);
+        const exit = await this.#channel.request<ExitInfo>("instance.stop", { instance: id, graceMs: 2_000 });
+        if (this.#instances.has(id)) this.#exited(exit);
+        else await this.#channel.request("instance.forget", { instance: id });
       }
     } catch (error) {
       this.#logger.warn("could not re-read a host's instances", { host: this.host, error: String(error) });
