@@ -1,5 +1,6 @@
 import { silentLogger, type Logger } from "../../core/index.js";
 import type { ExitInfo, InstanceInfo, InstanceProbe, InstanceSpec, InstanceUsage, ProbeResult, Runtime, StopOptions } from "../types.js";
+import type { DriftFinding, DriftInstance } from "../local/index.js";
 
 /**
  * How a RemoteRuntime reaches a host's agent: requests over the host's data-plane control socket
@@ -149,6 +150,17 @@ export class RemoteRuntime implements Runtime {
     return this.#channel.request("artifact.ensure", { digest, source });
   }
 
+  /**
+   * Drift on the host, found there by its agent (the same rules as the local runtime's detectDrift):
+   * the ports of `instances` (those past their health gate) taken or quiet, and processes working in
+   * the host's artifact folders (`artifactDirs` there; default every one its agent keeps) that belong
+   * to no instance of `accounted` nor of the agent. It reads the host's /proc: bounded by 30 s, not a
+   * quick request's bound (a miss drops the connection).
+   */
+  drift(input: { instances: DriftInstance[]; accounted: number[]; artifactDirs?: string[] }): Promise<DriftFinding[]> {
+    return this.#channel.request("host.drift", { ...input }, { timeoutMs: driftAnswerMs });
+  }
+
   /** What the host's agent reports of its host: name, load averages, free disk, running instances. */
   facts(): Promise<{ hostname: string; load: [number, number, number]; freeDiskBytes: number; running: number }> {
     return this.#channel.request("host.facts");
@@ -200,6 +212,9 @@ export class RemoteRuntime implements Runtime {
     }
   }
 }
+
+/** The bound of a host's drift scan (`host.drift`). */
+const driftAnswerMs = 30_000;
 
 /** How much longer than a probe's own timeout its answer from the host's agent is waited for. */
 const probeAnswerMs = 5_000;
