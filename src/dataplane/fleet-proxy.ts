@@ -16,6 +16,8 @@ export interface FleetProxyOptions {
   front: Proxy;
   /** The host an instance runs on (by its id), as the runtime placed it. */
   hostOf: (instanceId: string) => string | undefined;
+  /** Where an instance's own host reaches it (its agent's address for it, e.g. 127.0.0.1); default: the upstream's host as the engine reaches it. */
+  addressOnHost?: (instanceId: string) => string | undefined;
   logger: Logger;
   /** How often the front door checks that each host's proxy accepts connections. Default 1 s; 0: never. */
   healthIntervalMs?: number;
@@ -189,7 +191,9 @@ export class FleetProxy implements Proxy {
 
   /** A host's part of the table: each route with only the upstreams (and fallback) on that host. */
   #partFor(host: string, routes: Route[]): Route[] {
-    const mine = (upstreams: Upstream[] | undefined) => upstreams?.filter((u) => this.#options.hostOf(u.instanceId) === host);
+    // Each host's proxy dials its instances where that host reaches them (an app may listen on 127.0.0.1 only).
+    const local = (u: Upstream): Upstream => ({ ...u, host: this.#options.addressOnHost?.(u.instanceId) ?? u.host });
+    const mine = (upstreams: Upstream[] | undefined) => upstreams?.filter((u) => this.#options.hostOf(u.instanceId) === host).map(local);
     return routes.map((route) => {
       const fallback = mine(route.fallback);
       const part: Route = { ...route, upstreams: mine(route.upstreams)! };

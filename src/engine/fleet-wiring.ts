@@ -266,6 +266,7 @@ function environmentProxy(fleet: Fleet | undefined, front: Proxy, config: Enviro
   return new FleetProxy({
     front,
     hostOf: (id) => fleet.runtime.hostOf(id)?.name,
+    addressOnHost: (id) => fleet.runtime.addressOnHost(id),
     minHosts: fleet.runtime.minHosts,
     passedOver: (releaseId) => fleet.runtime.passedOver(releaseId),
     logger: logger.child({ environment: config.name }),

@@ -8,6 +8,7 @@ import { probe, probeInstance, type DeployResult } from "../../src/deploy/index.
 import { DataPlane } from "../../src/dataplane/index.js";
 import { FleetRuntime, RemoteRuntime, type InstanceInfo } from "../../src/runtime/index.js";
 import { fleetRuntimeYaml, startLocalHosts, type LocalHost } from "../helpers/fleet-hosts.js";
+import { get } from "../helpers/load.js";
 import { waitFor } from "../helpers/wait.js";
 import { startProject, testConfig, type TestProject } from "../helpers/project.js";
 
@@ -109,7 +110,7 @@ describe("a fleet whose apps listen on loopback: the hosts' agents probe them", 
 
   before(async () => {
     hosts = await startLocalHosts(["a", "b"]);
-    p = await startProject(testConfig("", fleetRuntimeYaml(hosts).replaceAll("address: 127.0.0.1", `address: ${hostAddress}`)));
+    p = await startProject(testConfig("", fleetRuntimeYaml(hosts).replaceAll("address: 127.0.0.1", `address: ${hostAddress}`).replace("proxy_listen: 127.0.0.1:0", "proxy_listen: 0.0.0.0:0")));
   }, { timeout: 120_000 });
   after(async () => {
     await p?.cleanup();
@@ -128,6 +129,12 @@ describe("a fleet whose apps listen on loopback: the hosts' agents probe them", 
     }
     const events = await p.engine.store.events.list({ releaseId: v1.release.id });
     assert.ok(events.some((e) => e.type === "release.verified"), events.map((e) => e.type).join(", "));
+    // And traffic: each host's proxy dials its instances where its host reaches them (loopback), not where the engine sees them.
+    for (let i = 0; i < 4; i++) {
+      const answer = await get(p.proxyUrl + "/");
+      assert.equal(answer.status, 200, JSON.stringify(answer));
+      assert.equal(answer.version, "v1");
+    }
   });
 
   it("keeps the instances healthy under the live health check, probed by the agents", async () => {

@@ -63,6 +63,15 @@ export class FleetRuntime implements Runtime {
     return this.hosts.find((h) => h.runtime.list().some((i) => i.id === instanceId));
   }
 
+  /** Where the instance's own host reaches it (the address its agent reports, loopback included): what that host's proxy dials. */
+  addressOnHost(instanceId: string): string | undefined {
+    for (const host of this.hosts) {
+      const info = host.runtime.list().find((i) => i.id === instanceId);
+      if (info) return info.host;
+    }
+    return undefined;
+  }
+
   async allocatePort(): Promise<number> {
     // With min_hosts, the next host gives one when the first does not answer.
     const spare = this.hosts.length - Math.min(this.minHosts ?? this.hosts.length, this.hosts.length);
@@ -90,6 +99,8 @@ export class FleetRuntime implements Runtime {
     // With min_hosts, a host that does not answer is passed over for the next one, up to (hosts − min_hosts) hosts per release.
     const spare = eligible.length - Math.min(this.minHosts ?? eligible.length, eligible.length);
     const passed = this.#passedOver.get(spec.releaseId) ?? new Map<string, string>();
+    // The artifact goes to every host the service may run on at once (each once by digest), not host by host as slots start.
+    for (const host of eligible) this.#shipped(host, spec.cwd).catch(() => undefined);
     for (const host of [...eligible.slice(first), ...eligible.slice(0, first)]) {
       if (passed.has(host.name)) continue;
       try {
