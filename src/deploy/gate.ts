@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { ServiceConfig } from "../config/index.js";
 import { EngineError, type Clock } from "../core/index.js";
 import type { Runtime } from "../runtime/index.js";
@@ -22,6 +23,8 @@ export async function healthGate(
   signal.throwIfAborted();
   const { supervisor, runtime, clock } = deps;
   const local = new AbortController();
+  // Every instance's health loop listens on it (up to 64): not a leak.
+  setMaxListeners(0, local.signal);
   const onAbort = () => local.abort(signal.reason);
   signal.addEventListener("abort", onAbort, { once: true });
   let crashed: ((error: EngineError) => void) | undefined;
