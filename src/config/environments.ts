@@ -52,7 +52,7 @@ export function resolveEnvironments(document: ProjectDocument, raw: Record<strin
     // Conflicts in the base definition are reported under services; here only those an override makes.
     if (Object.values(env.services).some((o) => "routes" in o)) problems.push(...routeConflicts(services, at));
     problems.push(...hostProblems(env, at));
-    const fleet = { runtime: env.runtime, hosts: env.hosts, known_hosts: env.known_hosts, trust_on_first_use: env.trust_on_first_use, host_proxy_listen: env.host_proxy_listen, min_hosts: env.min_hosts };
+    const fleet = { runtime: env.runtime, hosts: env.hosts, known_hosts: env.known_hosts, trust_on_first_use: env.trust_on_first_use, host_proxy_listen: env.host_proxy_listen, min_hosts: env.min_hosts, request_timeout_ms: env.request_timeout_ms, reconnect_ms: env.reconnect_ms };
     const placed = placeServices(services, fleet, (s) => (env.services[s] && "placement" in env.services[s] ? [...at, "services", s] : ["services", s]));
     problems.push(...placed.problems, ...hostProxyConflicts(fleet, envName, at, hostListeners));
     environments.push({ name: envName, index, proxy, require_approval: env.require_approval, services: placed.services, ...fleet });

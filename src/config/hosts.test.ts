@@ -54,4 +54,15 @@ describe("config: ssh hosts", () => {
     assert.match(problems(withMin("    min_hosts: 3\n")), /environments\.production\.min_hosts.*min_hosts is 3 but the environment declares 2 hosts/);
     assert.match(problems(withMin("    min_hosts: 0\n")), /environments\.production\.min_hosts/);
   });
+
+  it("takes request_timeout_ms and reconnect_ms for the environment's own fleet (100 ms to 10 minutes; absent: the defaults)", () => {
+    const hosts = `      web-1:\n        address: 10.0.0.5\n        key: { secret: deploy_key }\n        host_key: ${key}\n`;
+    const withLines = (lines: string) => project(`    runtime: ssh\n${lines}    hosts:\n${hosts}`);
+    const env = parseProject(withLines("    request_timeout_ms: 2000\n    reconnect_ms: 8000\n")).environments[0]!;
+    assert.equal(env.request_timeout_ms, 2000);
+    assert.equal(env.reconnect_ms, 8000);
+    assert.equal(parseProject(withLines("")).environments[0]!.request_timeout_ms, undefined);
+    assert.match(problems(withLines("    request_timeout_ms: 50\n")), /environments\.production\.request_timeout_ms/);
+    assert.match(problems(withLines("    reconnect_ms: 700000\n")), /environments\.production\.reconnect_ms/);
+  });
 });

@@ -36,6 +36,20 @@ export const environmentHostsShape = {
     .min(1)
     .optional()
     .meta({ description: "How many of the environment's hosts must start, pass health and take the switch for a deploy to go live (with `runtime: ssh`); the others are named in the result and get no traffic for the new release. Default: every host." }),
+  request_timeout_ms: z
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .optional()
+    .meta({ description: "With `runtime: ssh`: how long a quick request to a host's daemon waits for its answer before the host counts as lost (a switch 2×, a start 6×, a stop its grace + 2×, an artifact 10 minutes). Default 5000." }),
+  reconnect_ms: z
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .optional()
+    .meta({ description: "With `runtime: ssh`: how long a request to a host waits for its lost connection to come back before the host counts as lost. Default 5000." }),
   host_proxy_listen: z
     .string()
     .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'write it as host:port, e.g. "0.0.0.0:8080"')
@@ -67,6 +81,8 @@ export interface EnvironmentHosts {
   trust_on_first_use: boolean;
   host_proxy_listen?: string | undefined;
   min_hosts?: number | undefined;
+  request_timeout_ms?: number | undefined;
+  reconnect_ms?: number | undefined;
 }
 
 /** Problems of an environment's hosts that the schema cannot see: hosts without ssh, ssh without hosts, unpinned keys. */

@@ -88,7 +88,7 @@ const forwardTimeoutMs = 15_000;
 async function environmentFleet(project: LoadedProject, env: EnvironmentConfig, context: RuntimeContext & { configOf: (environment: string) => EnvironmentConfig | undefined }): Promise<Fleet> {
   const forwarded = await forwardEnvironmentHosts(project, env.name, { logger: context.logger, timeoutMs: forwardTimeoutMs });
   try {
-    const settings = { type: "ssh" as const, ...sshRuntimeOptions.parse({ hosts: forwarded.hosts, proxy_listen: env.host_proxy_listen, min_hosts: env.min_hosts }) };
+    const settings = { type: "ssh" as const, ...sshRuntimeOptions.parse({ hosts: forwarded.hosts, proxy_listen: env.host_proxy_listen, min_hosts: env.min_hosts, request_timeout_ms: env.request_timeout_ms, reconnect_ms: env.reconnect_ms }) };
     return await attachFleet(settings, {
       ...context,
       environment: env.name,
