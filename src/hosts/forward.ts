@@ -119,7 +119,7 @@ export class SocketForward {
     const child = spawn("ssh", args, { stdio: ["ignore", "ignore", "pipe"] });
     this.#child = child;
     // An engine killed with SIGKILL cannot end its ssh child: the next one does (endLeftover), by this file.
-    if (child.pid !== undefined) writeFileSync(pidFile(localSocket), `${child.pid}\n`, { mode: 0o600 });
+    if (child.pid !== undefined) writeFileSync(pidFile(localSocket), `${child.pid} ${process.pid}\n`, { mode: 0o600 });
     this.starts++;
     this.#state = "connecting";
     let stderr = "";
@@ -164,13 +164,16 @@ function pidFile(localSocket: string): string {
  */
 function endLeftover(localSocket: string, logger: Logger): void {
   let pid: number;
+  let owner: number;
   try {
-    pid = Number(readFileSync(pidFile(localSocket), "utf8").trim());
+    [pid, owner] = readFileSync(pidFile(localSocket), "utf8").trim().split(" ").map(Number) as [number, number];
   } catch {
     return;
   }
-  rmSync(pidFile(localSocket), { force: true });
   if (!Number.isInteger(pid) || pid <= 0) return;
+  // Only an ssh whose engine is gone: a live one (another process forwarding the same socket) keeps its own.
+  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) return;
+  rmSync(pidFile(localSocket), { force: true });
   let command: string[];
   try {
     command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
@@ -183,5 +186,14 @@ function endLeftover(localSocket: string, logger: Logger): void {
     logger.info("ended the ssh forwarding a previous engine left running", { pid });
   } catch {
     // it ended meanwhile
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -106,7 +106,10 @@ describe("leader failover between engines on one PostgreSQL", { skip: url ? fals
     assert.equal(after.term, 2);
     assert.equal(after.leader.address, `http://127.0.0.1:${ports.get(winner!)}`);
     // The other standby names the new leader (its next claim, within a renew period, read it), not the dead one.
-    await waitFor("the other standby naming the new leader", async () => (await standbyAnswer(ports.get(loser)!)).leader?.term === 2, 20_000);
+    await waitFor("the other standby naming the new leader's API", async () => {
+      const seen = await standbyAnswer(ports.get(loser)!);
+      return seen.leader?.term === 2 && seen.hint.includes(`http://127.0.0.1:${ports.get(winner!)}`);
+    }, 20_000);
     const answer = await standbyAnswer(ports.get(loser)!);
     assert.equal(answer.status, 409);
     assert.equal(answer.leader?.holder, after.holder);
