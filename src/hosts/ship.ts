@@ -66,6 +66,7 @@ async function streamFolder(target: SshTarget, folder: string, incomingDir: stri
     "umask 077",
     `d=${shellQuote(incomingDir)}`,
     'mkdir -p "$d"',
+    // mktemp fills the XXXXXX with random characters: each ship gets a folder of its own.
     `t=$(mktemp -d "$d/${hex}.XXXXXX")`,
     // The incoming folder keeps its own owner-only mode (--no-overwrite-dir): the artifact's root may be read-only.
     `if ! tar -xf - -C "$t" --no-same-owner --no-overwrite-dir; then rm -rf "$t"; exit ${unpackFailed}; fi`,
