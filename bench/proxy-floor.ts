@@ -1,12 +1,13 @@
 /**
  * How fast can a proxy in Node be? The floors, beside nginx and our proxy, in one run:
  *
- *   node --import tsx bench/proxy-floor.ts [--rounds 3] [--duration 5] [--connections 64]
+ *   node --import tsx bench/proxy-floor.ts [--rounds 3] [--duration 5] [--connections 64] [--only engineroom,raw+raw]
  *
  * Each runs in one process (one worker) in front of the same upstream (bench/proxy-upstream.mjs),
  * with `wrk -t1 -c<connections>` in alternating order round after round:
  *   nginx         worker_processes 1, keep-alive upstream (as bench/proxy-vs-nginx.ts)
- *   engineroom    our proxy, 1 worker, metrics on
+ *   engineroom    our proxy, 1 worker, metrics on, with its fast lane (the default)
+ *   regular path  the same with `fastLane: false`: every request through Node's HTTP server and undici
  *   node+undici   Node's HTTP server + undici's Client.dispatch, nothing else: the stacks our proxy is made of
  *   node+raw      Node's HTTP server + the cheapest client there is (a pooled socket, Content-Length only)
  *   node-answers  Node's HTTP server answering every request itself: the cost of its side alone
@@ -35,16 +36,21 @@ const nginx = await harness.startNginx(upstreamPort);
 const targets = new Map<string, { port: number; pids: number[] }>();
 targets.set("nginx", { port: nginx.port, pids: [nginx.workerPid] });
 
-const before = new Set(descendants(process.pid));
-const proxy = createProxy({ listen: "127.0.0.1:0", workers: 1 });
-proxy.onMetrics(() => {});
-const { port: proxyPort } = await proxy.start();
-await proxy.apply([
-  { host: "*", pathPrefix: "/", service: "bench", environment: "bench", releaseId: "rel_bench", upstreams: [{ host: "127.0.0.1", port: upstreamPort, instanceId: "up" }] },
-]);
-await waitForPort(proxyPort);
-// Ours: this process (the controller side) and the processes createProxy started.
-targets.set("engineroom", { port: proxyPort, pids: [process.pid, ...descendants(process.pid).filter((pid) => !before.has(pid))] });
+// Ours, with and without the fast lane: the processes each createProxy started (the controller side,
+// in this process, is idle while wrk runs and left out).
+const proxies = [];
+for (const [name, fastLane] of [["engineroom", true], ["regular path", false]] as const) {
+  const before = new Set(descendants(process.pid));
+  const proxy = createProxy({ listen: "127.0.0.1:0", workers: 1, fastLane });
+  proxy.onMetrics(() => {});
+  const { port } = await proxy.start();
+  await proxy.apply([
+    { host: "*", pathPrefix: "/", service: "bench", environment: "bench", releaseId: "rel_bench", upstreams: [{ host: "127.0.0.1", port: upstreamPort, instanceId: "up" }] },
+  ]);
+  await waitForPort(port);
+  targets.set(name, { port, pids: descendants(process.pid).filter((pid) => !before.has(pid)) });
+  proxies.push(proxy);
+}
 
 const variants = fileURLToPath(new URL("./proxy-floor-variants.mjs", import.meta.url));
 const undici = createRequire(import.meta.url).resolve("undici");
@@ -53,7 +59,9 @@ for (const variant of ["node+undici", "node+raw", "node-answers", "raw+raw"]) {
   targets.set(variant, { port: Number(started.match[1]), pids: [started.child.pid!] });
 }
 
-const names = [...targets.keys()];
+// --only a,b: just those (and nginx, the baseline).
+const only = args.get("only")?.split(",");
+const names = [...targets.keys()].filter((name) => only === undefined || name === "nginx" || only.includes(name));
 const results = new Map<string, Run[]>(names.map((name) => [name, []]));
 console.log(`wrk -t1 -c${connections} -d${duration}s, ${rounds} rounds, node ${process.version}`);
 for (const name of names) await harness.wrk(targets.get(name)!.port, 2, connections, targets.get(name)!.pids); // warm-up
@@ -77,6 +85,6 @@ for (const name of names) {
 }
 console.log(`(load average at the end ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores)`);
 
-await proxy.stop(1000);
+for (const proxy of proxies) await proxy.stop(1000);
 harness.cleanup();
 process.exit(0);

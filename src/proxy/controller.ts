@@ -18,6 +18,11 @@ import { WorkerSlot, type OutgoingTable } from "./worker-slot.js";
 
 export { workerExecArgv } from "./worker-slot.js";
 
+/** Whether a proxy serves through the fast lane when its options do not say: yes, unless ENGINEROOM_PROXY_FAST_LANE=0 (every request through Node's HTTP server and undici). */
+export function fastLaneByDefault(): boolean {
+  return process.env.ENGINEROOM_PROXY_FAST_LANE !== "0";
+}
+
 /** Options of the controller beyond ProxyOptions: for tests and benchmarks. */
 export interface ControllerOptions extends ProxyOptions {
   logger?: Logger;
@@ -74,6 +79,7 @@ export class ProxyController implements Proxy {
       upstreamTimeoutMs: options.upstreamTimeoutMs ?? 60_000,
       controlThread: options.controlThread ?? true,
       tableBufferBytes: options.tableBufferBytes ?? 1 << 20,
+      fastLane: options.fastLane ?? fastLaneByDefault(),
     };
     this.#switchTimeoutMs = options.switchTimeoutMs ?? 5_000;
     this.#logger = (options.logger ?? silentLogger).child({ component: "proxy" });

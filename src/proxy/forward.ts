@@ -55,7 +55,7 @@ export function targetOf(route: Route, release: ReleaseStats, registry: Upstream
 }
 
 /** Picks the route's next upstream, round robin; undefined when the route has none. */
-function pickUpstream(target: RouteTarget): UpstreamState | undefined {
+export function pickUpstream(target: RouteTarget): UpstreamState | undefined {
   const list = target.upstreams;
   if (list.length === 0) return undefined;
   const upstream = list[target.next]!;
@@ -68,7 +68,7 @@ function pickUpstream(target: RouteTarget): UpstreamState | undefined {
  * the upstream after `failed` in the route's list (the cursor is left alone, so the failed one is
  * not tried first by the next request too); undefined when there is neither.
  */
-function pickOther(target: RouteTarget, failed: UpstreamState | undefined): { upstream: UpstreamState; release: ReleaseStats } | undefined {
+export function pickOther(target: RouteTarget, failed: UpstreamState | undefined): { upstream: UpstreamState; release: ReleaseStats } | undefined {
   const list = target.upstreams;
   const fallback = target.fallback;
   // During a watch window the warm previous release is the known-good place: a sibling of a crashed

@@ -4,7 +4,9 @@
  * metric totals that include the newer counters. For tests of the process model, see test-support.ts.
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from "node:net";
+import { fastLaneByDefault } from "./controller.js";
+import { FastLane } from "./fast-lane/lane.js";
 import { createForwarder, targetOf, type RouteTarget } from "./forward.js";
 import { ReleaseStats } from "./metrics.js";
 import { RouteIndex } from "./route-table.js";
@@ -39,11 +41,13 @@ export interface InProcessForwarder {
   buckets(): MetricsBucket[];
   /** Requests in flight of a release. */
   inFlight(releaseId: string): number;
+  /** The fast lane, when it serves (options.fastLane). */
+  lane: FastLane | undefined;
   close(): Promise<void>;
 }
 
 /** Serves createForwarder()/createUpgrader() on 127.0.0.1:0 in this process. */
-export async function startForwarder(options: { timeoutMs?: number; hungUpstreamMs?: number } = {}): Promise<InProcessForwarder> {
+export async function startForwarder(options: { timeoutMs?: number; hungUpstreamMs?: number; fastLane?: boolean } = {}): Promise<InProcessForwarder> {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const registry = new UpstreamRegistry({ timeoutMs });
   const stats = new Map<string, ReleaseStats>();
@@ -57,9 +61,18 @@ export async function startForwarder(options: { timeoutMs?: number; hungUpstream
   const current = () => table;
   const server = createServer(createForwarder(current, { hungUpstreamMs: options.hungUpstreamMs }));
   server.on("upgrade", createUpgrader(current, timeoutMs, { hungUpstreamMs: options.hungUpstreamMs }));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  // With the fast lane, as in a worker: the lane takes every connection, Node's server what it hands over.
+  let lane: FastLane | undefined;
+  let front: NetServer | Server = server;
+  if (options.fastLane ?? fastLaneByDefault()) {
+    const fast = new FastLane(current, (socket) => server.emit("connection", socket), { upstreamTimeoutMs: timeoutMs, hungUpstreamMs: options.hungUpstreamMs });
+    lane = fast;
+    server.emit("listening");
+    front = createNetServer({ noDelay: true }, (socket) => fast.adopt(socket));
+  }
+  await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
   return {
-    port: (server.address() as AddressInfo).port,
+    port: (front.address() as AddressInfo).port,
     server,
     apply(routes) {
       const used = new Set<UpstreamState>();
@@ -73,11 +86,14 @@ export async function startForwarder(options: { timeoutMs?: number; hungUpstream
       return taken;
     },
     inFlight: (releaseId) => stats.get(releaseId)?.inFlight ?? 0,
+    lane,
     close: () =>
       new Promise<void>((resolve) => {
         registry.commit(new Set());
+        lane?.close();
         server.closeAllConnections();
-        server.close(() => resolve());
+        if (front === server) server.close(() => resolve());
+        else front.close(() => server.close(() => resolve()));
       }),
   };
 }

@@ -15,6 +15,8 @@ export interface WorkerConfig {
   controlThread: boolean;
   /** Bytes of the shared table buffer; a bigger table is posted to the request thread instead. */
   tableBufferBytes: number;
+  /** Serve the common request through the fast lane (fast-lane/lane.ts). */
+  fastLane: boolean;
 }
 
 /** The environment variable that carries a worker's WorkerConfig. */

@@ -82,6 +82,8 @@ export interface ProxyOptions {
   hungUpstreamMs?: number;
   /** How long apply() waits for every worker to acknowledge a route table before it rejects with DEPLOY_SWITCH_FAILED. Default 5 000. */
   switchTimeoutMs?: number;
+  /** Proxy the common request (GET/HEAD without a body, a plain route) through the fast lane, the rest through Node's HTTP server. */
+  fastLane?: boolean;
   /** A listening server handed over by a previous data-plane process: used instead of binding `listen`, so no connection is refused during the handover. */
   listener?: Server;
 }

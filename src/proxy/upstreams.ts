@@ -18,20 +18,32 @@ export interface UpstreamOptions {
   timeoutMs: number;
 }
 
+/** What UpstreamState keeps of a fast-lane connection. */
+export interface RawConnection {
+  /** Still usable: connected or connecting, not closed by either side. */
+  readonly open: boolean;
+  close(): void;
+}
+
 /** One upstream address and its connections. Exchanges hold it directly, so the hot path does no map lookup. */
 export class UpstreamState {
   readonly host: string;
   readonly port: number;
   readonly origin: string;
+  /** Headers and body-idle timeout, ms (UpstreamOptions). */
+  readonly timeoutMs: number;
   inFlight = 0;
   retired = false;
   #idle: Client[] = [];
+  /** The fast lane's idle connections (fast-lane/upstream-connection.ts), kept beside undici's. */
+  #rawIdle: RawConnection[] = [];
   #options: Client.Options;
 
   constructor(host: string, port: number, options: UpstreamOptions) {
     this.host = host;
     this.port = port;
     this.origin = `http://${formatAuthority(host, port)}`;
+    this.timeoutMs = options.timeoutMs;
     this.#options = {
       pipelining: 1,
       headersTimeout: options.timeoutMs,
@@ -53,6 +65,20 @@ export class UpstreamState {
     this.leave();
   }
 
+  /** The fast lane's version of acquire(): an idle connection of its own that is still open, else `create()`. */
+  acquireRaw<T extends RawConnection>(create: () => T): T {
+    this.inFlight++;
+    for (let idle = this.#rawIdle.pop(); idle !== undefined; idle = this.#rawIdle.pop()) if (idle.open) return idle as T;
+    return create();
+  }
+
+  /** Ends a request taken with `acquireRaw()`; the connection is kept for the next one when `reusable`. */
+  releaseRaw(connection: RawConnection, reusable: boolean): void {
+    if (reusable && !this.retired && connection.open) this.#rawIdle.push(connection);
+    else connection.close();
+    this.leave();
+  }
+
   /** Counts a tunnel (which has its own connection) in flight; ended with `leave()`. */
   enter(): void {
     this.inFlight++;
@@ -71,6 +97,8 @@ export class UpstreamState {
     // close() waits for queued requests; an idle client has none, so this only drops its connection.
     for (const client of this.#idle) client.close().catch(() => {});
     this.#idle = [];
+    for (const connection of this.#rawIdle) connection.close();
+    this.#rawIdle = [];
   }
 }
 

@@ -18,6 +18,7 @@ import { ReleaseStats } from "./metrics.js";
 import { RouteIndex } from "./route-table.js";
 import { createTableBuffer, noVersion, TableReader } from "./shared-table.js";
 import type { Route } from "./types.js";
+import { FastLane } from "./fast-lane/lane.js";
 import { createUpgrader } from "./upgrade.js";
 import { UpstreamRegistry, type UpstreamState } from "./upstreams.js";
 
@@ -58,12 +59,16 @@ server.on("upgrade", createUpgrader(currentTable, config.upstreamTimeoutMs));
 // "listening": it enforces headersTimeout/requestTimeout and lets closeIdleConnections() work.
 server.emit("listening");
 const sockets = new Set<Socket>();
+const lane = config.fastLane
+  ? new FastLane(currentTable, (socket) => server.emit("connection", socket), { upstreamTimeoutMs: config.upstreamTimeoutMs, keepAliveMs: server.keepAliveTimeout })
+  : undefined;
 
 function serve(socket: Socket): void {
   sockets.add(socket);
   socket.once("close", () => sockets.delete(socket));
   socket.setNoDelay(true);
-  server.emit("connection", socket);
+  if (lane) lane.adopt(socket);
+  else server.emit("connection", socket);
 }
 
 function install(version: number, routes: Route[]): void {
@@ -152,12 +157,16 @@ function stop(graceMs: number): void {
     res.shouldKeepAlive = false;
     forward(req, res);
   });
+  if (lane) lane.stopping = true;
   const started = Date.now();
   const deadline = started + graceMs;
   const idleWindowEnd = started + Math.min(300, graceMs / 2);
   const poll = () => {
     const now = Date.now();
-    if (now >= idleWindowEnd) server.closeIdleConnections();
+    if (now >= idleWindowEnd) {
+      server.closeIdleConnections();
+      lane?.closeIdle();
+    }
     const busy = inFlightTotal() > 0 || (sockets.size > 0 && now < idleWindowEnd);
     if (busy && now < deadline) return void setTimeout(poll, 20);
     flushMetrics(true, () => process.exit(0));

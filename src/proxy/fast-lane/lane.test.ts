@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import { Agent } from "node:http";
+import { connect, createServer, type AddressInfo } from "node:net";
+import { after, before, test } from "node:test";
+import { startForwarder, totals, type InProcessForwarder } from "../hotpath-support.js";
+import { route, send, upstreamSet } from "../test-support.js";
+
+let f: InProcessForwarder;
+const upstreams = upstreamSet();
+const up = upstreams.start;
+
+before(async () => {
+  f = await startForwarder({ timeoutMs: 600, hungUpstreamMs: 400, fastLane: true });
+});
+
+after(async () => {
+  await f.close();
+  await upstreams.closeAll();
+});
+
+/** Writes `bytes` on one connection to the proxy and returns everything it answered until it closed the connection. */
+function exchange(bytes: string | string[], gapMs = 0): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(f.port, "127.0.0.1");
+    let answer = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (answer += chunk));
+    socket.on("close", () => resolve(answer));
+    socket.on("error", reject);
+    const parts = Array.isArray(bytes) ? bytes : [bytes];
+    let i = 0;
+    const next = () => {
+      socket.write(parts[i++]!);
+      if (i < parts.length) setTimeout(next, gapMs);
+    };
+    next();
+    setTimeout(() => socket.destroy(new Error(`no end of answer: ${JSON.stringify(answer)}`)), 5_000).unref();
+  });
+}
+
+/** The status lines and bodies of answers framed by Content-Length, in order. */
+function answers(text: string): { status: number; headers: string; body: string }[] {
+  const out = [];
+  let rest = text;
+  while (rest.length > 0) {
+    const end = rest.indexOf("\r\n\r\n");
+    const head = rest.slice(0, end);
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    out.push({ status: Number(head.slice(9, 12)), headers: head, body: rest.slice(end + 4, end + 4 + length) });
+    rest = rest.slice(end + 4 + length);
+  }
+  return out;
+}
+
+test("GET and HEAD go through the lane: forwarded headers set, hop-by-hop ones dropped, keep-alive kept", async () => {
+  const app = await up("lane-app");
+  f.apply([route([app], { releaseId: "rel_lane" })]);
+  const served = f.lane!.served;
+  const text = await exchange(
+    "GET /a?b=1 HTTP/1.1\r\nHost: app.test\r\nX-Forwarded-For: 10.0.0.1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nX-Custom: yes\r\n\r\n" +
+      "HEAD /h HTTP/1.1\r\nHost: app.test\r\n\r\n" +
+      "GET /c HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n",
+  );
+  assert.equal(f.lane!.served - served, 3, "all three requests were the lane's");
+  assert.deepEqual(
+    app.seen.map((req) => [req.method, req.url]),
+    [
+      ["GET", "/a?b=1"],
+      ["HEAD", "/h"],
+      ["GET", "/c"],
+    ],
+  );
+  const first = app.seen[0]!;
+  assert.equal(first.headers["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
+  assert.equal(first.headers["x-forwarded-proto"], "http");
+  assert.equal(first.headers["x-forwarded-host"], "app.test");
+  assert.equal(first.headers["x-custom"], "yes");
+  assert.equal(first.headers["keep-alive"], undefined);
+  assert.equal(first.headers.te, undefined);
+  // Three answers on the one connection; HEAD's has no body although the upstream framed one.
+  const heads = text.split("HTTP/1.1 ").slice(1);
+  assert.equal(heads.length, 3, text);
+  assert.match(heads[0]!, /^200 OK\r\n/);
+  assert.match(heads[0]!, /\r\nconnection: keep-alive\r\n/i);
+  assert.match(heads[0]!, /\r\n\r\nlane-app$/);
+  assert.match(heads[1]!, /^200 OK\r\n[^]*\r\n\r\n$/);
+  assert.match(heads[2]!, /\r\nconnection: close\r\n[^]*lane-app$/i);
+  const sum = totals(f.buckets(), "rel_lane");
+  assert.deepEqual([sum["2xx"], sum.latency, f.inFlight("rel_lane")], [3, 3, 0]);
+});
+
+test("a request the lane does not take (a body) hands the connection to Node's server, bytes intact, and it goes on", async () => {
+  const echo = await up("lane-echo", (req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => (body += chunk));
+    req.on("end", () => res.end(`${req.method} ${req.url} [${body}]`));
+    return true;
+  });
+  f.apply([route([echo], { releaseId: "rel_handoff" })]);
+  const [served, handedOff] = [f.lane!.served, f.lane!.handedOff];
+  const text = await exchange([
+    "GET /one HTTP/1.1\r\nHost: app.test\r\n\r\n",
+    // The POST and the GET after it arrive in one read: both must reach Node's parser.
+    "POST /two HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\n\r\nhello" + "GET /three HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n",
+  ], 100);
+  assert.deepEqual(
+    answers(text).map((a) => [a.status, a.body]),
+    [
+      [200, "GET /one []"],
+      [200, "POST /two [hello]"],
+      [200, "GET /three []"],
+    ],
+  );
+  assert.equal(f.lane!.served - served, 1);
+  assert.equal(f.lane!.handedOff - handedOff, 1);
+});
+
+test("chunked, 204 and close-delimited answers pass through whole; a chunked one keeps the connection", async () => {
+  const app = await up("lane-kinds", (req, res) => {
+    if (req.url === "/chunked") {
+      res.write("part one, ");
+      setTimeout(() => res.end("part two"), 20);
+    } else if (req.url === "/empty") {
+      res.writeHead(204);
+      res.end();
+    } else {
+      // No length, no chunking: the body ends when the upstream closes the connection.
+      res.socket!.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end");
+      res.socket!.destroySoon();
+    }
+    return true;
+  });
+  f.apply([route([app], { releaseId: "rel_kinds" })]);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const chunked = await send(f.port, "/chunked", { agent });
+    assert.deepEqual([chunked.status, chunked.body, chunked.headers["transfer-encoding"]], [200, "part one, part two", "chunked"]);
+    const empty = await send(f.port, "/empty", { agent });
+    assert.deepEqual([empty.status, empty.body], [204, ""]);
+    const closing = await send(f.port, "/close", { agent });
+    assert.deepEqual([closing.status, closing.body, closing.headers.connection], [200, "until the end", "close"]);
+  } finally {
+    agent.destroy();
+  }
+  assert.equal(totals(f.buckets(), "rel_kinds")["2xx"], 3);
+});
+
+test("a malformed answer (two different Content-Lengths) is a 502 counted as an upstream error", async () => {
+  const broken = createServer((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"));
+  await new Promise<void>((resolve) => broken.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (broken.address() as AddressInfo).port;
+    f.apply([{ ...route([]), releaseId: "rel_malformed", upstreams: [{ host: "127.0.0.1", port, instanceId: "broken" }] }]);
+    const answer = await send(f.port, "/");
+    assert.deepEqual([answer.status, answer.body], [502, "bad gateway\n"]);
+    const sum = totals(f.buckets(), "rel_malformed");
+    assert.deepEqual([sum["5xx"], sum.upstreamErrors], [0, 1]);
+  } finally {
+    broken.close();
+  }
+});
+
+test("an upstream silent past upstreamTimeoutMs is answered 504 and counted as a timeout", async () => {
+  const silent = await up("lane-silent", () => true);
+  f.apply([route([silent], { releaseId: "rel_silent" })]);
+  const answer = await send(f.port, "/");
+  assert.deepEqual([answer.status, answer.body], [504, "gateway timeout\n"]);
+  const sum = totals(f.buckets(), "rel_silent");
+  assert.deepEqual([sum.upstreamErrors, sum.upstreamTimeouts], [1, 1]);
+  assert.equal(f.inFlight("rel_silent"), 0);
+});
