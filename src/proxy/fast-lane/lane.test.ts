@@ -3,7 +3,10 @@ import { Agent } from "node:http";
 import { connect, createServer, type AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { startForwarder, totals, type InProcessForwarder } from "../hotpath-support.js";
-import { route, send, upstreamSet } from "../test-support.js";
+import { RouteIndex } from "../route-table.js";
+import type { RouteTarget } from "../forward.js";
+import { FastLane } from "./lane.js";
+import { eventually, route, send, upstreamSet } from "../test-support.js";
 
 let f: InProcessForwarder;
 const upstreams = upstreamSet();
@@ -89,6 +92,25 @@ test("GET and HEAD go through the lane: forwarded headers set, hop-by-hop ones d
   assert.deepEqual([sum["2xx"], sum.latency, f.inFlight("rel_lane")], [3, 3, 0]);
 });
 
+test("a client that closes its side right after its request still gets the whole answer", async () => {
+  const slow = await up("lane-half", (req, res) => {
+    setTimeout(() => res.end("late but whole"), 50);
+    return true;
+  });
+  f.apply([route([slow], { releaseId: "rel_half" })]);
+  const text = await new Promise<string>((resolve, reject) => {
+    const socket = connect(f.port, "127.0.0.1");
+    let answer = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (answer += chunk));
+    socket.on("close", () => resolve(answer));
+    socket.on("error", reject);
+    socket.end("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+  });
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nlate but whole$/);
+  assert.equal(totals(f.buckets(), "rel_half")["2xx"], 1);
+});
+
 test("a request the lane does not take (a body) hands the connection to Node's server, bytes intact, and it goes on", async () => {
   const echo = await up("lane-echo", (req, res) => {
     let body = "";
@@ -169,4 +191,31 @@ test("an upstream silent past upstreamTimeoutMs is answered 504 and counted as a
   const sum = totals(f.buckets(), "rel_silent");
   assert.deepEqual([sum.upstreamErrors, sum.upstreamTimeouts], [1, 1]);
   assert.equal(f.inFlight("rel_silent"), 0);
+});
+
+test("an idle connection is closed after keepAliveMs, a head left unfinished after headersTimeoutMs", async () => {
+  const table = new RouteIndex<RouteTarget>(0, [], () => undefined as never);
+  const lane = new FastLane(() => table, (socket) => socket.destroy(), { upstreamTimeoutMs: 1_000, keepAliveMs: 300, headersTimeoutMs: 600 });
+  const server = createServer((socket) => lane.adopt(socket));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  /** Opens a connection, writes `bytes`, and resolves with how long the lane kept it open. */
+  const openFor = (bytes: string) =>
+    new Promise<number>((resolve, reject) => {
+      const started = performance.now();
+      const socket = connect(port, "127.0.0.1", () => socket.write(bytes));
+      socket.on("close", () => resolve(performance.now() - started));
+      socket.on("error", reject);
+      setTimeout(() => socket.destroy(new Error("still open after 5 s")), 5_000).unref();
+    });
+  try {
+    const [idle, partial] = await Promise.all([openFor(""), openFor("GET / HTTP/1.1\r\nHo")]);
+    // The lane looks at its connections about once a second.
+    assert.ok(idle >= 300 && idle < 2_500, `idle connection closed after ${idle} ms`);
+    assert.ok(partial >= 600 && partial < 2_800, `unfinished head closed after ${partial} ms`);
+    await eventually(() => lane.connections.size === 0, 2_000, "the lane to forget closed connections");
+  } finally {
+    lane.close();
+    server.close();
+  }
 });

@@ -127,6 +127,8 @@ class ClientConnection {
   exchange: Exchange | null = null;
   /** Since when it has been idle, or since when its pending head has been incomplete. */
   since = performance.now();
+  /** The client closed its side (half-close): the answer in flight still goes out, then the connection closes. */
+  clientEnded = false;
   #partial = false;
   #paused = false;
 
@@ -134,7 +136,10 @@ class ClientConnection {
     this.lane = lane;
     this.socket = socket;
     this.address = socket.remoteAddress ?? "";
+    // A client may send its request and close its side at once: its answer must still reach it.
+    socket.allowHalfOpen = true;
     socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
     socket.on("close", this.#onClose);
     socket.on("error", noop);
   }
@@ -151,6 +156,11 @@ class ClientConnection {
       this.#paused = true;
       this.socket.pause();
     }
+  };
+
+  #onEnd = (): void => {
+    this.clientEnded = true;
+    if (this.exchange === null) this.socket.end();
   };
 
   #onClose = (): void => {
@@ -185,7 +195,7 @@ class ClientConnection {
   /** The exchange ended; `keepAlive` is false when the connection closes after its answer. */
   done(keepAlive: boolean): void {
     this.exchange = null;
-    if (!keepAlive) {
+    if (!keepAlive || this.clientEnded) {
       this.socket.end();
       return;
     }
@@ -202,6 +212,7 @@ class ClientConnection {
     this.lane.connections.delete(this);
     this.lane.handedOff++;
     socket.removeListener("data", this.#onData);
+    socket.removeListener("end", this.#onEnd);
     socket.removeListener("close", this.#onClose);
     socket.removeListener("error", noop);
     socket.pause();
@@ -267,7 +278,7 @@ class Exchange implements ConnectionUser {
     this.lastDataAt = performance.now();
     this.#upstreamCloses = head.closes;
     const lane = this.connection.lane;
-    this.keepAlive = !this.head.close && !lane.stopping && head.framing !== "close";
+    this.keepAlive = !this.head.close && !lane.stopping && !this.connection.clientEnded && head.framing !== "close";
     const headers = head.headers;
     let text = `HTTP/1.1 ${head.status} ${head.reason || STATUS_CODES[head.status] || "unknown"}\r\n`;
     for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;

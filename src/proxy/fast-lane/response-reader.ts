@@ -9,35 +9,13 @@
  * head's bytes, one latin1 decode of the head, and a `subarray` of the read for its body.
  */
 
+import { byteClass, ChunkedScanner, Outcome, tchar, vchar } from "./chunked.js";
+import { applyConnection, Kind, kindOf, sameLower, Token, type ResponseHead } from "./response-head.js";
+
+export type { ResponseHead } from "./response-head.js";
+
 /** The most bytes a response head (status line to the empty line, inclusive) may have. */
 const headLimit = 16 * 1024;
-/** The most bytes a chunk-size line (size, extensions, CRLF) may have. */
-const chunkLineLimit = 4 * 1024;
-/** The most bytes a chunked body's trailer section (after the last chunk's line) may have. */
-const trailerLimit = 16 * 1024;
-/** The largest chunk size taken (2^53): beyond it, a double no longer counts bytes exactly. */
-const maxChunkSize = 2 ** 53;
-
-export interface ResponseHead {
-  status: number;
-  /** The reason phrase as sent (may be empty). */
-  reason: string;
-  /**
-   * Headers for the client, flat `[name, value, ...]` (latin1 strings as sent), with hop-by-hop ones
-   * dropped: connection, keep-alive, proxy-connection, te, trailer, upgrade, and any header the
-   * Connection header names (as `responseHeaders()` does). Transfer-Encoding (when exactly
-   * "chunked") and Content-Length are kept, even when Connection names them: the body passes through
-   * with the framing they describe. Repeated equal Content-Length headers are collapsed into the first.
-   */
-  headers: string[];
-  /** How the body is framed: "none" (HEAD request, 1xx, 204, 304), "length", "chunked", or "close" (read until the upstream closes). */
-  framing: "none" | "length" | "chunked" | "close";
-  /** The upstream will not take another request on this connection (Connection: close, HTTP/1.0 without keep-alive, or framing "close"). */
-  closes: boolean;
-  /** Whether a Date header is among `headers`. */
-  hasDate: boolean;
-}
-
 /**
  * Why a response could not be read. The first six are malformed responses; UNEXPECTED_UPGRADE is a
  * 101 (the fast lane never asks for one); UNSOLICITED_DATA means the upstream sent bytes while no
@@ -80,76 +58,6 @@ const enum State {
   Close,
 }
 
-/** Where the chunked-body scanner is (RFC 9112 §7.1). */
-const enum Chunk {
-  SizeStart,
-  Size,
-  /** Whitespace after the size, before a `;` (BWS). */
-  SizeSpace,
-  Extension,
-  SizeLf,
-  Data,
-  DataCr,
-  DataLf,
-  TrailerStart,
-  TrailerName,
-  TrailerValue,
-  TrailerLf,
-  EndLf,
-}
-
-const enum Kind {
-  Plain,
-  Hop,
-  Connection,
-  ContentLength,
-  TransferEncoding,
-  Date,
-}
-
-const tchar = 1;
-/** Allowed in a field value or reason phrase: HTAB, SP, VCHAR, obs-text (no other CTL, no DEL). */
-const vchar = 2;
-const byteClass = new Uint8Array(256);
-for (let c = 0x20; c < 0x7f; c++) byteClass[c] = vchar;
-for (let c = 0x80; c < 0x100; c++) byteClass[c] = vchar;
-byteClass[0x09] = vchar;
-for (const ch of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") byteClass[ch.charCodeAt(0)]! |= tchar;
-
-/** The value of a hex digit byte, or -1. */
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const lower = c | 0x20;
-  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
-}
-
-/** True when `b[at..]` is `lower` ignoring ASCII case; `lower` holds only lower-case letters and `-`, which no other tchar maps onto. */
-function sameLower(b: Buffer, at: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) if ((b[at + i]! | 0x20) !== lower.charCodeAt(i)) return false;
-  return true;
-}
-
-function kindOf(b: Buffer, at: number, length: number): Kind {
-  switch (length) {
-    case 2:
-      return sameLower(b, at, "te") ? Kind.Hop : Kind.Plain;
-    case 4:
-      return sameLower(b, at, "date") ? Kind.Date : Kind.Plain;
-    case 7:
-      return sameLower(b, at, "upgrade") || sameLower(b, at, "trailer") ? Kind.Hop : Kind.Plain;
-    case 10:
-      return sameLower(b, at, "connection") ? Kind.Connection : sameLower(b, at, "keep-alive") ? Kind.Hop : Kind.Plain;
-    case 14:
-      return sameLower(b, at, "content-length") ? Kind.ContentLength : Kind.Plain;
-    case 16:
-      return sameLower(b, at, "proxy-connection") ? Kind.Hop : Kind.Plain;
-    case 17:
-      return sameLower(b, at, "transfer-encoding") ? Kind.TransferEncoding : Kind.Plain;
-    default:
-      return Kind.Plain;
-  }
-}
-
 /**
  * Reads one response at a time from an upstream connection's bytes and reports it to a handler.
  *
@@ -187,10 +95,7 @@ export class ResponseReader {
 
   // The body.
   #remaining = 0;
-  #chunk = Chunk.SizeStart;
-  #chunkSize = 0;
-  #chunkDigits = 0;
-  #lineBytes = 0;
+  readonly #chunked = new ChunkedScanner();
 
   constructor(handler: ResponseHandler) {
     this.#handler = handler;
@@ -454,20 +359,10 @@ export class ResponseReader {
     let keepAliveToken = false;
     let hasDate = dateSeen;
     if (connection !== undefined) {
-      const lower = connection.toLowerCase();
-      if (lower === "close") closeToken = true;
-      else if (lower === "keep-alive") keepAliveToken = true;
-      else if (lower !== "upgrade") {
-        const names = new Set(lower.split(",").map((t) => t.trim()));
-        closeToken = names.has("close");
-        keepAliveToken = names.has("keep-alive");
-        // As dropNamedBy() in ../headers.ts; the framing headers stay, as the body keeps their framing.
-        names.delete("upgrade");
-        names.delete("content-length");
-        names.delete("transfer-encoding");
-        for (let i = out.length - 2; i >= 0; i -= 2) if (names.has(out[i]!.toLowerCase())) out.splice(i, 2);
-        if (names.has("date")) hasDate = false;
-      }
+      const tokens = applyConnection(connection, out);
+      closeToken = (tokens & Token.Close) !== 0;
+      keepAliveToken = (tokens & Token.KeepAlive) !== 0;
+      if ((tokens & Token.DropsDate) !== 0) hasDate = false;
     }
 
     const status = this.#status;
@@ -505,10 +400,7 @@ export class ResponseReader {
         this.#state = State.Length;
         return bodyStart;
       case "chunked":
-        this.#chunk = Chunk.SizeStart;
-        this.#chunkSize = 0;
-        this.#chunkDigits = 0;
-        this.#lineBytes = 0;
+        this.#chunked.reset();
         this.#state = State.Chunked;
         return bodyStart;
       default:
@@ -519,6 +411,18 @@ export class ResponseReader {
 
   #badHead(code: ResponseErrorCode): number {
     this.#fail(code);
+    return -1;
+  }
+
+  /** Walks chunked framing through `data` from `offset`; every byte up to the body's end (or a fault) goes to onBody as it is. */
+  #readChunked(data: Buffer, offset: number): number {
+    const scanner = this.#chunked;
+    const end = scanner.scan(data, offset);
+    const generation = this.#generation;
+    this.#emit(data, offset, end);
+    if (generation !== this.#generation) return -1;
+    if (scanner.outcome === Outcome.Fault) this.#fail("BAD_CHUNK");
+    else if (scanner.outcome === Outcome.Done) this.#end(end < data.length);
     return -1;
   }
 
@@ -534,108 +438,6 @@ export class ResponseReader {
     const generation = this.#generation;
     this.#emit(data, offset, end);
     if (generation === this.#generation) this.#end(end < data.length);
-    return -1;
-  }
-
-  /** Walks chunked framing through `data` from `offset`; every byte up to the body's end (or a fault) goes to onBody as it is. */
-  #readChunked(data: Buffer, offset: number): number {
-    const n = data.length;
-    let i = offset;
-    let state = this.#chunk;
-    let fault = false;
-    let done = false;
-    scan: while (i < n) {
-      if (state === Chunk.Data) {
-        const take = Math.min(this.#remaining, n - i);
-        i += take;
-        this.#remaining -= take;
-        if (this.#remaining === 0) state = Chunk.DataCr;
-        continue;
-      }
-      const c = data[i]!;
-      // Both limits are counted per byte of their line or section, so they hold however reads split.
-      if (state <= Chunk.SizeLf ? ++this.#lineBytes > chunkLineLimit : state >= Chunk.TrailerStart && ++this.#lineBytes > trailerLimit) {
-        fault = true;
-        break;
-      }
-      switch (state) {
-        case Chunk.SizeStart:
-        case Chunk.Size: {
-          const digit = hexValue(c);
-          if (digit >= 0) {
-            // Compared before adding, as a sum past 2^53 may round down onto it.
-            if (++this.#chunkDigits > 16 || this.#chunkSize * 16 > maxChunkSize - digit) fault = true;
-            else this.#chunkSize = this.#chunkSize * 16 + digit;
-            state = Chunk.Size;
-          } else if (state === Chunk.SizeStart) fault = true;
-          else if (c === 0x0d) state = Chunk.SizeLf;
-          else if (c === 0x3b) state = Chunk.Extension;
-          else if (c === 0x20 || c === 0x09) state = Chunk.SizeSpace;
-          else fault = true;
-          break;
-        }
-        case Chunk.SizeSpace:
-          if (c === 0x3b) state = Chunk.Extension;
-          else if (c !== 0x20 && c !== 0x09) fault = true;
-          break;
-        case Chunk.Extension:
-          if (c === 0x0d) state = Chunk.SizeLf;
-          else if ((byteClass[c]! & vchar) === 0) fault = true;
-          break;
-        case Chunk.SizeLf:
-          if (c !== 0x0a) fault = true;
-          else if (this.#chunkSize === 0) {
-            state = Chunk.TrailerStart;
-            this.#lineBytes = 0;
-          } else {
-            state = Chunk.Data;
-            this.#remaining = this.#chunkSize;
-          }
-          break;
-        case Chunk.DataCr:
-          if (c === 0x0d) state = Chunk.DataLf;
-          else fault = true;
-          break;
-        case Chunk.DataLf:
-          if (c === 0x0a) {
-            state = Chunk.SizeStart;
-            this.#chunkSize = 0;
-            this.#chunkDigits = 0;
-            this.#lineBytes = 0;
-          } else fault = true;
-          break;
-        case Chunk.TrailerStart:
-          if (c === 0x0d) state = Chunk.EndLf;
-          else if ((byteClass[c]! & tchar) !== 0) state = Chunk.TrailerName;
-          else fault = true;
-          break;
-        case Chunk.TrailerName:
-          if (c === 0x3a) state = Chunk.TrailerValue;
-          else if ((byteClass[c]! & tchar) === 0) fault = true;
-          break;
-        case Chunk.TrailerValue:
-          if (c === 0x0d) state = Chunk.TrailerLf;
-          else if ((byteClass[c]! & vchar) === 0) fault = true;
-          break;
-        case Chunk.TrailerLf:
-          if (c === 0x0a) state = Chunk.TrailerStart;
-          else fault = true;
-          break;
-        case Chunk.EndLf:
-          if (c === 0x0a) done = true;
-          else fault = true;
-          break;
-      }
-      if (fault) break scan;
-      i++;
-      if (done) break;
-    }
-    this.#chunk = state;
-    const generation = this.#generation;
-    this.#emit(data, offset, i);
-    if (generation !== this.#generation) return -1;
-    if (fault) this.#fail("BAD_CHUNK");
-    else if (done) this.#end(i < n);
     return -1;
   }
 }
