@@ -2,19 +2,9 @@
  * The chunked-body framing of RFC 9112 §7.1, walked across reads for the fast lane's response
  * reader: chunk-size lines (hex size, optional extensions), data, the last chunk and its trailer
  * section. It checks the framing strictly and finds where the body ends; the bytes themselves pass
- * through untouched. Also the byte classes of RFC 9110's grammar that the reader shares.
+ * through untouched.
  */
-
-/** A byte of an RFC 9110 token (a header name). */
-export const tchar = 1;
-/** Allowed in a field value or reason phrase: HTAB, SP, VCHAR, obs-text (no other CTL, no DEL). */
-export const vchar = 2;
-/** tchar and vchar bits of every byte. */
-export const byteClass = new Uint8Array(256);
-for (let c = 0x20; c < 0x7f; c++) byteClass[c] = vchar;
-for (let c = 0x80; c < 0x100; c++) byteClass[c] = vchar;
-byteClass[0x09] = vchar;
-for (const ch of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") byteClass[ch.charCodeAt(0)]! |= tchar;
+import { byteClass, hexValue, tchar, vchar } from "./grammar.js";
 
 /** The most bytes a chunk-size line (size, extensions, CRLF) may have. */
 const chunkLineLimit = 4 * 1024;
@@ -49,13 +39,6 @@ export const enum Outcome {
   Done,
   /** The framing is broken at the position scan() returned. */
   Fault,
-}
-
-/** The value of a hex digit byte, or -1. */
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const lower = c | 0x20;
-  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
 }
 
 export class ChunkedScanner {

@@ -21,8 +21,11 @@ after(async () => {
   await upstreams.closeAll();
 });
 
-/** Writes `bytes` on one connection to the proxy and returns everything it answered until it closed the connection. */
-function exchange(bytes: string | string[], gapMs = 0): Promise<string> {
+/**
+ * Writes `bytes` on one connection to the proxy (parts `gapMs` apart; with `halfClose`, the last one
+ * with the client's side closed after it) and returns everything it answered until it closed the connection.
+ */
+function exchange(bytes: string | string[], gapMs = 0, halfClose = false): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(f.port, "127.0.0.1");
     let answer = "";
@@ -33,8 +36,12 @@ function exchange(bytes: string | string[], gapMs = 0): Promise<string> {
     const parts = Array.isArray(bytes) ? bytes : [bytes];
     let i = 0;
     const next = () => {
-      socket.write(parts[i++]!);
-      if (i < parts.length) setTimeout(next, gapMs);
+      const part = parts[i++]!;
+      if (i < parts.length) {
+        socket.write(part);
+        setTimeout(next, gapMs);
+      } else if (halfClose) socket.end(part);
+      else socket.write(part);
     };
     next();
     setTimeout(() => socket.destroy(new Error(`no end of answer: ${JSON.stringify(answer)}`)), 5_000).unref();
@@ -98,15 +105,7 @@ test("a client that closes its side right after its request still gets the whole
     return true;
   });
   f.apply([route([slow], { releaseId: "rel_half" })]);
-  const text = await new Promise<string>((resolve, reject) => {
-    const socket = connect(f.port, "127.0.0.1");
-    let answer = "";
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => (answer += chunk));
-    socket.on("close", () => resolve(answer));
-    socket.on("error", reject);
-    socket.end("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
-  });
+  const text = await exchange("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n", 0, true);
   assert.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nlate but whole$/);
   assert.equal(totals(f.buckets(), "rel_half")["2xx"], 1);
 });

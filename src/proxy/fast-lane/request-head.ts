@@ -8,6 +8,7 @@
  * One pass over the bytes validates and records offsets; the strings needed (the whole head, then
  * slices of it) are made once at the end.
  */
+import { sameLower } from "./grammar.js";
 
 /** A request head the fast lane may serve itself. */
 export interface RequestHead {
@@ -60,40 +61,29 @@ const enum Kind {
   Refused,
 }
 
-/**
- * True when the bytes at `start` are `lower` in any case. `lower` is lower-case ASCII; the bytes
- * are tchar or visible ASCII already, so `| 0x20` can only fold a letter onto its lower case (a
- * non-letter of `lower`, like "-" or "2", already has that bit, and its other preimage is a control
- * byte that validation has excluded).
- */
-function isLower(buffer: Buffer, start: number, lower: string): boolean {
-  for (let k = 0; k < lower.length; k++) if ((buffer[start + k]! | 0x20) !== lower.charCodeAt(k)) return false;
-  return true;
-}
-
 /** As kindOf() in headers.ts: a name is only compared when its length is a special header's. */
 function kindAt(buffer: Buffer, start: number, length: number): Kind {
   switch (length) {
     case 2:
-      return isLower(buffer, start, "te") ? Kind.Dropped : Kind.Plain;
+      return sameLower(buffer, start, "te") ? Kind.Dropped : Kind.Plain;
     case 4:
-      return isLower(buffer, start, "host") ? Kind.Host : Kind.Plain;
+      return sameLower(buffer, start, "host") ? Kind.Host : Kind.Plain;
     case 6:
-      return isLower(buffer, start, "expect") ? Kind.Refused : Kind.Plain;
+      return sameLower(buffer, start, "expect") ? Kind.Refused : Kind.Plain;
     case 7:
-      return isLower(buffer, start, "upgrade") ? Kind.Refused : isLower(buffer, start, "trailer") ? Kind.Dropped : Kind.Plain;
+      return sameLower(buffer, start, "upgrade") ? Kind.Refused : sameLower(buffer, start, "trailer") ? Kind.Dropped : Kind.Plain;
     case 10:
-      return isLower(buffer, start, "connection") ? Kind.Connection : isLower(buffer, start, "keep-alive") ? Kind.Dropped : Kind.Plain;
+      return sameLower(buffer, start, "connection") ? Kind.Connection : sameLower(buffer, start, "keep-alive") ? Kind.Dropped : Kind.Plain;
     case 14:
-      return isLower(buffer, start, "content-length") ? Kind.ContentLength : isLower(buffer, start, "http2-settings") ? Kind.Refused : Kind.Plain;
+      return sameLower(buffer, start, "content-length") ? Kind.ContentLength : sameLower(buffer, start, "http2-settings") ? Kind.Refused : Kind.Plain;
     case 15:
-      return isLower(buffer, start, "x-forwarded-for") ? Kind.ForwardedFor : Kind.Plain;
+      return sameLower(buffer, start, "x-forwarded-for") ? Kind.ForwardedFor : Kind.Plain;
     case 16:
       // llhttp reads Proxy-Connection as a Connection header (its "close" ends the connection after
       // the response), so it is refused rather than dropped.
-      return isLower(buffer, start, "x-forwarded-host") ? Kind.Dropped : isLower(buffer, start, "proxy-connection") ? Kind.Refused : Kind.Plain;
+      return sameLower(buffer, start, "x-forwarded-host") ? Kind.Dropped : sameLower(buffer, start, "proxy-connection") ? Kind.Refused : Kind.Plain;
     case 17:
-      return isLower(buffer, start, "transfer-encoding") ? Kind.Refused : isLower(buffer, start, "x-forwarded-proto") ? Kind.Dropped : Kind.Plain;
+      return sameLower(buffer, start, "transfer-encoding") ? Kind.Refused : sameLower(buffer, start, "x-forwarded-proto") ? Kind.Dropped : Kind.Plain;
     default:
       return Kind.Plain;
   }
@@ -223,8 +213,8 @@ export function parseRequestHead(buffer: Buffer, clientAddress: string, maxHeadB
         break;
       case Kind.Connection:
         if (++connections > 1) return null;
-        if (valueLength === 5 && isLower(buffer, valueStart, "close")) close = true;
-        else if (valueLength !== 10 || !isLower(buffer, valueStart, "keep-alive")) return null;
+        if (valueLength === 5 && sameLower(buffer, valueStart, "close")) close = true;
+        else if (valueLength !== 10 || !sameLower(buffer, valueStart, "keep-alive")) return null;
         continue; // never forwarded
       case Kind.ForwardedFor:
         forwardedFor[forwardedCount * 2] = valueStart;

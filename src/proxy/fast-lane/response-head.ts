@@ -3,6 +3,7 @@
  * each header name is classified (by its bytes, without decoding them), and what a Connection header
  * does to the headers relayed to the client.
  */
+import { sameLower } from "./grammar.js";
 
 export interface ResponseHead {
   status: number;
@@ -32,12 +33,6 @@ export const enum Kind {
   ContentLength,
   TransferEncoding,
   Date,
-}
-
-/** True when `b[at..]` is `lower` ignoring ASCII case; `lower` holds only lower-case letters and `-`, which no other tchar maps onto. */
-export function sameLower(b: Buffer, at: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) if ((b[at + i]! | 0x20) !== lower.charCodeAt(i)) return false;
-  return true;
 }
 
 export function kindOf(b: Buffer, at: number, length: number): Kind {

@@ -9,8 +9,9 @@
  * head's bytes, one latin1 decode of the head, and a `subarray` of the read for its body.
  */
 
-import { byteClass, ChunkedScanner, Outcome, tchar, vchar } from "./chunked.js";
-import { applyConnection, Kind, kindOf, sameLower, Token, type ResponseHead } from "./response-head.js";
+import { ChunkedScanner, Outcome } from "./chunked.js";
+import { byteClass, sameLower, tchar, vchar } from "./grammar.js";
+import { applyConnection, Kind, kindOf, Token, type ResponseHead } from "./response-head.js";
 
 export type { ResponseHead } from "./response-head.js";
 
