@@ -295,19 +295,17 @@ class Exchange implements ConnectionUser {
   onBody(bytes: Buffer): void {
     if (this.#ended) return;
     this.lastDataAt = performance.now();
+    // `bytes` is the worker's shared read buffer: what is written is copied first.
     const head = this.#head;
     let written: boolean;
-    if (head === null) written = this.client.write(bytes);
+    if (head === null) written = this.client.write(Buffer.from(bytes));
     else {
       this.#head = null;
-      // One write, not two: a small body is copied behind the head (a syscall costs more than the copy).
-      if (bytes.length > 16_384) written = (this.client.write(head, "latin1"), this.client.write(bytes));
-      else {
-        const out = Buffer.allocUnsafe(head.length + bytes.length);
-        out.write(head, 0, "latin1");
-        bytes.copy(out, head.length);
-        written = this.client.write(out);
-      }
+      // One write, not two: the body (or its first part) is copied behind the head.
+      const out = Buffer.allocUnsafe(head.length + bytes.length);
+      out.write(head, 0, "latin1");
+      bytes.copy(out, head.length);
+      written = this.client.write(out);
     }
     if (written || this.#waitingForDrain) return;
     // Backpressure from a slow client pauses the upstream socket until the client drains.

@@ -7,7 +7,14 @@ import { connect, type Socket } from "node:net";
 import type { RawConnection } from "../upstreams.js";
 import { ResponseReader, type ResponseHandler, type ResponseHead } from "./response-reader.js";
 
-/** The exchange a connection works for. */
+/**
+ * Every upstream read of the worker lands in this one buffer (net's `onread`), which skips the
+ * Readable stream's per-read work; the worker is single-threaded and each read is handled before the
+ * next, so a user must copy what it keeps past onBody (see ConnectionUser).
+ */
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
+/** The exchange a connection works for. Body bytes it gets are only valid during the call. */
 export interface ConnectionUser extends ResponseHandler {
   /** Called after each read from the upstream was handled: what the exchange held back goes out now. */
   flush(): void;
@@ -24,10 +31,9 @@ export class UpstreamConnection implements RawConnection, ResponseHandler {
   readonly #reader = new ResponseReader(this);
 
   constructor(host: string, port: number) {
-    const socket = (this.socket = connect({ host, port }));
+    const socket = (this.socket = connect({ host, port, onread: { buffer: readBuffer, callback: (length: number) => this.#onData(readBuffer.subarray(0, length)) } }));
     socket.setNoDelay(true);
     socket.on("connect", () => (this.connected = true));
-    socket.on("data", (data: Buffer) => this.#onData(data));
     socket.on("error", (error: NodeJS.ErrnoException) => (this.errorCode = error.code ?? "ECONNRESET"));
     socket.on("close", () => this.#onClose());
   }
@@ -54,12 +60,16 @@ export class UpstreamConnection implements RawConnection, ResponseHandler {
     this.socket.destroy();
   }
 
-  #onData(data: Buffer): void {
+  #onData(data: Buffer): boolean {
     const user = this.#user;
     // Bytes nobody asked for: the connection is out of step with the upstream.
-    if (user === null) return this.close();
+    if (user === null) {
+      this.close();
+      return false;
+    }
     this.#reader.push(data);
     user.flush();
+    return true;
   }
 
   #onClose(): void {
