@@ -167,6 +167,48 @@ test("chunked, 204 and close-delimited answers pass through whole; a chunked one
   assert.equal(totals(f.buckets(), "rel_kinds")["2xx"], 3);
 });
 
+test("a large answer to a slow client arrives whole and in order (upstream paused while the client drains)", async () => {
+  // 24 MiB (more than loopback sockets hold in the kernel) of a counting pattern, in 4 KiB writes
+  // one per turn of the upstream's event loop: the proxy reads it in small pieces while its writes
+  // to the paused client back up, so a byte out of place or overwritten (the shared read buffer
+  // reused before a queued write went out) shows.
+  const body = Buffer.alloc(24 * 1024 * 1024);
+  for (let i = 0; i < body.length; i += 4) body.writeUInt32BE(i, i);
+  const big = await up("lane-big", (req, res) => {
+    res.writeHead(200, { "content-length": body.length });
+    let at = 0;
+    const more = (): void => {
+      if (at >= body.length) return void res.end();
+      if (res.write(body.subarray(at, (at += 4 * 1024)))) setImmediate(more);
+      else res.once("drain", more);
+    };
+    more();
+    return true;
+  });
+  f.apply([route([big], { releaseId: "rel_big" })]);
+  const received = await new Promise<Buffer>((resolve, reject) => {
+    const socket = connect(f.port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    let paused = false;
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      // Reads nothing for a while once, so the proxy's writes to it back up.
+      if (!paused) {
+        paused = true;
+        socket.pause();
+        setTimeout(() => socket.resume(), 300);
+      }
+    });
+    socket.on("close", () => resolve(Buffer.concat(chunks)));
+    socket.on("error", reject);
+    socket.write("GET /big HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n");
+  });
+  const headEnd = received.indexOf("\r\n\r\n") + 4;
+  assert.match(received.subarray(0, headEnd).toString("latin1"), /^HTTP\/1\.1 200 OK\r\n/);
+  assert.equal(received.length - headEnd, body.length);
+  assert.ok(received.subarray(headEnd).equals(body), "the body arrived byte for byte");
+});
+
 test("a malformed answer (two different Content-Lengths) is a 502 counted as an upstream error", async () => {
   const broken = createServer((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"));
   await new Promise<void>((resolve) => broken.listen(0, "127.0.0.1", resolve));
