@@ -260,3 +260,67 @@ test("an idle connection is closed after keepAliveMs, a head left unfinished aft
     server.close();
   }
 });
+
+test("the lane and the regular path give the same answers and send the same requests upstream", async () => {
+  const regular = await startForwarder({ timeoutMs: 600, hungUpstreamMs: 400, fastLane: false });
+  try {
+    // Echoes what it got: method, target and headers (names in lower case, less the connection's own,
+    // which undici sets, and a `content-length: 0`, which the lane passes on and undici leaves out of
+    // a request without a body), and answers with headers of its own, one hop-by-hop that the proxies drop.
+    const echo = await up("lane-parity", (req, res) => {
+      const headers: string[] = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        const name = req.rawHeaders[i]!.toLowerCase();
+        const value = req.rawHeaders[i + 1]!;
+        if (name !== "connection" && name !== "keep-alive" && !(name === "content-length" && value === "0")) headers.push(name, value);
+      }
+      const body = JSON.stringify({ method: req.method, url: req.url, headers });
+      res.writeHead(req.url === "/missing" ? 404 : 200, "Fine", { "x-app": "1", "content-type": "application/json", "x-drop-me": "1", connection: "x-drop-me", "content-length": Buffer.byteLength(body) });
+      res.end(req.method === "HEAD" ? undefined : body);
+      return true;
+    });
+    const routes = [route([echo], { releaseId: "rel_parity" })];
+    f.apply(routes);
+    regular.apply(routes);
+    const cases = [
+      "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n",
+      "GET /a/b?c=d&e=%20f HTTP/1.1\r\nHost: APP.test:8080\r\nAccept: */*\r\nX-Forwarded-For: 10.1.1.1\r\nX-Forwarded-For: 10.2.2.2\r\n\r\n",
+      "HEAD /h HTTP/1.1\r\nHost: app.test\r\nUser-Agent: parity\r\n\r\n",
+      "GET /missing HTTP/1.1\r\nHost: app.test\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.test\r\n\r\n",
+      "GET /t HTTP/1.1\r\nHost: app.test\r\nTE: trailers\r\nKeep-Alive: 5\r\nContent-Length: 0\r\n\r\n",
+      "GET /v HTTP/1.1\r\nhost:   app.test  \r\nX-Empty:\r\nX-Tab: a\tb\r\n\r\n",
+    ];
+    const served = f.lane!.served;
+    for (const request of cases) {
+      const [fast, slow] = [await exchangeWith(f.port, request), await exchangeWith(regular.port, request)];
+      assert.equal(normalize(fast), normalize(slow), `for ${JSON.stringify(request)}`);
+    }
+    assert.equal(f.lane!.served - served, cases.length, "the lane served every case");
+  } finally {
+    await regular.close();
+  }
+});
+
+/** One request (Connection: close added) on its own connection to `port`; everything answered. */
+function exchangeWith(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let answer = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (answer += chunk));
+    socket.on("close", () => resolve(answer));
+    socket.on("error", reject);
+    socket.write(request.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n"));
+  });
+}
+
+/** An answer with what may differ between the paths left out: header names' case and order, Date, and the proxy's own Connection and Keep-Alive. */
+function normalize(answer: string): string {
+  const end = answer.indexOf("\r\n\r\n");
+  const [status, ...lines] = answer.slice(0, end).split("\r\n");
+  const headers = lines
+    .map((line) => line.replace(/^([^:]+):\s*/, (_, name: string) => `${name.toLowerCase()}: `))
+    .filter((line) => !/^(date|connection|keep-alive): /.test(line))
+    .sort();
+  return [status, ...headers, "", answer.slice(end + 4)].join("\n");
+}
