@@ -19,10 +19,10 @@
  */
 import { fork, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { freePort } from "./wrk-harness.js";
 
 const { values } = parseArgs({ options: { checks: { type: "string", default: "10000,1000" }, warmup: { type: "string", default: "25" }, measure: { type: "string", default: "60" } } });
 const sizes = values.checks!.split(",").map(Number);
@@ -41,15 +41,6 @@ process.on("SIGINT", () => process.exit(130));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-    server.on("error", fail);
-  });
-}
 
 async function waitForHttp(url: string, seconds = 30): Promise<void> {
   const deadline = Date.now() + seconds * 1000;

@@ -83,6 +83,36 @@ export function pickOther(target: RouteTarget, failed: UpstreamState | undefined
   return { upstream, release: target.fallbackRelease };
 }
 
+/** The try of a request a retry moves: its upstream and the release it counts in. */
+export interface RetriedTry {
+  upstream: UpstreamState;
+  release: ReleaseStats;
+  retried: boolean;
+}
+
+/**
+ * Counts a failed try and points `attempt` at where its retry goes: another upstream of the route or
+ * the warm fallback when there is one (the request in flight moves to that release's count), else the
+ * same upstream when `sameAgain` (a fresh connection after a reset). False, counting nothing, when
+ * there is nowhere to go. Shared by forward.ts and the fast lane.
+ */
+export function retarget(attempt: RetriedTry, target: RouteTarget, sameAgain: boolean, connectTimeout: boolean): boolean {
+  const other = pickOther(target, attempt.upstream);
+  if (other === undefined && !sameAgain) return false;
+  const failed = attempt.release;
+  failed.retriedError(Date.now(), connectTimeout);
+  attempt.retried = true;
+  if (other !== undefined) {
+    attempt.upstream = other.upstream;
+    if (other.release !== failed) {
+      failed.inFlight--;
+      other.release.inFlight++;
+      attempt.release = other.release;
+    }
+  }
+  return true;
+}
+
 /** Where routeRequest() sends a request. Reused, like requestFacts: the worker is single-threaded. */
 export const routed = {
   headers: [] as string[],
@@ -284,21 +314,9 @@ class Exchange {
 
   /** Sends the request again, elsewhere when it can; false when there is nowhere to send it (the caller answers the error). */
   #retry(code: string | undefined): boolean {
-    const other = pickOther(this.target, this.upstream);
     // Refused with nowhere else to go: the same address would refuse again. After a reset, the same
     // upstream on a fresh connection is still worth it (a stale keep-alive connection broke).
-    if (other === undefined && this.abort === null) return false;
-    const failed = this.release;
-    failed.retriedError(Date.now(), code === "UND_ERR_CONNECT_TIMEOUT");
-    this.retried = true;
-    if (other !== undefined) {
-      this.upstream = other.upstream;
-      if (other.release !== failed) {
-        failed.inFlight--;
-        other.release.inFlight++;
-        this.release = other.release;
-      }
-    }
+    if (!retarget(this, this.target, this.abort !== null, code === "UND_ERR_CONNECT_TIMEOUT")) return false;
     this.client = this.upstream.acquire();
     this.holding = true;
     this.abort = null;

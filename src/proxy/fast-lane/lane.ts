@@ -17,7 +17,7 @@
  */
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
-import { defaultHungUpstreamMs, pickOther, pickUpstream, type RouteTarget } from "../forward.js";
+import { defaultHungUpstreamMs, pickUpstream, retarget, type RouteTarget } from "../forward.js";
 import type { ReleaseStats } from "../metrics.js";
 import type { RouteIndex } from "../route-table.js";
 import type { UpstreamState } from "../upstreams.js";
@@ -74,7 +74,6 @@ export class FastLane {
   served = 0;
   handedOff = 0;
   readonly connections = new Set<ClientConnection>();
-  readonly exchanges = new Set<Exchange>();
   #sweep: NodeJS.Timeout;
   #sweeps = 0;
 
@@ -109,11 +108,13 @@ export class FastLane {
 
   #check(every: number): void {
     const now = performance.now();
-    for (const exchange of this.exchanges) exchange.checkDeadlines(now);
-    // Client connections: about once a second.
-    if (++this.#sweeps * every < 1000) return;
-    this.#sweeps = 0;
-    for (const connection of this.connections) connection.checkDeadlines(now);
+    // Exchanges every time, idle client connections about once a second.
+    const idleToo = ++this.#sweeps * every >= 1000;
+    if (idleToo) this.#sweeps = 0;
+    for (const connection of this.connections) {
+      if (connection.exchange !== null) connection.exchange.checkDeadlines(now);
+      else if (idleToo) connection.checkDeadlines(now);
+    }
   }
 }
 
@@ -222,8 +223,8 @@ class ClientConnection {
     process.nextTick(() => socket.resume());
   }
 
+  /** An idle connection's deadlines (the lane checks an exchange's own while one runs). */
   checkDeadlines(now: number): void {
-    if (this.exchange !== null) return;
     if (this.pending === null ? now - this.since > this.lane.keepAliveMs : now - this.since > this.lane.headersTimeoutMs) this.socket.destroy();
   }
 }
@@ -260,7 +261,6 @@ class Exchange implements ConnectionUser {
     this.release = target.release;
     this.upstream = pickUpstream(target)!;
     this.release.inFlight++;
-    connection.lane.exchanges.add(this);
     this.#send();
   }
 
@@ -349,6 +349,8 @@ class Exchange implements ConnectionUser {
   }
 
   checkDeadlines(now: number): void {
+    // Ended, its connection about to close (a cut answer): nothing left to time.
+    if (this.#ended) return;
     const timeoutMs = this.connection.lane.timeoutMs;
     const connection = this.upstreamConnection;
     if (this.status === 0) {
@@ -376,20 +378,7 @@ class Exchange implements ConnectionUser {
    * on a fresh connection to the same one. Only GET and HEAD come here: safe to send twice.
    */
   #retry(failed: UpstreamConnection, connectTimeout = false): boolean {
-    if (this.retried) return false;
-    const other = pickOther(this.target, this.upstream);
-    if (other === undefined && !failed.connected) return false;
-    const release = this.release;
-    release.retriedError(Date.now(), connectTimeout);
-    this.retried = true;
-    if (other !== undefined) {
-      this.upstream = other.upstream;
-      if (other.release !== release) {
-        release.inFlight--;
-        other.release.inFlight++;
-        this.release = other.release;
-      }
-    }
+    if (this.retried || !retarget(this, this.target, failed.connected, connectTimeout)) return false;
     this.#send();
     return true;
   }
@@ -416,6 +405,5 @@ class Exchange implements ConnectionUser {
   #finish(): void {
     this.#ended = true;
     this.release.inFlight--;
-    this.connection.lane.exchanges.delete(this);
   }
 }
